@@ -1,0 +1,33 @@
+# OPE: two commands do all the set-up on a fresh machine.
+#   make run   builds OPE, prepares the Python virtualenv and starts the server on http://127.0.0.1:8080
+#   make test  installs what the tests need and runs every test
+
+SWIFT ?= swift
+DATA ?= .ope-data
+PORT ?= 8080
+HOST ?= 127.0.0.1
+OPE := .build/debug/ope
+
+.PHONY: run test build deps venv bench clean
+
+deps:
+	@scripts/install-deps.sh
+
+venv: deps
+	@scripts/setup-venv.sh
+
+build: deps
+	$(SWIFT) build --product ope
+
+run: venv build
+	$(OPE) serve --host $(HOST) --port $(PORT) --data $(DATA) --modules examples/modules
+
+test: venv
+	$(SWIFT) build --build-tests
+	OPE_BIN=$(CURDIR)/$(OPE) OPE_VENV=$(CURDIR)/.venv $(SWIFT) test --skip-build
+
+bench: build
+	$(OPE) bench events
+
+clean:
+	rm -rf .build

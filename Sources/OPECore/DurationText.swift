@@ -1,0 +1,35 @@
+import Foundation
+
+/// Reads and writes the durations used in module and plan files: `90`, `"90s"`, `"20m"`, `"1h30m"`.
+public enum DurationText {
+    /// Parses whole seconds, or a string of number+unit parts (`h`, `m`, `s`).
+    public static func parse(_ text: String) -> Duration? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let seconds = Int(trimmed), seconds >= 0 { return .seconds(seconds) }
+        var total = 0
+        var digits = ""
+        var sawUnit = false
+        for character in trimmed {
+            if character.isASCII, character.isNumber {
+                digits.append(character)
+                continue
+            }
+            guard let value = Int(digits) else { return nil }
+            switch character {
+            case "h": total += value * 3600
+            case "m": total += value * 60
+            case "s": total += value
+            default: return nil
+            }
+            digits = ""
+            sawUnit = true
+        }
+        guard sawUnit, digits.isEmpty else { return nil }
+        return .seconds(total)
+    }
+
+    /// Whole seconds of a duration (durations in modules are whole seconds).
+    public static func seconds(_ duration: Duration) -> Int {
+        Int(duration.components.seconds)
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+
+/// One entry of the durable event log: every state change in OPE is one of these.
+///
+/// The live state (lobby, sessions, rooms) is a projection of the log, so an event carries
+/// everything needed to rebuild it: who did it (`actor`), in which session, and a typed payload.
+public struct Event: Sendable, Hashable, Codable {
+    /// Position in the log; strictly increasing, assigned when the event is committed.
+    public var id: Int64
+    public var time: Date
+    public var type: EventType
+    /// Username (or `bot`, `system`) that caused the change.
+    public var actor: String?
+    /// Session the event belongs to, if any.
+    public var session: String?
+    public var payload: [String: JSONValue]
+
+    public init(id: Int64, time: Date, type: EventType, actor: String?, session: String?, payload: [String: JSONValue]) {
+        self.id = id
+        self.time = time
+        self.type = type
+        self.actor = actor
+        self.session = session
+        self.payload = payload
+    }
+}
+
+/// An event before it is committed: it has no id yet.
+public struct EventDraft: Sendable, Hashable {
+    public var time: Date
+    public var type: EventType
+    public var actor: String?
+    public var session: String?
+    public var payload: [String: JSONValue]
+
+    public init(time: Date = Date(), type: EventType, actor: String? = nil, session: String? = nil, payload: [String: JSONValue] = [:]) {
+        self.time = time
+        self.type = type
+        self.actor = actor
+        self.session = session
+        self.payload = payload
+    }
+
+    /// The committed event with its log position.
+    public func committed(id: Int64) -> Event {
+        Event(id: id, time: time, type: type, actor: actor, session: session, payload: payload)
+    }
+}
+
+/// The kind of an event, a dotted lowercase name such as `user.signed_in`.
+public struct EventType: RawRepresentable, Sendable, Hashable, Codable, CustomStringConvertible, ExpressibleByStringLiteral {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public init(stringLiteral value: String) { self.rawValue = value }
+    public init(from decoder: any Decoder) throws { rawValue = try decoder.singleValueContainer().decode(String.self) }
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+    public var description: String { rawValue }
+
+    public static let userCreated: EventType = "user.created"
+    public static let userSignedIn: EventType = "user.signed_in"
+    public static let userSignedOut: EventType = "user.signed_out"
+    public static let userSignInFailed: EventType = "user.sign_in_failed"
+    public static let tokenCreated: EventType = "token.created"
+    public static let lobbyJoined: EventType = "lobby.joined"
+    public static let lobbyLeft: EventType = "lobby.left"
+    public static let sessionFormed: EventType = "session.formed"
+    public static let sessionPhaseChanged: EventType = "session.phase_changed"
+    public static let roleChanged: EventType = "role.changed"
+    public static let chatMessage: EventType = "chat.message"
+    public static let botMessage: EventType = "bot.message"
+    public static let testResult: EventType = "test.result"
+    public static let workspaceStarted: EventType = "workspace.started"
+    public static let workspaceStopped: EventType = "workspace.stopped"
+    public static let modulesSynced: EventType = "modules.synced"
+}

@@ -1,0 +1,34 @@
+import Foundation
+
+/// A person who can sign in.
+public struct User: Sendable, Hashable, Codable {
+    public var username: String
+    public var displayName: String
+    public var role: PlatformRole
+    public var createdAt: Date
+
+    public init(username: String, displayName: String, role: PlatformRole, createdAt: Date = Date()) {
+        self.username = username
+        self.displayName = displayName
+        self.role = role
+        self.createdAt = createdAt
+    }
+
+    /// Usernames are short, lowercase and safe in URLs, file names and logs.
+    public static func validate(username: String) throws(UsernameError) {
+        guard (2...64).contains(username.count) else { throw UsernameError(username: username, reason: "must be 2 to 64 characters") }
+        let allowed = username.unicodeScalars.allSatisfy { scalar in
+            ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar) || scalar == "-" || scalar == "_" || scalar == "."
+        }
+        guard allowed else {
+            throw UsernameError(username: username, reason: "may contain only lowercase letters, digits, '.', '-' and '_'")
+        }
+    }
+}
+
+/// A username that OPE does not accept.
+public struct UsernameError: Error, Sendable, CustomStringConvertible {
+    public var username: String
+    public var reason: String
+    public var description: String { "invalid username '\(username)': \(reason)" }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import OPECore
+import OPEStore
+
+/// The event record, for instructors and researchers: a JSON page API and a streamed download.
+struct EventsController {
+    let store: Store
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("events", use: list)
+        group.get("events/export", use: export)
+    }
+
+    @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<[Event]> {
+        _ = try context.requireStaff()
+        let filter = try Self.filter(request)
+        let limitText = request.uri.queryParameters["limit"].map(String.init)
+        let limit = try limitText.map { text -> Int in
+            guard let value = Int(text), (1...10_000).contains(value) else { throw APIError(.badRequest, "limit must be a number from 1 to 10000") }
+            return value
+        } ?? 1000
+        return JSONResponse(value: try await store.reader.events(filter, limit: limit))
+    }
+
+    @Sendable func export(request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try context.requireStaff()
+        let formatText = request.uri.queryParameters["format"].map(String.init) ?? "jsonl"
+        guard let format = EventExporter.Format(rawValue: formatText) else { throw APIError(.badRequest, "format must be jsonl or csv") }
+        let filter = try Self.filter(request)
+        let exporter = EventExporter(format: format)
+        let reader = store.reader
+        let logger = context.logger
+        // The body is produced page by page while it is sent: an export never sits whole in memory.
+        let body = ResponseBody { writer in
+            do {
+                try await exporter.export(from: reader, filter: filter) { chunk in
+                    try await writer.write(ByteBuffer(string: chunk))
+                }
+            } catch {
+                logger.error("event export stopped", metadata: ["error": "\(error)"])
+                throw error
+            }
+            try await writer.finish(nil)
+        }
+        let name = "ope-events.\(format.rawValue)"
+        return Response(
+            status: .ok,
+            headers: [.contentType: format.contentType, .contentDisposition: "attachment; filename=\"\(name)\"", .cacheControl: "no-store"],
+            body: body
+        )
+    }
+
+    static func filter(_ request: Request) throws -> EventFilter {
+        let query = request.uri.queryParameters
+        var filter = EventFilter()
+        if let text = query["after"] {
+            guard let value = Int64(String(text)) else { throw APIError(.badRequest, "after must be an event id (a number)") }
+            filter.afterID = value
+        }
+        filter.session = query["session"].map(String.init)
+        filter.module = query["module"].map(String.init)
+        if let text = query["since"] { filter.since = try date(String(text), name: "since") }
+        if let text = query["until"] { filter.until = try date(String(text), name: "until") }
+        return filter
+    }
+
+    static func date(_ text: String, name: String) throws -> Date {
+        guard let date = TimeParsing.parse(text) else {
+            throw APIError(.badRequest, "\(name) must be a date or time like 2026-11-27 or 2026-11-27T09:30:00Z")
+        }
+        return date
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import OPEModules
+
+/// Everything `ope serve` decides before the server starts.
+public struct GatewayConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var dataDirectory: String
+    /// Folders holding modules (each sub-folder with a `module.yaml`).
+    public var moduleFolders: [String]
+    /// Git repositories holding modules, from `ope.yaml`.
+    public var repositories: [ModuleRepository]
+    /// The URL people use, when OPE sits behind a proxy; `https` makes cookies Secure.
+    public var publicURL: String?
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String, moduleFolders: [String] = [], repositories: [ModuleRepository] = [],
+        publicURL: String? = nil
+    ) {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.moduleFolders = moduleFolders
+        self.repositories = repositories
+        self.publicURL = publicURL
+    }
+
+    /// Cookies get the Secure flag when people reach OPE over TLS.
+    public var secureCookies: Bool { publicURL?.lowercased().hasPrefix("https://") ?? false }
+
+    /// Origins that may send state-changing requests besides the request's own host.
+    var allowedOrigins: Set<String> {
+        guard let publicURL else { return [] }
+        var origin = publicURL
+        while origin.hasSuffix("/") { origin.removeLast() }
+        if let schemeEnd = origin.range(of: "://"), let pathStart = origin[schemeEnd.upperBound...].firstIndex(of: "/") {
+            origin = String(origin[..<pathStart])
+        }
+        return [origin]
+    }
+}

@@ -1,0 +1,79 @@
+import Foundation
+
+/// Runs an external program (git, for example) without blocking a Swift concurrency thread,
+/// and ends it when it outlives its time limit.
+public struct CommandRunner: Sendable {
+    /// What a finished program left behind.
+    public struct Result: Sendable {
+        public var status: Int32
+        /// Standard output and error, interleaved, cut to the last 64 KiB.
+        public var output: String
+        public var timedOut: Bool
+        public var succeeded: Bool { status == 0 && !timedOut }
+    }
+
+    public init() {}
+
+    /// Runs `arguments[0]` (looked up in PATH) with the rest as its arguments.
+    public func run(_ arguments: [String], in directory: String? = nil, environment: [String: String]? = nil, timeout: Duration) async throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        let collector = OutputCollector()
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if !data.isEmpty { collector.append(data) }
+        }
+        let exited = AsyncStream<Int32>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        process.terminationHandler = { process in
+            exited.continuation.yield(process.terminationStatus)
+            exited.continuation.finish()
+        }
+        try process.run()
+        let timedOut = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in exited.stream {}
+                return false
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return !Task.isCancelled
+            }
+            let first = await group.next() ?? false
+            if first {
+                process.terminate()
+                // Give it a moment, then make sure it is gone.
+                try? await Task.sleep(for: .milliseconds(500))
+                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            }
+            group.cancelAll()
+            await group.waitForAll()
+            return first
+        }
+        pipe.fileHandleForReading.readabilityHandler = nil
+        if let rest = try? pipe.fileHandleForReading.readToEnd() { collector.append(rest) }
+        return Result(status: process.terminationStatus, output: collector.text, timedOut: timedOut)
+    }
+}
+
+/// Collects output from the pipe's reader thread; the lock makes it safe to share.
+private final class OutputCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private let limit = 64 * 1024
+
+    func append(_ chunk: Data) {
+        lock.withLock {
+            data.append(chunk)
+            if data.count > limit { data = data.suffix(limit) }
+        }
+    }
+
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+}

@@ -1,0 +1,84 @@
+import Foundation
+import GRDB
+import OPECore
+
+/// A signed-in browser: the user behind a session cookie and the CSRF token bound to it.
+public struct AuthSession: Sendable, Hashable {
+    public var user: User
+    public var csrfToken: String
+    public var createdAt: Date
+}
+
+/// Server-side sign-in sessions. The cookie carries a random token; the table keeps only its hash.
+public struct AuthSessionStore: Sendable {
+    let database: StoreDatabase
+    let events: EventLog
+    /// A session unused for this long is over.
+    public var idleTimeout: TimeInterval = 12 * 3600
+    /// No session lives longer than this.
+    public var absoluteTimeout: TimeInterval = 7 * 24 * 3600
+
+    public init(database: StoreDatabase, events: EventLog) {
+        self.database = database
+        self.events = events
+    }
+
+    /// Starts a session for `user`, recording the sign-in; returns the cookie token and CSRF token.
+    public func create(for user: User, address: String?, via method: String, now: Date = Date()) async throws -> (token: String, csrfToken: String) {
+        let token = SecretToken.generate()
+        let csrf = SecretToken.generate()
+        let hash = SecretToken.hash(token)
+        var payload: [String: JSONValue] = ["method": .string(method)]
+        if let address { payload["address"] = .string(address) }
+        _ = try await events.append(EventDraft(time: now, type: .userSignedIn, actor: user.username, payload: payload)) { db in
+            try db.execute(
+                sql: "INSERT INTO auth_sessions (token_hash, username, csrf_token, created_at, last_seen) VALUES (?, ?, ?, ?, ?)",
+                arguments: [hash, user.username, csrf, now.timeIntervalSince1970, now.timeIntervalSince1970]
+            )
+        }
+        return (token, csrf)
+    }
+
+    /// The live session for a cookie token, refreshing its idle timer; nil if unknown or expired.
+    public func find(token: String, now: Date = Date()) async throws -> AuthSession? {
+        let hash = SecretToken.hash(token)
+        let row = try await database.writer.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT s.csrf_token, s.created_at AS session_created, s.last_seen, u.*
+                    FROM auth_sessions s JOIN users u ON u.username = s.username WHERE s.token_hash = ?
+                    """,
+                arguments: [hash]
+            )
+        }
+        guard let row else { return nil }
+        let created: Double = row["session_created"]
+        let lastSeen: Double = row["last_seen"]
+        let nowSeconds = now.timeIntervalSince1970
+        guard nowSeconds - lastSeen < idleTimeout, nowSeconds - created < absoluteTimeout else {
+            try await database.writer.write { db in try db.execute(sql: "DELETE FROM auth_sessions WHERE token_hash = ?", arguments: [hash]) }
+            return nil
+        }
+        // Touch at most once a minute: reads stay reads on the hot path.
+        if nowSeconds - lastSeen > 60 {
+            try await database.writer.write { db in
+                try db.execute(sql: "UPDATE auth_sessions SET last_seen = ? WHERE token_hash = ?", arguments: [nowSeconds, hash])
+            }
+        }
+        return AuthSession(user: try UserStore.user(row: row), csrfToken: row["csrf_token"], createdAt: Date(timeIntervalSince1970: created))
+    }
+
+    /// Ends one session (logout) or, with `everywhere`, every session of its user.
+    public func end(token: String, user: User, everywhere: Bool, now: Date = Date()) async throws {
+        let hash = SecretToken.hash(token)
+        let draft = EventDraft(time: now, type: .userSignedOut, actor: user.username, payload: ["everywhere": .bool(everywhere)])
+        _ = try await events.append(draft) { db in
+            if everywhere {
+                try db.execute(sql: "DELETE FROM auth_sessions WHERE username = ?", arguments: [user.username])
+            } else {
+                try db.execute(sql: "DELETE FROM auth_sessions WHERE token_hash = ?", arguments: [hash])
+            }
+        }
+    }
+}

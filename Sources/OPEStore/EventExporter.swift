@@ -1,0 +1,78 @@
+import Foundation
+import OPECore
+
+/// Writes events for researchers: JSON Lines (one event object per line) or CSV.
+public struct EventExporter: Sendable {
+    public enum Format: String, Sendable, CaseIterable {
+        case jsonl
+        case csv
+
+        public var contentType: String { self == .jsonl ? "application/x-ndjson" : "text/csv; charset=utf-8" }
+    }
+
+    public let format: Format
+
+    public init(format: Format) { self.format = format }
+
+    /// The CSV header line, written before any event (JSONL has none).
+    public var header: String? {
+        format == .csv ? "id,time,type,actor,session,payload\r\n" : nil
+    }
+
+    /// One event as one line of the export, newline included.
+    public func line(_ event: Event) throws -> String {
+        switch format {
+        case .jsonl:
+            let object = ExportedEvent(event)
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return String(decoding: try encoder.encode(object), as: UTF8.self) + "\n"
+        case .csv:
+            let fields = [
+                String(event.id), Self.timestamp(event.time), event.type.rawValue, event.actor ?? "", event.session ?? "",
+                try EventCoding.payloadJSON(event.payload),
+            ]
+            return fields.map(Self.csvField).joined(separator: ",") + "\r\n"
+        }
+    }
+
+    /// Exports every event matching `filter` from `reader`, handing text chunks to `write`.
+    public func export(from reader: EventReader, filter: EventFilter, write: (String) async throws -> Void) async throws {
+        if let header { try await write(header) }
+        try await reader.forEach(filter) { page in
+            var chunk = ""
+            for event in page { chunk += try line(event) }
+            try await write(chunk)
+        }
+    }
+
+    /// ISO 8601 in UTC with milliseconds, the form spreadsheets and pandas read without help.
+    public static func timestamp(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    static func csvField(_ text: String) -> String {
+        // RFC 4180: quote fields holding separators, quotes or line breaks; double inner quotes.
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// The JSON shape of an exported event, with the time as ISO 8601 text.
+struct ExportedEvent: Codable {
+    var id: Int64
+    var time: String
+    var type: String
+    var actor: String?
+    var session: String?
+    var payload: [String: JSONValue]
+
+    init(_ event: Event) {
+        id = event.id
+        time = EventExporter.timestamp(event.time)
+        type = event.type.rawValue
+        actor = event.actor
+        session = event.session
+        payload = event.payload
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import OPECore
+import SwiftCSV
+
+/// A class list an instructor exports from their course system: `username, display name, role`.
+///
+/// A header row is optional (recognised by `username` in its first cell); role may be empty
+/// (participant). Problems are reported with their line number.
+public struct Roster: Sendable {
+    public struct Entry: Sendable, Hashable {
+        public var line: Int
+        public var username: String
+        public var displayName: String
+        public var role: PlatformRole
+    }
+
+    public var entries: [Entry]
+
+    public init(csv text: String, file: String) throws {
+        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+        let firstCell = lines.first.map { $0.split(separator: ",").first.map(String.init) ?? "" } ?? ""
+        let hasHeader = firstCell.trimmingCharacters(in: .whitespaces.union(.init(charactersIn: "\""))).lowercased() == "username"
+        // SwiftCSV always treats the first row as header; give it one when the file has none.
+        let source = hasHeader ? text : "username,displayName,role\n" + text
+        let table: CSV<Enumerated>
+        do {
+            table = try CSV<Enumerated>(string: source, delimiter: .comma, loadColumns: false)
+        } catch {
+            throw StoreError("\(file): not a readable CSV file: \(error)")
+        }
+        var entries: [Entry] = []
+        var seen: Set<String> = []
+        for (index, row) in table.rows.enumerated() {
+            let line = index + 2 - (hasHeader ? 0 : 1)
+            let cells = row.map { $0.trimmingCharacters(in: .whitespaces) }
+            if cells.allSatisfy(\.isEmpty) { continue }
+            let username = cells[0].lowercased()
+            do {
+                try User.validate(username: username)
+            } catch {
+                throw StoreError("\(file):\(line): \(error.description)")
+            }
+            guard seen.insert(username).inserted else { throw StoreError("\(file):\(line): user '\(username)' is listed twice") }
+            let displayName = cells.count > 1 && !cells[1].isEmpty ? cells[1] : username
+            let roleText = cells.count > 2 ? cells[2].lowercased() : ""
+            guard let role = roleText.isEmpty ? .participant : PlatformRole(rawValue: roleText) else {
+                throw StoreError("\(file):\(line): unknown role '\(roleText)' (participant, instructor or admin)")
+            }
+            entries.append(Entry(line: line, username: username, displayName: displayName, role: role))
+        }
+        self.entries = entries
+    }
+}

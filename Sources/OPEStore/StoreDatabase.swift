@@ -1,0 +1,95 @@
+import Foundation
+import GRDB
+
+/// The SQLite database in the data dir: the event log plus the tables derived from it that need
+/// fast look-ups (accounts, sign-in sessions, API tokens).
+public struct StoreDatabase: Sendable {
+    public let writer: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) `<dataDirectory>/ope.sqlite` in WAL mode with full fsync.
+    ///
+    /// - Throws: ``StoreError`` naming the folder or file when it cannot be created, read or written.
+    public init(dataDirectory: String) throws {
+        let fileManager = FileManager.default
+        var isDirectory: ObjCBool = false
+        if fileManager.fileExists(atPath: dataDirectory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue else { throw StoreError("data dir \(dataDirectory) is a file, not a folder") }
+        } else {
+            do {
+                try fileManager.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+            } catch {
+                throw StoreError("cannot create the data dir \(dataDirectory): \(error.localizedDescription)")
+            }
+        }
+        guard fileManager.isReadableFile(atPath: dataDirectory), fileManager.isWritableFile(atPath: dataDirectory),
+            fileManager.isExecutableFile(atPath: dataDirectory)
+        else {
+            throw StoreError("the data dir \(dataDirectory) is not readable and writable by this user; fix its permissions or pass another --data")
+        }
+        let path = dataDirectory + "/ope.sqlite"
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            // FULL makes every commit durable on disk, not only in the OS cache: an acknowledged
+            // event survives a power cut, not just a crash. Batching keeps this affordable.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        configuration.busyMode = .timeout(10)
+        do {
+            writer = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(writer)
+        } catch let error as DatabaseError {
+            throw StoreError("cannot open the database \(path): \(error.message ?? error.description)")
+        }
+        self.path = path
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE events (
+                        id INTEGER PRIMARY KEY AUTOINCREMENT,
+                        time REAL NOT NULL,
+                        type TEXT NOT NULL,
+                        actor TEXT,
+                        session TEXT,
+                        payload TEXT NOT NULL
+                    );
+                    CREATE INDEX events_session ON events(session, id) WHERE session IS NOT NULL;
+                    CREATE INDEX events_time ON events(time);
+                    CREATE TABLE users (
+                        username TEXT PRIMARY KEY NOT NULL,
+                        display_name TEXT NOT NULL,
+                        role TEXT NOT NULL,
+                        password_hash TEXT NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE TABLE auth_sessions (
+                        token_hash TEXT PRIMARY KEY NOT NULL,
+                        username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+                        csrf_token TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        last_seen REAL NOT NULL
+                    );
+                    CREATE INDEX auth_sessions_user ON auth_sessions(username);
+                    CREATE TABLE api_tokens (
+                        token_hash TEXT PRIMARY KEY NOT NULL,
+                        username TEXT NOT NULL REFERENCES users(username) ON DELETE CASCADE,
+                        name TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        last_used REAL
+                    );
+                    """
+            )
+        }
+        return migrator
+    }
+}
+
+/// A storage problem described in words a person can act on.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+
+/// The `ope` command: one binary for the server, its administration and its tools.
+@main
+struct OPECommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ope",
+        abstract: "OPE: group programming exercises in a shared JupyterLab, guided by a bot.",
+        subcommands: [ServeCommand.self, UserCommand.self, ModuleCommand.self, ExportCommand.self, BenchCommand.self, DebugCommand.self]
+    )
+}
+
+/// Options shared by every command that works on a data dir.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: "Folder holding OPE's database and workspaces.")
+    var data: String = ".ope-data"
+}

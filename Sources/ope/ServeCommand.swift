@@ -1,0 +1,93 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import OPECore
+import OPEGateway
+import OPEModules
+import OPEStore
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the OPE server (gateway, lobby, rooms) on this machine.",
+        discussion: "SIGTERM or SIGINT (Ctrl-C) stop it gracefully: requests in flight finish and the event log is flushed."
+    )
+
+    enum WorkspaceMode: String, ExpressibleByArgument, CaseIterable {
+        /// One JupyterLab per session, started from the project's virtualenv.
+        case local
+        /// No workspaces (load tests, API-only use).
+        case none
+    }
+
+    @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one).") var port: Int = 8080
+    @OptionGroup var data: DataOptions
+    @Option(name: .customLong("modules"), help: "Folder of modules to load (repeatable).") var moduleFolders: [String] = []
+    @Option(help: "Config file listing module repositories (default: ope.yaml if present).") var config: String?
+    @Option(help: "Workspaces: local (JupyterLab per session) or none.") var workspaces: WorkspaceMode = .local
+    @Option(help: "Python virtualenv holding JupyterLab, for --workspaces local.") var venv: String = ".venv"
+    @Option(name: .customLong("public-url"), help: "URL people use to reach OPE (behind a proxy); https makes cookies Secure.") var publicURL: String?
+    @Flag(name: .customLong("no-demo-users"), help: "On a fresh data dir, create only the admin (for real courses).") var noDemoUsers = false
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else { throw CLIError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "ope")
+        guard (0...65535).contains(port) else { throw CLIError("--port must be from 0 to 65535") }
+        if workspaces == .local {
+            let jupyter = venv + "/bin/jupyter-lab"
+            guard FileManager.default.isExecutableFile(atPath: jupyter) else {
+                throw CLIError(
+                    "JupyterLab not found at \(jupyter): run `make run` (it creates the virtualenv) or scripts/setup-venv.sh, or start with --workspaces none"
+                )
+            }
+        }
+        var repositories: [ModuleRepository] = []
+        let configFile = config ?? (FileManager.default.fileExists(atPath: "ope.yaml") ? "ope.yaml" : nil)
+        if let configFile {
+            do {
+                repositories = try RepositoryConfig.load(file: configFile).repositories
+            } catch {
+                throw CLIError(error.description)
+            }
+        }
+        for folder in moduleFolders where !FileManager.default.fileExists(atPath: folder) {
+            throw CLIError("--modules \(folder): no such folder")
+        }
+        let store = try Store.open(data)
+        let credentials = try await FirstRun(store: store, demoUsers: !noDemoUsers).prepare()
+
+        let configuration = GatewayConfiguration(
+            host: host, port: port, dataDirectory: store.dataDirectory, moduleFolders: moduleFolders.map(Self.absolute), repositories: repositories,
+            publicURL: publicURL
+        )
+        let host = self.host
+        let (app, gateway) = try await buildApplication(configuration, store: store, logger: logger) { boundPort in
+            let url = publicURL ?? "http://\(host):\(boundPort)"
+            printNow("\nOPE is running at \(url)   (workspaces: \(workspaces.rawValue); stop with Ctrl-C)\n\(credentials)")
+        }
+        let problems = await gateway.catalog.errors
+        let modules = await gateway.catalog.modules
+        printNow("Loaded \(modules.count) module\(modules.count == 1 ? "" : "s"): \(modules.map(\.id).joined(separator: ", "))")
+        for problem in problems { printError("module skipped: \(problem)") }
+        do {
+            try await app.runService()
+        } catch {
+            let text = "\(error)"
+            if text.contains("Address already in use") || text.contains("errno: 98") {
+                throw CLIError("port \(port) on \(host) is already in use (is another `ope serve` running?); stop it or pass --port")
+            }
+            throw CLIError("the server stopped: \(text)")
+        }
+    }
+
+    static func absolute(_ path: String) -> String {
+        URL(fileURLWithPath: path).standardizedFileURL.path
+    }
+}

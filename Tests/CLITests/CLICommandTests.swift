@@ -1,0 +1,100 @@
+import Foundation
+import OPECore
+import OPEStore
+import Testing
+
+@Suite struct CLICommandTests {
+    static var examples: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("examples/modules").path
+    }
+
+    @Test func userAddWorksOfflineAndRefusesDuplicates() async throws {
+        let data = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let added = try await OPEProcess.run(["user", "add", "carol", "--password", "s3cret-pass", "--role", "instructor", "--data", data])
+        #expect(added.status == 0, "\(added.stderr)")
+        #expect(added.stdout.contains("created instructor 'carol'"))
+        let again = try await OPEProcess.run(["user", "add", "carol", "--password", "s3cret-pass", "--data", data])
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("user 'carol' already exists"))
+        let short = try await OPEProcess.run(["user", "add", "dave", "--password", "short", "--data", data])
+        #expect(short.status != 0 && short.stderr.contains("at least 8 characters"))
+        let badRole = try await OPEProcess.run(["user", "add", "erin", "--password", "long-enough", "--role", "boss", "--data", data])
+        #expect(badRole.status != 0 && badRole.stderr.contains("boss"))
+        let list = try await OPEProcess.run(["user", "list", "--data", data])
+        #expect(list.stdout.contains("carol\tinstructor\tcarol"))
+
+        let store = try Store(dataDirectory: data)
+        #expect(try await store.users.authenticate(username: "carol", password: "s3cret-pass")?.role == .instructor)
+    }
+
+    @Test func rosterImportCreatesAccountsAndPrintsPasswords() async throws {
+        let data = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let roster = data + "/roster.csv"
+        try "username,display name,role\nann,\"Ann, the first\",participant\nben,Ben,\ntina,Tina T,instructor\n".write(toFile: roster, atomically: true, encoding: .utf8)
+        let result = try await OPEProcess.run(["user", "import", roster, "--data", data])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "username,password")
+        #expect(lines.count == 4)
+        let store = try Store(dataDirectory: data)
+        let ann = lines.first { $0.hasPrefix("ann,") }!.dropFirst(4)
+        #expect(try await store.users.authenticate(username: "ann", password: String(ann))?.displayName == "Ann, the first")
+        #expect(try await store.users.find("ben")?.role == .participant)
+        #expect(try await store.users.find("tina")?.role == .instructor)
+
+        let bad = data + "/bad.csv"
+        try "ann,Ann\nBad Name!,x\n".write(toFile: bad, atomically: true, encoding: .utf8)
+        let refused = try await OPEProcess.run(["user", "import", bad, "--data", data])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("bad.csv:2"))
+    }
+
+    @Test func moduleValidateReportsFileLineAndFieldAndExitCode() async throws {
+        let good = try await OPEProcess.run(["module", "validate", Self.examples])
+        #expect(good.status == 0, "\(good.stderr)")
+        #expect(good.stdout.contains("ok python-intro"))
+
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder + "/broken", withIntermediateDirectories: true)
+        try "id: broken\ntitle: Broken\nkit: fortran\ntasks: []\n".write(toFile: folder + "/broken/module.yaml", atomically: true, encoding: .utf8)
+        let bad = try await OPEProcess.run(["module", "validate", folder, Self.examples])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("broken/module.yaml:3:6: kit: unknown value 'fortran'"))
+        // The valid modules are still reported as fine.
+        #expect(bad.stdout.contains("ok python-intro"))
+    }
+
+    @Test func exportWritesTheRecordOfCLIActions() async throws {
+        let data = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        _ = try await OPEProcess.run(["user", "add", "carol", "--password", "s3cret-pass", "--data", data])
+        let csv = try await OPEProcess.run(["export", "events", "--format", "csv", "--data", data])
+        #expect(csv.status == 0)
+        let lines = csv.stdout.components(separatedBy: "\r\n")
+        #expect(lines[0] == "id,time,type,actor,session,payload")
+        #expect(lines[1].contains("user.created,cli,,"))
+        let jsonl = try await OPEProcess.run(["export", "events", "--format", "jsonl", "--since", "2000-01-01", "--data", data])
+        #expect(jsonl.stdout.contains("\"type\":\"user.created\""))
+        let future = try await OPEProcess.run(["export", "events", "--since", "2999-01-01", "--data", data])
+        #expect(future.stdout.isEmpty)
+        let badDate = try await OPEProcess.run(["export", "events", "--since", "yesterday", "--data", data])
+        #expect(badDate.status != 0 && badDate.stderr.contains("--since 'yesterday'"))
+    }
+
+    @Test func aDataDirThatIsAFileIsNamed() async throws {
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let file = folder + "/not-a-dir"
+        try "x".write(toFile: file, atomically: true, encoding: .utf8)
+        let result = try await OPEProcess.run(["user", "list", "--data", file])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("data dir \(file) is a file, not a folder"))
+        let below = try await OPEProcess.run(["user", "list", "--data", file + "/sub"])
+        #expect(below.status != 0)
+        #expect(below.stderr.contains("cannot create the data dir"))
+    }
+}

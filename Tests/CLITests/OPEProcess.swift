@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+
+/// The built `ope` binary, run as a separate process the way people and scripts run it.
+struct OPEProcess {
+    /// Path of the binary: `OPE_BIN` (set by `make test`), else the debug build in this checkout.
+    static var binary: String {
+        get throws {
+            if let path = ProcessInfo.processInfo.environment["OPE_BIN"] { return path }
+            let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            let path = root.appendingPathComponent(".build/debug/ope").path
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw ProcessFailure("the ope binary is missing at \(path): run `swift build` first (make test does)")
+            }
+            return path
+        }
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs `ope ARGUMENTS` to completion (killed after `timeout`).
+    static func run(_ arguments: [String], timeout: Duration = .seconds(60), directory: String? = nil) async throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try binary)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let deadline = ContinuousClock.now + timeout
+        // Read both pipes on threads of their own so a chatty process never blocks on a full pipe.
+        async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
+        async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
+        while process.isRunning {
+            if ContinuousClock.now > deadline {
+                process.terminate()
+                throw ProcessFailure("ope \(arguments.joined(separator: " ")) did not finish within \(timeout)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return Result(status: process.terminationStatus, stdout: String(decoding: await stdout, as: UTF8.self), stderr: String(decoding: await stderr, as: UTF8.self))
+    }
+
+    /// Starts `ope ARGUMENTS` in the background; the caller reads its output and stops it.
+    static func start(_ arguments: [String], directory: String? = nil) throws -> RunningProcess {
+        try RunningProcess(arguments: arguments, directory: directory)
+    }
+}
+
+/// A background `ope` whose output lines can be awaited.
+final class RunningProcess: @unchecked Sendable {
+    let process = Process()
+    private let lock = NSLock()
+    private var output = ""
+
+    init(arguments: [String], directory: String?) throws {
+        process.executableURL = URL(fileURLWithPath: try OPEProcess.binary)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            guard let self, !data.isEmpty else { return }
+            self.lock.withLock { self.output += String(decoding: data, as: UTF8.self) }
+        }
+        try process.run()
+    }
+
+    var text: String { lock.withLock { output } }
+
+    /// Waits until the output contains `needle`, failing if the process exits or time runs out.
+    func waitFor(_ needle: String, timeout: Duration = .seconds(60)) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while !text.contains(needle) {
+            guard process.isRunning else { throw ProcessFailure("ope exited (\(process.terminationStatus)) before printing '\(needle)':\n\(text)") }
+            guard ContinuousClock.now < deadline else { throw ProcessFailure("no '\(needle)' within \(timeout):\n\(text)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+    /// Waits for the process to exit and returns its status.
+    func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning {
+            guard ContinuousClock.now < deadline else {
+                kill(process.processIdentifier, SIGKILL)
+                throw ProcessFailure("ope did not exit within \(timeout):\n\(text)")
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return process.terminationStatus
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+struct ProcessFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A temporary folder for one test.
+func temporaryFolder(_ name: String = "ope-cli") -> String {
+    let path = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString)"
+    try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
+}
+
+/// A port nobody listens on right now (bound and released).
+func freePort() throws -> Int {
+    let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(socketFD) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, length) == 0 && getsockname(socketFD, $0, &length) == 0 }
+    }
+    guard bound else { throw ProcessFailure("could not find a free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}

@@ -1,0 +1,42 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@Suite struct SystemTests {
+    @Test func healthzAnswers() async throws {
+        try await TestGateway.run { client, _ in
+            let response = try await client.get("/healthz")
+            #expect(response.status == .ok)
+            #expect(try response.json()["status"] as? String == "ok")
+        }
+    }
+
+    @Test func metricsCountRequestsAndTimeThem() async throws {
+        try await TestGateway.run { client, _ in
+            _ = try await client.get("/healthz")
+            _ = try await client.post("/api/auth/login", json: ["username": "alice", "password": "wrong-wrong"])
+            let text = String(buffer: try await client.get("/metrics").body)
+            #expect(text.contains("hb_requests{"))
+            #expect(text.contains(#"http_route="/healthz""#))
+            #expect(text.contains(#"http_response_status_code="401""#))
+            #expect(text.contains("http_server_request_duration_bucket{"))
+        }
+    }
+
+    @Test func openAPIDescribesEveryRoute() async throws {
+        try await TestGateway.run { client, _ in
+            let document = try await client.get("/api/openapi.json").json()
+            #expect((document["openapi"] as? String)?.hasPrefix("3.") == true)
+            let paths = try #require(document["paths"] as? [String: Any])
+            for path in [
+                "/api/auth/login", "/api/auth/logout", "/api/me", "/api/tokens", "/api/modules", "/api/modules/{id}", "/api/modules/problems",
+                "/api/modules/sync", "/api/users", "/api/events", "/api/events/export", "/healthz", "/metrics", "/api/openapi.json",
+            ] {
+                #expect(paths[path] != nil, "\(path) is not in the OpenAPI document")
+            }
+        }
+    }
+}

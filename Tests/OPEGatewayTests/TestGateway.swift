@@ -1,0 +1,74 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import OPECore
+import OPEGateway
+import OPEStore
+import Testing
+
+/// A gateway on a free loopback port with a fresh data dir, the shipped modules and three users.
+struct TestGateway {
+    static let password = "correct-horse"
+    static var examples: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("examples/modules").path
+    }
+
+    /// Runs `body` against a live server.
+    static func run(moduleFolders: [String] = [examples], _ body: @Sendable (any TestClientProtocol, Store) async throws -> Void) async throws {
+        let folder = NSTemporaryDirectory() + "ope-gateway-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try Store(dataDirectory: folder, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
+        for (name, role) in [("alice", PlatformRole.participant), ("teacher", .instructor), ("root", .admin)] {
+            try await store.users.create(User(username: name, displayName: name.capitalized, role: role), password: password, actor: "test")
+        }
+        let configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: moduleFolders)
+        let (app, _) = try await buildApplication(configuration, store: store)
+        try await app.test(.live) { client in try await body(client, store) }
+    }
+}
+
+/// A signed-in browser: its cookie and CSRF token.
+struct Browser {
+    var cookie: String
+    var csrf: String
+
+    var headers: HTTPFields { [.cookie: cookie] }
+    var writeHeaders: HTTPFields { [.cookie: cookie, HTTPField.Name("X-CSRF-Token")!: csrf, .contentType: "application/json"] }
+}
+
+extension TestClientProtocol {
+    func login(_ username: String, _ password: String = TestGateway.password) async throws -> Browser {
+        let response = try await post("/api/auth/login", json: ["username": username, "password": password])
+        #expect(response.status == .ok, "login failed: \(String(buffer: response.body))")
+        let setCookie = try #require(response.headers[.setCookie])
+        let cookie = String(try #require(setCookie.split(separator: ";").first))
+        let body = try response.json()
+        return Browser(cookie: cookie, csrf: try #require(body["csrfToken"] as? String))
+    }
+
+    func post(_ uri: String, json: [String: Any], headers: HTTPFields = [.contentType: "application/json"]) async throws -> TestResponse {
+        let data = try JSONSerialization.data(withJSONObject: json)
+        return try await execute(uri: uri, method: .post, headers: headers, body: ByteBuffer(bytes: data))
+    }
+
+    func get(_ uri: String, headers: HTTPFields = [:]) async throws -> TestResponse {
+        try await execute(uri: uri, method: .get, headers: headers)
+    }
+}
+
+extension TestResponse {
+    func json() throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView))
+        return try #require(object as? [String: Any], "not a JSON object: \(String(buffer: body))")
+    }
+
+    func jsonArray() throws -> [[String: Any]] {
+        let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView))
+        return try #require(object as? [[String: Any]], "not a JSON array: \(String(buffer: body))")
+    }
+
+    var errorMessage: String? { (try? json())?["error"] as? String }
+}
