@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
 import OPECore
@@ -22,8 +23,9 @@ public struct Identity: Sendable {
 }
 
 /// The request context of every OPE route.
-public struct AppRequestContext: RequestContext {
+public struct AppRequestContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<Self>
     /// Set by ``AuthenticationMiddleware`` when the request carries a valid cookie or token.
     public var identity: Identity?
     /// The peer's IP address, for rate limiting and the sign-in record.
@@ -31,6 +33,7 @@ public struct AppRequestContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        webSocket = .init()
         remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 

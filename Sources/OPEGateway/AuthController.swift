@@ -8,6 +8,7 @@ import OPEStore
 /// Sign-in, sign-out, the current user and API tokens.
 struct AuthController {
     let store: Store
+    let sessions: SessionManager
     let throttle: LoginThrottle
     let secureCookies: Bool
 
@@ -23,9 +24,23 @@ struct AuthController {
     struct MeResponse: Encodable, Sendable {
         var username: String
         var displayName: String
+        /// The team role (driver, navigator, ...) while the user is in a session; otherwise the platform role.
         var role: String
+        /// participant, instructor or admin, always.
+        var platformRole: String
+        /// The session the user is in, if any.
+        var session: String?
         /// Present for cookie sign-ins: send it as X-CSRF-Token on state-changing requests.
         var csrfToken: String?
+
+        init(user: User, session: SessionStateMachine? = nil, csrfToken: String?) {
+            username = user.username
+            displayName = user.displayName
+            platformRole = user.role.rawValue
+            role = session?.member(user.username)?.role ?? user.role.rawValue
+            self.session = session?.id
+            self.csrfToken = csrfToken
+        }
     }
 
     struct TokenRequest: Decodable {
@@ -65,7 +80,7 @@ struct AuthController {
         let session = try await store.sessions.create(for: user, address: context.remoteAddress, via: "password")
         context.logger.info("signed in", metadata: ["user": "\(user.username)"])
         var response = try JSONResponse(
-            value: MeResponse(username: user.username, displayName: user.displayName, role: user.role.rawValue, csrfToken: session.csrfToken)
+            value: MeResponse(user: user, session: await sessions.currentSession(of: user.username), csrfToken: session.csrfToken)
         ).response(from: request, context: context)
         response.setCookie(
             Cookie(
@@ -94,7 +109,7 @@ struct AuthController {
     @Sendable func me(request: Request, context: AppRequestContext) async throws -> JSONResponse<MeResponse> {
         let identity = try context.requireIdentity()
         let user = identity.user
-        return JSONResponse(value: MeResponse(username: user.username, displayName: user.displayName, role: user.role.rawValue, csrfToken: identity.csrfToken))
+        return JSONResponse(value: MeResponse(user: user, session: await sessions.currentSession(of: user.username), csrfToken: identity.csrfToken))
     }
 
     @Sendable func createToken(request: Request, context: AppRequestContext) async throws -> JSONResponse<TokenResponse> {

@@ -32,7 +32,11 @@ struct CSRFMiddleware: RouterMiddleware {
     func isSameSite(origin: String, request: Request) -> Bool {
         if allowedOrigins.contains(origin) { return true }
         guard let host = request.head.authority ?? request.headers[HTTPField.Name("Host")!] else { return false }
-        return origin == "http://\(host)" || origin == "https://\(host)"
+        if origin == "http://\(host)" || origin == "https://\(host)" { return true }
+        // Non-browser WebSocket clients (swift-websocket among them) send `ws://host` without the
+        // port. Browsers never send a ws: Origin, so accepting it opens nothing to other sites.
+        let hostname = host.split(separator: ":").first.map(String.init) ?? host
+        return origin == "ws://\(hostname)" || origin == "wss://\(hostname)"
     }
 
     static func constantTimeEqual(_ lhs: String, _ rhs: String) -> Bool {

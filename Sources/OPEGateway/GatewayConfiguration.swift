@@ -12,6 +12,10 @@ public struct GatewayConfiguration: Sendable {
     public var repositories: [ModuleRepository]
     /// The URL people use, when OPE sits behind a proxy; `https` makes cookies Secure.
     public var publicURL: String?
+    /// How long a session keeps members' seats while everyone is away.
+    public var gracePeriod: Duration = .seconds(120)
+    /// How often the lobby and session timers run.
+    public var tickInterval: Duration = .milliseconds(250)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String, moduleFolders: [String] = [], repositories: [ModuleRepository] = [],

@@ -8,6 +8,7 @@ import OPEStore
 struct ModulesController {
     let catalog: ModuleCatalog
     let store: Store
+    let sessions: SessionManager
 
     /// A module as the list of exercises shows it.
     struct Summary: Encodable, Sendable {
@@ -100,7 +101,19 @@ struct ModulesController {
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<[Summary]> {
         _ = try context.requireIdentity()
-        return JSONResponse(value: await catalog.modules.map(Summary.init))
+        var summaries: [Summary] = []
+        for module in await catalog.modules { summaries.append(await summary(module)) }
+        return JSONResponse(value: summaries)
+    }
+
+    /// The summary with the matching rules in force (an instructor may have changed the YAML's).
+    func summary(_ module: Module) async -> Summary {
+        var summary = Summary(module)
+        if let matching = await sessions.matching(of: module.id) {
+            summary.mode = matching.mode.rawValue
+            summary.open = matching.open
+        }
+        return summary
     }
 
     @Sendable func detail(request: Request, context: AppRequestContext) async throws -> JSONResponse<Detail> {
@@ -113,7 +126,7 @@ struct ModulesController {
                 timeLimitSeconds: $0.timeLimit.map(DurationText.seconds)
             )
         }
-        return JSONResponse(value: Detail(summary: Summary(module), tasks: tasks))
+        return JSONResponse(value: Detail(summary: await summary(module), tasks: tasks))
     }
 
     @Sendable func problems(request: Request, context: AppRequestContext) async throws -> JSONResponse<[Problem]> {
@@ -125,6 +138,7 @@ struct ModulesController {
         let identity = try context.requireStaff()
         await catalog.sync()
         let modules = await catalog.modules
+        await sessions.update(modules: modules)
         let errors = await catalog.errors
         let outcomes = await catalog.repositoryOutcomes
         let repositories = outcomes.map {

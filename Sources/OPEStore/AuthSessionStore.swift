@@ -42,19 +42,24 @@ public struct AuthSessionStore: Sendable {
     /// The live session for a cookie token, refreshing its idle timer; nil if unknown or expired.
     public func find(token: String, now: Date = Date()) async throws -> AuthSession? {
         let hash = SecretToken.hash(token)
-        let row = try await database.writer.read { db in
-            try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT s.csrf_token, s.created_at AS session_created, s.last_seen, u.*
-                    FROM auth_sessions s JOIN users u ON u.username = s.username WHERE s.token_hash = ?
-                    """,
-                arguments: [hash]
-            )
+        let found: (session: AuthSession, lastSeen: Double)? = try await database.writer.read { db in
+            guard
+                let row = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT s.csrf_token, s.created_at AS session_created, s.last_seen, u.*
+                        FROM auth_sessions s JOIN users u ON u.username = s.username WHERE s.token_hash = ?
+                        """,
+                    arguments: [hash]
+                )
+            else { return nil }
+            let created: Double = row["session_created"]
+            let session = AuthSession(user: try UserStore.user(row: row), csrfToken: row["csrf_token"], createdAt: Date(timeIntervalSince1970: created))
+            return (session, row["last_seen"])
         }
-        guard let row else { return nil }
-        let created: Double = row["session_created"]
-        let lastSeen: Double = row["last_seen"]
+        guard let found else { return nil }
+        let created = found.session.createdAt.timeIntervalSince1970
+        let lastSeen = found.lastSeen
         let nowSeconds = now.timeIntervalSince1970
         guard nowSeconds - lastSeen < idleTimeout, nowSeconds - created < absoluteTimeout else {
             try await database.writer.write { db in try db.execute(sql: "DELETE FROM auth_sessions WHERE token_hash = ?", arguments: [hash]) }
@@ -66,7 +71,7 @@ public struct AuthSessionStore: Sendable {
                 try db.execute(sql: "UPDATE auth_sessions SET last_seen = ? WHERE token_hash = ?", arguments: [nowSeconds, hash])
             }
         }
-        return AuthSession(user: try UserStore.user(row: row), csrfToken: row["csrf_token"], createdAt: Date(timeIntervalSince1970: created))
+        return found.session
     }
 
     /// Ends one session (logout) or, with `everywhere`, every session of its user.

@@ -86,9 +86,11 @@ public actor EventLog {
             pending.append(Pending(ticket: nextTicket, draft: draft, payloadJSON: payload, alongside: nil))
             nextTicket += 1
         }
-        guard nextTicket > first else { return [] }
-        try await awaitCommit(of: nextTicket - 1)
-        return try (first..<nextTicket).map { try results.removeValue(forKey: $0)!.get() }
+        let end = nextTicket
+        guard end > first else { return [] }
+        // All of them sit in the same batch, so the last one's commit is everyone's.
+        try await awaitCommit(of: end - 1)
+        return try (first..<end).map { try results.removeValue(forKey: $0)!.get() }
     }
 
     /// Waits until `ticket` has a result, writing batches itself whenever no one else is.

@@ -13,8 +13,13 @@ public struct EventFilter: Sendable, Hashable {
     public var until: Date?
     /// Only events of sessions on this module.
     public var module: String?
+    /// Only events of these types.
+    public var types: [EventType]?
 
-    public init(afterID: Int64? = nil, session: String? = nil, since: Date? = nil, until: Date? = nil, module: String? = nil) {
+    public init(
+        afterID: Int64? = nil, session: String? = nil, since: Date? = nil, until: Date? = nil, module: String? = nil, types: [EventType]? = nil
+    ) {
+        self.types = types
         self.afterID = afterID
         self.session = session
         self.since = since
@@ -76,6 +81,10 @@ public struct EventReader: Sendable {
                 "session IN (SELECT session FROM events WHERE type = ? AND json_extract(payload, '$.module') = ?)"
             )
             _ = arguments.append(contentsOf: [EventType.sessionFormed.rawValue, module])
+        }
+        if let types = filter.types {
+            clauses.append("type IN (\(types.map { _ in "?" }.joined(separator: ",")))")
+            _ = arguments.append(contentsOf: StatementArguments(types.map(\.rawValue)))
         }
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         let rows = try Row.fetchAll(db, sql: "SELECT * FROM events \(whereClause) ORDER BY id LIMIT \(limit)", arguments: arguments)

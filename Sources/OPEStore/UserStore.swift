@@ -58,16 +58,15 @@ public struct UserStore: Sendable {
 
     /// The user if `password` is theirs; nil otherwise. Takes as long for unknown users.
     public func authenticate(username: String, password: String) async throws -> User? {
-        let row = try await database.writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE username = ?", arguments: [username])
+        let found: (user: User, hash: String)? = try await database.writer.read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE username = ?", arguments: [username]) else { return nil }
+            return (try Self.user(row: row), row["password_hash"])
         }
-        guard let row else {
+        guard let found else {
             _ = PasswordHasher.verify(password, against: PasswordHasher.decoy)
             return nil
         }
-        let stored: String = row["password_hash"]
-        guard PasswordHasher.verify(password, against: stored) else { return nil }
-        return try Self.user(row: row)
+        return PasswordHasher.verify(password, against: found.hash) ? found.user : nil
     }
 
     static func user(row: Row) throws -> User {

@@ -61,7 +61,7 @@ import Testing
                 try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
             }
             let types = events.compactMap { $0["type"] as? String }
-            #expect(types.filter { $0 == "user.created" }.count == 3)
+            #expect(types.filter { $0 == "user.created" }.count == 5)
             #expect(types.contains("user.sign_in_failed"))
             let signIns = events.filter { $0["type"] as? String == "user.signed_in" }.compactMap { $0["actor"] as? String }
             #expect(signIns == ["alice", "teacher", "alice"])

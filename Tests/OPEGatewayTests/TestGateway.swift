@@ -17,11 +17,16 @@ struct TestGateway {
     }
 
     /// Runs `body` against a live server.
-    static func run(moduleFolders: [String] = [examples], _ body: @Sendable (any TestClientProtocol, Store) async throws -> Void) async throws {
-        let folder = NSTemporaryDirectory() + "ope-gateway-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+    static func run(
+        moduleFolders: [String] = [examples], folder: String? = nil, createUsers: Bool = true,
+        _ body: @Sendable (any TestClientProtocol, Store) async throws -> Void
+    ) async throws {
+        let folder = folder ?? NSTemporaryDirectory() + "ope-gateway-\(UUID().uuidString)"
+        let temporary = folder.hasPrefix(NSTemporaryDirectory() + "ope-gateway-")
+        defer { if temporary { try? FileManager.default.removeItem(atPath: folder) } }
         let store = try Store(dataDirectory: folder, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
-        for (name, role) in [("alice", PlatformRole.participant), ("teacher", .instructor), ("root", .admin)] {
+        for (name, role) in [("alice", PlatformRole.participant), ("bob", .participant), ("carol", .participant), ("teacher", .instructor), ("root", .admin)] {
+            guard createUsers else { break }
             try await store.users.create(User(username: name, displayName: name.capitalized, role: role), password: password, actor: "test")
         }
         let configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: moduleFolders)

@@ -1,0 +1,155 @@
+import Foundation
+
+/// One group's session: its phase, members, seats and roles. A pure value driven by the shell
+/// with connections, workspace news, commands and clock ticks; it returns what changed.
+///
+/// Phases: `pending` (formed) → `starting` (workspace starting) → `active` → `completed` or
+/// `abandoned` (everyone gone longer than the grace period). Members keep their seat and role
+/// while away; roles rotate on command or on the module's timer.
+public struct SessionStateMachine: Sendable, Hashable {
+    public enum Phase: String, Sendable, Hashable, Codable, CaseIterable {
+        case pending, starting, active, completed, abandoned
+
+        public var isOver: Bool { self == .completed || self == .abandoned }
+    }
+
+    public struct Member: Sendable, Hashable {
+        public var user: String
+        public var role: String
+        public var joinedAt: Date
+        /// When the member's last connection closed; nil while connected. Set at formation too,
+        /// so a member who never shows up counts as gone.
+        public var awaySince: Date?
+        public var lateJoiner: Bool
+    }
+
+    /// Something the shell must record and announce.
+    public enum Action: Sendable, Hashable {
+        case phaseChanged(Phase)
+        /// New role of every member after a change; `reason` is `start`, `rotate`, `late_join`.
+        case rolesChanged([String: String], reason: String)
+        case memberJoined(user: String, role: String)
+    }
+
+    public let id: String
+    public let module: String
+    public let createdAt: Date
+    public let roles: [String]
+    public let lateJoinRole: String
+    public let rotationInterval: Duration?
+    public let gracePeriod: Duration
+    public private(set) var phase: Phase = .pending
+    public private(set) var members: [Member]
+    /// How many rotations have happened.
+    public private(set) var rotation = 0
+    public private(set) var lastRotation: Date
+    /// When the session reached `active`.
+    public private(set) var activeSince: Date?
+
+    /// Forms a session; members get roles in order (driver, navigator, researcher, then around again).
+    public init(
+        id: String, module: String, members: [String], roles: [String], lateJoinRole: String, rotationInterval: Duration?, gracePeriod: Duration,
+        now: Date
+    ) {
+        precondition(!roles.isEmpty, "a session needs at least one role")
+        self.id = id
+        self.module = module
+        self.createdAt = now
+        self.roles = roles
+        self.lateJoinRole = lateJoinRole
+        self.rotationInterval = rotationInterval
+        self.gracePeriod = gracePeriod
+        self.lastRotation = now
+        self.members = members.enumerated().map { index, user in
+            Member(user: user, role: roles[index % roles.count], joinedAt: now, awaySince: now, lateJoiner: false)
+        }
+    }
+
+    public var roleMap: [String: String] { Dictionary(uniqueKeysWithValues: members.map { ($0.user, $0.role) }) }
+
+    public func member(_ user: String) -> Member? { members.first { $0.user == user } }
+
+    /// When the next timed rotation is due, if the module rotates on a timer.
+    public var nextRotation: Date? {
+        guard let rotationInterval, phase == .active else { return nil }
+        return lastRotation.addingTimeInterval(LobbyStateMachine.seconds(rotationInterval))
+    }
+
+    /// Moves to `phase` if that is forward; returns the action, or nothing if no change.
+    public mutating func advance(to newPhase: Phase, now: Date) -> [Action] {
+        let order: [Phase] = [.pending, .starting, .active]
+        guard !phase.isOver, newPhase != phase else { return [] }
+        if let from = order.firstIndex(of: phase), let to = order.firstIndex(of: newPhase), to < from { return [] }
+        phase = newPhase
+        if newPhase == .active {
+            activeSince = now
+            lastRotation = now
+        }
+        return [.phaseChanged(newPhase)]
+    }
+
+    /// A member opened a connection.
+    public mutating func connected(_ user: String) {
+        guard let index = members.firstIndex(where: { $0.user == user }) else { return }
+        members[index].awaySince = nil
+    }
+
+    /// A member's last connection closed.
+    public mutating func disconnected(_ user: String, now: Date) {
+        guard let index = members.firstIndex(where: { $0.user == user }) else { return }
+        members[index].awaySince = now
+    }
+
+    /// Adds a late joiner with the module's late-join role.
+    public mutating func addLateJoiner(_ user: String, now: Date) -> [Action] {
+        guard !phase.isOver, member(user) == nil else { return [] }
+        members.append(Member(user: user, role: lateJoinRole, joinedAt: now, awaySince: now, lateJoiner: true))
+        return [.memberJoined(user: user, role: lateJoinRole)]
+    }
+
+    /// Rotates roles one step: every seat takes the next role in the module's order.
+    public mutating func rotate(now: Date) -> [Action] {
+        guard !phase.isOver, !members.isEmpty else { return [] }
+        rotation += 1
+        lastRotation = now
+        for index in members.indices {
+            members[index].role = roles[(index + rotation) % roles.count]
+        }
+        return [.rolesChanged(roleMap, reason: "rotate")]
+    }
+
+    /// Sets roles as recorded in the log (restart recovery).
+    public mutating func restore(roles map: [String: String], rotation: Int, at time: Date) {
+        for index in members.indices { if let role = map[members[index].user] { members[index].role = role } }
+        self.rotation = rotation
+        self.lastRotation = time
+    }
+
+    /// Restores the phase as recorded in the log (restart recovery).
+    public mutating func restore(phase: Phase, at time: Date) {
+        self.phase = phase
+        if phase == .active { activeSince = time }
+    }
+
+    /// Ends the session (the instructor or the bot says the work is done).
+    public mutating func complete() -> [Action] {
+        guard !phase.isOver else { return [] }
+        phase = .completed
+        return [.phaseChanged(.completed)]
+    }
+
+    /// Timers: rotation, and abandonment once every member has been away longer than the grace period.
+    public mutating func tick(now: Date) -> [Action] {
+        guard !phase.isOver else { return [] }
+        let grace = LobbyStateMachine.seconds(gracePeriod)
+        let allAway = members.allSatisfy { member in member.awaySince.map { now.timeIntervalSince($0) > grace } ?? false }
+        if allAway {
+            phase = .abandoned
+            return [.phaseChanged(.abandoned)]
+        }
+        if let next = nextRotation, now >= next {
+            return rotate(now: now)
+        }
+        return []
+    }
+}

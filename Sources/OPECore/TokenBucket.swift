@@ -1,0 +1,29 @@
+/// Allows bursts up to `capacity` and a steady `rate` per second after that: the per-connection
+/// message limit of a team room. Time is passed in, so tests never sleep.
+public struct TokenBucket: Sendable, Hashable {
+    public let capacity: Double
+    public let rate: Double
+    private var tokens: Double
+    private var last: ContinuousClock.Instant?
+
+    public init(capacity: Double, rate: Double) {
+        self.capacity = capacity
+        self.rate = rate
+        self.tokens = capacity
+    }
+
+    /// Takes one token if there is one; otherwise returns how long until there will be.
+    public mutating func take(now: ContinuousClock.Instant) -> Duration? {
+        if let last {
+            let elapsed = now - last
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            tokens = min(capacity, tokens + seconds * rate)
+        }
+        last = now
+        if tokens >= 1 {
+            tokens -= 1
+            return nil
+        }
+        return .milliseconds(Int(((1 - tokens) / rate * 1000).rounded(.up)))
+    }
+}

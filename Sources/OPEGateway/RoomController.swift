@@ -1,0 +1,191 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOWebSocket
+import OPECore
+import OPEStore
+
+/// The team room: one WebSocket per participant at `GET /api/sessions/{id}/ws` (see `docs/protocol.md`).
+struct RoomController {
+    let store: Store
+    let sessions: SessionManager
+    let hub: RoomHub
+    let allowedOrigins: Set<String>
+    /// Longest chat message, in characters.
+    static let maxChatLength = 4000
+    /// Largest frame read at all; larger ones close the connection (1009).
+    static let maxFrameSize = 64 * 1024
+
+    struct Inbound: Decodable {
+        var type: String
+        var text: String?
+        var clientId: String?
+        var active: Bool?
+    }
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.ws("sessions/:id/ws", shouldUpgrade: shouldUpgrade) { inbound, outbound, context in
+            try await run(inbound: inbound, outbound: outbound, context: context)
+        }
+    }
+
+    /// Only members and staff, only from our own pages (or non-browser clients without Origin).
+    @Sendable func shouldUpgrade(request: Request, context: AppRequestContext) async throws -> RouterShouldUpgrade {
+        let identity = try context.requireIdentity()
+        if let origin = request.headers[.origin], !CSRFMiddleware(allowedOrigins: allowedOrigins).isSameSite(origin: origin, request: request) {
+            throw APIError(.forbidden, "cross-origin WebSocket from \(origin) refused")
+        }
+        let id = try context.parameters.require("id")
+        guard let session = await sessions.session(id) else { throw APIError(.notFound, "no session '\(id)'") }
+        guard session.member(identity.user.username) != nil || identity.user.role.isStaff else {
+            throw APIError(.forbidden, "only members of session \(id) and instructors may join its room")
+        }
+        if let after = request.uri.queryParameters["after"], Int64(String(after)) == nil {
+            throw APIError(.badRequest, "after must be an event id (a number)")
+        }
+        return .upgrade([:])
+    }
+
+    func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, context: WebSocketRouterContext<AppRequestContext>) async throws {
+        guard let identity = context.requestContext.identity, let id = context.requestContext.parameters.get("id") else { return }
+        let user = identity.user.username
+        let after = context.request.uri.queryParameters["after"].flatMap { Int64(String($0)) } ?? 0
+        var logger = context.logger
+        logger[metadataKey: "session"] = "\(id)"
+        logger[metadataKey: "user"] = "\(user)"
+
+        // Register first, then read history: live events that arrive meanwhile wait in the outbox
+        // and are skipped if history already covered them. No gap, no duplicate.
+        let (connection, first) = hub.connect(user: user, session: id)
+        let isMember = await sessions.session(id)?.member(user) != nil
+        var failure: (any Error)?
+        do {
+            if first, isMember { try await sessions.connected(user: user, session: id) }
+            try await serve(connection, after: after, inbound: inbound, outbound: outbound, session: id, user: user, logger: logger)
+        } catch {
+            failure = error
+        }
+        if hub.disconnect(connection), isMember {
+            try? await sessions.disconnected(user: user, session: id)
+        }
+        if let failure { throw failure }
+    }
+
+    private func serve(
+        _ connection: RoomHub.Connection, after: Int64, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, session id: String,
+        user: String, logger: Logger
+    ) async throws {
+        guard let session = await sessions.session(id) else { return }
+        var welcome = RoomMessage(type: "welcome")
+        welcome.session = id
+        welcome.user = user
+        welcome.members = session.members.map(\.user)
+        welcome.roles = session.roleMap
+        welcome.phase = session.phase.rawValue
+        try await outbound.write(.text(welcome.json()))
+        var lastSent = after
+        try await store.reader.forEach(EventFilter(afterID: after, session: id)) { page in
+            for event in page {
+                try await outbound.write(.text(RoomMessage(event).json()))
+                lastSent = event.id
+            }
+        }
+        var synced = RoomMessage(type: "synced")
+        synced.id = lastSent
+        try await outbound.write(.text(synced.json()))
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let replayedUpTo = lastSent
+            group.addTask {
+                for await item in connection.stream {
+                    if let eventID = item.eventID, eventID <= replayedUpTo { continue }
+                    try await outbound.write(.text(item.text))
+                }
+                // The outbox ended: the client was too slow, or the room is closing.
+                try? await outbound.close(.goingAway, reason: "too far behind; reconnect with ?after= to catch up")
+            }
+            group.addTask {
+                try await receive(inbound: inbound, connection: connection, session: id, user: user, logger: logger)
+                connection.outbox.finish()
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func receive(inbound: WebSocketInboundStream, connection: RoomHub.Connection, session id: String, user: String, logger: Logger) async throws {
+        var chatBucket = TokenBucket(capacity: 10, rate: 2)
+        var anyBucket = TokenBucket(capacity: 40, rate: 20)
+        let clock = ContinuousClock()
+        for try await message in inbound.messages(maxSize: Self.maxFrameSize) {
+            guard case .text(let text) = message else {
+                connection.send(RoomMessage.error("bad_message", "send JSON text frames").json())
+                continue
+            }
+            if let wait = anyBucket.take(now: clock.now) {
+                connection.send(Self.rateLimited(wait).json())
+                continue
+            }
+            guard let frame = try? JSONDecoder().decode(Inbound.self, from: Data(text.utf8)) else {
+                connection.send(RoomMessage.error("bad_message", "expected a JSON object with a \"type\"").json())
+                continue
+            }
+            switch frame.type {
+            case "chat":
+                if let wait = chatBucket.take(now: clock.now) {
+                    connection.send(Self.rateLimited(wait).json())
+                    continue
+                }
+                await chat(frame, connection: connection, session: id, user: user, logger: logger)
+            case "typing":
+                var typing = RoomMessage(type: "typing")
+                typing.user = user
+                typing.active = frame.active ?? true
+                hub.broadcast(typing, in: id, except: connection)
+            case "heartbeat":
+                var beat = RoomMessage(type: "heartbeat")
+                beat.time = EventExporterTime.format(Date())
+                connection.send(beat.json())
+            default:
+                connection.send(RoomMessage.error("unknown_type", "unknown message type '\(frame.type)'").json())
+            }
+        }
+    }
+
+    private func chat(_ frame: Inbound, connection: RoomHub.Connection, session id: String, user: String, logger: Logger) async {
+        let text = (frame.text ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        let clientId = frame.clientId ?? ""
+        guard !text.isEmpty else {
+            connection.send(RoomMessage.error("bad_message", "a chat message needs some text").json())
+            return
+        }
+        guard text.count <= Self.maxChatLength else {
+            connection.send(RoomMessage.error("too_large", "chat messages are limited to \(Self.maxChatLength) characters").json())
+            return
+        }
+        guard clientId.count <= 100 else {
+            connection.send(RoomMessage.error("bad_message", "clientId is limited to 100 characters").json())
+            return
+        }
+        do {
+            let event = try await store.events.append(
+                EventDraft(type: .chatMessage, actor: user, session: id, payload: ["text": .string(text), "clientId": .string(clientId)])
+            )
+            var ack = RoomMessage(type: "ack")
+            ack.id = event.id
+            ack.clientId = clientId
+            connection.send(ack.json())
+        } catch {
+            logger.error("chat message not recorded", metadata: ["error": "\(error)"])
+            connection.send(RoomMessage.error("not_saved", "the message could not be saved; send it again").json())
+        }
+    }
+
+    static func rateLimited(_ wait: Duration) -> RoomMessage {
+        var message = RoomMessage.error("rate_limited", "too many messages; slow down")
+        message.retryAfterMs = Int(wait.components.seconds * 1000) + Int(wait.components.attoseconds / 1_000_000_000_000_000)
+        return message
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import OPECore
+import Synchronization
+
+/// Who is connected to which team room, and delivery of committed events to them.
+///
+/// The hub subscribes to the event log, so a room only ever shows what is durable, in log order.
+/// Each connection has a bounded outbox; a client too slow to keep up is disconnected rather
+/// than allowed to grow the server's memory, and catches up by reconnecting with `?after=`.
+final class RoomHub: Sendable {
+    /// One open WebSocket.
+    final class Connection: Sendable {
+        let id = UUID()
+        let user: String
+        let session: String
+        let outbox: AsyncStream<Outgoing>.Continuation
+        let stream: AsyncStream<Outgoing>
+
+        init(user: String, session: String, capacity: Int) {
+            self.user = user
+            self.session = session
+            (stream, outbox) = AsyncStream.makeStream(of: Outgoing.self, bufferingPolicy: .bufferingOldest(capacity))
+        }
+
+        /// Queues `text`; false (and the connection is finished) if the outbox is full.
+        @discardableResult
+        func send(_ text: String, eventID: Int64? = nil) -> Bool {
+            switch outbox.yield(Outgoing(eventID: eventID, text: text)) {
+            case .enqueued: return true
+            case .dropped, .terminated:
+                outbox.finish()
+                return false
+            @unknown default: return false
+            }
+        }
+    }
+
+    /// A JSON text waiting to be written, with the id of the event it shows, if any.
+    struct Outgoing: Sendable {
+        var eventID: Int64?
+        var text: String
+    }
+
+    private struct State {
+        var rooms: [String: [UUID: Connection]] = [:]
+    }
+
+    private let state = Mutex(State())
+    let capacity: Int
+
+    init(capacity: Int = 1024) {
+        self.capacity = capacity
+    }
+
+    /// Registers a connection; it receives every event committed from now on.
+    /// Returns the connection and whether it is the user's first in that room.
+    func connect(user: String, session: String) -> (Connection, first: Bool) {
+        let connection = Connection(user: user, session: session, capacity: capacity)
+        let first = state.withLock { state in
+            let first = !(state.rooms[session]?.values.contains { $0.user == user } ?? false)
+            state.rooms[session, default: [:]][connection.id] = connection
+            return first
+        }
+        return (connection, first)
+    }
+
+    /// Removes a connection; returns whether it was the user's last in that room.
+    func disconnect(_ connection: Connection) -> Bool {
+        connection.outbox.finish()
+        return state.withLock { state in
+            state.rooms[connection.session]?[connection.id] = nil
+            if state.rooms[connection.session]?.isEmpty == true { state.rooms[connection.session] = nil }
+            return !(state.rooms[connection.session]?.values.contains { $0.user == connection.user } ?? false)
+        }
+    }
+
+    /// Users with at least one open connection to `session`.
+    func connectedUsers(in session: String) -> Set<String> {
+        state.withLock { Set($0.rooms[session]?.values.map(\.user) ?? []) }
+    }
+
+    /// Fans committed events out to the rooms they belong to (called by the event log, in order).
+    func deliver(_ events: [Event]) {
+        let targets: [(Connection, Event)] = state.withLock { state in
+            var targets: [(Connection, Event)] = []
+            for event in events {
+                guard let session = event.session, let room = state.rooms[session] else { continue }
+                for connection in room.values { targets.append((connection, event)) }
+            }
+            return targets
+        }
+        // Encode once per event, outside the lock.
+        var encoded: [Int64: String] = [:]
+        for (connection, event) in targets {
+            let text = encoded[event.id] ?? RoomMessage(event).json()
+            encoded[event.id] = text
+            connection.send(text, eventID: event.id)
+        }
+    }
+
+    /// Sends a message that is not an event (typing) to everyone in `session` except `sender`.
+    func broadcast(_ message: RoomMessage, in session: String, except sender: Connection) {
+        let text = message.json()
+        let room = state.withLock { $0.rooms[session].map { Array($0.values) } ?? [] }
+        for connection in room where connection.id != sender.id { connection.send(text) }
+    }
+
+    /// Total open connections (for metrics).
+    var connectionCount: Int { state.withLock { $0.rooms.values.reduce(0) { $0 + $1.count } } }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import OPECore
+
+/// A message the server sends over a team room WebSocket (see `docs/protocol.md`).
+///
+/// Every message is one JSON object with a `type`; those that come from the event log carry the
+/// event's `id`, which a client passes back as `?after=` when it reconnects.
+struct RoomMessage: Encodable, Sendable {
+    var type: String
+    var id: Int64?
+    var time: String?
+    var from: String?
+    var user: String?
+    var text: String?
+    var clientId: String?
+    var state: String?
+    var active: Bool?
+    var roles: [String: String]?
+    var role: String?
+    var reason: String?
+    var phase: String?
+    var members: [String]?
+    var session: String?
+    var code: String?
+    var message: String?
+    var passed: Bool?
+    var task: String?
+    var event: Event?
+    var retryAfterMs: Int?
+
+    init(type: String) { self.type = type }
+
+    /// The message that shows a committed session event to the room.
+    init(_ event: Event) {
+        type = "event"
+        id = event.id
+        time = EventExporterTime.format(event.time)
+        let payload = event.payload
+        switch event.type {
+        case .chatMessage:
+            type = "chat"
+            from = event.actor
+            text = payload["text"]?.stringValue
+            clientId = payload["clientId"]?.stringValue
+        case .botMessage:
+            type = "bot"
+            from = event.actor ?? "bot"
+            text = payload["text"]?.stringValue
+        case .roleChanged:
+            type = "roles"
+            if case .object(let map)? = payload["roles"] { roles = map.compactMapValues(\.stringValue) }
+            reason = payload["reason"]?.stringValue
+        case .sessionPhaseChanged:
+            type = "phase"
+            phase = payload["phase"]?.stringValue
+        case .sessionFormed:
+            type = "formed"
+            if case .array(let list)? = payload["members"] { members = list.compactMap(\.stringValue) }
+            if case .object(let map)? = payload["roles"] { roles = map.compactMapValues(\.stringValue) }
+        case .sessionMemberJoined:
+            type = "member"
+            user = payload["user"]?.stringValue
+            role = payload["role"]?.stringValue
+        case .presenceJoined, .presenceLeft:
+            type = "presence"
+            user = event.actor
+            state = event.type == .presenceJoined ? "join" : "leave"
+        case .testResult:
+            type = "test"
+            task = payload["task"]?.stringValue
+            if case .bool(let value)? = payload["passed"] { passed = value }
+            text = payload["output"]?.stringValue
+        default:
+            self.event = event
+        }
+    }
+
+    static func error(_ code: String, _ message: String) -> RoomMessage {
+        var value = RoomMessage(type: "error")
+        value.code = code
+        value.message = message
+        return value
+    }
+
+    func json() -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? #"{"type":"error","code":"internal"}"#
+    }
+}
+
+/// Time as ISO 8601 with milliseconds, as in exports.
+enum EventExporterTime {
+    static func format(_ date: Date) -> String {
+        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}

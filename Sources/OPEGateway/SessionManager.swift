@@ -1,0 +1,322 @@
+import Foundation
+import Logging
+import OPECore
+import OPEStore
+
+/// The shell around the lobby and the sessions: it feeds the pure state machines, records what
+/// they decide in the event log, and answers questions about who is where.
+///
+/// Changes are applied to the state machines at once (so concurrent calls see each other), and
+/// every answer waits until the events behind it are committed: nothing is acknowledged or shown
+/// before it is durable. ``restore()`` rebuilds the whole state from the log after a restart.
+public actor SessionManager {
+    public struct Configuration: Sendable {
+        /// How long a session waits for its members to come back before it is abandoned.
+        public var gracePeriod: Duration = .seconds(120)
+        /// With no workspaces a session is active as soon as it forms.
+        public var workspacesEnabled = false
+
+        public init(gracePeriod: Duration = .seconds(120), workspacesEnabled: Bool = false) {
+            self.gracePeriod = gracePeriod
+            self.workspacesEnabled = workspacesEnabled
+        }
+    }
+
+    /// Where a participant stands, as `POST /api/lobby/join` and `GET /api/lobby` report it.
+    public enum Status: Sendable, Hashable {
+        case waiting(module: String, position: Int, since: Date)
+        case matched(session: String)
+        case gaveUp(module: String)
+        case idle
+    }
+
+    public enum JoinError: Error, Sendable, CustomStringConvertible {
+        case lobby(LobbyStateMachine.JoinError)
+        case inSession(String)
+
+        public var description: String {
+            switch self {
+            case .lobby(let error): error.description
+            case .inSession(let id): "you are already in session \(id); leave it before joining another"
+            }
+        }
+    }
+
+    let events: EventLog
+    let reader: EventReader
+    let configuration: Configuration
+    let logger: Logger
+    let clock: @Sendable () -> Date
+    var generator: any RandomNumberGenerator & Sendable
+    var lobby = LobbyStateMachine()
+    var modules: [String: Module] = [:]
+    var sessions: [String: SessionStateMachine] = [:]
+    var userSession: [String: String] = [:]
+    var gaveUp: [String: String] = [:]
+    /// Commit barrier: answers wait until every change made before them is durable.
+    var nextChange = 0
+    var uncommitted: Set<Int> = []
+    var barrierWaiters: [(Int, CheckedContinuation<Void, Never>)] = []
+
+    public init(
+        store: Store, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "ope.sessions"),
+        clock: @escaping @Sendable () -> Date = { Date() }, generator: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()
+    ) {
+        self.events = store.events
+        self.reader = store.reader
+        self.configuration = configuration
+        self.logger = logger
+        self.clock = clock
+        self.generator = generator
+    }
+
+    // MARK: Modules
+
+    /// Takes the modules on offer; their YAML sets the matching rules unless an instructor changed them.
+    public func update(modules list: [Module]) {
+        for module in list {
+            let previous = modules[module.id]
+            modules[module.id] = module
+            if previous == nil || lobby.settings[module.id] == nil {
+                lobby.configure(module: module.id, .init(group: module.group, matching: module.matching))
+            } else if let current = lobby.settings[module.id] {
+                lobby.configure(module: module.id, .init(group: module.group, matching: current.matching))
+            }
+        }
+    }
+
+    /// Matching rules in force for a module.
+    public func matching(of module: String) -> MatchingPolicy? { lobby.settings[module]?.matching }
+
+    /// An instructor opens or closes a module, or switches its mode.
+    public func setMatching(module: String, open: Bool?, mode: MatchingPolicy.Mode?, by actor: String) async throws -> MatchingPolicy {
+        guard var settings = lobby.settings[module] else { throw JoinError.lobby(.unknownModule(module)) }
+        if let open { settings.matching.open = open }
+        if let mode { settings.matching.mode = mode }
+        lobby.configure(module: module, settings)
+        let draft = EventDraft(
+            time: clock(), type: .moduleMatchingChanged, actor: actor,
+            payload: ["module": .string(module), "open": .bool(settings.matching.open), "mode": .string(settings.matching.mode.rawValue)]
+        )
+        try await commit([draft])
+        return settings.matching
+    }
+
+    // MARK: Lobby
+
+    /// Puts `user` in the queue of `module` and runs a matching pass.
+    public func join(user: String, module: String) async throws -> Status {
+        let now = clock()
+        if let id = userSession[user], let session = sessions[id], !session.phase.isOver { throw JoinError.inSession(id) }
+        do {
+            try lobby.join(user: user, module: module, now: now)
+        } catch {
+            throw JoinError.lobby(error)
+        }
+        gaveUp[user] = nil
+        var drafts = [EventDraft(time: now, type: .lobbyJoined, actor: user, payload: ["module": .string(module)])]
+        drafts += apply(lobby.tick(now: now), now: now)
+        try await commit(drafts)
+        return status(of: user)
+    }
+
+    /// Takes `user` out of the queue; false if they were not waiting.
+    public func leave(user: String) async throws -> Bool {
+        let now = clock()
+        guard let module = lobby.leave(user: user) else { return false }
+        try await commit([EventDraft(time: now, type: .lobbyLeft, actor: user, payload: ["module": .string(module)])])
+        return true
+    }
+
+    /// Where `user` stands now (after everything before this call is committed).
+    public func status(of user: String) -> Status {
+        if let id = userSession[user], let session = sessions[id], !session.phase.isOver { return .matched(session: id) }
+        if let entry = lobby.waiting(user), let position = lobby.position(of: user) {
+            return .waiting(module: entry.module, position: position, since: entry.joinedAt)
+        }
+        if let module = gaveUp[user] { return .gaveUp(module: module) }
+        return .idle
+    }
+
+    /// The same, waiting first for changes in flight to be committed.
+    public func committedStatus(of user: String) async -> Status {
+        await barrier()
+        return status(of: user)
+    }
+
+    // MARK: Sessions
+
+    /// A copy of the session, once everything before this call is committed.
+    public func session(_ id: String) async -> SessionStateMachine? {
+        await barrier()
+        return sessions[id]
+    }
+
+    /// The live session `user` is in, if any.
+    public func currentSession(of user: String) async -> SessionStateMachine? {
+        await barrier()
+        guard let id = userSession[user], let session = sessions[id], !session.phase.isOver else { return nil }
+        return session
+    }
+
+    /// Sessions not yet over.
+    public func liveSessions() async -> [SessionStateMachine] {
+        await barrier()
+        return sessions.values.filter { !$0.phase.isOver }.sorted { $0.createdAt < $1.createdAt }
+    }
+
+    /// A member's first connection opened: record their presence.
+    public func connected(user: String, session id: String) async throws {
+        guard sessions[id]?.member(user) != nil else { return }
+        sessions[id]?.connected(user)
+        try await commit([EventDraft(time: clock(), type: .presenceJoined, actor: user, session: id)])
+    }
+
+    /// A member's last connection closed.
+    public func disconnected(user: String, session id: String) async throws {
+        let now = clock()
+        guard sessions[id]?.member(user) != nil else { return }
+        sessions[id]?.disconnected(user, now: now)
+        try await commit([EventDraft(time: now, type: .presenceLeft, actor: user, session: id)])
+    }
+
+    /// Rotates a session's roles (a bot or instructor command).
+    public func rotate(session id: String, by actor: String) async throws -> Bool {
+        let now = clock()
+        guard var session = sessions[id] else { return false }
+        let actions = session.rotate(now: now)
+        sessions[id] = session
+        try await commit(drafts(for: actions, session: session, actor: actor, now: now))
+        return !actions.isEmpty
+    }
+
+    /// Ends a session as completed.
+    public func complete(session id: String, by actor: String) async throws -> Bool {
+        let now = clock()
+        guard var session = sessions[id] else { return false }
+        let actions = session.complete()
+        sessions[id] = session
+        if !actions.isEmpty { close(session) }
+        try await commit(drafts(for: actions, session: session, actor: actor, now: now))
+        return !actions.isEmpty
+    }
+
+    /// One pass of the timers: matching, give-ups, rotations, abandonment.
+    public func tick() async throws {
+        let now = clock()
+        var drafts = apply(lobby.tick(now: now), now: now)
+        for id in sessions.keys.sorted() {
+            guard var session = sessions[id], !session.phase.isOver else { continue }
+            let actions = session.tick(now: now)
+            guard !actions.isEmpty else { continue }
+            sessions[id] = session
+            if session.phase.isOver { close(session) }
+            drafts += self.drafts(for: actions, session: session, actor: "system", now: now)
+        }
+        if !drafts.isEmpty { try await commit(drafts) }
+    }
+
+    // MARK: Applying decisions
+
+    private func apply(_ actions: [LobbyStateMachine.Action], now: Date) -> [EventDraft] {
+        var drafts: [EventDraft] = []
+        for action in actions {
+            switch action {
+            case .formSession(let moduleID, let members):
+                drafts += formSession(module: moduleID, members: members, now: now)
+            case .addToSession(let id, let user):
+                guard var session = sessions[id] else { continue }
+                let actions = session.addLateJoiner(user, now: now)
+                sessions[id] = session
+                userSession[user] = id
+                drafts += self.drafts(for: actions, session: session, actor: "lobby", now: now)
+            case .giveUp(let user, let module):
+                gaveUp[user] = module
+                drafts.append(EventDraft(time: now, type: .lobbyGaveUp, actor: user, payload: ["module": .string(module)]))
+            }
+        }
+        return drafts
+    }
+
+    private func formSession(module moduleID: String, members: [String], now: Date) -> [EventDraft] {
+        let module = modules[moduleID]
+        let roles = module?.roles ?? Module.defaultRoles
+        let id = newSessionID()
+        var session = SessionStateMachine(
+            id: id, module: moduleID, members: members, roles: roles, lateJoinRole: module?.lateJoinRole ?? roles.last!,
+            rotationInterval: module?.rotationInterval, gracePeriod: configuration.gracePeriod, now: now
+        )
+        var payload: [String: JSONValue] = [
+            "module": .string(moduleID), "members": .array(members.map(JSONValue.string)), "roles": .object(session.roleMap.mapValues(JSONValue.string)),
+            "roleOrder": .array(roles.map(JSONValue.string)), "lateJoinRole": .string(session.lateJoinRole),
+        ]
+        if let interval = session.rotationInterval { payload["rotationSeconds"] = .number(Double(DurationText.seconds(interval))) }
+        var drafts = [EventDraft(time: now, type: .sessionFormed, actor: "lobby", session: id, payload: payload)]
+        let phase: SessionStateMachine.Phase = configuration.workspacesEnabled ? .starting : .active
+        drafts += self.drafts(for: session.advance(to: phase, now: now), session: session, actor: "system", now: now)
+        sessions[id] = session
+        for member in members { userSession[member] = id }
+        lobby.sessionUpdated(.init(id: id, module: moduleID, size: members.count, createdAt: now))
+        logger.info("session formed", metadata: ["session": "\(id)", "module": "\(moduleID)", "members": "\(members)"])
+        return drafts
+    }
+
+    private func close(_ session: SessionStateMachine) {
+        lobby.sessionClosed(session.id)
+        for member in session.members where userSession[member.user] == session.id { userSession[member.user] = nil }
+    }
+
+    func drafts(for actions: [SessionStateMachine.Action], session: SessionStateMachine, actor: String, now: Date) -> [EventDraft] {
+        actions.map { action in
+            switch action {
+            case .phaseChanged(let phase):
+                return EventDraft(time: now, type: .sessionPhaseChanged, actor: actor, session: session.id, payload: ["phase": .string(phase.rawValue)])
+            case .rolesChanged(let roles, let reason):
+                return EventDraft(
+                    time: now, type: .roleChanged, actor: actor, session: session.id,
+                    payload: ["roles": .object(roles.mapValues(JSONValue.string)), "reason": .string(reason), "rotation": .number(Double(session.rotation))]
+                )
+            case .memberJoined(let user, let role):
+                return EventDraft(time: now, type: .sessionMemberJoined, actor: actor, session: session.id, payload: ["user": .string(user), "role": .string(role)])
+            }
+        }
+    }
+
+    private func newSessionID() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
+        while true {
+            let id = "s-" + String((0..<10).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
+            if sessions[id] == nil { return id }
+        }
+    }
+
+    // MARK: Durability
+
+    /// Commits `drafts`; the caller returns only after this, and readers wait for it.
+    private func commit(_ drafts: [EventDraft]) async throws {
+        guard !drafts.isEmpty else { return }
+        let change = nextChange
+        nextChange += 1
+        uncommitted.insert(change)
+        defer {
+            uncommitted.remove(change)
+            let oldest = uncommitted.min() ?? Int.max
+            let ready = barrierWaiters.filter { $0.0 < oldest }
+            barrierWaiters.removeAll { $0.0 < oldest }
+            for (_, waiter) in ready { waiter.resume() }
+        }
+        do {
+            _ = try await events.append(contentsOf: drafts)
+        } catch {
+            logger.error("could not record session changes", metadata: ["error": "\(error)", "events": "\(drafts.map(\.type))"])
+            throw error
+        }
+    }
+
+    /// Waits until every change begun before this call is committed.
+    private func barrier() async {
+        let mark = nextChange
+        guard let oldest = uncommitted.min(), oldest < mark else { return }
+        await withCheckedContinuation { barrierWaiters.append((mark - 1, $0)) }
+    }
+}

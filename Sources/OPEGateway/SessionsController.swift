@@ -1,0 +1,114 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OPECore
+import OPEStore
+
+/// Sessions as members and instructors see them, and the instructor's commands.
+struct SessionsController {
+    let sessions: SessionManager
+    let hub: RoomHub
+    let store: Store
+
+    struct SessionResponse: Encodable, Sendable {
+        struct Member: Encodable, Sendable {
+            var username: String
+            var displayName: String
+            var role: String
+            var connected: Bool
+            var lateJoiner: Bool
+        }
+        var id: String
+        var module: String
+        var phase: String
+        var members: [Member]
+        /// username → role.
+        var roles: [String: String]
+        var roleOrder: [String]
+        var createdAt: Date
+        var nextRotation: Date?
+    }
+
+    struct MatchingRequest: Decodable {
+        var open: Bool?
+        var mode: String?
+    }
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get("sessions", use: list)
+        group.get("sessions/:id", use: detail)
+        group.post("sessions/:id/rotate", use: rotate)
+        group.post("sessions/:id/end", use: end)
+        group.post("modules/:id/matching", use: matching)
+    }
+
+    func response(_ session: SessionStateMachine) async throws -> SessionResponse {
+        let connected = hub.connectedUsers(in: session.id)
+        var members: [SessionResponse.Member] = []
+        for member in session.members {
+            let name = try await store.users.find(member.user)?.displayName ?? member.user
+            members.append(.init(username: member.user, displayName: name, role: member.role, connected: connected.contains(member.user), lateJoiner: member.lateJoiner))
+        }
+        return SessionResponse(
+            id: session.id, module: session.module, phase: session.phase.rawValue, members: members, roles: session.roleMap, roleOrder: session.roles,
+            createdAt: session.createdAt, nextRotation: session.nextRotation
+        )
+    }
+
+    @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<[SessionResponse]> {
+        _ = try context.requireStaff()
+        var result: [SessionResponse] = []
+        for session in await sessions.liveSessions() { result.append(try await response(session)) }
+        return JSONResponse(value: result)
+    }
+
+    @Sendable func detail(request: Request, context: AppRequestContext) async throws -> JSONResponse<SessionResponse> {
+        let session = try await visibleSession(context)
+        return JSONResponse(value: try await response(session))
+    }
+
+    @Sendable func rotate(request: Request, context: AppRequestContext) async throws -> JSONResponse<SessionResponse> {
+        let identity = try context.requireStaff()
+        let id = try context.parameters.require("id")
+        guard try await sessions.rotate(session: id, by: identity.user.username), let session = await sessions.session(id) else {
+            throw APIError(.conflict, "session \(id) does not exist or is over")
+        }
+        return JSONResponse(value: try await response(session))
+    }
+
+    @Sendable func end(request: Request, context: AppRequestContext) async throws -> JSONResponse<SessionResponse> {
+        let identity = try context.requireStaff()
+        let id = try context.parameters.require("id")
+        guard try await sessions.complete(session: id, by: identity.user.username), let session = await sessions.session(id) else {
+            throw APIError(.conflict, "session \(id) does not exist or is already over")
+        }
+        return JSONResponse(value: try await response(session))
+    }
+
+    @Sendable func matching(request: Request, context: AppRequestContext) async throws -> JSONResponse<MatchingPolicy> {
+        let identity = try context.requireStaff()
+        let module = try context.parameters.require("id")
+        let body = try await request.decodeJSON(MatchingRequest.self, context: context)
+        var mode: MatchingPolicy.Mode?
+        if let text = body.mode {
+            guard let value = MatchingPolicy.Mode(rawValue: text) else { throw APIError(.badRequest, "mode must be dynamic or static") }
+            mode = value
+        }
+        do {
+            return JSONResponse(value: try await sessions.setMatching(module: module, open: body.open, mode: mode, by: identity.user.username))
+        } catch is SessionManager.JoinError {
+            throw APIError(.notFound, "no module '\(module)'")
+        }
+    }
+
+    /// The session in the path, if the caller is a member or staff (404 and 403 otherwise).
+    func visibleSession(_ context: AppRequestContext) async throws -> SessionStateMachine {
+        let identity = try context.requireIdentity()
+        let id = try context.parameters.require("id")
+        guard let session = await sessions.session(id) else { throw APIError(.notFound, "no session '\(id)'") }
+        guard session.member(identity.user.username) != nil || identity.user.role.isStaff else {
+            throw APIError(.forbidden, "you are not a member of session \(id)")
+        }
+        return session
+    }
+}
