@@ -33,3 +33,10 @@ public enum DurationText {
         Int(duration.components.seconds)
     }
 }
+
+extension Duration {
+    /// The duration in seconds, for arithmetic with `Date`.
+    public var timeInterval: TimeInterval {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

@@ -68,6 +68,7 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, CustomSt
     public static let lobbyLeft: EventType = "lobby.left"
     public static let lobbyGaveUp: EventType = "lobby.gave_up"
     public static let moduleMatchingChanged: EventType = "module.matching_changed"
+    public static let moduleGroupsUploaded: EventType = "module.groups_uploaded"
     public static let sessionMemberJoined: EventType = "session.member_joined"
     public static let presenceJoined: EventType = "presence.joined"
     public static let presenceLeft: EventType = "presence.left"

@@ -147,7 +147,7 @@ public struct LobbyStateMachine: Sendable {
         // Forget sessions too old for late joiners, so the table stays small.
         for (id, session) in openSessions {
             let window = settings[session.module]?.matching.lateJoin ?? .zero
-            if now.timeIntervalSince(session.createdAt) >= Self.seconds(window) { openSessions[id] = nil }
+            if now.timeIntervalSince(session.createdAt) >= (window).timeInterval { openSessions[id] = nil }
         }
         return actions
     }
@@ -156,7 +156,7 @@ public struct LobbyStateMachine: Sendable {
         var queue = queues[module] ?? []
         guard !queue.isEmpty else { return [] }
         let group = settings.group
-        let settle = Self.seconds(settings.matching.settle)
+        let settle = (settings.matching.settle).timeInterval
         var actions: [Action] = []
 
         // a. Top up young sessions below the target, smallest then oldest first.
@@ -193,7 +193,7 @@ public struct LobbyStateMachine: Sendable {
             queue.removeAll()
         }
         // f. Give up on those who waited too long.
-        let giveUp = Self.seconds(settings.matching.giveUp)
+        let giveUp = (settings.matching.giveUp).timeInterval
         queue.removeAll { entry in
             guard now.timeIntervalSince(entry.joinedAt) >= giveUp else { return false }
             actions.append(.giveUp(user: entry.user, module: module))
@@ -204,13 +204,9 @@ public struct LobbyStateMachine: Sendable {
     }
 
     private func candidateSessions(module: String, below size: Int, now: Date, lateJoin: Duration) -> [OpenSession] {
-        let window = Self.seconds(lateJoin)
+        let window = (lateJoin).timeInterval
         return openSessions.values
             .filter { $0.module == module && $0.size < size && now.timeIntervalSince($0.createdAt) < window }
             .sorted { ($0.size, $0.createdAt, $0.id) < ($1.size, $1.createdAt, $1.id) }
-    }
-
-    static func seconds(_ duration: Duration) -> TimeInterval {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

@@ -72,7 +72,7 @@ public struct SessionStateMachine: Sendable, Hashable {
     /// When the next timed rotation is due, if the module rotates on a timer.
     public var nextRotation: Date? {
         guard let rotationInterval, phase == .active else { return nil }
-        return lastRotation.addingTimeInterval(LobbyStateMachine.seconds(rotationInterval))
+        return lastRotation.addingTimeInterval((rotationInterval).timeInterval)
     }
 
     /// Moves to `phase` if that is forward; returns the action, or nothing if no change.
@@ -98,6 +98,16 @@ public struct SessionStateMachine: Sendable, Hashable {
     public mutating func disconnected(_ user: String, now: Date) {
         guard let index = members.firstIndex(where: { $0.user == user }) else { return }
         members[index].awaySince = now
+    }
+
+    /// Adds a member of a fixed group arriving before the session started: they take the next
+    /// seat and its role. Once the session runs, arrivals are late joiners instead.
+    public mutating func addMember(_ user: String, now: Date) -> [Action] {
+        guard phase == .pending else { return addLateJoiner(user, now: now) }
+        guard member(user) == nil else { return [] }
+        let role = roles[(members.count + rotation) % roles.count]
+        members.append(Member(user: user, role: role, joinedAt: now, awaySince: now, lateJoiner: false))
+        return [.memberJoined(user: user, role: role)]
     }
 
     /// Adds a late joiner with the module's late-join role.
@@ -141,7 +151,7 @@ public struct SessionStateMachine: Sendable, Hashable {
     /// Timers: rotation, and abandonment once every member has been away longer than the grace period.
     public mutating func tick(now: Date) -> [Action] {
         guard !phase.isOver else { return [] }
-        let grace = LobbyStateMachine.seconds(gracePeriod)
+        let grace = (gracePeriod).timeInterval
         let allAway = members.allSatisfy { member in member.awaySince.map { now.timeIntervalSince($0) > grace } ?? false }
         if allAway {
             phase = .abandoned

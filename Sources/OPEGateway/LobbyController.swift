@@ -55,7 +55,7 @@ struct LobbyController {
         } catch let error as SessionManager.JoinError {
             switch error {
             case .lobby(.unknownModule): throw APIError(.notFound, error.description)
-            case .lobby(.closed), .lobby(.staticMode): throw APIError(.forbidden, error.description)
+            case .lobby(.closed), .lobby(.staticMode), .notInGroup: throw APIError(.forbidden, error.description)
             case .lobby(.alreadyWaiting), .inSession: throw APIError(.conflict, error.description)
             }
         }

@@ -6,7 +6,7 @@ import OPEStore
 extension SessionManager {
     /// Event types that shape the lobby and the sessions.
     static let restoredTypes: [EventType] = [
-        .lobbyJoined, .lobbyLeft, .lobbyGaveUp, .moduleMatchingChanged, .sessionFormed, .sessionMemberJoined, .roleChanged, .sessionPhaseChanged,
+        .lobbyJoined, .lobbyLeft, .lobbyGaveUp, .moduleMatchingChanged, .moduleGroupsUploaded, .sessionFormed, .sessionMemberJoined, .roleChanged, .sessionPhaseChanged,
     ]
 
     /// Rebuilds the lobby queue, sessions, members, roles and phases from the event log, as they
@@ -28,7 +28,9 @@ extension SessionManager {
             for member in session.members { session.disconnected(member.user, now: now) }
             sessions[id] = session
             for member in session.members { userSession[member.user] = id }
-            lobby.sessionUpdated(.init(id: id, module: session.module, size: session.members.count, createdAt: session.createdAt))
+            if !staticSessions.values.contains(id) {
+                lobby.sessionUpdated(.init(id: id, module: session.module, size: session.members.count, createdAt: session.createdAt))
+            }
         }
         logger.info(
             "restored lobby and sessions from the event log",
@@ -54,6 +56,12 @@ extension SessionManager {
             if case .bool(let open)? = payload["open"] { settings.matching.open = open }
             if let mode = payload["mode"]?.stringValue.flatMap(MatchingPolicy.Mode.init(rawValue:)) { settings.matching.mode = mode }
             lobby.configure(module: module, settings)
+        case .moduleGroupsUploaded:
+            guard let module = payload["module"]?.stringValue, case .object(let groups)? = payload["groups"] else { return }
+            staticGroups[module] = groups.compactMapValues { value in
+                if case .array(let users) = value { return users.compactMap(\.stringValue) }
+                return nil
+            }
         case .sessionFormed:
             guard let id = event.session, let module = payload["module"]?.stringValue, case .array(let list)? = payload["members"] else { return }
             let members = list.compactMap(\.stringValue)
@@ -75,10 +83,14 @@ extension SessionManager {
                 if let previous = userSession[member], previous != id { userSession[member] = nil }
             }
             sessions[id] = session
+            if let group = payload["group"]?.stringValue { staticSessions[module + "/" + group] = id }
         case .sessionMemberJoined:
             guard let id = event.session, var session = sessions[id], let user = payload["user"]?.stringValue else { return }
             lobby.leave(user: user)
-            _ = session.addLateJoiner(user, now: event.time)
+            _ = session.addMember(user, now: event.time)
+            if let role = payload["role"]?.stringValue, let member = session.member(user), member.role != role {
+                session.restore(roles: [user: role], rotation: session.rotation, at: session.lastRotation)
+            }
             sessions[id] = session
         case .roleChanged:
             guard let id = event.session, var session = sessions[id], case .object(let roles)? = payload["roles"] else { return }

@@ -33,11 +33,13 @@ public actor SessionManager {
     public enum JoinError: Error, Sendable, CustomStringConvertible {
         case lobby(LobbyStateMachine.JoinError)
         case inSession(String)
+        case notInGroup(module: String)
 
         public var description: String {
             switch self {
             case .lobby(let error): error.description
             case .inSession(let id): "you are already in session \(id); leave it before joining another"
+            case .notInGroup(let module): "module '\(module)' uses fixed groups and you are in none of them; ask your instructor"
             }
         }
     }
@@ -53,6 +55,10 @@ public actor SessionManager {
     var sessions: [String: SessionStateMachine] = [:]
     var userSession: [String: String] = [:]
     var gaveUp: [String: String] = [:]
+    /// Fixed groups per module (static mode): module → group name → usernames.
+    var staticGroups: [String: [String: [String]]] = [:]
+    /// The session of each fixed group, keyed "module/group".
+    var staticSessions: [String: String] = [:]
     /// Commit barrier: answers wait until every change made before them is durable.
     var nextChange = 0
     var uncommitted: Set<Int> = []
@@ -108,6 +114,12 @@ public actor SessionManager {
     public func join(user: String, module: String) async throws -> Status {
         let now = clock()
         if let id = userSession[user], let session = sessions[id], !session.phase.isOver { throw JoinError.inSession(id) }
+        if let settings = lobby.settings[module], settings.matching.mode == .static {
+            guard settings.matching.open else { throw JoinError.lobby(.closed(module)) }
+            let drafts = try joinGroup(user: user, module: module, now: now)
+            try await commit(drafts)
+            return status(of: user)
+        }
         do {
             try lobby.join(user: user, module: module, now: now)
         } catch {
@@ -205,6 +217,7 @@ public actor SessionManager {
     public func tick() async throws {
         let now = clock()
         var drafts = apply(lobby.tick(now: now), now: now)
+        drafts += startWaitingGroups(now: now)
         for id in sessions.keys.sorted() {
             guard var session = sessions[id], !session.phase.isOver else { continue }
             let actions = session.tick(now: now)
@@ -214,6 +227,56 @@ public actor SessionManager {
             drafts += self.drafts(for: actions, session: session, actor: "system", now: now)
         }
         if !drafts.isEmpty { try await commit(drafts) }
+    }
+
+    // MARK: Fixed groups
+
+    /// Sets the fixed groups of `module` and switches it to static mode, open.
+    public func uploadGroups(module: String, groups: [String: [String]], by actor: String) async throws {
+        guard var settings = lobby.settings[module] else { throw JoinError.lobby(.unknownModule(module)) }
+        staticGroups[module] = groups
+        settings.matching.mode = .static
+        settings.matching.open = true
+        lobby.configure(module: module, settings)
+        let now = clock()
+        let groupsPayload = JSONValue.object(groups.mapValues { .array($0.map(JSONValue.string)) })
+        try await commit([
+            EventDraft(time: now, type: .moduleGroupsUploaded, actor: actor, payload: ["module": .string(module), "groups": groupsPayload]),
+            EventDraft(time: now, type: .moduleMatchingChanged, actor: actor, payload: ["module": .string(module), "open": true, "mode": "static"]),
+        ])
+    }
+
+    /// The fixed groups of a module, if it has any.
+    public func groups(of module: String) -> [String: [String]]? { staticGroups[module] }
+
+    /// A member of a fixed group arrives: into the group's session, formed by the first to come.
+    private func joinGroup(user: String, module: String, now: Date) throws -> [EventDraft] {
+        guard let (name, _) = staticGroups[module]?.first(where: { $0.value.contains(user) }) else { throw JoinError.notInGroup(module: module) }
+        let key = module + "/" + name
+        if let id = staticSessions[key], var session = sessions[id], !session.phase.isOver {
+            let actions = session.addMember(user, now: now)
+            sessions[id] = session
+            userSession[user] = id
+            return drafts(for: actions, session: session, actor: "lobby", now: now)
+        }
+        return formSession(module: module, members: [user], now: now, group: name)
+    }
+
+    /// Starts fixed-group sessions once everyone is there, or once the settle time has passed.
+    private func startWaitingGroups(now: Date) -> [EventDraft] {
+        var drafts: [EventDraft] = []
+        for (key, id) in staticSessions {
+            guard var session = sessions[id], session.phase == .pending else { continue }
+            let module = String(key.split(separator: "/", maxSplits: 1)[0])
+            let group = String(key.split(separator: "/", maxSplits: 1)[1])
+            let expected = staticGroups[module]?[group]?.count ?? 0
+            let settle = (lobby.settings[module]?.matching.settle ?? .seconds(5)).timeInterval
+            guard session.members.count >= expected || now.timeIntervalSince(session.createdAt) > settle else { continue }
+            let actions = session.advance(to: configuration.workspacesEnabled ? .starting : .active, now: now)
+            sessions[id] = session
+            drafts += self.drafts(for: actions, session: session, actor: "system", now: now)
+        }
+        return drafts
     }
 
     // MARK: Applying decisions
@@ -238,7 +301,7 @@ public actor SessionManager {
         return drafts
     }
 
-    private func formSession(module moduleID: String, members: [String], now: Date) -> [EventDraft] {
+    private func formSession(module moduleID: String, members: [String], now: Date, group: String? = nil) -> [EventDraft] {
         let module = modules[moduleID]
         let roles = module?.roles ?? Module.defaultRoles
         let id = newSessionID()
@@ -251,12 +314,18 @@ public actor SessionManager {
             "roleOrder": .array(roles.map(JSONValue.string)), "lateJoinRole": .string(session.lateJoinRole),
         ]
         if let interval = session.rotationInterval { payload["rotationSeconds"] = .number(Double(DurationText.seconds(interval))) }
+        if let group { payload["group"] = .string(group) }
         var drafts = [EventDraft(time: now, type: .sessionFormed, actor: "lobby", session: id, payload: payload)]
-        let phase: SessionStateMachine.Phase = configuration.workspacesEnabled ? .starting : .active
-        drafts += self.drafts(for: session.advance(to: phase, now: now), session: session, actor: "system", now: now)
+        if let group {
+            // A fixed group waits (pending) for its other members, at most the settle time.
+            staticSessions[moduleID + "/" + group] = id
+        } else {
+            let phase: SessionStateMachine.Phase = configuration.workspacesEnabled ? .starting : .active
+            drafts += self.drafts(for: session.advance(to: phase, now: now), session: session, actor: "system", now: now)
+        }
         sessions[id] = session
         for member in members { userSession[member] = id }
-        lobby.sessionUpdated(.init(id: id, module: moduleID, size: members.count, createdAt: now))
+        if group == nil { lobby.sessionUpdated(.init(id: id, module: moduleID, size: members.count, createdAt: now)) }
         logger.info("session formed", metadata: ["session": "\(id)", "module": "\(moduleID)", "members": "\(members)"])
         return drafts
     }

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import OPECore
 import OPEStore
 
@@ -40,6 +41,47 @@ struct SessionsController {
         group.post("sessions/:id/rotate", use: rotate)
         group.post("sessions/:id/end", use: end)
         group.post("modules/:id/matching", use: matching)
+        group.put("modules/:id/groups", use: uploadGroups)
+        group.get("modules/:id/groups", use: groups)
+    }
+
+    struct GroupsResponse: Encodable, Sendable {
+        var module: String
+        /// Group name → usernames.
+        var groups: [String: [String]]
+    }
+
+    /// An instructor uploads fixed groups as CSV (`username,group`); the module switches to static mode.
+    @Sendable func uploadGroups(request: Request, context: AppRequestContext) async throws -> JSONResponse<GroupsResponse> {
+        let identity = try context.requireStaff()
+        let module = try context.parameters.require("id")
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: 1 << 20)
+        } catch {
+            throw APIError(.contentTooLarge, "the groups file is larger than 1 MiB")
+        }
+        let roster: GroupRoster
+        do {
+            roster = try GroupRoster(csv: String(buffer: buffer), file: "groups.csv")
+        } catch {
+            throw APIError(.badRequest, "\(error)")
+        }
+        var unknown: [String] = []
+        for user in roster.groups.values.flatMap({ $0 }) where try await store.users.find(user) == nil { unknown.append(user) }
+        guard unknown.isEmpty else { throw APIError(.badRequest, "no such users: \(unknown.sorted().joined(separator: ", "))") }
+        do {
+            try await sessions.uploadGroups(module: module, groups: roster.groups, by: identity.user.username)
+        } catch is SessionManager.JoinError {
+            throw APIError(.notFound, "no module '\(module)'")
+        }
+        return JSONResponse(value: GroupsResponse(module: module, groups: roster.groups))
+    }
+
+    @Sendable func groups(request: Request, context: AppRequestContext) async throws -> JSONResponse<GroupsResponse> {
+        _ = try context.requireStaff()
+        let module = try context.parameters.require("id")
+        return JSONResponse(value: GroupsResponse(module: module, groups: await sessions.groups(of: module) ?? [:]))
     }
 
     func response(_ session: SessionStateMachine) async throws -> SessionResponse {

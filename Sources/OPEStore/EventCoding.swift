@@ -5,9 +5,7 @@ import OPECore
 /// How events are turned into rows and back, and into export lines.
 enum EventCoding {
     static func payloadJSON(_ payload: [String: JSONValue]) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try encoder.encode(payload), as: UTF8.self)
+        JSONValue.jsonText(object: payload)
     }
 
     static func event(row: Row) throws -> Event {

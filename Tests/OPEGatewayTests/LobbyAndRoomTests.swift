@@ -237,3 +237,62 @@ import Testing
 }
 
 import Synchronization
+
+@Suite struct StaticGroupTests {
+    @Test func uploadedGroupsGoStraightIntoTheirSessionAndAbsentMembersDoNotBlock() async throws {
+        try await TestGateway.run { client, store in
+            let teacher = try await client.login("teacher")
+            var csvHeaders = teacher.writeHeaders
+            csvHeaders[.contentType] = "text/csv"
+            let bad = try await client.execute(
+                uri: "/api/modules/python-intro/groups", method: .put, headers: csvHeaders, body: ByteBuffer(string: "alice,g1\nghost,g1\n")
+            )
+            #expect(bad.status == .badRequest)
+            #expect(bad.errorMessage == "no such users: ghost")
+            let upload = try await client.execute(
+                uri: "/api/modules/python-intro/groups", method: .put, headers: csvHeaders,
+                body: ByteBuffer(string: "username,group\nalice,g1\nbob,g1\ncarol,g2\nroot,g2\n")
+            )
+            #expect(upload.status == .ok, "\(String(buffer: upload.body))")
+            let alice = try await client.login("alice")
+            let modules = try await client.get("/api/modules", headers: alice.headers).jsonArray()
+            #expect(modules.first { $0["id"] as? String == "python-intro" }?["mode"] as? String == "static")
+
+            let first = try await client.post("/api/lobby/join", json: ["module": "python-intro"], headers: alice.writeHeaders).json()
+            #expect(first["status"] as? String == "matched")
+            let session = try #require(first["session"] as? String)
+            #expect(try await client.get("/api/sessions/\(session)", headers: alice.headers).json()["phase"] as? String == "pending")
+            let bob = try await client.login("bob")
+            let second = try await client.post("/api/lobby/join", json: ["module": "python-intro"], headers: bob.writeHeaders).json()
+            #expect(second["session"] as? String == session)
+            // The whole group is there: the session starts on the next timer pass.
+            var phase = ""
+            for _ in 0..<100 where phase != "active" {
+                phase = try await client.get("/api/sessions/\(session)", headers: alice.headers).json()["phase"] as? String ?? ""
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(phase == "active")
+            let detail = try await client.get("/api/sessions/\(session)", headers: bob.headers).json()
+            #expect(detail["roles"] as? [String: String] == ["alice": "driver", "bob": "navigator"])
+
+            // carol's group-mate never comes: after the settle time (5 s) she starts without them.
+            let carol = try await client.login("carol")
+            let own = try await client.post("/api/lobby/join", json: ["module": "python-intro"], headers: carol.writeHeaders).json()
+            let carolSession = try #require(own["session"] as? String)
+            #expect(carolSession != session)
+            #expect(try await client.get("/api/sessions/\(carolSession)", headers: carol.headers).json()["phase"] as? String == "pending")
+            phase = ""
+            for _ in 0..<400 where phase != "active" {
+                phase = try await client.get("/api/sessions/\(carolSession)", headers: carol.headers).json()["phase"] as? String ?? ""
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            #expect(phase == "active")
+            // Outsiders of the groups are told so.
+            let outsider = try await client.post("/api/lobby/join", json: ["module": "python-intro"], headers: teacher.writeHeaders)
+            #expect(outsider.status == .forbidden)
+            #expect(outsider.errorMessage?.contains("fixed groups") == true)
+            let types = try await store.reader.events(EventFilter(types: [.moduleGroupsUploaded])).count
+            #expect(types == 1)
+        }
+    }
+}
