@@ -26,8 +26,10 @@ test: venv
 	$(SWIFT) build --build-tests
 	OPE_BIN=$(CURDIR)/$(OPE) OPE_VENV=$(CURDIR)/.venv $(SWIFT) test --skip-build
 
-bench: build
-	$(OPE) bench events
+# Benchmarks run on an optimised build; they are not part of `make test`.
+bench: deps
+	$(SWIFT) build -c release --product ope
+	.build/release/ope bench events
 
 clean:
 	rm -rf .build

@@ -7,26 +7,41 @@ import OPECore
 ///
 /// ``append(_:alongside:)`` returns only after the event is committed to disk, so whoever is told
 /// about a change can rely on it surviving a crash. Concurrent appends are committed together in
-/// one transaction (group commit): the first caller writes the batch while later callers queue up
-/// for the next one, which keeps fsyncs per event low without ever holding an event back.
+/// one transaction (group commit): one caller at a time leads, writing everything queued so far
+/// while later callers queue up for the next batch; each waiting caller is woken exactly once,
+/// either with its result or to lead the next batch. That keeps fsyncs per event low without
+/// holding any event back and without a background task.
 public actor EventLog {
     /// Extra rows to write in the same transaction as the event, so state and log never disagree.
     public typealias Alongside = @Sendable (Database) throws -> Void
 
-    private struct Pending {
-        var ticket: UInt64
-        var draft: EventDraft
-        var payloadJSON: String
-        var alongside: Alongside?
+    /// What a waiting appender is woken with.
+    private enum Wake {
+        case done(Result<[Event], any Error>)
+        /// Nobody is writing: write the queue yourself.
+        case lead
+    }
+
+    /// One append call: one event, or several committed in order.
+    private final class Pending {
+        let drafts: [(draft: EventDraft, payload: String)]
+        let alongside: Alongside?
+        /// nil while its owner leads the batch it is in (the owner is not suspended).
+        var continuation: CheckedContinuation<Wake, Never>?
+        var result: Result<[Event], any Error>?
+
+        init(drafts: [(draft: EventDraft, payload: String)], alongside: Alongside?, continuation: CheckedContinuation<Wake, Never>?) {
+            self.drafts = drafts
+            self.alongside = alongside
+            self.continuation = continuation
+        }
     }
 
     private let writer: any DatabaseWriter
     private let logger: Logger
     private var pending: [Pending] = []
-    private var results: [UInt64: Result<Event, any Error>] = [:]
-    private var nextTicket: UInt64 = 0
     private var flushing = false
-    private var flushWaiters: [CheckedContinuation<Void, Never>] = []
+    private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     private var subscribers: [UUID: @Sendable ([Event]) -> Void] = [:]
 
     public init(database: StoreDatabase, logger: Logger = Logger(label: "ope.events")) {
@@ -40,13 +55,14 @@ public actor EventLog {
     public nonisolated func append(_ draft: EventDraft, alongside: Alongside? = nil) async throws -> Event {
         // Encoding happens on the caller's thread so the actor only sequences work.
         let payload = try EventCoding.payloadJSON(draft.payload)
-        return try await enqueue(draft, payloadJSON: payload, alongside: alongside)
+        return try await enqueue([(draft, payload)], alongside: alongside)[0]
     }
 
-    /// Commits several events in order in one transaction.
+    /// Commits several events, in order, in one transaction.
     public nonisolated func append(contentsOf drafts: [EventDraft]) async throws -> [Event] {
-        let encoded = try drafts.map { ($0, try EventCoding.payloadJSON($0.payload)) }
-        return try await enqueueAll(encoded)
+        guard !drafts.isEmpty else { return [] }
+        let encoded = try drafts.map { (draft: $0, payload: try EventCoding.payloadJSON($0.payload)) }
+        return try await enqueue(encoded, alongside: nil)
     }
 
     /// Calls `handler` with every batch of events after it is committed (in log order).
@@ -64,100 +80,98 @@ public actor EventLog {
     /// Waits until every event handed to the log so far is committed (used at shutdown).
     public func drain() async {
         while flushing || !pending.isEmpty {
-            if flushing {
-                await withCheckedContinuation { flushWaiters.append($0) }
-            } else {
-                await flush()
+            await withCheckedContinuation { idleWaiters.append($0) }
+        }
+    }
+
+    private func enqueue(_ drafts: [(draft: EventDraft, payload: String)], alongside: Alongside?) async throws -> [Event] {
+        if !flushing {
+            flushing = true
+            let mine = Pending(drafts: drafts, alongside: alongside, continuation: nil)
+            pending.append(mine)
+            return try await lead(until: mine)
+        }
+        let wake = await withCheckedContinuation { continuation in
+            pending.append(Pending(drafts: drafts, alongside: alongside, continuation: continuation))
+        }
+        switch wake {
+        case .done(let result):
+            return try result.get()
+        case .lead:
+            // Our entry is still queued (its continuation was used to wake us): write it now.
+            guard let mine = pending.first(where: { $0.continuation == nil && $0.result == nil }) else {
+                preconditionFailure("a leader was woken without its entry in the queue")
             }
+            return try await lead(until: mine)
         }
     }
 
-    private func enqueue(_ draft: EventDraft, payloadJSON: String, alongside: Alongside?) async throws -> Event {
-        let ticket = nextTicket
-        nextTicket += 1
-        pending.append(Pending(ticket: ticket, draft: draft, payloadJSON: payloadJSON, alongside: alongside))
-        try await awaitCommit(of: ticket)
-        return try results.removeValue(forKey: ticket)!.get()
-    }
-
-    private func enqueueAll(_ drafts: [(EventDraft, String)]) async throws -> [Event] {
-        let first = nextTicket
-        for (draft, payload) in drafts {
-            pending.append(Pending(ticket: nextTicket, draft: draft, payloadJSON: payload, alongside: nil))
-            nextTicket += 1
-        }
-        let end = nextTicket
-        guard end > first else { return [] }
-        // All of them sit in the same batch, so the last one's commit is everyone's.
-        try await awaitCommit(of: end - 1)
-        return try (first..<end).map { try results.removeValue(forKey: $0)!.get() }
-    }
-
-    /// Waits until `ticket` has a result, writing batches itself whenever no one else is.
-    private func awaitCommit(of ticket: UInt64) async throws {
-        while results[ticket] == nil {
-            if flushing {
-                await withCheckedContinuation { flushWaiters.append($0) }
-            } else {
-                await flush()
-            }
-        }
-    }
-
-    private func flush() async {
-        flushing = true
+    /// Writes the queue as one batch, wakes everyone in it, and hands the lead to the next in line.
+    private func lead(until mine: Pending) async throws -> [Event] {
         let batch = pending
         pending = []
         // The write suspends this actor, so new appends gather into the next batch meanwhile.
-        let outcome = await write(batch)
-        for (ticket, result) in outcome { results[ticket] = result }
-        flushing = false
-        let waiters = flushWaiters
-        flushWaiters = []
-        for waiter in waiters { waiter.resume() }
-        let committed = outcome.compactMap { try? $0.1.get() }
+        await write(batch)
+        var committed: [Event] = []
+        for item in batch {
+            if case .success(let events)? = item.result { committed += events }
+            if let continuation = item.continuation {
+                item.continuation = nil
+                continuation.resume(returning: .done(item.result!))
+            }
+        }
         if !committed.isEmpty {
             for handler in subscribers.values { handler(committed) }
         }
+        if let next = pending.first {
+            let continuation = next.continuation!
+            next.continuation = nil
+            continuation.resume(returning: .lead)
+        } else {
+            flushing = false
+            let waiters = idleWaiters
+            idleWaiters = []
+            for waiter in waiters { waiter.resume() }
+        }
+        return try mine.result!.get()
     }
 
-    private func write(_ batch: [Pending]) async -> [(UInt64, Result<Event, any Error>)] {
+    /// Writes `batch` in one transaction and stores each item's result in it.
+    private func write(_ batch: [Pending]) async {
+        let work = batch.map { (drafts: $0.drafts, alongside: $0.alongside) }
+        let outcome: Result<[Result<[Event], any Error>], any Error>
         do {
-            return try await writer.write { db in
-                let insert = try db.cachedStatement(
-                    sql: "INSERT INTO events (time, type, actor, session, payload) VALUES (?, ?, ?, ?, ?)"
-                )
-                var outcome: [(UInt64, Result<Event, any Error>)] = []
-                outcome.reserveCapacity(batch.count)
-                for item in batch {
-                    let arguments: StatementArguments = [
-                        item.draft.time.timeIntervalSince1970, item.draft.type.rawValue, item.draft.actor, item.draft.session,
-                        item.payloadJSON,
-                    ]
-                    if let alongside = item.alongside {
-                        // A savepoint lets one failing event drop out without failing its batch.
-                        var event: Event?
-                        do {
-                            try db.inSavepoint {
-                                try alongside(db)
-                                try insert.execute(arguments: arguments)
-                                event = item.draft.committed(id: db.lastInsertedRowID)
-                                return .commit
-                            }
-                            outcome.append((item.ticket, .success(event!)))
-                        } catch {
-                            outcome.append((item.ticket, .failure(error)))
-                        }
-                    } else {
-                        try insert.execute(arguments: arguments)
-                        outcome.append((item.ticket, .success(item.draft.committed(id: db.lastInsertedRowID))))
+            outcome = .success(try await writer.write { db in
+                let insert = try db.cachedStatement(sql: "INSERT INTO events (time, type, actor, session, payload) VALUES (?, ?, ?, ?, ?)")
+                func insertAll(_ drafts: [(draft: EventDraft, payload: String)]) throws -> [Event] {
+                    try drafts.map { draft, payload in
+                        try insert.execute(arguments: [draft.time.timeIntervalSince1970, draft.type.rawValue, draft.actor, draft.session, payload])
+                        return draft.committed(id: db.lastInsertedRowID)
                     }
                 }
-                return outcome
-            }
+                return work.map { item -> Result<[Event], any Error> in
+                    guard let alongside = item.alongside else { return Result { try insertAll(item.drafts) } }
+                    // A savepoint lets one failing append drop out without failing its batch.
+                    var events: [Event] = []
+                    return Result {
+                        try db.inSavepoint {
+                            try alongside(db)
+                            events = try insertAll(item.drafts)
+                            return .commit
+                        }
+                        return events
+                    }
+                }
+            })
         } catch {
-            logger.error("event batch failed to commit", metadata: ["events": "\(batch.count)", "error": "\(error)"])
-            return batch.map { ($0.ticket, .failure(error)) }
+            outcome = .failure(error)
+        }
+        switch outcome {
+        case .success(let results):
+            for (item, result) in zip(batch, results) { item.result = result }
+        case .failure(let error):
+            logger.error("event batch failed to commit", metadata: ["appends": "\(batch.count)", "error": "\(error)"])
+            for item in batch { item.result = .failure(error) }
         }
     }
 }

@@ -12,7 +12,7 @@ struct BenchCommand: AsyncParsableCommand {
             discussion: "Uses a fresh temporary data dir unless --data is given. Every event is fsynced before it counts."
         )
         @Option(help: "Events to append with group commit.") var count: Int = 200_000
-        @Option(help: "Concurrent writers (like rooms appending at once).") var writers: Int = 500
+        @Option(help: "Concurrent writers (like rooms appending at once).") var writers: Int = 1000
         @Option(name: .customLong("baseline-count"), help: "Events for the one-transaction-per-event baseline.") var baselineCount: Int = 2_000
         @Option(help: "Data dir (default: a temporary one, removed afterwards).") var data: String?
 
