@@ -80,6 +80,12 @@ import Testing
             #expect(try await client.post("/api/tokens", json: ["name": "x"], headers: wrong).status == .forbidden)
             let with = try await client.post("/api/tokens", json: ["name": "x"], headers: browser.writeHeaders)
             #expect(with.status == .created)
+            // Signing in again (as someone else) from a signed-in browser needs no token.
+            let switched = try await client.post(
+                "/api/auth/login", json: ["username": "teacher", "password": TestGateway.password],
+                headers: [.cookie: browser.cookie, .contentType: "application/json"]
+            )
+            #expect(switched.status == .ok)
         }
     }
 
