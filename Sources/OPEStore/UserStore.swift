@@ -14,15 +14,17 @@ public struct UserStore: Sendable {
         self.hasher = hasher
     }
 
-    /// Creates an account. `actor` is who did it (a username, or `system`/`cli`).
+    /// Creates an account. `actor` is who did it (a username, or `system`/`cli`). An account
+    /// without a password cannot sign in with one; it is used through API tokens only.
     ///
     /// - Throws: ``UserStoreError/exists`` if the username is taken, ``UsernameError`` if it is invalid.
     @discardableResult
-    public func create(_ user: User, password: String, actor: String) async throws -> User {
+    public func create(_ user: User, password: String?, actor: String) async throws -> User {
         try User.validate(username: user.username)
         guard !user.displayName.trimmingCharacters(in: .whitespaces).isEmpty else { throw UserStoreError.invalid("display name must not be empty") }
-        guard password.count >= 8 else { throw UserStoreError.invalid("password must have at least 8 characters") }
-        let hash = try hasher.hash(password)
+        if let password, password.count < 8 { throw UserStoreError.invalid("password must have at least 8 characters") }
+        // "!" is no valid hash, so no password ever matches it.
+        let hash = try password.map(hasher.hash) ?? "!"
         let draft = EventDraft(
             time: user.createdAt, type: .userCreated, actor: actor,
             payload: ["username": .string(user.username), "displayName": .string(user.displayName), "role": .string(user.role.rawValue)]

@@ -1,0 +1,71 @@
+import Foundation
+import Synchronization
+
+/// The `ope serve` a load test runs against: this same binary, as a child process.
+final class LoadTestServer: Sendable {
+    let process: Process
+    private let output = OutputBuffer()
+
+    /// Text a child process printed, collected from its pipe's reader thread.
+    final class OutputBuffer: Sendable {
+        let text = Mutex("")
+    }
+
+    init(data: String, modules: String) throws {
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).standardizedFileURL
+        process.arguments = [
+            "serve", "--port", "0", "--data", data, "--modules", modules, "--workspaces", "none", "--no-demo-users", "--log-level", "warning",
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.standardError
+        let output = self.output
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if !data.isEmpty { output.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
+        }
+        try process.run()
+    }
+
+    var pid: Int32 { process.processIdentifier }
+
+    /// The server's URL, once it prints that it is running.
+    func waitForURL() async throws -> String {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            let text = output.text.withLock { $0 }
+            if let range = text.range(of: "OPE is running at ") {
+                let rest = text[range.upperBound...]
+                return String(rest.prefix { !$0.isWhitespace })
+            }
+            guard process.isRunning else { throw CLIError("the server exited: \(text)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw CLIError("the server did not start within 60 s")
+    }
+
+    func stop() {
+        guard process.isRunning else { return }
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
+
+/// Peak resident memory of a process, sampled from /proc.
+final class RSSSampler: Sendable {
+    let pid: Int32
+    private let peakKiB = Mutex(0)
+
+    init(pid: Int32) { self.pid = pid }
+
+    var peak: Int { peakKiB.withLock { $0 } }
+
+    func sample() {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return }
+        peakKiB.withLock { $0 = max($0, kib) }
+    }
+}
