@@ -160,14 +160,7 @@ public struct LobbyStateMachine: Sendable {
         var actions: [Action] = []
 
         // a. Top up young sessions below the target, smallest then oldest first.
-        for var session in candidateSessions(module: module, below: group.target, now: now, lateJoin: settings.matching.lateJoin) {
-            while session.size < group.target, !queue.isEmpty {
-                let entry = queue.removeFirst()
-                session.size += 1
-                actions.append(.addToSession(session: session.id, user: entry.user))
-            }
-            openSessions[session.id] = session
-        }
+        actions += fillSessions(module: module, upTo: group.target, from: &queue, now: now, lateJoin: settings.matching.lateJoin)
         // b. Full groups at the target size.
         while queue.count >= group.target {
             let members = queue.prefix(group.target).map(\.user)
@@ -178,14 +171,7 @@ public struct LobbyStateMachine: Sendable {
         let someoneDue = queue.contains { now.timeIntervalSince($0.joinedAt) > settle }
         if someoneDue, queue.count < group.min {
             // d. Too few for a group of their own: overfill a young session up to the maximum.
-            for var session in candidateSessions(module: module, below: group.max, now: now, lateJoin: settings.matching.lateJoin) {
-                while session.size < group.max, !queue.isEmpty {
-                    let entry = queue.removeFirst()
-                    session.size += 1
-                    actions.append(.addToSession(session: session.id, user: entry.user))
-                }
-                openSessions[session.id] = session
-            }
+            actions += fillSessions(module: module, upTo: group.max, from: &queue, now: now, lateJoin: settings.matching.lateJoin)
         }
         // e. A smaller group of everyone left, if it is big enough.
         if someoneDue, !queue.isEmpty, queue.count >= group.min {
@@ -203,10 +189,21 @@ public struct LobbyStateMachine: Sendable {
         return actions
     }
 
-    private func candidateSessions(module: String, below size: Int, now: Date, lateJoin: Duration) -> [OpenSession] {
-        let window = (lateJoin).timeInterval
-        return openSessions.values
-            .filter { $0.module == module && $0.size < size && now.timeIntervalSince($0.createdAt) < window }
+    /// Moves people from the head of `queue` into young sessions of `module` below `size`,
+    /// smallest and then oldest session first.
+    private mutating func fillSessions(module: String, upTo size: Int, from queue: inout [Entry], now: Date, lateJoin: Duration) -> [Action] {
+        let candidates = openSessions.values
+            .filter { $0.module == module && $0.size < size && now.timeIntervalSince($0.createdAt) < lateJoin.timeInterval }
             .sorted { ($0.size, $0.createdAt, $0.id) < ($1.size, $1.createdAt, $1.id) }
+        var actions: [Action] = []
+        for var session in candidates {
+            while session.size < size, !queue.isEmpty {
+                let entry = queue.removeFirst()
+                session.size += 1
+                actions.append(.addToSession(session: session.id, user: entry.user))
+            }
+            openSessions[session.id] = session
+        }
+        return actions
     }
 }

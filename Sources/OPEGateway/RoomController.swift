@@ -18,11 +18,23 @@ struct RoomController {
     /// Largest frame read at all; larger ones close the connection (1009).
     static let maxFrameSize = 64 * 1024
 
-    struct Inbound: Decodable {
+    /// A frame from a client. Read with JSONSerialization, which is several times faster than
+    /// JSONDecoder on Linux for these small objects.
+    struct Inbound {
         var type: String
         var text: String?
         var clientId: String?
         var active: Bool?
+
+        init?(json: String) {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any], let type = object["type"] as? String else {
+                return nil
+            }
+            self.type = type
+            text = object["text"] as? String
+            clientId = object["clientId"] as? String
+            active = object["active"] as? Bool
+        }
     }
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -128,7 +140,7 @@ struct RoomController {
                 connection.send(Self.rateLimited(wait).json())
                 continue
             }
-            guard let frame = try? JSONDecoder().decode(Inbound.self, from: Data(text.utf8)) else {
+            guard let frame = Inbound(json: text) else {
                 connection.send(RoomMessage.error("bad_message", "expected a JSON object with a \"type\"").json())
                 continue
             }

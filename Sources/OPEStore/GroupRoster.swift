@@ -1,6 +1,5 @@
 import Foundation
 import OPECore
-import SwiftCSV
 
 /// Fixed groups for a module in static mode, as an instructor uploads them: `username, group`.
 /// A header row is optional; problems name their line.
@@ -11,23 +10,10 @@ public struct GroupRoster: Sendable {
     public var order: [String]
 
     public init(csv text: String, file: String = "groups.csv") throws {
-        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-        let firstCell = lines.first.map { $0.split(separator: ",").first.map(String.init) ?? "" } ?? ""
-        let hasHeader = firstCell.trimmingCharacters(in: .whitespaces.union(.init(charactersIn: "\""))).lowercased() == "username"
-        let source = hasHeader ? text : "username,group\n" + text
-        let table: CSV<Enumerated>
-        do {
-            table = try CSV<Enumerated>(string: source, delimiter: .comma, loadColumns: false)
-        } catch {
-            throw StoreError("\(file): not a readable CSV file: \(error)")
-        }
         var groups: [String: [String]] = [:]
         var order: [String] = []
         var seen: [String: Int] = [:]
-        for (index, row) in table.rows.enumerated() {
-            let line = index + 2 - (hasHeader ? 0 : 1)
-            let cells = row.map { $0.trimmingCharacters(in: .whitespaces) }
-            if cells.allSatisfy(\.isEmpty) { continue }
+        for (line, cells) in try CSVRows.read(text, file: file) {
             let username = cells[0].lowercased()
             do {
                 try User.validate(username: username)

@@ -1,6 +1,5 @@
 import Foundation
 import OPECore
-import SwiftCSV
 
 /// A class list an instructor exports from their course system: `username, display name, role`.
 ///
@@ -17,23 +16,9 @@ public struct Roster: Sendable {
     public var entries: [Entry]
 
     public init(csv text: String, file: String) throws {
-        let lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-        let firstCell = lines.first.map { $0.split(separator: ",").first.map(String.init) ?? "" } ?? ""
-        let hasHeader = firstCell.trimmingCharacters(in: .whitespaces.union(.init(charactersIn: "\""))).lowercased() == "username"
-        // SwiftCSV always treats the first row as header; give it one when the file has none.
-        let source = hasHeader ? text : "username,displayName,role\n" + text
-        let table: CSV<Enumerated>
-        do {
-            table = try CSV<Enumerated>(string: source, delimiter: .comma, loadColumns: false)
-        } catch {
-            throw StoreError("\(file): not a readable CSV file: \(error)")
-        }
         var entries: [Entry] = []
         var seen: Set<String> = []
-        for (index, row) in table.rows.enumerated() {
-            let line = index + 2 - (hasHeader ? 0 : 1)
-            let cells = row.map { $0.trimmingCharacters(in: .whitespaces) }
-            if cells.allSatisfy(\.isEmpty) { continue }
+        for (line, cells) in try CSVRows.read(text, file: file) {
             let username = cells[0].lowercased()
             do {
                 try User.validate(username: username)
