@@ -18,6 +18,13 @@ struct ServeCommand: AsyncParsableCommand {
         case local
         /// No workspaces (load tests, API-only use).
         case none
+
+        var summary: String {
+            switch self {
+            case .local: "local; JupyterLab found in the virtualenv, sessions do not start one yet"
+            case .none: "none"
+            }
+        }
     }
 
     @Option(help: "Address to listen on.") var host: String = "127.0.0.1"
@@ -70,7 +77,7 @@ struct ServeCommand: AsyncParsableCommand {
         let host = self.host
         let (app, gateway) = try await buildApplication(configuration, store: store, logger: logger) { boundPort in
             let url = publicURL ?? "http://\(host):\(boundPort)"
-            printNow("\nOPE is running at \(url)   (workspaces: \(workspaces.rawValue); stop with Ctrl-C)\n\(credentials)")
+            printNow("\nOPE is running at \(url)   (workspaces: \(workspaces.summary); stop with Ctrl-C)\n\(credentials)")
         }
         let problems = await gateway.catalog.errors
         let modules = await gateway.catalog.modules
