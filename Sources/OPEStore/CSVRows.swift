@@ -1,4 +1,5 @@
 import Foundation
+import OPECore
 import SwiftCSV
 
 /// The rows of a small CSV file an instructor uploads (rosters, groups), with the line number of
@@ -21,5 +22,16 @@ enum CSVRows {
             let cells = row.map { $0.trimmingCharacters(in: .whitespaces) }
             return cells.allSatisfy(\.isEmpty) ? nil : (line: index + 2 - (hasHeader ? 0 : 1), cells: cells)
         }
+    }
+
+    /// The username in the first cell, lowercased and checked; errors name the line.
+    static func username(_ cells: [String], line: Int, file: String) throws -> String {
+        let username = cells[0].lowercased()
+        do {
+            try User.validate(username: username)
+        } catch {
+            throw StoreError("\(file):\(line): \(error.description)")
+        }
+        return username
     }
 }

@@ -14,12 +14,7 @@ public struct GroupRoster: Sendable {
         var order: [String] = []
         var seen: [String: Int] = [:]
         for (line, cells) in try CSVRows.read(text, file: file) {
-            let username = cells[0].lowercased()
-            do {
-                try User.validate(username: username)
-            } catch {
-                throw StoreError("\(file):\(line): \(error.description)")
-            }
+            let username = try CSVRows.username(cells, line: line, file: file)
             guard cells.count > 1, !cells[1].isEmpty else { throw StoreError("\(file):\(line): no group for '\(username)'") }
             if let earlier = seen[username] { throw StoreError("\(file):\(line): '\(username)' is already in a group on line \(earlier)") }
             seen[username] = line

@@ -19,12 +19,7 @@ public struct Roster: Sendable {
         var entries: [Entry] = []
         var seen: Set<String> = []
         for (line, cells) in try CSVRows.read(text, file: file) {
-            let username = cells[0].lowercased()
-            do {
-                try User.validate(username: username)
-            } catch {
-                throw StoreError("\(file):\(line): \(error.description)")
-            }
+            let username = try CSVRows.username(cells, line: line, file: file)
             guard seen.insert(username).inserted else { throw StoreError("\(file):\(line): user '\(username)' is listed twice") }
             let displayName = cells.count > 1 && !cells[1].isEmpty ? cells[1] : username
             let roleText = cells.count > 2 ? cells[2].lowercased() : ""

@@ -103,6 +103,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         let tokenOf = Dictionary(uniqueKeysWithValues: tokens.map { ($0.0, $0.1) })
         let roomStart = ContinuousClock.now
         let roomCPUStart = sampler.cpuSeconds
+        let ownCPUStart = RSSSampler(pid: getpid()).cpuSeconds
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (user, session) in bySession {
                 let teammates = (members[session] ?? []).count - 1
@@ -119,6 +120,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         let report = room.report()
         let roomSeconds = (ContinuousClock.now - roomStart).timeInterval
         let serverCores = (sampler.cpuSeconds - roomCPUStart) / roomSeconds
+        let clientCores = (RSSSampler(pid: getpid()).cpuSeconds - ownCPUStart) / roomSeconds
         print("")
         print("=== ope loadtest: \(users) users, module \(module), \(messages) messages each ===")
         print(String(format: "password sign-in:  %.1f sign-ins/s (%d accounts, scrypt N=2^14), %d errors", signInRate, passwords.count, signInErrors))
@@ -127,7 +129,12 @@ struct LoadTestCommand: AsyncParsableCommand {
         print(String(format: "room connect:      %@, %d errors", Self.summary(report.connect), report.connectErrors))
         print(String(format: "chat fan-out:      %@ over %d deliveries; %d missing, %d error frames", Self.summary(report.fanOut), report.fanOut.count, report.missing, report.errorFrames))
         print(String(format: "server RSS:        peak %.0f MiB", Double(sampler.peak) / 1024))
-        print(String(format: "server CPU:        %.2f cores on average while the rooms were open (this machine has %d)", serverCores, ProcessInfo.processInfo.activeProcessorCount))
+        print(
+            String(
+                format: "CPU while rooms open: server %.2f cores, load generator %.2f cores (this machine has %d)", serverCores, clientCores,
+                ProcessInfo.processInfo.activeProcessorCount
+            )
+        )
         let errors = signInErrors + joinErrors + unmatched + report.connectErrors + report.missing + report.errorFrames
         print("errors:            \(errors)")
     }
