@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import OPECore
 import Synchronization
 
@@ -47,6 +48,7 @@ final class RoomHub: Sendable {
 
     private let state = Mutex(State())
     let capacity: Int
+    private let connections = Gauge(label: "ope_room_connections")
 
     init(capacity: Int = 1024) {
         self.capacity = capacity
@@ -61,17 +63,20 @@ final class RoomHub: Sendable {
             state.rooms[session, default: [:]][connection.id] = connection
             return first
         }
+        connections.record(connectionCount)
         return (connection, first)
     }
 
     /// Removes a connection; returns whether it was the user's last in that room.
     func disconnect(_ connection: Connection) -> Bool {
         connection.outbox.finish()
-        return state.withLock { state in
+        let last = state.withLock { state in
             state.rooms[connection.session]?[connection.id] = nil
             if state.rooms[connection.session]?.isEmpty == true { state.rooms[connection.session] = nil }
             return !(state.rooms[connection.session]?.values.contains { $0.user == connection.user } ?? false)
         }
+        connections.record(connectionCount)
+        return last
     }
 
     /// Users with at least one open connection to `session`.

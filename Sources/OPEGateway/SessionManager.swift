@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import OPECore
 import OPEStore
 
@@ -63,6 +64,8 @@ public actor SessionManager {
     var nextChange = 0
     var uncommitted: Set<Int> = []
     var barrierWaiters: [(Int, CheckedContinuation<Void, Never>)] = []
+    let waitingGauge = Gauge(label: "ope_lobby_waiting")
+    let liveGauge = Gauge(label: "ope_sessions_live")
 
     public init(
         store: Store, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "ope.sessions"),
@@ -226,6 +229,8 @@ public actor SessionManager {
             if session.phase.isOver { close(session) }
             drafts += self.drafts(for: actions, session: session, actor: "system", now: now)
         }
+        waitingGauge.record(lobby.queues.values.reduce(0) { $0 + $1.count })
+        liveGauge.record(sessions.values.reduce(0) { $0 + ($1.phase.isOver ? 0 : 1) })
         if !drafts.isEmpty { try await commit(drafts) }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import Metrics
 import OPECore
 
 /// The durable, append-only log of everything that happens in OPE.
@@ -43,6 +44,9 @@ public actor EventLog {
     private var flushing = false
     private var idleWaiters: [CheckedContinuation<Void, Never>] = []
     private var subscribers: [UUID: @Sendable ([Event]) -> Void] = [:]
+    private let committedCounter = Counter(label: "ope_events_committed_total")
+    private let batchSize = Recorder(label: "ope_event_batch_size")
+    private let commitTimer = Metrics.Timer(label: "ope_event_commit_duration")
 
     public init(database: StoreDatabase, logger: Logger = Logger(label: "ope.events")) {
         self.writer = database.writer
@@ -111,7 +115,9 @@ public actor EventLog {
         let batch = pending
         pending = []
         // The write suspends this actor, so new appends gather into the next batch meanwhile.
+        let started = ContinuousClock.now
         await write(batch)
+        commitTimer.record(duration: ContinuousClock.now - started)
         var committed: [Event] = []
         for item in batch {
             if case .success(let events)? = item.result { committed += events }
@@ -121,6 +127,8 @@ public actor EventLog {
             }
         }
         if !committed.isEmpty {
+            committedCounter.increment(by: committed.count)
+            batchSize.record(committed.count)
             for handler in subscribers.values { handler(committed) }
         }
         if let next = pending.first {

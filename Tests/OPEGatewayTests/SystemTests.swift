@@ -23,6 +23,8 @@ import Testing
             #expect(text.contains(#"http_route="/healthz""#))
             #expect(text.contains(#"http_response_status_code="401""#))
             #expect(text.contains("http_server_request_duration_bucket{"))
+            #expect(text.contains("ope_events_committed_total"))
+            #expect(text.contains("ope_event_commit_duration_bucket"))
         }
     }
 
