@@ -58,6 +58,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "OPEWorkspaces",
+            dependencies: [
+                "OPECore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "OPEGateway",
             dependencies: [
                 "OPECore",
@@ -102,6 +113,14 @@ let package = Package(
         ),
         .testTarget(name: "OPEModulesTests", dependencies: ["OPEModules"], swiftSettings: swiftSettings),
         .testTarget(name: "OPEStoreTests", dependencies: ["OPEStore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OPEWorkspacesTests",
+            dependencies: [
+                "OPEWorkspaces", "OPEModules", "OPECore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Runs the built `ope` binary as a user would (path from OPE_BIN, set by `make test`).
         .testTarget(name: "CLITests", dependencies: ["OPECore", "OPEStore", "OPEModules"], swiftSettings: swiftSettings),
         .testTarget(
