@@ -71,11 +71,15 @@ struct RoomController {
         // Register first, then read history: live events that arrive meanwhile wait in the outbox
         // and are skipped if history already covered them. No gap, no duplicate.
         let (connection, first) = hub.connect(user: user, session: id)
-        let isMember = await sessions.session(id)?.member(user) != nil
+        guard let session = await sessions.session(id) else {
+            _ = hub.disconnect(connection)
+            return
+        }
+        let isMember = session.member(user) != nil
         var failure: (any Error)?
         do {
             if first, isMember { try await sessions.connected(user: user, session: id) }
-            try await serve(connection, after: after, inbound: inbound, outbound: outbound, session: id, user: user, logger: logger)
+            try await serve(connection, session: session, after: after, inbound: inbound, outbound: outbound, user: user, logger: logger)
         } catch {
             failure = error
         }
@@ -86,10 +90,10 @@ struct RoomController {
     }
 
     private func serve(
-        _ connection: RoomHub.Connection, after: Int64, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, session id: String,
-        user: String, logger: Logger
+        _ connection: RoomHub.Connection, session: SessionStateMachine, after: Int64, inbound: WebSocketInboundStream,
+        outbound: WebSocketOutboundWriter, user: String, logger: Logger
     ) async throws {
-        guard let session = await sessions.session(id) else { return }
+        let id = session.id
         var welcome = RoomMessage(type: "welcome")
         welcome.session = id
         welcome.user = user
@@ -158,7 +162,7 @@ struct RoomController {
                 hub.broadcast(typing, in: id, except: connection)
             case "heartbeat":
                 var beat = RoomMessage(type: "heartbeat")
-                beat.time = EventExporterTime.format(Date())
+                beat.time = EventExporter.timestamp(Date())
                 connection.send(beat.json())
             default:
                 connection.send(RoomMessage.error("unknown_type", "unknown message type '\(frame.type)'").json())

@@ -1,5 +1,6 @@
 import Foundation
 import OPECore
+import OPEStore
 
 /// A message the server sends over a team room WebSocket (see `docs/protocol.md`).
 ///
@@ -34,7 +35,7 @@ struct RoomMessage: Sendable {
     init(_ event: Event) {
         type = "event"
         id = event.id
-        time = EventExporterTime.format(event.time)
+        time = EventExporter.timestamp(event.time)
         let payload = event.payload
         switch event.type {
         case .chatMessage:
@@ -109,7 +110,7 @@ struct RoomMessage: Sendable {
         if let retryAfterMs { object["retryAfterMs"] = .number(Double(retryAfterMs)) }
         if let event {
             var fields: [String: JSONValue] = [
-                "id": .number(Double(event.id)), "time": .string(EventExporterTime.format(event.time)), "type": .string(event.type.rawValue),
+                "id": .number(Double(event.id)), "time": .string(EventExporter.timestamp(event.time)), "type": .string(event.type.rawValue),
                 "payload": .object(event.payload),
             ]
             if let actor = event.actor { fields["actor"] = .string(actor) }
@@ -117,12 +118,5 @@ struct RoomMessage: Sendable {
             object["event"] = .object(fields)
         }
         return JSONValue.jsonText(object: object)
-    }
-}
-
-/// Time as ISO 8601 with milliseconds, as in exports.
-enum EventExporterTime {
-    static func format(_ date: Date) -> String {
-        date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }
 }

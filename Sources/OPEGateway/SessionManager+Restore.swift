@@ -80,7 +80,6 @@ extension SessionManager {
             for member in members {
                 lobby.leave(user: member)
                 gaveUp[member] = nil
-                if let previous = userSession[member], previous != id { userSession[member] = nil }
             }
             sessions[id] = session
             if let group = payload["group"]?.stringValue { staticSessions[module + "/" + group] = id }

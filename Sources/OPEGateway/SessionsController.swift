@@ -110,19 +110,21 @@ struct SessionsController {
     }
 
     @Sendable func rotate(request: Request, context: AppRequestContext) async throws -> JSONResponse<SessionResponse> {
-        let identity = try context.requireStaff()
-        let id = try context.parameters.require("id")
-        guard try await sessions.rotate(session: id, by: identity.user.username), let session = await sessions.session(id) else {
-            throw APIError(.conflict, "session \(id) does not exist or is over")
-        }
-        return JSONResponse(value: try await response(session))
+        try await command(context, refusal: "does not exist or is over") { id, actor in try await sessions.rotate(session: id, by: actor) }
     }
 
     @Sendable func end(request: Request, context: AppRequestContext) async throws -> JSONResponse<SessionResponse> {
+        try await command(context, refusal: "does not exist or is already over") { id, actor in try await sessions.complete(session: id, by: actor) }
+    }
+
+    /// Runs an instructor's command on the session in the path and answers with the session after it.
+    private func command(
+        _ context: AppRequestContext, refusal: String, _ run: (String, String) async throws -> Bool
+    ) async throws -> JSONResponse<SessionResponse> {
         let identity = try context.requireStaff()
         let id = try context.parameters.require("id")
-        guard try await sessions.complete(session: id, by: identity.user.username), let session = await sessions.session(id) else {
-            throw APIError(.conflict, "session \(id) does not exist or is already over")
+        guard try await run(id, identity.user.username), let session = await sessions.session(id) else {
+            throw APIError(.conflict, "session \(id) \(refusal)")
         }
         return JSONResponse(value: try await response(session))
     }
