@@ -80,5 +80,7 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, CustomSt
     public static let testResult: EventType = "test.result"
     public static let workspaceStarted: EventType = "workspace.started"
     public static let workspaceStopped: EventType = "workspace.stopped"
+    public static let workspaceCrashed: EventType = "workspace.crashed"
+    public static let workspaceFailed: EventType = "workspace.failed"
     public static let modulesSynced: EventType = "modules.synced"
 }

@@ -138,11 +138,14 @@ public struct LobbyStateMachine: Sendable {
     /// One matching pass over every module at `now`. Actions are already applied to this value
     /// (queues shrink, open sessions grow); ``Action/formSession(module:members:)`` sessions
     /// are registered by the shell through ``sessionUpdated(_:)`` once they have an id.
-    public mutating func tick(now: Date) -> [Action] {
+    ///
+    /// With `formGroups` false no new session forms (workspace starts are at their limit): people
+    /// still join young sessions and give up on time, and groups form at a later pass.
+    public mutating func tick(now: Date, formGroups: Bool = true) -> [Action] {
         var actions: [Action] = []
         for module in queues.keys.sorted() {
             guard let moduleSettings = settings[module] else { continue }
-            actions += pass(module: module, settings: moduleSettings, now: now)
+            actions += pass(module: module, settings: moduleSettings, now: now, formGroups: formGroups)
         }
         // Forget sessions too old for late joiners, so the table stays small.
         for (id, session) in openSessions {
@@ -152,7 +155,7 @@ public struct LobbyStateMachine: Sendable {
         return actions
     }
 
-    private mutating func pass(module: String, settings: ModuleSettings, now: Date) -> [Action] {
+    private mutating func pass(module: String, settings: ModuleSettings, now: Date, formGroups: Bool) -> [Action] {
         var queue = queues[module] ?? []
         guard !queue.isEmpty else { return [] }
         let group = settings.group
@@ -162,7 +165,7 @@ public struct LobbyStateMachine: Sendable {
         // a. Top up young sessions below the target, smallest then oldest first.
         actions += fillSessions(module: module, upTo: group.target, from: &queue, now: now, lateJoin: settings.matching.lateJoin)
         // b. Full groups at the target size.
-        while queue.count >= group.target {
+        while formGroups, queue.count >= group.target {
             let members = queue.prefix(group.target).map(\.user)
             queue.removeFirst(group.target)
             actions.append(.formSession(module: module, members: members))
@@ -174,7 +177,7 @@ public struct LobbyStateMachine: Sendable {
             actions += fillSessions(module: module, upTo: group.max, from: &queue, now: now, lateJoin: settings.matching.lateJoin)
         }
         // e. A smaller group of everyone left, if it is big enough.
-        if someoneDue, !queue.isEmpty, queue.count >= group.min {
+        if formGroups, someoneDue, !queue.isEmpty, queue.count >= group.min {
             actions.append(.formSession(module: module, members: queue.map(\.user)))
             queue.removeAll()
         }

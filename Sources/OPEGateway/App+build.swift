@@ -3,6 +3,7 @@ import HummingbirdWebSocket
 import Logging
 import OPEModules
 import OPEStore
+import OPEWorkspaces
 import ServiceLifecycle
 
 /// The parts a running gateway is made of, for the CLI and the tests to reach into.
@@ -10,6 +11,8 @@ public struct Gateway: Sendable {
     public let store: Store
     public let catalog: ModuleCatalog
     public let sessions: SessionManager
+    /// Nil when the server runs without workspaces.
+    public let workspaces: WorkspaceService?
 }
 
 /// Builds the OPE server: opens the store, loads modules, wires routes and middleware.
@@ -26,21 +29,32 @@ public func buildApplication(
         folders: configuration.moduleFolders, repositories: configuration.repositories, syncService: syncService, logger: logger
     )
     await catalog.syncMissing()
-    let sessions = SessionManager(store: store, configuration: .init(gracePeriod: configuration.gracePeriod), logger: logger)
+    let sessions = SessionManager(
+        store: store, configuration: .init(gracePeriod: configuration.gracePeriod, workspacesEnabled: configuration.workspaceBackend != nil), logger: logger
+    )
     await sessions.update(modules: await catalog.modules)
     try await sessions.restore()
     let hub = RoomHub()
     _ = await store.events.subscribe { events in hub.deliver(events) }
-    let gateway = Gateway(store: store, catalog: catalog, sessions: sessions)
+    let workspaces = configuration.workspaceBackend.map {
+        WorkspaceService(
+            backend: $0, sessions: sessions, events: store.events, configuration: configuration.workspaces, logger: logger,
+            kitEnvironment: configuration.kitEnvironment, kitCleanup: configuration.kitCleanup
+        )
+    }
+    let gateway = Gateway(store: store, catalog: catalog, sessions: sessions, workspaces: workspaces)
     let router = buildRouter(configuration, gateway: gateway, hub: hub)
     var app = Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: RoomController.maxFrameSize)),
+        // Frames up to the proxy's limit; the team room enforces its own, smaller one.
+        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: WorkspaceProxyController.maxMessageSize)),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ope"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
+    // Services shut down in reverse order: workspaces stop before the store closes.
     app.addServices(StoreService(store: store, logger: logger), SessionTicker(sessions: sessions, interval: configuration.tickInterval, logger: logger))
+    if let workspaces { app.addServices(workspaces) }
     return (app, gateway)
 }
 
@@ -57,9 +71,15 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
     AuthController(store: store, sessions: gateway.sessions, throttle: LoginThrottle(), secureCookies: configuration.secureCookies).addRoutes(to: api)
     ModulesController(catalog: gateway.catalog, store: store, sessions: gateway.sessions).addRoutes(to: api)
     LobbyController(sessions: gateway.sessions).addRoutes(to: api)
-    SessionsController(sessions: gateway.sessions, hub: hub, store: store).addRoutes(to: api)
+    let tests = gateway.workspaces.map { _ in TaskTestService(events: store.events, venv: configuration.venv) }
+    SessionsController(sessions: gateway.sessions, hub: hub, store: store, workspaces: gateway.workspaces, tests: tests).addRoutes(to: api)
     RoomController(store: store, sessions: gateway.sessions, hub: hub, allowedOrigins: configuration.allowedOrigins).addRoutes(to: api)
     UsersController(store: store).addRoutes(to: api)
     EventsController(store: store).addRoutes(to: api)
+    if let workspaces = gateway.workspaces {
+        WorkspaceProxyController(
+            workspaces: workspaces, sessions: gateway.sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store
+        ).addRoutes(to: router)
+    }
     return router
 }

@@ -1,5 +1,7 @@
 import Foundation
+import OPECore
 import OPEModules
+import OPEWorkspaces
 
 /// Everything `ope serve` decides before the server starts.
 public struct GatewayConfiguration: Sendable {
@@ -16,6 +18,14 @@ public struct GatewayConfiguration: Sendable {
     public var gracePeriod: Duration = .seconds(120)
     /// How often the lobby and session timers run.
     public var tickInterval: Duration = .milliseconds(250)
+    /// Runs each session's JupyterLab; nil runs sessions without workspaces.
+    public var workspaceBackend: (any WorkspaceBackend)?
+    public var workspaces = WorkspaceService.Configuration()
+    /// The virtualenv task tests run with (its `bin` first on PATH).
+    public var venv: String?
+    /// Per-session kit settings (the sql kit's database) and their release at session end.
+    public var kitEnvironment: @Sendable (Module, String) async throws -> [String: String] = { _, _ in [:] }
+    public var kitCleanup: @Sendable (Module, String) async -> Void = { _, _ in }
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String, moduleFolders: [String] = [], repositories: [ModuleRepository] = [],

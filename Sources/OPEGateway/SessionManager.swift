@@ -64,6 +64,9 @@ public actor SessionManager {
     var nextChange = 0
     var uncommitted: Set<Int> = []
     var barrierWaiters: [(Int, CheckedContinuation<Void, Never>)] = []
+    /// Whether new sessions may form now; false while workspace starts are at their limit, so the
+    /// lobby waits instead of piling up sessions that cannot get a workspace.
+    var startCapacity: @Sendable () -> Bool = { true }
     let waitingGauge = Gauge(label: "ope_lobby_waiting")
     let liveGauge = Gauge(label: "ope_sessions_live")
 
@@ -130,7 +133,7 @@ public actor SessionManager {
         }
         gaveUp[user] = nil
         var drafts = [EventDraft(time: now, type: .lobbyJoined, actor: user, payload: ["module": .string(module)])]
-        drafts += apply(lobby.tick(now: now), now: now)
+        drafts += apply(lobby.tick(now: now, formGroups: startCapacity()), now: now)
         try await commit(drafts)
         return status(of: user)
     }
@@ -219,7 +222,7 @@ public actor SessionManager {
     /// One pass of the timers: matching, give-ups, rotations, abandonment.
     public func tick() async throws {
         let now = clock()
-        var drafts = apply(lobby.tick(now: now), now: now)
+        var drafts = apply(lobby.tick(now: now, formGroups: startCapacity()), now: now)
         drafts += startWaitingGroups(now: now)
         for id in sessions.keys.sorted() {
             guard var session = sessions[id], !session.phase.isOver else { continue }
@@ -232,6 +235,26 @@ public actor SessionManager {
         waitingGauge.record(lobby.queues.values.reduce(0) { $0 + $1.count })
         liveGauge.record(sessions.values.reduce(0) { $0 + ($1.phase.isOver ? 0 : 1) })
         if !drafts.isEmpty { try await commit(drafts) }
+    }
+
+    // MARK: Workspaces
+
+    /// Lets the workspace service hold back new sessions while its starts are at their limit.
+    public func setStartCapacity(_ check: @escaping @Sendable () -> Bool) { startCapacity = check }
+
+    /// The module a session runs.
+    public func module(ofSession id: String) -> Module? { sessions[id].flatMap { modules[$0.module] } }
+
+    /// Whether `user` has a seat in session `id` (no commit wait: membership only grows).
+    public func isMember(_ user: String, of id: String) -> Bool { sessions[id]?.member(user) != nil }
+
+    /// The workspace is up (or gave up starting): a `starting` session becomes active.
+    public func workspaceSettled(session id: String) async throws {
+        let now = clock()
+        guard var session = sessions[id], session.phase == .starting else { return }
+        let actions = session.advance(to: .active, now: now)
+        sessions[id] = session
+        try await commit(drafts(for: actions, session: session, actor: "system", now: now))
     }
 
     // MARK: Fixed groups

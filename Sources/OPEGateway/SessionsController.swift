@@ -4,12 +4,28 @@ import Hummingbird
 import NIOCore
 import OPECore
 import OPEStore
+import OPEWorkspaces
 
 /// Sessions as members and instructors see them, and the instructor's commands.
 struct SessionsController {
     let sessions: SessionManager
     let hub: RoomHub
     let store: Store
+    let workspaces: WorkspaceService?
+    let tests: TaskTestService?
+
+    struct WorkspaceInfo: Encodable, Sendable {
+        /// waiting, starting, ready, stopped or failed.
+        var state: String
+        /// Where the team opens it (through the proxy), when ready.
+        var path: String?
+        /// Why it stopped or failed.
+        var reason: String?
+    }
+
+    struct TestRequest: Decodable {
+        var task: String
+    }
 
     struct SessionResponse: Encodable, Sendable {
         struct Member: Encodable, Sendable {
@@ -28,6 +44,7 @@ struct SessionsController {
         var roleOrder: [String]
         var createdAt: Date
         var nextRotation: Date?
+        var workspace: WorkspaceInfo?
     }
 
     struct MatchingRequest: Decodable {
@@ -40,6 +57,8 @@ struct SessionsController {
         group.get("sessions/:id", use: detail)
         group.post("sessions/:id/rotate", use: rotate)
         group.post("sessions/:id/end", use: end)
+        group.post("sessions/:id/tests", use: runTests)
+        group.post("sessions/:id/workspace/restart", use: restartWorkspace)
         group.post("modules/:id/matching", use: matching)
         group.put("modules/:id/groups", use: uploadGroups)
         group.get("modules/:id/groups", use: groups)
@@ -93,8 +112,56 @@ struct SessionsController {
         }
         return SessionResponse(
             id: session.id, module: session.module, phase: session.phase.rawValue, members: members, roles: session.roleMap, roleOrder: session.roles,
-            createdAt: session.createdAt, nextRotation: session.nextRotation
+            createdAt: session.createdAt, nextRotation: session.nextRotation, workspace: await workspaceInfo(session.id)
         )
+    }
+
+    func workspaceInfo(_ session: String) async -> WorkspaceInfo? {
+        guard let workspaces, let state = await workspaces.state(of: session) else { return nil }
+        switch state {
+        case .ready(let workspace): return WorkspaceInfo(state: state.name, path: workspace.path)
+        case .stopped(let reason): return WorkspaceInfo(state: state.name, reason: reason)
+        case .failed(let reason): return WorkspaceInfo(state: state.name, reason: reason)
+        case .waiting, .starting: return WorkspaceInfo(state: state.name)
+        }
+    }
+
+    /// A member (or instructor) runs a task's tests on the group's files: `{"task": "..."}`.
+    @Sendable func runTests(request: Request, context: AppRequestContext) async throws -> JSONResponse<TaskTestService.Outcome> {
+        let identity = try context.requireIdentity()
+        let session = try await visibleSession(context)
+        let body = try await request.decodeJSON(TestRequest.self, context: context)
+        guard let workspaces, let tests else { throw APIError(.conflict, "this server runs without workspaces (--workspaces none), so there are no files to test") }
+        guard !session.phase.isOver else { throw APIError(.conflict, "session \(session.id) is over") }
+        guard let module = await sessions.module(ofSession: session.id) else { throw APIError(.conflict, "module '\(session.module)' is no longer on offer") }
+        guard let files = await workspaces.files(of: session.id) else { throw APIError(.conflict, TaskTestService.Failure.noFiles.description) }
+        do {
+            let outcome = try await tests.run(
+                task: body.task, module: module, session: session.id, directory: files.directory, environment: files.environment, by: identity.user.username
+            )
+            return JSONResponse(value: outcome)
+        } catch let failure as TaskTestService.Failure {
+            switch failure {
+            case .unknownTask, .noTests: throw APIError(.badRequest, failure.description)
+            case .alreadyRunning, .noFiles: throw APIError(.conflict, failure.description)
+            }
+        }
+    }
+
+    /// A member or instructor asks for the workspace to start again.
+    @Sendable func restartWorkspace(request: Request, context: AppRequestContext) async throws -> JSONResponse<WorkspaceInfo> {
+        let session = try await visibleSession(context)
+        guard let workspaces else { throw APIError(.conflict, "this server runs without workspaces (--workspaces none)") }
+        guard !session.phase.isOver else { throw APIError(.conflict, "session \(session.id) is over") }
+        do {
+            try await workspaces.restart(session: session.id)
+        } catch let busy as WorkspaceService.Busy {
+            throw APIError(
+                .tooManyRequests, "many workspaces are starting; try again in \(busy.retryAfterSeconds) s",
+                headers: [.retryAfter: "\(busy.retryAfterSeconds)"]
+            )
+        }
+        return JSONResponse(value: await workspaceInfo(session.id) ?? WorkspaceInfo(state: "waiting"), status: .accepted)
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<[SessionResponse]> {

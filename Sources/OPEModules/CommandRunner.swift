@@ -1,4 +1,5 @@
 import Foundation
+import OPECore
 
 /// Runs an external program (git, for example) without blocking a Swift concurrency thread,
 /// and ends it when it outlives its time limit.
@@ -35,7 +36,7 @@ public struct CommandRunner: Sendable {
             exited.continuation.yield(process.terminationStatus)
             exited.continuation.finish()
         }
-        try process.run()
+        try process.runWithSignalsUnblocked()
         let timedOut = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 for await _ in exited.stream {}
@@ -46,14 +47,19 @@ public struct CommandRunner: Sendable {
                 return !Task.isCancelled
             }
             let first = await group.next() ?? false
+            // Foundation starts the child as leader of its own process group: signal the whole
+            // group, so `sh -c` children (a hanging pytest) go too.
+            let processGroup = -process.processIdentifier
             if first {
-                process.terminate()
+                kill(processGroup, SIGTERM)
                 // Give it a moment, then make sure it is gone.
                 try? await Task.sleep(for: .milliseconds(500))
-                if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                kill(processGroup, SIGKILL)
             }
             group.cancelAll()
             await group.waitForAll()
+            // Anything it left running in the background ends with it.
+            kill(processGroup, SIGKILL)
             return first
         }
         pipe.fileHandleForReading.readabilityHandler = nil

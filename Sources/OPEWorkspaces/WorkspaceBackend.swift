@@ -9,21 +9,33 @@ public protocol WorkspaceBackend: Sendable {
     func stop(session: String) async
     /// The running workspace of a session, if any.
     func workspace(session: String) async -> Workspace?
+    /// Sessions whose workspace ended without being asked to (a crash), as it happens.
+    var exits: AsyncStream<WorkspaceExit> { get }
+    /// Starts the warm pool (if configured) in the background.
+    func prepare() async
+    /// Stops every workspace, the warm pool included (server shutdown).
+    func stopAll() async
 }
 
 /// What a workspace is started for.
 public struct WorkspaceRequest: Sendable, Hashable {
     public var session: String
     public var module: Module
+    /// Per-session settings handed to the workspace and its kernels (e.g. `OPE_DB_*` for the sql kit).
+    public var environment: [String: String]
 
-    public init(session: String, module: Module) {
+    public init(session: String, module: Module, environment: [String: String] = [:]) {
         self.session = session
         self.module = module
+        self.environment = environment
     }
 }
 
 /// A running workspace, as the gateway's proxy reaches it.
 public struct Workspace: Sendable, Hashable {
+    /// The path segment people reach it under, `/w/{id}/`: the session id for a workspace
+    /// started for the session, the pool id for one taken from the warm pool.
+    public var id: String
     public var session: String
     /// Where JupyterLab listens, including its base path, e.g. `http://127.0.0.1:41234/w/s-abc/`.
     public var url: String
@@ -31,13 +43,28 @@ public struct Workspace: Sendable, Hashable {
     public var token: String
     /// The group's files.
     public var directory: String
+    /// The server's process (local backend), for memory figures.
+    public var processID: Int32?
 
-    public init(session: String, url: String, token: String, directory: String) {
+    public init(id: String, session: String, url: String, token: String, directory: String, processID: Int32? = nil) {
+        self.id = id
         self.session = session
         self.url = url
         self.token = token
         self.directory = directory
+        self.processID = processID
     }
+
+    /// The path under the gateway, `/w/{id}/`.
+    public var path: String { "/w/\(id)/" }
+}
+
+/// A workspace that ended by itself.
+public struct WorkspaceExit: Sendable, Hashable {
+    public var session: String
+    public var status: Int32
+    /// The last lines of its log, to tell the team and the operator why.
+    public var logTail: String
 }
 
 /// Why a workspace could not be started, in words for the team and the log.

@@ -6,6 +6,7 @@ import OPECore
 import OPEGateway
 import OPEModules
 import OPEStore
+import OPEWorkspaces
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,7 +22,7 @@ struct ServeCommand: AsyncParsableCommand {
 
         var summary: String {
             switch self {
-            case .local: "local; JupyterLab found in the virtualenv, sessions do not start one yet"
+            case .local: "local JupyterLab per session"
             case .none: "none"
             }
         }
@@ -34,6 +35,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Config file listing module repositories (default: ope.yaml if present).") var config: String?
     @Option(help: "Workspaces: local (JupyterLab per session) or none.") var workspaces: WorkspaceMode = .local
     @Option(help: "Python virtualenv holding JupyterLab, for --workspaces local.") var venv: String = ".venv"
+    @Option(name: .customLong("warm-pool"), help: "JupyterLab servers kept started for new sessions (cuts time-to-workspace).") var warmPool: Int = 0
+    @Option(name: .customLong("max-starting"), help: "Workspaces starting at once; the lobby waits above this.") var maxStarting: Int = 4
+    @Option(name: .customLong("idle-timeout"), help: "Stop a workspace nobody used for this long, e.g. 30m; 0 never.") var idleTimeout: String = "30m"
     @Option(name: .customLong("public-url"), help: "URL people use to reach OPE (behind a proxy); https makes cookies Secure.") var publicURL: String?
     @Flag(name: .customLong("no-demo-users"), help: "On a fresh data dir, create only the admin (for real courses).") var noDemoUsers = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
@@ -55,6 +59,8 @@ struct ServeCommand: AsyncParsableCommand {
                 )
             }
         }
+        guard warmPool >= 0, maxStarting >= 1 else { throw CLIError("--warm-pool must be 0 or more and --max-starting 1 or more") }
+        guard let idle = DurationText.parse(idleTimeout) else { throw CLIError("--idle-timeout: '\(idleTimeout)' is not a duration such as 30m or 90s") }
         var repositories: [ModuleRepository] = []
         let configFile = config ?? (FileManager.default.fileExists(atPath: "ope.yaml") ? "ope.yaml" : nil)
         if let configFile {
@@ -70,10 +76,18 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try Store.open(data)
         let credentials = try await FirstRun(store: store, demoUsers: !noDemoUsers).prepare()
 
-        let configuration = GatewayConfiguration(
+        var configuration = GatewayConfiguration(
             host: host, port: port, dataDirectory: store.dataDirectory, moduleFolders: moduleFolders.map(Self.absolute), repositories: repositories,
             publicURL: publicURL
         )
+        if workspaces == .local {
+            let venv = Self.absolute(self.venv)
+            configuration.venv = venv
+            configuration.workspaceBackend = LocalJupyterBackend(
+                configuration: .init(venv: venv, root: store.dataDirectory + "/workspaces", warmPool: warmPool), logger: logger
+            )
+            configuration.workspaces = .init(maxConcurrentStarts: maxStarting, idleTimeout: idle == .zero ? nil : idle)
+        }
         let host = self.host
         let (app, gateway) = try await buildApplication(configuration, store: store, logger: logger) { boundPort in
             let url = publicURL ?? "http://\(host):\(boundPort)"

@@ -8,24 +8,9 @@ import OPEStore
 import Testing
 
 @Suite struct LobbyAndRoomTests {
-    /// alice and bob join python-intro (target 2) and are matched into one session.
-    func pair(_ client: any TestClientProtocol) async throws -> (alice: Browser, bob: Browser, session: String) {
-        let alice = try await client.login("alice")
-        let bob = try await client.login("bob")
-        let first = try await client.post("/api/lobby/join", json: ["module": "python-intro"], headers: alice.writeHeaders).json()
-        #expect(first["status"] as? String == "waiting")
-        #expect(first["position"] as? Int == 1)
-        let second = try await client.post("/api/lobby/join", json: ["module": "python-intro"], headers: bob.writeHeaders).json()
-        #expect(second["status"] as? String == "matched")
-        let session = try #require(second["session"] as? String)
-        let aliceStatus = try await client.get("/api/lobby", headers: alice.headers).json()
-        #expect(aliceStatus["session"] as? String == session)
-        return (alice, bob, session)
-    }
-
     @Test func twoParticipantsArePairedWithRoles() async throws {
         try await TestGateway.run { client, store in
-            let (alice, bob, session) = try await pair(client)
+            let (alice, bob, session) = try await client.pair()
             let me = try await client.get("/api/me", headers: alice.headers).json()
             #expect(me["session"] as? String == session)
             #expect(me["role"] as? String == "driver")
@@ -81,7 +66,7 @@ import Testing
 
     @Test func chatIsCommittedAckedAndFannedOutInOrder() async throws {
         try await TestGateway.run { client, store in
-            let (alice, bob, session) = try await pair(client)
+            let (alice, bob, session) = try await client.pair()
             let path = "/api/sessions/\(session)/ws"
             let aliceRoom = RoomClient()
             let bobRoom = RoomClient()
@@ -137,7 +122,7 @@ import Testing
 
     @Test func reconnectReplaysFromTheLastSeenIdWithoutGapOrDuplicate() async throws {
         try await TestGateway.run { client, _ in
-            let (alice, bob, session) = try await pair(client)
+            let (alice, bob, session) = try await client.pair()
             let path = "/api/sessions/\(session)/ws"
             let aliceRoom = RoomClient()
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -169,7 +154,7 @@ import Testing
 
     @Test func onlyMembersAndInstructorsFromOurOriginMayOpenTheRoom() async throws {
         try await TestGateway.run { client, _ in
-            let (alice, _, session) = try await pair(client)
+            let (alice, _, session) = try await client.pair()
             let path = "/api/sessions/\(session)/ws"
             let carol = try await client.login("carol")
             await #expect(throws: (any Error).self) { try await RoomClient().run(client, path: path, cookie: carol.cookie) }
@@ -195,7 +180,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let recorded = Mutex<(session: String, waiting: Bool)?>(nil)
         try await TestGateway.run(folder: folder) { client, _ in
-            let (alice, _, session) = try await pair(client)
+            let (alice, _, session) = try await client.pair()
             let teacher = try await client.login("teacher")
             _ = try await client.execute(uri: "/api/sessions/\(session)/rotate", method: .post, headers: teacher.writeHeaders)
             let carol = try await client.login("carol")

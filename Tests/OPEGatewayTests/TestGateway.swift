@@ -6,6 +6,7 @@ import NIOCore
 import OPECore
 import OPEGateway
 import OPEStore
+import OPEWorkspaces
 import Testing
 
 /// A gateway on a free loopback port with a fresh data dir, the shipped modules and three users.
@@ -33,6 +34,40 @@ struct TestGateway {
         let (app, _) = try await buildApplication(configuration, store: store)
         try await app.test(.live) { client in try await body(client, store) }
     }
+
+    static var venv: String {
+        get throws {
+            let root = URL(fileURLWithPath: examples).deletingLastPathComponent().deletingLastPathComponent().path
+            let venv = ProcessInfo.processInfo.environment["OPE_VENV"] ?? root + "/.venv"
+            guard FileManager.default.isExecutableFile(atPath: venv + "/bin/jupyter-lab") else {
+                throw RoomTestError("no JupyterLab in \(venv): run scripts/setup-venv.sh (make test does)")
+            }
+            return venv
+        }
+    }
+
+    /// The same with real JupyterLab workspaces from the project's virtualenv.
+    static func runWithWorkspaces(
+        moduleFolders: [String] = [examples], workspaces: WorkspaceService.Configuration = .init(), warmPool: Int = 0,
+        venv: String? = nil, readyTimeout: Duration = .seconds(90),
+        _ body: @Sendable (any TestClientProtocol, Store, Gateway) async throws -> Void
+    ) async throws {
+        let folder = NSTemporaryDirectory() + "ope-gateway-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let store = try Store(dataDirectory: folder, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
+        for (name, role) in [("alice", PlatformRole.participant), ("bob", .participant), ("carol", .participant), ("teacher", .instructor)] {
+            try await store.users.create(User(username: name, displayName: name.capitalized, role: role), password: password, actor: "test")
+        }
+        var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: moduleFolders)
+        let venv = try venv ?? Self.venv
+        configuration.venv = try Self.venv
+        configuration.workspaceBackend = LocalJupyterBackend(
+            configuration: .init(venv: venv, root: folder + "/workspaces", readyTimeout: readyTimeout, warmPool: warmPool)
+        )
+        configuration.workspaces = workspaces
+        let (app, gateway) = try await buildApplication(configuration, store: store)
+        try await app.test(.live) { client in try await body(client, store, gateway) }
+    }
 }
 
 /// A signed-in browser: its cookie and CSRF token.
@@ -45,6 +80,21 @@ struct Browser {
 }
 
 extension TestClientProtocol {
+    /// alice and bob join python-intro (target 2) and are matched into one session.
+    func pair() async throws -> (alice: Browser, bob: Browser, session: String) {
+        let alice = try await self.login("alice")
+        let bob = try await self.login("bob")
+        let first = try await self.post("/api/lobby/join", json: ["module": "python-intro"], headers: alice.writeHeaders).json()
+        #expect(first["status"] as? String == "waiting")
+        #expect(first["position"] as? Int == 1)
+        let second = try await self.post("/api/lobby/join", json: ["module": "python-intro"], headers: bob.writeHeaders).json()
+        #expect(second["status"] as? String == "matched")
+        let session = try #require(second["session"] as? String)
+        let aliceStatus = try await self.get("/api/lobby", headers: alice.headers).json()
+        #expect(aliceStatus["session"] as? String == session)
+        return (alice, bob, session)
+    }
+
     func login(_ username: String, _ password: String = TestGateway.password) async throws -> Browser {
         let response = try await post("/api/auth/login", json: ["username": username, "password": password])
         #expect(response.status == .ok, "login failed: \(String(buffer: response.body))")

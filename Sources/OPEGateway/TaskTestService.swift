@@ -1,0 +1,128 @@
+import Foundation
+import Logging
+import OPECore
+import OPEModules
+import OPEStore
+
+/// Runs a task's tests against a group's files, outside the server process and with a time limit,
+/// and records the result as a `test.result` event the room shows.
+///
+/// The group's folder is copied to a scratch folder and the module's hidden test files are laid
+/// over it, so tests never change the group's files and students never see the test files.
+public actor TaskTestService {
+    public struct Outcome: Sendable, Encodable {
+        public var task: String
+        public var passed: Bool
+        public var timedOut: Bool
+        public var exitStatus: Int32
+        public var durationMs: Int
+        /// The end of the output, where pytest puts its summary.
+        public var output: String
+        public var eventId: Int64
+    }
+
+    public enum Failure: Error, Sendable, CustomStringConvertible {
+        case unknownTask(String)
+        case noTests(String)
+        case alreadyRunning
+        case noFiles
+
+        public var description: String {
+            switch self {
+            case .unknownTask(let task): "the module has no task '\(task)'"
+            case .noTests(let task): "task '\(task)' has no tests"
+            case .alreadyRunning: "the tests of this session are already running; wait for the result"
+            case .noFiles: "the group's files are not there yet; wait for the workspace to start"
+            }
+        }
+    }
+
+    let events: EventLog
+    /// Folder holding the project's virtualenv (`bin/python`), put first on PATH.
+    let venv: String?
+    let logger: Logger
+    /// Test runs at once across all sessions: they are CPU-heavy and the machine is shared.
+    let maxConcurrent: Int
+    private var running: Set<String> = []
+    private var active = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    static let outputLimit = 4000
+
+    public init(events: EventLog, venv: String?, maxConcurrent: Int = 2, logger: Logger = Logger(label: "ope.tests")) {
+        self.events = events
+        self.venv = venv
+        self.maxConcurrent = maxConcurrent
+        self.logger = logger
+    }
+
+    /// Runs `taskID`'s tests on the files in `directory` for `session`.
+    public func run(
+        task taskID: String, module: Module, session: String, directory: String, environment: [String: String], by user: String
+    ) async throws -> Outcome {
+        guard let task = module.tasks.first(where: { $0.id == taskID }) else { throw Failure.unknownTask(taskID) }
+        guard let test = task.test else { throw Failure.noTests(taskID) }
+        guard FileManager.default.fileExists(atPath: directory) else { throw Failure.noFiles }
+        guard running.insert(session).inserted else { throw Failure.alreadyRunning }
+        defer { running.remove(session) }
+        await acquire()
+        defer { release() }
+
+        let scratch = NSTemporaryDirectory() + "ope-tests-\(session)-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        try Self.copyGroupFiles(from: directory, to: scratch)
+        for file in test.files {
+            let target = scratch + "/" + file
+            try? FileManager.default.removeItem(atPath: target)
+            try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: module.folder + "/" + file, toPath: target)
+        }
+        var env = environment
+        env["OPE_SESSION"] = session
+        env["OPE_TASK"] = taskID
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        if let venv { env["PATH"] = venv + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") }
+        let began = ContinuousClock.now
+        let result = try await CommandRunner().run(["sh", "-c", test.command], in: scratch, environment: env, timeout: test.timeout)
+        let elapsed = ContinuousClock.now - began
+        var output = result.output
+        if result.timedOut { output += "\n[OPE] the tests did not finish within \(DurationText.seconds(test.timeout)) s and were stopped" }
+        let excerpt = output.count > Self.outputLimit ? "…" + String(output.suffix(Self.outputLimit)) : output
+        let durationMs = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        let event = try await events.append(
+            EventDraft(
+                time: Date(), type: .testResult, actor: user, session: session,
+                payload: [
+                    "task": .string(taskID), "passed": .bool(result.succeeded), "timedOut": .bool(result.timedOut),
+                    "exitStatus": .number(Double(result.status)), "durationMs": .number(Double(durationMs)), "output": .string(excerpt),
+                ]
+            )
+        )
+        logger.info("tests ran", metadata: ["session": "\(session)", "task": "\(taskID)", "passed": "\(result.succeeded)", "ms": "\(durationMs)"])
+        return Outcome(
+            task: taskID, passed: result.succeeded, timedOut: result.timedOut, exitStatus: result.status, durationMs: durationMs, output: excerpt,
+            eventId: event.id
+        )
+    }
+
+    /// Copies the group's files, leaving out Jupyter's checkpoints and hidden folders.
+    static func copyGroupFiles(from source: String, to target: String) throws {
+        let fileManager = FileManager.default
+        try fileManager.createDirectory(atPath: target, withIntermediateDirectories: true)
+        let root = URL(fileURLWithPath: source).resolvingSymlinksInPath().path
+        for name in try fileManager.contentsOfDirectory(atPath: root) where !name.hasPrefix(".") {
+            try fileManager.copyItem(atPath: root + "/" + name, toPath: target + "/" + name)
+        }
+    }
+
+    private func acquire() async {
+        if active < maxConcurrent {
+            active += 1
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    private func release() {
+        if waiters.isEmpty { active -= 1 } else { waiters.removeFirst().resume() }
+    }
+}

@@ -1,0 +1,217 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWSClient
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+import OPECore
+import OPEStore
+import OPEWorkspaces
+
+/// The authenticating reverse proxy in front of every workspace: `/w/{id}/...`, HTTP and WebSocket.
+///
+/// Callers prove who they are with the platform's own cookie or Bearer token; only the session's
+/// members and staff get through. The JupyterLab token is added here and never reaches a browser;
+/// the platform cookie never reaches JupyterLab. Bodies stream both ways. Because JupyterLab
+/// skips its own XSRF check for token-authenticated calls, this proxy refuses state-changing
+/// requests and WebSocket upgrades whose `Origin` is another site (the session cookie is also
+/// `SameSite=Lax`, so other sites' forms and scripts do not carry it).
+struct WorkspaceProxyController {
+    let workspaces: WorkspaceService
+    let sessions: SessionManager
+    let client: HTTPClient
+    let allowedOrigins: Set<String>
+    /// One connection pool for all proxied HTTP: never follows redirects (the browser must see
+    /// them), many connections per workspace, lives as long as the process.
+    static let sharedClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        configuration.decompression = .disabled
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
+    /// Largest WebSocket message relayed (a notebook's first Yjs sync can be large).
+    static let maxMessageSize = 16 << 20
+
+    /// Headers that describe one hop, not the message (RFC 9110 §7.6.1), plus the ones we replace.
+    static let dropRequestHeaders: Set<String> = [
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host",
+        "authorization", "content-length", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip",
+    ]
+    static let dropResponseHeaders: Set<String> = ["connection", "keep-alive", "transfer-encoding", "trailer", "upgrade", "content-length"]
+
+    let store: Store
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        let group = router.group("w").add(middleware: AuthenticationMiddleware(store: store))
+        group.get(":workspace") { request, context -> Response in
+            // JupyterLab's pages are relative to the folder: add the slash.
+            let id = try context.parameters.require("workspace")
+            return Response(status: .permanentRedirect, headers: [.location: "/w/\(id)/" + (request.uri.query.map { "?" + $0 } ?? "")])
+        }
+        for method in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete, .options] {
+            group.on(":workspace/**", method: method) { request, context in
+                if method == .get, request.headers[.upgrade]?.lowercased() == "websocket" {
+                    return try await upgrade(request, context: context)
+                }
+                return try await forward(request, context: context)
+            }
+        }
+    }
+
+    // MARK: Authorisation
+
+    /// The running workspace behind `/w/{id}/` if the caller may use it.
+    func authorize(_ request: Request, context: AppRequestContext) async throws -> Workspace {
+        guard let identity = context.identity else { throw APIError(.unauthorized, "sign in first: workspaces are only open to their team") }
+        let id = try context.parameters.require("workspace")
+        // A culled or crashed session workspace restarts under the session's own id.
+        let session = await workspaces.session(ofWorkspace: id) ?? id
+        guard let live = await sessions.session(session) else { throw APIError(.notFound, "no workspace '\(id)'") }
+        guard identity.user.role.isStaff || live.member(identity.user.username) != nil else {
+            throw APIError(.forbidden, "only members of session \(session) and instructors may open its workspace")
+        }
+        if !Self.isSafe(request.method), let origin = request.headers[.origin],
+            !CSRFMiddleware(allowedOrigins: allowedOrigins).isSameSite(origin: origin, request: request)
+        {
+            throw APIError(.forbidden, "cross-origin request from \(origin) refused")
+        }
+        guard !live.phase.isOver else { throw APIError(.gone, "session \(session) has ended; its workspace is closed") }
+        let workspace: Workspace?
+        do {
+            workspace = try await workspaces.open(session: session)
+        } catch let busy as WorkspaceService.Busy {
+            throw APIError(
+                .tooManyRequests, "many workspaces are starting; try again in \(busy.retryAfterSeconds) s",
+                headers: [.retryAfter: "\(busy.retryAfterSeconds)"]
+            )
+        }
+        guard let workspace else {
+            let reason = await workspaces.state(of: session).map { state -> String in
+                if case .failed(let why) = state { return why }
+                return state.name
+            } ?? "not started"
+            throw APIError(.serviceUnavailable, "the workspace of session \(session) is not available: \(reason)", headers: [.retryAfter: "5"])
+        }
+        // An old pool path after a restart: send the browser to the current one.
+        guard workspace.id == id else {
+            let rest = request.uri.path.dropFirst("/w/\(id)/".count)
+            throw APIError(.temporaryRedirect, "the workspace moved to \(workspace.path)", headers: [.location: workspace.path + rest])
+        }
+        workspaces.touch(session: session)
+        return workspace
+    }
+
+    static func isSafe(_ method: HTTPRequest.Method) -> Bool { method == .get || method == .head || method == .options }
+
+    // MARK: HTTP
+
+    func forward(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let workspace = try await authorize(request, context: context)
+        var upstream = HTTPClientRequest(url: Self.origin(of: workspace.url) + (request.head.path ?? request.uri.path))
+        upstream.method = HTTPMethod(rawValue: request.method.rawValue)
+        for field in request.headers where !Self.dropRequestHeaders.contains(field.name.canonicalName) {
+            if field.name == .cookie {
+                // The platform's session cookie is ours alone.
+                let kept = field.value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.hasPrefix(AuthenticationMiddleware.cookieName + "=") }
+                if !kept.isEmpty { upstream.headers.add(name: "Cookie", value: kept.joined(separator: "; ")) }
+                continue
+            }
+            upstream.headers.add(name: field.name.rawName, value: field.value)
+        }
+        upstream.headers.add(name: "Authorization", value: "token \(workspace.token)")
+        if let address = context.remoteAddress { upstream.headers.add(name: "X-Forwarded-For", value: address) }
+        if let host = request.head.authority { upstream.headers.add(name: "X-Forwarded-Host", value: host) }
+        if request.method != .get, request.method != .head {
+            let length = request.headers[.contentLength].flatMap { Int64($0) }
+            upstream.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await client.execute(upstream, timeout: .seconds(300), logger: context.logger)
+        } catch {
+            context.logger.warning("workspace did not answer", metadata: ["workspace": "\(workspace.id)", "error": "\(error)"])
+            throw APIError(.badGateway, "the workspace did not answer; it may be restarting")
+        }
+        var headers = HTTPFields()
+        for header in response.headers where !Self.dropResponseHeaders.contains(header.name.lowercased()) {
+            guard let name = HTTPField.Name(header.name) else { continue }
+            headers.append(HTTPField(name: name, value: header.value))
+        }
+        let length = response.headers.first(name: "content-length").flatMap(Int.init)
+        let body = response.body
+        return Response(
+            status: HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase),
+            headers: headers,
+            body: ResponseBody(contentLength: request.method == .head ? nil : length) { writer in
+                for try await chunk in body { try await writer.write(chunk) }
+                try await writer.finish(nil)
+            }
+        )
+    }
+
+    static func origin(of url: String) -> String {
+        guard let schemeEnd = url.range(of: "://"), let pathStart = url[schemeEnd.upperBound...].firstIndex(of: "/") else { return url }
+        return String(url[..<pathStart])
+    }
+
+    // MARK: WebSocket
+
+    func upgrade(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let workspace = try await authorize(request, context: context)
+        if let origin = request.headers[.origin], !CSRFMiddleware(allowedOrigins: allowedOrigins).isSameSite(origin: origin, request: request) {
+            throw APIError(.forbidden, "cross-origin WebSocket from \(origin) refused")
+        }
+        let target = "ws" + Self.origin(of: workspace.url).dropFirst("http".count) + (request.head.path ?? request.uri.path)
+        let session = workspace.session
+        let upgrader = WebSocketUpgradeMiddleware<AppRequestContext>(shouldUpgrade: { _, _ in .upgrade([:]) }) { inbound, outbound, wsContext in
+            try await relay(inbound: inbound, outbound: outbound, to: target, token: workspace.token, session: session, logger: wsContext.logger)
+        }
+        return try await upgrader.handle(request, context: context) { _, _ in Response(status: .notFound) }
+    }
+
+    /// Pipes messages both ways until either side closes, then closes the other.
+    func relay(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, to target: String, token: String, session: String, logger: Logger
+    ) async throws {
+        var configuration = WebSocketClientConfiguration(maxFrameSize: Self.maxMessageSize)
+        configuration.additionalHeaders[.authorization] = "token \(token)"
+        let workspaces = self.workspaces
+        do {
+            let closed = try await WebSocketClient.connect(url: target, configuration: configuration, logger: logger) { upstreamIn, upstreamOut, _ in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for try await message in upstreamIn.messages(maxSize: Self.maxMessageSize) {
+                            try await outbound.write(Self.frame(message))
+                        }
+                    }
+                    group.addTask {
+                        for try await message in inbound.messages(maxSize: Self.maxMessageSize) {
+                            workspaces.touch(session: session)
+                            try await upstreamOut.write(Self.frame(message))
+                        }
+                    }
+                    // Whichever side ends first ends the relay.
+                    try await group.next()
+                    group.cancelAll()
+                }
+            }
+            try? await outbound.close(closed.map { $0.closeCode } ?? .normalClosure, reason: closed?.reason)
+        } catch {
+            logger.info("workspace WebSocket ended", metadata: ["session": "\(session)", "error": "\(error)"])
+            try? await outbound.close(.unexpectedServerError, reason: "the workspace connection failed")
+        }
+    }
+
+    static func frame(_ message: WebSocketMessage) -> WebSocketOutboundWriter.OutboundFrame {
+        switch message {
+        case .text(let text): .text(text)
+        case .binary(let buffer): .binary(buffer)
+        }
+    }
+}

@@ -1,0 +1,382 @@
+import Foundation
+import Logging
+import Metrics
+import OPECore
+import OPEStore
+import OPEWorkspaces
+import ServiceLifecycle
+import Synchronization
+
+/// Gives every live session its workspace and keeps it alive: starts it when the session forms
+/// (at most `maxConcurrentStarts` at once, the rest wait in order and the lobby holds back new
+/// groups), restarts it when it crashes, stops it when the session ends or nobody has used it
+/// for `idleTimeout`, and starts it again when someone comes back. Every step is an event the
+/// team room shows.
+public actor WorkspaceService: Service {
+    public struct Configuration: Sendable {
+        /// Workspaces starting at the same time; more wait, and the lobby forms no new groups.
+        public var maxConcurrentStarts = 4
+        /// Attempts per start before the team is told it failed.
+        public var startAttempts = 3
+        /// A workspace nobody has touched for this long is stopped (its files stay); nil keeps it.
+        public var idleTimeout: Duration? = .seconds(1800)
+        /// Crashes within `crashWindow` after which it is not restarted again.
+        public var crashLimit = 3
+        public var crashWindow: Duration = .seconds(600)
+
+        public init(maxConcurrentStarts: Int = 4, idleTimeout: Duration? = .seconds(1800)) {
+            self.maxConcurrentStarts = maxConcurrentStarts
+            self.idleTimeout = idleTimeout
+        }
+    }
+
+    /// Where a session's workspace stands.
+    public enum State: Sendable, Hashable {
+        case waiting
+        case starting
+        case ready(Workspace)
+        case stopped(reason: String)
+        case failed(String)
+
+        public var name: String {
+            switch self {
+            case .waiting: "waiting"
+            case .starting: "starting"
+            case .ready: "ready"
+            case .stopped: "stopped"
+            case .failed: "failed"
+            }
+        }
+    }
+
+    /// Thrown when a start cannot begin now; the API answers 429 with `Retry-After`.
+    public struct Busy: Error, Sendable {
+        public var retryAfterSeconds: Int
+    }
+
+    let backend: any WorkspaceBackend
+    let sessions: SessionManager
+    let events: EventLog
+    let configuration: Configuration
+    let logger: Logger
+    /// Per-session settings for the kit (the sql kit's database credentials).
+    let kitEnvironment: @Sendable (Module, String) async throws -> [String: String]
+    /// Releases per-session kit resources when the session ends.
+    let kitCleanup: @Sendable (Module, String) async -> Void
+
+    private var states: [String: State] = [:]
+    /// Workspace id (the `/w/{id}/` segment) → session.
+    private var sessionOfWorkspace: [String: String] = [:]
+    private var inFlight: [String: Task<Workspace?, Never>] = [:]
+    private var starting = 0
+    private var slotWaiters: [CheckedContinuation<Void, Never>] = []
+    private var crashes: [String: [ContinuousClock.Instant]] = [:]
+    /// The group's folder and kit settings from the last start, for test runs (also while stopped).
+    private var places: [String: (directory: String, environment: [String: String])] = [:]
+    /// Read by the lobby and the proxy without waiting on this actor.
+    private nonisolated let shared = Mutex(Shared())
+    private let startTimer = Metrics.Timer(label: "ope_workspace_start_duration")
+    private let readyGauge = Gauge(label: "ope_workspaces_ready")
+
+    private struct Shared {
+        var queued = 0
+        var lastActivity: [String: ContinuousClock.Instant] = [:]
+    }
+
+    public init(
+        backend: any WorkspaceBackend, sessions: SessionManager, events: EventLog, configuration: Configuration = Configuration(),
+        logger: Logger = Logger(label: "ope.workspaces"),
+        kitEnvironment: @escaping @Sendable (Module, String) async throws -> [String: String] = { _, _ in [:] },
+        kitCleanup: @escaping @Sendable (Module, String) async -> Void = { _, _ in }
+    ) {
+        self.backend = backend
+        self.sessions = sessions
+        self.events = events
+        self.configuration = configuration
+        self.logger = logger
+        self.kitEnvironment = kitEnvironment
+        self.kitCleanup = kitCleanup
+    }
+
+    // MARK: Questions
+
+    /// Whether a new workspace could start without waiting; the lobby forms groups only then.
+    public nonisolated var hasStartCapacity: Bool {
+        shared.withLock { $0.queued } < configuration.maxConcurrentStarts
+    }
+
+    /// The state of a session's workspace (nil: the session never had one).
+    public func state(of session: String) -> State? { states[session] }
+
+    /// Where the group's files are and the kit settings its workspace got, once it has started.
+    public func files(of session: String) -> (directory: String, environment: [String: String])? { places[session] }
+
+    /// The session a `/w/{id}/` path belongs to.
+    public func session(ofWorkspace id: String) -> String? { sessionOfWorkspace[id] }
+
+    /// The proxy saw traffic for this session's workspace: it is not idle.
+    public nonisolated func touch(session: String) {
+        shared.withLock { $0.lastActivity[session] = .now }
+    }
+
+    // MARK: Running
+
+    public func run() async throws {
+        await sessions.setStartCapacity { [weak self] in self?.hasStartCapacity ?? true }
+        await backend.prepare()
+        let (stream, continuation) = AsyncStream<[Event]>.makeStream(bufferingPolicy: .unbounded)
+        let subscription = await events.subscribe { continuation.yield($0) }
+        // Sessions that were live before a restart get their workspace back.
+        for session in await sessions.liveSessions() where session.phase == .starting || session.phase == .active {
+            ensureStarted(session: session.id, restart: true)
+        }
+        await withDiscardingTaskGroup { group in
+            group.addTask { [self] in
+                for await batch in stream { await self.observe(batch) }
+            }
+            group.addTask { [self] in
+                for await exit in backend.exits { await self.crashed(exit) }
+            }
+            group.addTask { [self] in await self.cullIdle() }
+            group.addTask {
+                try? await gracefulShutdown()
+                continuation.finish()
+            }
+            try? await gracefulShutdown()
+            group.cancelAll()
+        }
+        await events.unsubscribe(subscription)
+        for task in inFlight.values { task.cancel() }
+        await backend.stopAll()
+        logger.info("workspaces stopped")
+    }
+
+    private func observe(_ batch: [Event]) async {
+        for event in batch where event.type == .sessionPhaseChanged {
+            guard let session = event.session, let phase = event.payload["phase"]?.stringValue else { continue }
+            switch SessionStateMachine.Phase(rawValue: phase) {
+            case .starting: ensureStarted(session: session, restart: false)
+            case .completed, .abandoned: await end(session: session)
+            default: break
+            }
+        }
+    }
+
+    /// Starts the session's workspace unless it runs or is starting; returns at once.
+    @discardableResult
+    private func ensureStarted(session: String, restart: Bool) -> Task<Workspace?, Never> {
+        if let task = inFlight[session] { return task }
+        if case .ready(let workspace) = states[session] { return Task { workspace } }
+        states[session] = .waiting
+        shared.withLock { $0.queued += 1 }
+        let task = Task { await self.start(session: session, restart: restart) }
+        inFlight[session] = task
+        return task
+    }
+
+    /// Makes sure the session's workspace runs when someone opens it: one stopped for being idle
+    /// (or by a crash) starts again. Waits at most `wait` for a start; nil if it is not ready by
+    /// then or failed (the caller says why). Over the start limit it throws ``Busy``.
+    public func open(session: String, wait: Duration = .seconds(20)) async throws -> Workspace? {
+        switch states[session] {
+        case .ready(let workspace): return workspace
+        case .failed: return nil  // an instructor or member restarts it explicitly
+        case .stopped, nil:
+            guard inFlight[session] == nil else { break }
+            guard hasStartCapacity else {
+                throw Busy(retryAfterSeconds: max(1, 2 * shared.withLock { $0.queued } / max(1, configuration.maxConcurrentStarts)))
+            }
+            guard let live = await sessions.session(session), !live.phase.isOver else { return nil }
+            ensureStarted(session: session, restart: true)
+        case .waiting, .starting: break
+        }
+        guard let task = inFlight[session] else { return readyWorkspace(session) }
+        // Whichever comes first: the start, or the end of the wait (the start goes on regardless).
+        let decided = Once()
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Workspace?, Never>) in
+            Task {
+                let workspace = await task.value
+                if decided.claim() { continuation.resume(returning: workspace) }
+            }
+            Task {
+                try? await Task.sleep(for: wait)
+                if decided.claim() { continuation.resume(returning: nil) }
+            }
+        }
+    }
+
+    private func readyWorkspace(_ session: String) -> Workspace? {
+        if case .ready(let workspace) = states[session] { return workspace }
+        return nil
+    }
+
+    private func start(session: String, restart: Bool) async -> Workspace? {
+        await acquireSlot()
+        defer {
+            releaseSlot()
+            inFlight[session] = nil
+        }
+        guard let module = await sessions.module(ofSession: session) else {
+            states[session] = .failed("the session's module is no longer on offer")
+            shared.withLock { $0.queued -= 1 }
+            return nil
+        }
+        states[session] = .starting
+        let began = ContinuousClock.now
+        var lastError = ""
+        for attempt in 1...configuration.startAttempts {
+            if Task.isCancelled { break }
+            do {
+                let environment = try await kitEnvironment(module, session)
+                let workspace = try await backend.start(WorkspaceRequest(session: session, module: module, environment: environment))
+                places[session] = (workspace.directory, environment)
+                let elapsed = ContinuousClock.now - began
+                startTimer.recordNanoseconds(elapsed.nanoseconds)
+                if let old = states[session], case .ready(let previous) = old { sessionOfWorkspace[previous.id] = nil }
+                states[session] = .ready(workspace)
+                sessionOfWorkspace[workspace.id] = session
+                touch(session: session)
+                shared.withLock { $0.queued -= 1 }
+                readyGauge.record(readyCount)
+                await record(
+                    .workspaceStarted, session: session,
+                    ["path": .string(workspace.path), "startMs": .number(elapsed.milliseconds), "attempt": .number(Double(attempt)), "restart": .bool(restart)]
+                )
+                try? await sessions.workspaceSettled(session: session)
+                return workspace
+            } catch {
+                if Task.isCancelled { break }
+                lastError = "\(error)"
+                logger.warning("workspace start failed", metadata: ["session": "\(session)", "attempt": "\(attempt)", "error": "\(error)"])
+                if attempt < configuration.startAttempts { try? await Task.sleep(for: .seconds(attempt)) }
+            }
+        }
+        // Cancelled: the session ended or the server stops; nothing to tell.
+        if Task.isCancelled {
+            shared.withLock { $0.queued -= 1 }
+            return nil
+        }
+        states[session] = .failed(lastError)
+        shared.withLock { $0.queued -= 1 }
+        await record(.workspaceFailed, session: session, ["error": .string(Self.excerpt(lastError)), "attempts": .number(Double(configuration.startAttempts))])
+        // The team can still talk and the bot still runs; an instructor can retry the workspace.
+        try? await sessions.workspaceSettled(session: session)
+        return nil
+    }
+
+    /// Asks for the workspace to be started again (instructor command or a member coming back).
+    public func restart(session: String) async throws {
+        if inFlight[session] != nil { return }
+        guard hasStartCapacity else { throw Busy(retryAfterSeconds: 2) }
+        if case .ready = states[session] { await backend.stop(session: session) }
+        states[session] = nil
+        crashes[session] = nil
+        ensureStarted(session: session, restart: true)
+    }
+
+    private func crashed(_ exit: WorkspaceExit) async {
+        guard case .ready(let workspace) = states[exit.session] else { return }
+        sessionOfWorkspace[workspace.id] = nil
+        states[exit.session] = .stopped(reason: "crashed")
+        readyGauge.record(readyCount)
+        let now = ContinuousClock.now
+        var recent = (crashes[exit.session] ?? []).filter { now - $0 < configuration.crashWindow }
+        recent.append(now)
+        crashes[exit.session] = recent
+        let restarting = recent.count < configuration.crashLimit
+        await record(
+            .workspaceCrashed, session: exit.session,
+            ["status": .number(Double(exit.status)), "log": .string(Self.excerpt(exit.logTail)), "restarting": .bool(restarting)]
+        )
+        if restarting {
+            ensureStarted(session: exit.session, restart: true)
+        } else {
+            states[exit.session] = .failed("crashed \(recent.count) times in \(configuration.crashWindow); not restarted")
+            await record(.workspaceFailed, session: exit.session, ["error": .string("the workspace crashed \(recent.count) times; an instructor can restart it")])
+        }
+    }
+
+    private func end(session: String) async {
+        inFlight[session]?.cancel()
+        let wasRunning = states[session].map { if case .ready = $0 { true } else { false } } ?? false
+        if case .ready(let workspace)? = states[session] { sessionOfWorkspace[workspace.id] = nil }
+        await backend.stop(session: session)
+        if let module = await sessions.module(ofSession: session) { await kitCleanup(module, session) }
+        states[session] = .stopped(reason: "ended")
+        shared.withLock { $0.lastActivity[session] = nil }
+        readyGauge.record(readyCount)
+        if wasRunning { await record(.workspaceStopped, session: session, ["reason": "ended"]) }
+    }
+
+    private func cullIdle() async {
+        guard let idle = configuration.idleTimeout else { return }
+        let interval = min(Duration.seconds(30), idle / 4)
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            let now = ContinuousClock.now
+            let activity = shared.withLock { $0.lastActivity }
+            for (session, state) in states {
+                guard case .ready(let workspace) = state, let last = activity[session], now - last >= idle else { continue }
+                sessionOfWorkspace[workspace.id] = nil
+                states[session] = .stopped(reason: "idle")
+                await backend.stop(session: session)
+                readyGauge.record(readyCount)
+                await record(.workspaceStopped, session: session, ["reason": "idle", "idleSeconds": .number(Double(idle.components.seconds))])
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    private var readyCount: Int { states.values.reduce(0) { if case .ready = $1 { $0 + 1 } else { $0 } } }
+
+    private func acquireSlot() async {
+        if starting < configuration.maxConcurrentStarts {
+            starting += 1
+            return
+        }
+        await withCheckedContinuation { slotWaiters.append($0) }
+    }
+
+    private func releaseSlot() {
+        if slotWaiters.isEmpty {
+            starting -= 1
+        } else {
+            slotWaiters.removeFirst().resume()
+        }
+    }
+
+    private func record(_ type: EventType, session: String, _ payload: [String: JSONValue]) async {
+        do {
+            _ = try await events.append(EventDraft(time: Date(), type: type, actor: "system", session: session, payload: payload))
+        } catch {
+            logger.error("could not record a workspace event", metadata: ["session": "\(session)", "type": "\(type)", "error": "\(error)"])
+        }
+    }
+
+    static func excerpt(_ text: String, limit: Int = 2000) -> String {
+        text.count <= limit ? text : "…" + String(text.suffix(limit))
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    var milliseconds: Double { Double(nanoseconds) / 1_000_000 }
+}
+
+/// Lets exactly one of several racing tasks go on.
+private final class Once: Sendable {
+    private let done = Mutex(false)
+
+    /// True for the first caller only.
+    func claim() -> Bool {
+        done.withLock { done in
+            defer { done = true }
+            return !done
+        }
+    }
+}

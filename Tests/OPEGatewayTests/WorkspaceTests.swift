@@ -1,0 +1,245 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import OPECore
+import OPEGateway
+import OPEModules
+import OPEStore
+import OPEWorkspaces
+import Testing
+
+/// Sessions with real JupyterLab workspaces behind the gateway's proxy.
+@Suite(.serialized) struct WorkspaceTests {
+    static var packageRoot: String { URL(fileURLWithPath: TestGateway.examples).deletingLastPathComponent().deletingLastPathComponent().path }
+
+    /// Waits for an event of `type` in `session` and returns it.
+    @discardableResult
+    func waitForEvent(
+        _ store: Store, session: String, _ type: EventType, after: Int64 = 0, timeout: Duration = .seconds(60)
+    ) async throws -> Event {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let event = try await store.reader.events(EventFilter(afterID: after, session: session)).first(where: { $0.type == type }) { return event }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let seen = try await store.reader.events(EventFilter(session: session)).map { "\($0.type) \($0.payload)" }.joined(separator: "\n")
+        throw RoomTestError("no \(type) in session \(session) within \(timeout); events:\n\(seen)")
+    }
+
+    func readyWorkspace(_ gateway: Gateway, _ session: String) async throws -> Workspace {
+        let state = await gateway.workspaces?.state(of: session)
+        guard case .ready(let workspace)? = state else { throw RoomTestError("workspace of \(session) is \(String(describing: state))") }
+        return workspace
+    }
+
+    func put(_ client: any TestClientProtocol, _ path: String, text: String, headers: HTTPFields) async throws -> TestResponse {
+        let body = try JSONSerialization.data(withJSONObject: ["type": "file", "format": "text", "content": text])
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return try await client.execute(uri: path, method: .put, headers: headers, body: ByteBuffer(bytes: body))
+    }
+
+    @Test func aSessionGetsItsOwnJupyterLabBehindTheProxy() async throws {
+        try await TestGateway.runWithWorkspaces { client, store, gateway in
+            let (alice, bob, session) = try await client.pair()
+            let started = try await waitForEvent(store, session: session, .workspaceStarted)
+            #expect(started.payload["path"]?.stringValue == "/w/\(session)/")
+            let detail = try await client.get("/api/sessions/\(session)", headers: alice.headers).json()
+            #expect(detail["phase"] as? String == "active")
+            let info = try #require(detail["workspace"] as? [String: Any])
+            #expect(info["state"] as? String == "ready")
+            #expect(info["path"] as? String == "/w/\(session)/")
+            let workspace = try await readyWorkspace(gateway, session)
+
+            // Members get through with their cookie; the starter files are there.
+            let contents = try await client.get("/w/\(session)/api/contents", headers: alice.headers)
+            #expect(contents.status == .ok)
+            let listing = String(buffer: contents.body)
+            #expect(listing.contains("\"rle.py\"") && listing.contains("\"text_stats.py\""))
+            // The JupyterLab token never reaches the browser.
+            #expect(!listing.contains(workspace.token))
+            #expect(!contents.headers.map(\.value).joined().contains(workspace.token))
+            // JupyterLab's own page loads through the proxy.
+            let lab = try await client.get("/w/\(session)/lab", headers: bob.headers)
+            #expect(lab.status == .ok)
+            #expect(String(buffer: lab.body).contains("/w/\(session)/static/lab"))
+            #expect(try await client.get("/w/\(session)", headers: bob.headers).headers[.location] == "/w/\(session)/")
+
+            // Everyone else is refused.
+            #expect(try await client.get("/w/\(session)/api/contents").status == .unauthorized)
+            let carol = try await client.login("carol")
+            let refused = try await client.get("/w/\(session)/api/contents", headers: carol.headers)
+            #expect(refused.status == .forbidden)
+            #expect(refused.errorMessage?.contains("only members of session") == true)
+            #expect(try await client.get("/w/s-nope/api/contents", headers: carol.headers).status == .notFound)
+            let teacher = try await client.login("teacher")
+            #expect(try await client.get("/w/\(session)/api/contents", headers: teacher.headers).status == .ok)
+
+            // Writes stream through; other sites cannot make them.
+            var foreign = alice.headers
+            foreign[.origin] = "https://evil.example"
+            #expect(try await put(client, "/w/\(session)/api/contents/notes.txt", text: "x", headers: foreign).status == .forbidden)
+            let big = String(repeating: "0123456789abcdef\n", count: 200_000)  // 3.4 MB
+            let saved = try await put(client, "/w/\(session)/api/contents/notes.txt", text: big, headers: alice.headers)
+            #expect(saved.status == .created || saved.status == .ok, "\(String(buffer: saved.body))")
+            let back = try await client.get("/w/\(session)/api/contents/notes.txt?content=1&format=text", headers: bob.headers)
+            #expect(try back.json()["content"] as? String == big)
+            #expect(FileManager.default.fileExists(atPath: workspace.directory + "/notes.txt"))
+
+            // Ending the session stops its JupyterLab; nothing is left.
+            _ = try await client.execute(uri: "/api/sessions/\(session)/end", method: .post, headers: teacher.writeHeaders)
+            try await waitForEvent(store, session: session, .workspaceStopped)
+            let pid = try #require(workspace.processID)
+            #expect(kill(pid, 0) != 0, "JupyterLab still runs after the session ended")
+            #expect(try await client.get("/w/\(session)/api/contents", headers: alice.headers).status == .gone)
+        }
+    }
+
+    @Test func runTestsRecordsTheResultAndTheRoomSeesIt() async throws {
+        try await TestGateway.runWithWorkspaces { client, store, gateway in
+            let (alice, _, session) = try await client.pair()
+            try await waitForEvent(store, session: session, .workspaceStarted)
+            let room = RoomClient()
+            let connection = Task { try await room.run(client, path: "/api/sessions/\(session)/ws", cookie: alice.cookie) }
+            defer { room.close() }
+            _ = try await room.inbox.waitFor(type: "synced")
+
+            let failing = try await client.post("/api/sessions/\(session)/tests", json: ["task": "run-length"], headers: alice.writeHeaders)
+            #expect(failing.status == .ok, "\(String(buffer: failing.body))")
+            let failed = try failing.json()
+            #expect(failed["passed"] as? Bool == false)
+            #expect((failed["output"] as? String)?.contains("failed") == true)
+            let shown = try await room.inbox.waitFor("test result") { $0["type"] as? String == "test" }
+            #expect(shown["task"] as? String == "run-length")
+            #expect(shown["passed"] as? Bool == false)
+
+            // The group writes the solution in JupyterLab (through the proxy), then passes.
+            let solution = try String(contentsOfFile: TestGateway.examples + "/python-intro/solution/rle.py", encoding: .utf8)
+            #expect(try await put(client, "/w/\(session)/api/contents/rle.py", text: solution, headers: alice.headers).status == .ok)
+            let passing = try await client.post("/api/sessions/\(session)/tests", json: ["task": "run-length"], headers: alice.writeHeaders).json()
+            #expect(passing["passed"] as? Bool == true, "\(passing["output"] ?? "")")
+            // The hidden test files never land in the group's folder.
+            let workspace = try await readyWorkspace(gateway, session)
+            #expect(!FileManager.default.fileExists(atPath: workspace.directory + "/tests"))
+            room.close()
+            _ = try? await connection.value
+
+            let unknown = try await client.post("/api/sessions/\(session)/tests", json: ["task": "nope"], headers: alice.writeHeaders)
+            #expect(unknown.status == .badRequest)
+            #expect(unknown.errorMessage == "the module has no task 'nope'")
+            let carol = try await client.login("carol")
+            #expect(try await client.post("/api/sessions/\(session)/tests", json: ["task": "run-length"], headers: carol.writeHeaders).status == .forbidden)
+            let results = try await store.reader.events(EventFilter(session: session, types: [.testResult]))
+            #expect(results.map { $0.payload["passed"] } == [.bool(false), .bool(true)])
+        }
+    }
+
+    @Test func twoClientsEditOneNotebookAndRunCodeThroughTheProxy() async throws {
+        try await TestGateway.runWithWorkspaces { client, store, gateway in
+            let (_, _, session) = try await client.pair()
+            try await waitForEvent(store, session: session, .workspaceStarted)
+            let alice = try #require(try await store.users.find("alice"))
+            let token = try await store.tokens.create(for: alice, name: "collab", actor: "test")
+            let port = try #require(client.port)
+            let result = try await CommandRunner().run(
+                [
+                    try TestGateway.venv + "/bin/python", Self.packageRoot + "/scripts/collab_check.py", "--base-url", "http://127.0.0.1:\(port)/w/\(session)/",
+                    "--header", "Authorization: Bearer \(token)", "--origin", "http://127.0.0.1:\(port)", "--timeout", "60",
+                ],
+                timeout: .seconds(180)
+            )
+            #expect(result.succeeded, "collab_check failed:\n\(result.output)")
+            let line = try #require(result.output.split(separator: "\n").last { $0.hasPrefix("{") })
+            let summary = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            #expect(summary["ok"] as? Bool == true)
+            #expect(summary["output"] as? String == "42")
+        }
+    }
+
+    @Test func aCrashedWorkspaceComesBackWithTheGroupsFiles() async throws {
+        try await TestGateway.runWithWorkspaces { client, store, gateway in
+            let (alice, _, session) = try await client.pair()
+            let first = try await waitForEvent(store, session: session, .workspaceStarted)
+            #expect(try await put(client, "/w/\(session)/api/contents/ours.txt", text: "keep me", headers: alice.headers).status == .created)
+            let pid = try #require(try await readyWorkspace(gateway, session).processID)
+            let killedAt = ContinuousClock.now
+            kill(-pid, SIGKILL)
+            let crashed = try await waitForEvent(store, session: session, .workspaceCrashed, after: first.id, timeout: .seconds(5))
+            #expect(ContinuousClock.now - killedAt < .seconds(5))
+            #expect(crashed.payload["restarting"] == .bool(true))
+            let again = try await waitForEvent(store, session: session, .workspaceStarted, after: crashed.id)
+            #expect(again.payload["restart"] == .bool(true))
+            let file = try await client.get("/w/\(session)/api/contents/ours.txt?content=1", headers: alice.headers)
+            #expect(try file.json()["content"] as? String == "keep me")
+        }
+    }
+
+    @Test func aJupyterLabThatCannotStartIsRetriedThenReported() async throws {
+        let venv = NSTemporaryDirectory() + "ope-broken-venv-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: venv) }
+        try FileManager.default.createDirectory(atPath: venv + "/bin", withIntermediateDirectories: true)
+        let counter = venv + "/starts"
+        try "#!/bin/sh\necho start >> \(counter)\necho 'broken install' >&2\nexit 3\n".write(toFile: venv + "/bin/jupyter-lab", atomically: true, encoding: .utf8)
+        chmod(venv + "/bin/jupyter-lab", 0o755)
+        try await TestGateway.runWithWorkspaces(workspaces: .init(maxConcurrentStarts: 1), venv: venv) { client, store, _ in
+            let (alice, _, session) = try await client.pair()
+            let failed = try await waitForEvent(store, session: session, .workspaceFailed, timeout: .seconds(30))
+            #expect(failed.payload["error"]?.stringValue?.contains("broken install") == true)
+            #expect(try String(contentsOfFile: counter, encoding: .utf8).split(separator: "\n").count == 3)
+            // The team is not stuck: the session is active, the proxy says what is wrong.
+            let detail = try await client.get("/api/sessions/\(session)", headers: alice.headers).json()
+            #expect(detail["phase"] as? String == "active")
+            #expect((detail["workspace"] as? [String: Any])?["state"] as? String == "failed")
+            let unavailable = try await client.get("/w/\(session)/lab", headers: alice.headers)
+            #expect(unavailable.status == .serviceUnavailable)
+            #expect(unavailable.errorMessage?.contains("broken install") == true)
+
+            // While another session's start holds the only slot, a restart is refused with a time to retry.
+            try await store.users.create(User(username: "dave", displayName: "Dave", role: .participant), password: TestGateway.password, actor: "test")
+            let carol = try await client.login("carol")
+            let dave = try await client.login("dave")
+            _ = try await client.post("/api/lobby/join", json: ["module": "python-intro"], headers: carol.writeHeaders)
+            let matched = try await client.post("/api/lobby/join", json: ["module": "python-intro"], headers: dave.writeHeaders).json()
+            #expect(matched["status"] as? String == "matched")
+            let teacher = try await client.login("teacher")
+            let busy = try await client.execute(uri: "/api/sessions/\(session)/workspace/restart", method: .post, headers: teacher.writeHeaders)
+            #expect(busy.status == .tooManyRequests)
+            #expect(busy.headers[.retryAfter] != nil)
+        }
+    }
+
+    @Test func theLobbyWaitsWhileStartsAreAtTheLimit() async throws {
+        let venv = NSTemporaryDirectory() + "ope-slow-venv-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: venv) }
+        try FileManager.default.createDirectory(atPath: venv + "/bin", withIntermediateDirectories: true)
+        try "#!/bin/sh\nexec sleep 300\n".write(toFile: venv + "/bin/jupyter-lab", atomically: true, encoding: .utf8)
+        chmod(venv + "/bin/jupyter-lab", 0o755)
+        try await TestGateway.runWithWorkspaces(workspaces: .init(maxConcurrentStarts: 1), venv: venv, readyTimeout: .seconds(30)) { client, store, gateway in
+            let (alice, _, session) = try await client.pair()
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(await gateway.workspaces?.state(of: session) == .starting)
+            // A second pair waits in the lobby instead of forming a session without a workspace.
+            try await store.users.create(User(username: "dave", displayName: "Dave", role: .participant), password: TestGateway.password, actor: "test")
+            let carol = try await client.login("carol")
+            let dave = try await client.login("dave")
+            _ = try await client.post("/api/lobby/join", json: ["module": "python-intro"], headers: carol.writeHeaders)
+            let waiting = try await client.post("/api/lobby/join", json: ["module": "python-intro"], headers: dave.writeHeaders).json()
+            #expect(waiting["status"] as? String == "waiting")
+            try await Task.sleep(for: .seconds(1))
+            #expect(try await client.get("/api/lobby", headers: dave.headers).json()["status"] as? String == "waiting")
+            // Once the slot is free, they are matched.
+            let teacher = try await client.login("teacher")
+            _ = try await client.execute(uri: "/api/sessions/\(session)/end", method: .post, headers: teacher.writeHeaders)
+            let deadline = ContinuousClock.now + .seconds(10)
+            var status = ""
+            while ContinuousClock.now < deadline, status != "matched" {
+                status = try await client.get("/api/lobby", headers: dave.headers).json()["status"] as? String ?? ""
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(status == "matched")
+            _ = alice
+        }
+    }
+}
