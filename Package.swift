@@ -132,6 +132,7 @@ let package = Package(
             dependencies: [
                 "OPECore",
                 "OPEGateway",
+                "OPEModules",
                 "OPEStore",
                 "OPEWorkspaces",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -54,7 +54,7 @@ public actor WorkspaceService: Service {
         public var retryAfterSeconds: Int
     }
 
-    let backend: any WorkspaceBackend
+    public nonisolated let backend: any WorkspaceBackend
     let sessions: SessionManager
     let events: EventLog
     let configuration: Configuration

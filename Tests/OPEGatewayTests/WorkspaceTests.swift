@@ -243,3 +243,85 @@ import Testing
         }
     }
 }
+
+/// More of the workspace lifecycle: the warm pool, idle culling, tests that hang.
+@Suite(.serialized) struct WorkspaceLifecycleTests {
+    @Test func aWarmPoolHandsOutAReadyWorkspaceAtOnce() async throws {
+        try await TestGateway.runWithWorkspaces(warmPool: 1) { client, store, gateway in
+            let backend = try #require(gateway.workspaces?.backend as? LocalJupyterBackend)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while await backend.warmCount < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(await backend.warmCount == 1, "the warm pool did not fill")
+            let (alice, _, session) = try await client.pair()
+            let started = try await WorkspaceTests().waitForEvent(store, session: session, .workspaceStarted, timeout: .seconds(10))
+            let path = try #require(started.payload["path"]?.stringValue)
+            #expect(path.hasPrefix("/w/p-"), "expected a pooled workspace, got \(path)")
+            guard case .number(let startMs)? = started.payload["startMs"] else { throw RoomTestError("no startMs in \(started.payload)") }
+            #expect(startMs < 1000, "taking a warm workspace took \(startMs) ms")
+            let listing = try await client.get(path + "api/contents", headers: alice.headers)
+            #expect(listing.status == .ok)
+            #expect(String(buffer: listing.body).contains("\"rle.py\""))
+            // The pool fills up again for the next session.
+            let refill = ContinuousClock.now + .seconds(60)
+            while await backend.warmCount < 1, ContinuousClock.now < refill { try await Task.sleep(for: .milliseconds(100)) }
+            #expect(await backend.warmCount == 1)
+        }
+    }
+
+    @Test func anIdleWorkspaceIsStoppedAndStartsAgainWhenOpened() async throws {
+        try await TestGateway.runWithWorkspaces(workspaces: .init(idleTimeout: .seconds(2))) { client, store, gateway in
+            let (alice, _, session) = try await client.pair()
+            let tests = WorkspaceTests()
+            let first = try await tests.waitForEvent(store, session: session, .workspaceStarted)
+            let stopped = try await tests.waitForEvent(store, session: session, .workspaceStopped, after: first.id, timeout: .seconds(15))
+            #expect(stopped.payload["reason"]?.stringValue == "idle")
+            #expect(await gateway.workspaces?.state(of: session) == .stopped(reason: "idle"))
+            // Opening it again starts it; the request waits for it.
+            let listing = try await client.get("/w/\(session)/api/contents", headers: alice.headers)
+            #expect(listing.status == .ok)
+            let again = try await tests.waitForEvent(store, session: session, .workspaceStarted, after: stopped.id, timeout: .seconds(5))
+            #expect(again.payload["restart"] == .bool(true))
+        }
+    }
+
+    @Test func aHangingTestIsStoppedAtItsLimitAndLeavesNothingRunning() async throws {
+        let folder = NSTemporaryDirectory() + "ope-hang-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder + "/module/tests", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: folder + "/group", withIntermediateDirectories: true)
+        try "x = 1\n".write(toFile: folder + "/module/work.py", atomically: true, encoding: .utf8)
+        try "x = 1\n".write(toFile: folder + "/group/work.py", atomically: true, encoding: .utf8)
+        try "echo testing\n".write(toFile: folder + "/module/tests/check.sh", atomically: true, encoding: .utf8)
+        let marker = 300 + Int.random(in: 1...99)
+        try """
+            id: hang
+            title: Hangs
+            kit: python
+            tasks:
+              - id: forever
+                title: Never ends
+                instructions: Wait.
+                starter: [work.py]
+                test:
+                  files: [tests/check.sh]
+                  command: sh tests/check.sh; sleep \(marker) & sleep \(marker + 100)
+                  timeout: 1s
+            """.write(toFile: folder + "/module/module.yaml", atomically: true, encoding: .utf8)
+        let module = try ModuleParser().parse(folder: folder + "/module")
+        let store = try Store(dataDirectory: folder + "/data", hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
+        let service = TaskTestService(events: store.events, venv: nil)
+        let began = ContinuousClock.now
+        let outcome = try await service.run(task: "forever", module: module, session: "s-hang", directory: folder + "/group", environment: [:], by: "alice")
+        #expect(ContinuousClock.now - began < .seconds(5))
+        #expect(outcome.timedOut)
+        #expect(!outcome.passed)
+        #expect(outcome.output.contains("testing"))
+        #expect(outcome.output.contains("did not finish within 1 s"))
+        let left = try await CommandRunner().run(["pgrep", "-f", "sleep \(marker)"], timeout: .seconds(5))
+        #expect(left.status == 1, "test processes are still running: \(left.output)")
+        let recorded = try await store.reader.events(EventFilter(session: "s-hang", types: [.testResult]))
+        #expect(recorded.first?.payload["timedOut"] == .bool(true))
+        // The group's folder is untouched by the test files.
+        #expect(!FileManager.default.fileExists(atPath: folder + "/group/tests"))
+    }
+}
