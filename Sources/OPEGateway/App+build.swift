@@ -55,6 +55,23 @@ public func buildApplication(
     // Services shut down in reverse order: workspaces stop before the store closes.
     app.addServices(StoreService(store: store, logger: logger), SessionTicker(sessions: sessions, interval: configuration.tickInterval, logger: logger))
     if let workspaces { app.addServices(workspaces) }
+    if let workspacePort = configuration.workspacePort, let workspaces {
+        // The separate workspace origin: the proxy alone, on its own port.
+        let proxyRouter = Router(context: AppRequestContext.self)
+        proxyRouter.add(middleware: MetricsMiddleware())
+        proxyRouter.add(middleware: ErrorMiddleware())
+        WorkspaceProxyController(
+            workspaces: workspaces, sessions: sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store
+        ).addRoutes(to: proxyRouter)
+        app.addServices(
+            Application(
+                router: proxyRouter,
+                server: .http1WebSocketUpgrade(webSocketRouter: proxyRouter, configuration: .init(maxFrameSize: WorkspaceProxyController.maxMessageSize)),
+                configuration: .init(address: .hostname(configuration.host, port: workspacePort), serverName: "ope-workspaces"),
+                logger: logger
+            )
+        )
+    }
     return (app, gateway)
 }
 
@@ -72,11 +89,18 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
     ModulesController(catalog: gateway.catalog, store: store, sessions: gateway.sessions).addRoutes(to: api)
     LobbyController(sessions: gateway.sessions).addRoutes(to: api)
     let tests = gateway.workspaces.map { _ in TaskTestService(events: store.events, venv: configuration.venv) }
-    SessionsController(sessions: gateway.sessions, hub: hub, store: store, workspaces: gateway.workspaces, tests: tests).addRoutes(to: api)
+    SessionsController(
+        sessions: gateway.sessions, hub: hub, store: store, workspaces: gateway.workspaces, tests: tests, workspaceOrigin: configuration.workspaceOrigin
+    ).addRoutes(to: api)
     RoomController(store: store, sessions: gateway.sessions, hub: hub, allowedOrigins: configuration.allowedOrigins).addRoutes(to: api)
     UsersController(store: store).addRoutes(to: api)
     EventsController(store: store).addRoutes(to: api)
-    if let workspaces = gateway.workspaces {
+    if let origin = configuration.workspaceOrigin {
+        // Workspaces live on their own origin: send browsers there.
+        router.on("w/**", method: .get) { request, _ in
+            Response(status: .temporaryRedirect, headers: [.location: origin + (request.head.path ?? request.uri.path)])
+        }
+    } else if let workspaces = gateway.workspaces {
         WorkspaceProxyController(
             workspaces: workspaces, sessions: gateway.sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store
         ).addRoutes(to: router)

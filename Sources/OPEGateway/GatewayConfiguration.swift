@@ -21,6 +21,11 @@ public struct GatewayConfiguration: Sendable {
     /// Runs each session's JupyterLab; nil runs sessions without workspaces.
     public var workspaceBackend: (any WorkspaceBackend)?
     public var workspaces = WorkspaceService.Configuration()
+    /// Serve workspaces on this port instead of under the platform's own origin, so notebook
+    /// output cannot script the platform's pages (see docs/workspaces.md).
+    public var workspacePort: Int?
+    /// The workspace origin's URL as browsers reach it; default `http://<host>:<workspacePort>`.
+    public var workspaceURL: String?
     /// The virtualenv task tests run with (its `bin` first on PATH).
     public var venv: String?
     /// Per-session kit settings (the sql kit's database) and their release at session end.
@@ -41,6 +46,14 @@ public struct GatewayConfiguration: Sendable {
 
     /// Cookies get the Secure flag when people reach OPE over TLS.
     public var secureCookies: Bool { publicURL?.lowercased().hasPrefix("https://") ?? false }
+
+    /// Where browsers open workspaces, when they have their own origin.
+    public var workspaceOrigin: String? {
+        guard let workspacePort else { return nil }
+        var url = workspaceURL ?? "http://\(host):\(workspacePort)"
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
 
     /// Origins that may send state-changing requests besides the request's own host.
     var allowedOrigins: Set<String> {

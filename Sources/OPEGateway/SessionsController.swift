@@ -13,12 +13,16 @@ struct SessionsController {
     let store: Store
     let workspaces: WorkspaceService?
     let tests: TaskTestService?
+    /// Set when workspaces have their own origin.
+    let workspaceOrigin: String?
 
     struct WorkspaceInfo: Encodable, Sendable {
         /// waiting, starting, ready, stopped or failed.
         var state: String
         /// Where the team opens it (through the proxy), when ready.
         var path: String?
+        /// The same as a full URL when workspaces have their own origin, else the path.
+        var url: String?
         /// Why it stopped or failed.
         var reason: String?
     }
@@ -119,7 +123,7 @@ struct SessionsController {
     func workspaceInfo(_ session: String) async -> WorkspaceInfo? {
         guard let workspaces, let state = await workspaces.state(of: session) else { return nil }
         switch state {
-        case .ready(let workspace): return WorkspaceInfo(state: state.name, path: workspace.path)
+        case .ready(let workspace): return WorkspaceInfo(state: state.name, path: workspace.path, url: (workspaceOrigin ?? "") + workspace.path)
         case .stopped(let reason): return WorkspaceInfo(state: state.name, reason: reason)
         case .failed(let reason): return WorkspaceInfo(state: state.name, reason: reason)
         case .waiting, .starting: return WorkspaceInfo(state: state.name)

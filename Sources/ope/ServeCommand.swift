@@ -38,6 +38,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("warm-pool"), help: "JupyterLab servers kept started for new sessions (cuts time-to-workspace).") var warmPool: Int = 0
     @Option(name: .customLong("max-starting"), help: "Workspaces starting at once; the lobby waits above this.") var maxStarting: Int = 4
     @Option(name: .customLong("idle-timeout"), help: "Stop a workspace nobody used for this long, e.g. 30m; 0 never.") var idleTimeout: String = "30m"
+    @Option(name: .customLong("workspace-port"), help: "Serve workspaces on this port, an origin of their own (see docs/workspaces.md).") var workspacePort: Int?
+    @Option(name: .customLong("workspace-url"), help: "The workspace origin's URL as browsers reach it (default http://HOST:WORKSPACE-PORT).") var workspaceURL: String?
     @Option(name: .customLong("public-url"), help: "URL people use to reach OPE (behind a proxy); https makes cookies Secure.") var publicURL: String?
     @Flag(name: .customLong("no-demo-users"), help: "On a fresh data dir, create only the admin (for real courses).") var noDemoUsers = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
@@ -87,6 +89,11 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: .init(venv: venv, root: store.dataDirectory + "/workspaces", warmPool: warmPool), logger: logger
             )
             configuration.workspaces = .init(maxConcurrentStarts: maxStarting, idleTimeout: idle == .zero ? nil : idle)
+            if let workspacePort {
+                guard (1...65535).contains(workspacePort), workspacePort != port else { throw CLIError("--workspace-port must be a free port other than --port") }
+                configuration.workspacePort = workspacePort
+                configuration.workspaceURL = workspaceURL
+            }
         }
         let host = self.host
         let (app, gateway) = try await buildApplication(configuration, store: store, logger: logger) { boundPort in

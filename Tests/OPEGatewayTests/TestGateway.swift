@@ -49,7 +49,7 @@ struct TestGateway {
     /// The same with real JupyterLab workspaces from the project's virtualenv.
     static func runWithWorkspaces(
         moduleFolders: [String] = [examples], workspaces: WorkspaceService.Configuration = .init(), warmPool: Int = 0,
-        venv: String? = nil, readyTimeout: Duration = .seconds(90),
+        venv: String? = nil, readyTimeout: Duration = .seconds(90), workspacePort: Int? = nil,
         _ body: @Sendable (any TestClientProtocol, Store, Gateway) async throws -> Void
     ) async throws {
         let folder = NSTemporaryDirectory() + "ope-gateway-\(UUID().uuidString)"
@@ -65,6 +65,7 @@ struct TestGateway {
             configuration: .init(venv: venv, root: folder + "/workspaces", readyTimeout: readyTimeout, warmPool: warmPool)
         )
         configuration.workspaces = workspaces
+        configuration.workspacePort = workspacePort
         let (app, gateway) = try await buildApplication(configuration, store: store)
         try await app.test(.live) { client in try await body(client, store, gateway) }
     }

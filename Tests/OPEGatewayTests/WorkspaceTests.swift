@@ -1,8 +1,10 @@
+import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOHTTP1
 import OPECore
 import OPEGateway
 import OPEModules
@@ -282,6 +284,47 @@ import Testing
             let again = try await tests.waitForEvent(store, session: session, .workspaceStarted, after: stopped.id, timeout: .seconds(5))
             #expect(again.payload["restart"] == .bool(true))
         }
+    }
+
+    @Test func workspacesCanHaveAnOriginOfTheirOwn() async throws {
+        let port = try Self.freePort()
+        try await TestGateway.runWithWorkspaces(workspacePort: port) { client, store, _ in
+            let (alice, _, session) = try await client.pair()
+            try await WorkspaceTests().waitForEvent(store, session: session, .workspaceStarted)
+            let detail = try await client.get("/api/sessions/\(session)", headers: alice.headers).json()
+            let url = try #require((detail["workspace"] as? [String: Any])?["url"] as? String)
+            #expect(url == "http://127.0.0.1:\(port)/w/\(session)/")
+            // The platform's origin sends browsers to the workspace origin.
+            let moved = try await client.get("/w/\(session)/api/contents", headers: alice.headers)
+            #expect(moved.status == .temporaryRedirect)
+            #expect(moved.headers[.location] == url + "api/contents")
+            // There, the same sign-in cookie works (cookies are per host, not per port); only members get in.
+            func get(_ cookie: String) async throws -> Int {
+                var request = HTTPClientRequest(url: url + "api/contents")
+                request.headers.add(name: "Cookie", value: cookie)
+                return Int(try await HTTPClient.shared.execute(request, timeout: .seconds(20)).status.code)
+            }
+            #expect(try await get(alice.cookie) == 200)
+            #expect(try await get(try await client.login("carol").cookie) == 403)
+            // The workspace origin serves nothing of the platform.
+            var api = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/me")
+            api.headers.add(name: "Cookie", value: alice.cookie)
+            #expect(try await HTTPClient.shared.execute(api, timeout: .seconds(5)).status == .notFound)
+        }
+    }
+
+    static func freePort() throws -> Int {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
+        }
+        guard bound else { throw RoomTestError("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     @Test func aHangingTestIsStoppedAtItsLimitAndLeavesNothingRunning() async throws {
