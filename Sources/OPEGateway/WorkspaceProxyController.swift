@@ -112,7 +112,7 @@ struct WorkspaceProxyController {
 
     func forward(_ request: Request, context: AppRequestContext) async throws -> Response {
         let workspace = try await authorize(request, context: context)
-        var upstream = HTTPClientRequest(url: Self.origin(of: workspace.url) + (request.head.path ?? request.uri.path))
+        var upstream = HTTPClientRequest(url: workspace.origin + (request.head.path ?? request.uri.path))
         upstream.method = HTTPMethod(rawValue: request.method.rawValue)
         for field in request.headers where !Self.dropRequestHeaders.contains(field.name.canonicalName) {
             if field.name == .cookie {
@@ -155,11 +155,6 @@ struct WorkspaceProxyController {
         )
     }
 
-    static func origin(of url: String) -> String {
-        guard let schemeEnd = url.range(of: "://"), let pathStart = url[schemeEnd.upperBound...].firstIndex(of: "/") else { return url }
-        return String(url[..<pathStart])
-    }
-
     // MARK: WebSocket
 
     func upgrade(_ request: Request, context: AppRequestContext) async throws -> Response {
@@ -167,7 +162,7 @@ struct WorkspaceProxyController {
         if let origin = request.headers[.origin], !CSRFMiddleware(allowedOrigins: allowedOrigins).isSameSite(origin: origin, request: request) {
             throw APIError(.forbidden, "cross-origin WebSocket from \(origin) refused")
         }
-        let target = "ws" + Self.origin(of: workspace.url).dropFirst("http".count) + (request.head.path ?? request.uri.path)
+        let target = "ws" + workspace.origin.dropFirst("http".count) + (request.head.path ?? request.uri.path)
         let session = workspace.session
         let upgrader = WebSocketUpgradeMiddleware<AppRequestContext>(shouldUpgrade: { _, _ in .upgrade([:]) }) { inbound, outbound, wsContext in
             try await relay(inbound: inbound, outbound: outbound, to: target, token: workspace.token, session: session, logger: wsContext.logger)

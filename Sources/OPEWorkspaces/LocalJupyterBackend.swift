@@ -108,7 +108,7 @@ public actor LocalJupyterBackend: WorkspaceBackend {
 
     public func stop(session: String) async {
         guard let entry = running.removeValue(forKey: session) else { return }
-        await terminate(entry.process)
+        await terminate(entry.process, id: entry.workspace.id)
         logger.info("workspace stopped", metadata: ["session": "\(session)"])
     }
 
@@ -117,7 +117,7 @@ public actor LocalJupyterBackend: WorkspaceBackend {
         let warm = pool
         pool.removeAll()
         poolFailures = Int.max  // no refills while shutting down
-        for entry in warm { await terminate(entry.process) }
+        for entry in warm { await terminate(entry.process, id: entry.workspace.id) }
     }
 
     // MARK: Processes
@@ -130,7 +130,7 @@ public actor LocalJupyterBackend: WorkspaceBackend {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let state = configuration.root + "/.jupyter"
         try FileManager.default.createDirectory(atPath: state, withIntermediateDirectories: true)
-        let port = try Self.freePort()
+        let port = try LoopbackPort.free()
         let token = Self.randomToken()
         let basePath = "/w/\(id)/"
         let process = Process()
@@ -154,6 +154,7 @@ public actor LocalJupyterBackend: WorkspaceBackend {
         environment["JUPYTER_RUNTIME_DIR"] = state + "/runtime-" + id
         environment["IPYTHONDIR"] = state + "/ipython"
         for (key, value) in extra { environment[key] = value }
+        environment[WorkspaceProcesses.variable] = id
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let logFile = configuration.root + "/\(id).log"
@@ -176,6 +177,7 @@ public actor LocalJupyterBackend: WorkspaceBackend {
 
     private func processExited(pid: Int32, status: Int32) {
         if let index = pool.firstIndex(where: { $0.process.processIdentifier == pid }) {
+            WorkspaceProcesses.killAll(of: pool[index].workspace.id)
             pool.remove(at: index)
             logger.warning("a warm workspace exited", metadata: ["status": "\(status)"])
             refillPool()
@@ -183,12 +185,16 @@ public actor LocalJupyterBackend: WorkspaceBackend {
         }
         guard let (session, entry) = running.first(where: { $0.value.process.processIdentifier == pid }), entry.ready else { return }
         running[session] = nil
+        // Its kernels outlive a crashed server; the restarted one starts its own.
+        let orphans = WorkspaceProcesses.killAll(of: entry.workspace.id)
         let tail = Self.tail(of: entry.logFile)
-        logger.warning("workspace exited", metadata: ["session": "\(session)", "status": "\(status)"])
+        logger.warning("workspace exited", metadata: ["session": "\(session)", "status": "\(status)", "orphans": "\(orphans)"])
         exitContinuation.yield(WorkspaceExit(session: session, status: status, logTail: tail))
     }
 
-    private func terminate(_ process: Process) async {
+    private func terminate(_ process: Process, id: String) async {
+        // Kernels run in sessions of their own: whatever JupyterLab leaves goes at the end.
+        defer { WorkspaceProcesses.killAll(of: id) }
         guard process.isRunning else { return }
         let group = -process.processIdentifier
         kill(group, SIGTERM)
@@ -241,7 +247,7 @@ public actor LocalJupyterBackend: WorkspaceBackend {
             do {
                 try await waitUntilReady(entry)
             } catch {
-                await terminate(entry.process)
+                await terminate(entry.process, id: entry.workspace.id)
                 throw error
             }
             entry.ready = true
@@ -258,21 +264,6 @@ public actor LocalJupyterBackend: WorkspaceBackend {
 
     static func tail(of logFile: String, lines: Int = 8) -> String {
         (try? String(contentsOfFile: logFile, encoding: .utf8))?.split(separator: "\n").suffix(lines).joined(separator: "\n") ?? ""
-    }
-
-    static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw WorkspaceError("cannot open a socket to find a free port") }
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
-        }
-        guard bound else { throw WorkspaceError("cannot find a free loopback port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     static func randomToken() -> String {

@@ -1,3 +1,4 @@
+import Foundation
 import OPECore
 
 /// Starts and stops the shared JupyterLab of a session. The local backend runs processes on
@@ -53,6 +54,12 @@ public struct Workspace: Sendable, Hashable {
         self.token = token
         self.directory = directory
         self.processID = processID
+    }
+
+    /// Scheme, host and port of `url`: where the proxy sends requests (their paths are kept).
+    public var origin: String {
+        guard let schemeEnd = url.range(of: "://"), let pathStart = url[schemeEnd.upperBound...].firstIndex(of: "/") else { return url }
+        return String(url[..<pathStart])
     }
 
     /// The path under the gateway, `/w/{id}/`.

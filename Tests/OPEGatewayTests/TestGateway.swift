@@ -128,3 +128,12 @@ extension TestResponse {
 
     var errorMessage: String? { (try? json())?["error"] as? String }
 }
+
+extension HTTPFields {
+    /// These fields with `other`'s set on top.
+    func merging(_ other: HTTPFields) -> HTTPFields {
+        var merged = self
+        for field in other { merged[field.name] = field.value }
+        return merged
+    }
+}

@@ -90,11 +90,20 @@ import Testing
             #expect(try back.json()["content"] as? String == big)
             #expect(FileManager.default.fileExists(atPath: workspace.directory + "/notes.txt"))
 
-            // Ending the session stops its JupyterLab; nothing is left.
+            // A kernel, started through the proxy, runs in a process session of its own.
+            let kernel = try await client.execute(
+                uri: "/w/\(session)/api/kernels", method: .post, headers: alice.headers.merging([.contentType: "application/json"]),
+                body: ByteBuffer(string: #"{"name":"python3"}"#)
+            )
+            #expect(kernel.status == .created, "\(String(buffer: kernel.body))")
+            #expect(WorkspaceProcesses.pids(of: session).count >= 2, "no kernel process found")
+
+            // Ending the session stops its JupyterLab and kernel; nothing is left.
             _ = try await client.execute(uri: "/api/sessions/\(session)/end", method: .post, headers: teacher.writeHeaders)
             try await waitForEvent(store, session: session, .workspaceStopped)
             let pid = try #require(workspace.processID)
             #expect(kill(pid, 0) != 0, "JupyterLab still runs after the session ended")
+            #expect(WorkspaceProcesses.pids(of: session).isEmpty, "processes left: \(WorkspaceProcesses.pids(of: session))")
             #expect(try await client.get("/w/\(session)/api/contents", headers: alice.headers).status == .gone)
         }
     }
@@ -166,11 +175,21 @@ import Testing
             let first = try await waitForEvent(store, session: session, .workspaceStarted)
             #expect(try await put(client, "/w/\(session)/api/contents/ours.txt", text: "keep me", headers: alice.headers).status == .created)
             let pid = try #require(try await readyWorkspace(gateway, session).processID)
+            let kernel = try await client.execute(
+                uri: "/w/\(session)/api/kernels", method: .post, headers: alice.headers.merging([.contentType: "application/json"]),
+                body: ByteBuffer(string: #"{"name":"python3"}"#)
+            )
+            #expect(kernel.status == .created)
+            let kernelPids = WorkspaceProcesses.pids(of: session).filter { $0 != pid }
+            #expect(!kernelPids.isEmpty)
             let killedAt = ContinuousClock.now
             kill(-pid, SIGKILL)
             let crashed = try await waitForEvent(store, session: session, .workspaceCrashed, after: first.id, timeout: .seconds(5))
             #expect(ContinuousClock.now - killedAt < .seconds(5))
             #expect(crashed.payload["restarting"] == .bool(true))
+            // The crashed server's kernel does not linger.
+            let alive = WorkspaceProcesses.pids(of: session)
+            for kernelPid in kernelPids { #expect(!alive.contains(kernelPid), "kernel \(kernelPid) outlived its crashed JupyterLab") }
             let again = try await waitForEvent(store, session: session, .workspaceStarted, after: crashed.id)
             #expect(again.payload["restart"] == .bool(true))
             let file = try await client.get("/w/\(session)/api/contents/ours.txt?content=1", headers: alice.headers)
@@ -287,7 +306,7 @@ import Testing
     }
 
     @Test func workspacesCanHaveAnOriginOfTheirOwn() async throws {
-        let port = try Self.freePort()
+        let port = try LoopbackPort.free()
         try await TestGateway.runWithWorkspaces(workspacePort: port) { client, store, _ in
             let (alice, _, session) = try await client.pair()
             try await WorkspaceTests().waitForEvent(store, session: session, .workspaceStarted)
@@ -311,20 +330,6 @@ import Testing
             api.headers.add(name: "Cookie", value: alice.cookie)
             #expect(try await HTTPClient.shared.execute(api, timeout: .seconds(5)).status == .notFound)
         }
-    }
-
-    static func freePort() throws -> Int {
-        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(descriptor) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) == 0 && getsockname(descriptor, $0, &length) == 0 }
-        }
-        guard bound else { throw RoomTestError("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     @Test func aHangingTestIsStoppedAtItsLimitAndLeavesNothingRunning() async throws {
