@@ -13,6 +13,15 @@ struct AuthenticationMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
+        context.identity = try await identity(for: request)
+        if let identity = context.identity {
+            context.logger[metadataKey: "user"] = "\(identity.user.username)"
+        }
+        return try await next(request, context)
+    }
+
+    /// Who sent `request`: nil without credentials (or with an expired cookie), 401 for a bad token.
+    func identity(for request: Request) async throws -> Identity? {
         if let authorization = request.headers[.authorization] {
             let parts = authorization.split(separator: " ", maxSplits: 1)
             guard parts.count == 2, parts[0].lowercased() == "bearer" else {
@@ -21,15 +30,17 @@ struct AuthenticationMiddleware: RouterMiddleware {
             guard let user = try await store.tokens.user(for: String(parts[1])) else {
                 throw APIError(.unauthorized, "unknown or revoked API token")
             }
-            context.identity = Identity(user: user, method: .bearer)
-        } else if let token = request.cookies[Self.cookieName]?.value, !token.isEmpty {
-            if let session = try await store.sessions.find(token: token) {
-                context.identity = Identity(user: session.user, method: .cookie(token: token, csrfToken: session.csrfToken))
-            }
+            return Identity(user: user, method: .bearer)
         }
-        if let identity = context.identity {
-            context.logger[metadataKey: "user"] = "\(identity.user.username)"
+        if let token = request.cookies[Self.cookieName]?.value, !token.isEmpty, let session = try await store.sessions.find(token: token) {
+            return Identity(user: session.user, method: .cookie(token: token, csrfToken: session.csrfToken))
         }
-        return try await next(request, context)
+        return nil
+    }
+
+    /// The raw credential of a request (Bearer token or session cookie), as a cache key.
+    static func credential(of request: Request) -> String? {
+        if let authorization = request.headers[.authorization] { return authorization }
+        return request.cookies[cookieName]?.value
     }
 }

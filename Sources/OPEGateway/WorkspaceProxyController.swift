@@ -29,10 +29,13 @@ struct WorkspaceProxyController {
     /// them), many connections per workspace, lives as long as the process.
     static let sharedClient: HTTPClient = {
         var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
         configuration.decompression = .disabled
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
+
+    /// Answers up to this size with a known length are sent in one piece.
+    static let smallBody = 16 * 1024
 
     /// Largest WebSocket message relayed (a notebook's first Yjs sync can be large).
     static let maxMessageSize = 16 << 20
@@ -45,9 +48,11 @@ struct WorkspaceProxyController {
     static let dropResponseHeaders: Set<String> = ["connection", "keep-alive", "transfer-encoding", "trailer", "upgrade", "content-length"]
 
     let store: Store
+    let cache = WorkspaceAccessCache()
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        let group = router.group("w").add(middleware: AuthenticationMiddleware(store: store))
+        // Authentication happens in `authorize`, which skips the lookups for callers it has just let in.
+        let group = router.group("w")
         group.get(":workspace") { request, context -> Response in
             // JupyterLab's pages are relative to the folder: add the slash.
             let id = try context.parameters.require("workspace")
@@ -67,18 +72,26 @@ struct WorkspaceProxyController {
 
     /// The running workspace behind `/w/{id}/` if the caller may use it.
     func authorize(_ request: Request, context: AppRequestContext) async throws -> Workspace {
-        guard let identity = context.identity else { throw APIError(.unauthorized, "sign in first: workspaces are only open to their team") }
         let id = try context.parameters.require("workspace")
-        // A culled or crashed session workspace restarts under the session's own id.
-        let session = await workspaces.session(ofWorkspace: id) ?? id
-        guard let live = await sessions.session(session) else { throw APIError(.notFound, "no workspace '\(id)'") }
-        guard identity.user.role.isStaff || live.member(identity.user.username) != nil else {
-            throw APIError(.forbidden, "only members of session \(session) and instructors may open its workspace")
-        }
         if !Self.isSafe(request.method), let origin = request.headers[.origin],
             !CSRFMiddleware(allowedOrigins: allowedOrigins).isSameSite(origin: origin, request: request)
         {
             throw APIError(.forbidden, "cross-origin request from \(origin) refused")
+        }
+        // Fast path: a ready workspace and a caller let in moments ago.
+        let credential = AuthenticationMiddleware.credential(of: request)
+        if let credential, let workspace = workspaces.route(id), cache.allows(credential, session: workspace.session) {
+            workspaces.touch(session: workspace.session)
+            return workspace
+        }
+        guard let identity = try await AuthenticationMiddleware(store: store).identity(for: request) else {
+            throw APIError(.unauthorized, "sign in first: workspaces are only open to their team")
+        }
+        // A culled or crashed session workspace restarts under the session's own id.
+        let session = workspaces.route(id)?.session ?? id
+        guard let live = await sessions.session(session) else { throw APIError(.notFound, "no workspace '\(id)'") }
+        guard identity.user.role.isStaff || live.member(identity.user.username) != nil else {
+            throw APIError(.forbidden, "only members of session \(session) and instructors may open its workspace")
         }
         guard !live.phase.isOver else { throw APIError(.gone, "session \(session) has ended; its workspace is closed") }
         let workspace: Workspace?
@@ -102,6 +115,7 @@ struct WorkspaceProxyController {
             let rest = request.uri.path.dropFirst("/w/\(id)/".count)
             throw APIError(.temporaryRedirect, "the workspace moved to \(workspace.path)", headers: [.location: workspace.path + rest])
         }
+        if let credential { cache.allow(credential, session: session) }
         workspaces.touch(session: session)
         return workspace
     }
@@ -145,8 +159,15 @@ struct WorkspaceProxyController {
         }
         let length = response.headers.first(name: "content-length").flatMap(Int.init)
         let body = response.body
+        let status = HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase)
+        // Small answers of known length (most API calls) go out in one write, like nginx's proxy
+        // buffer; anything larger or of unknown length streams chunk by chunk.
+        if let length, length <= Self.smallBody, request.method != .head {
+            let whole = try await body.collect(upTo: Self.smallBody)
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: whole))
+        }
         return Response(
-            status: HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase),
+            status: status,
             headers: headers,
             body: ResponseBody(contentLength: request.method == .head ? nil : length) { writer in
                 for try await chunk in body { try await writer.write(chunk) }

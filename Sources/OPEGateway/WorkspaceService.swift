@@ -65,8 +65,8 @@ public actor WorkspaceService: Service {
     let kitCleanup: @Sendable (Module, String) async -> Void
 
     private var states: [String: State] = [:]
-    /// Workspace id (the `/w/{id}/` segment) → session.
-    private var sessionOfWorkspace: [String: String] = [:]
+    /// Ready workspaces by id (the `/w/{id}/` segment), read by the proxy on every request.
+    private nonisolated let routes = Mutex<[String: Workspace]>([:])
     private var inFlight: [String: Task<Workspace?, Never>] = [:]
     private var starting = 0
     private var slotWaiters: [CheckedContinuation<Void, Never>] = []
@@ -111,8 +111,8 @@ public actor WorkspaceService: Service {
     /// Where the group's files are and the kit settings its workspace got, once it has started.
     public func files(of session: String) -> (directory: String, environment: [String: String])? { places[session] }
 
-    /// The session a `/w/{id}/` path belongs to.
-    public func session(ofWorkspace id: String) -> String? { sessionOfWorkspace[id] }
+    /// The ready workspace behind `/w/{id}/`, without waiting on this actor.
+    public nonisolated func route(_ id: String) -> Workspace? { routes.withLock { $0[id] } }
 
     /// The proxy saw traffic for this session's workspace: it is not idle.
     public nonisolated func touch(session: String) {
@@ -232,9 +232,9 @@ public actor WorkspaceService: Service {
                 places[session] = (workspace.directory, environment)
                 let elapsed = ContinuousClock.now - began
                 startTimer.recordNanoseconds(elapsed.nanoseconds)
-                if let old = states[session], case .ready(let previous) = old { sessionOfWorkspace[previous.id] = nil }
+                if let old = states[session], case .ready(let previous) = old { removeRoute(previous) }
                 states[session] = .ready(workspace)
-                sessionOfWorkspace[workspace.id] = session
+                routes.withLock { $0[workspace.id] = workspace }
                 touch(session: session)
                 shared.withLock { $0.queued -= 1 }
                 readyGauge.record(readyCount)
@@ -268,7 +268,10 @@ public actor WorkspaceService: Service {
     public func restart(session: String) async throws {
         if inFlight[session] != nil { return }
         guard hasStartCapacity else { throw Busy(retryAfterSeconds: 2) }
-        if case .ready = states[session] { await backend.stop(session: session) }
+        if case .ready(let workspace) = states[session] {
+            removeRoute(workspace)
+            await backend.stop(session: session)
+        }
         states[session] = nil
         crashes[session] = nil
         ensureStarted(session: session, restart: true)
@@ -276,7 +279,7 @@ public actor WorkspaceService: Service {
 
     private func crashed(_ exit: WorkspaceExit) async {
         guard case .ready(let workspace) = states[exit.session] else { return }
-        sessionOfWorkspace[workspace.id] = nil
+        removeRoute(workspace)
         states[exit.session] = .stopped(reason: "crashed")
         readyGauge.record(readyCount)
         let now = ContinuousClock.now
@@ -299,7 +302,7 @@ public actor WorkspaceService: Service {
     private func end(session: String) async {
         inFlight[session]?.cancel()
         let wasRunning = states[session].map { if case .ready = $0 { true } else { false } } ?? false
-        if case .ready(let workspace)? = states[session] { sessionOfWorkspace[workspace.id] = nil }
+        if case .ready(let workspace)? = states[session] { removeRoute(workspace) }
         await backend.stop(session: session)
         if let module = await sessions.module(ofSession: session) { await kitCleanup(module, session) }
         states[session] = .stopped(reason: "ended")
@@ -317,7 +320,7 @@ public actor WorkspaceService: Service {
             let activity = shared.withLock { $0.lastActivity }
             for (session, state) in states {
                 guard case .ready(let workspace) = state, let last = activity[session], now - last >= idle else { continue }
-                sessionOfWorkspace[workspace.id] = nil
+                removeRoute(workspace)
                 states[session] = .stopped(reason: "idle")
                 await backend.stop(session: session)
                 readyGauge.record(readyCount)
@@ -327,6 +330,10 @@ public actor WorkspaceService: Service {
     }
 
     // MARK: Helpers
+
+    private func removeRoute(_ workspace: Workspace) {
+        routes.withLock { $0[workspace.id] = nil }
+    }
 
     private var readyCount: Int { states.values.reduce(0) { if case .ready = $1 { $0 + 1 } else { $0 } } }
 

@@ -4,7 +4,7 @@ import OPECore
 import OPEStore
 
 struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure OPE's parts on this machine.", subcommands: [Events.self, Proxy.self])
+    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Measure OPE's parts on this machine.", subcommands: [Events.self, Proxy.self, Load.self])
 
     struct Events: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
