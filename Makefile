@@ -27,9 +27,11 @@ test: venv
 	OPE_BIN=$(CURDIR)/$(OPE) OPE_VENV=$(CURDIR)/.venv $(SWIFT) test --skip-build
 
 # Benchmarks run on an optimised build; they are not part of `make test`.
-bench: deps
+bench: venv
+	@scripts/install-deps.sh bench
 	$(SWIFT) build -c release --product ope
 	.build/release/ope bench events
+	.build/release/ope bench proxy --venv .venv
 
 clean:
 	rm -rf .build

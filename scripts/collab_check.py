@@ -482,7 +482,7 @@ async def kernel_replies(ws: WebSocketClientConnection, step: str):
             raise CheckFailed(step, f"non-JSON kernel message: {excerpt(raw)}") from None
 
 
-async def check_kernel(server: Server, timeout: float) -> dict[str, Any]:
+async def check_kernel(server: Server, timeout: float, code: str, expect: str) -> dict[str, Any]:
     step = "kernel start"
     started = time.perf_counter()
     kernel = await bounded(step, timeout, server.request(step, "POST", "api/kernels", {}, expect=(201, 200)))
@@ -513,7 +513,7 @@ async def check_kernel(server: Server, timeout: float) -> dict[str, Any]:
 
         step = "kernel execute"
         request = kernel_message("execute_request", {
-            "code": "print(6*7)", "silent": False, "store_history": False,
+            "code": code, "silent": False, "store_history": False,
             "user_expressions": {}, "allow_stdin": False, "stop_on_error": True}, session)
         msg_id = request["header"]["msg_id"]
         sent = time.perf_counter()
@@ -544,8 +544,8 @@ async def check_kernel(server: Server, timeout: float) -> dict[str, Any]:
 
         output = (await bounded(step, timeout, run())).strip()
         execute_ms = (time.perf_counter() - sent) * 1000
-        if output != "42":
-            raise CheckFailed(step, f"expected output '42', got {output!r}")
+        if output != expect:
+            raise CheckFailed(step, f"expected output {expect!r}, got {output!r}")
         log(f"execute {execute_ms:.1f} ms")
     except BaseException:
         # Best effort: don't leave a kernel behind, but report the original failure.
@@ -591,7 +591,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     created = await ensure_notebook(server, args.notebook, args.timeout)
     result: dict[str, Any] = {"ok": True}
     result.update(await check_collaboration(server, args.notebook, args.timeout, args.settle))
-    result.update(await check_kernel(server, args.timeout))
+    result.update(await check_kernel(server, args.timeout, args.code, args.expect))
     result["notebook"] = args.notebook
     result["notebook_created"] = created
     return {k: round(v, 1) if isinstance(v, float) else v for k, v in result.items()}
@@ -609,6 +609,8 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per step")
     parser.add_argument("--settle", type=float, default=0.2,
                         help="seconds of quiet before each timed edit (see check_collaboration)")
+    parser.add_argument("--code", default="print(6*7)", help="code the kernel runs (default: print(6*7))")
+    parser.add_argument("--expect", default="42", help="the stdout it must print (default: 42)")
     parser.add_argument("--verbose", action="store_true", help="log progress to stderr")
     args = parser.parse_args()
 

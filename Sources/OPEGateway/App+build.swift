@@ -39,7 +39,7 @@ public func buildApplication(
     let workspaces = configuration.workspaceBackend.map {
         WorkspaceService(
             backend: $0, sessions: sessions, events: store.events, configuration: configuration.workspaces, logger: logger,
-            kitEnvironment: configuration.kitEnvironment, kitCleanup: configuration.kitCleanup
+            kitEnvironment: configuration.kitEnvironment, kitCleanup: configuration.kitCleanup, kitShutdown: configuration.kitShutdown
         )
     }
     let gateway = Gateway(store: store, catalog: catalog, sessions: sessions, workspaces: workspaces)

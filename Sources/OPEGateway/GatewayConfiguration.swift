@@ -31,6 +31,8 @@ public struct GatewayConfiguration: Sendable {
     /// Per-session kit settings (the sql kit's database) and their release at session end.
     public var kitEnvironment: @Sendable (Module, String) async throws -> [String: String] = { _, _ in [:] }
     public var kitCleanup: @Sendable (Module, String) async -> Void = { _, _ in }
+    /// Stops what the kits run (the sql kit's MariaDB) once every workspace has stopped.
+    public var kitShutdown: @Sendable () async -> Void = {}
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String, moduleFolders: [String] = [], repositories: [ModuleRepository] = [],

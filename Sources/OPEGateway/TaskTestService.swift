@@ -3,6 +3,7 @@ import Logging
 import OPECore
 import OPEModules
 import OPEStore
+import OPEWorkspaces
 
 /// Runs a task's tests against a group's files, outside the server process and with a time limit,
 /// and records the result as a `test.result` event the room shows.
@@ -76,7 +77,7 @@ public actor TaskTestService {
             try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: module.folder + "/" + file, toPath: target)
         }
-        var env = environment
+        var env = KitDefaults.environment(for: module.kit).merging(environment) { _, given in given }
         env["OPE_SESSION"] = session
         env["OPE_TASK"] = taskID
         env["PYTHONDONTWRITEBYTECODE"] = "1"

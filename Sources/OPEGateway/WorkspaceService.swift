@@ -63,6 +63,8 @@ public actor WorkspaceService: Service {
     let kitEnvironment: @Sendable (Module, String) async throws -> [String: String]
     /// Releases per-session kit resources when the session ends.
     let kitCleanup: @Sendable (Module, String) async -> Void
+    /// Stops the kits' servers at shutdown.
+    let kitShutdown: @Sendable () async -> Void
 
     private var states: [String: State] = [:]
     /// Ready workspaces by id (the `/w/{id}/` segment), read by the proxy on every request.
@@ -87,7 +89,8 @@ public actor WorkspaceService: Service {
         backend: any WorkspaceBackend, sessions: SessionManager, events: EventLog, configuration: Configuration = Configuration(),
         logger: Logger = Logger(label: "ope.workspaces"),
         kitEnvironment: @escaping @Sendable (Module, String) async throws -> [String: String] = { _, _ in [:] },
-        kitCleanup: @escaping @Sendable (Module, String) async -> Void = { _, _ in }
+        kitCleanup: @escaping @Sendable (Module, String) async -> Void = { _, _ in },
+        kitShutdown: @escaping @Sendable () async -> Void = {}
     ) {
         self.backend = backend
         self.sessions = sessions
@@ -96,6 +99,7 @@ public actor WorkspaceService: Service {
         self.logger = logger
         self.kitEnvironment = kitEnvironment
         self.kitCleanup = kitCleanup
+        self.kitShutdown = kitShutdown
     }
 
     // MARK: Questions
@@ -148,6 +152,7 @@ public actor WorkspaceService: Service {
         await events.unsubscribe(subscription)
         for task in inFlight.values { task.cancel() }
         await backend.stopAll()
+        await kitShutdown()
         logger.info("workspaces stopped")
     }
 

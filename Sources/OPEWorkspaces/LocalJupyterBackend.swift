@@ -143,6 +143,8 @@ public actor LocalJupyterBackend: WorkspaceBackend {
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--ServerApp.allow_remote_access=False",
             // Browsers reach it only through the gateway, which checks Origin itself.
             "--ServerApp.trust_xheaders=True",
+            // No language servers are installed; the LSP extension would only cost start time and memory.
+            "--ServerApp.jpserver_extensions={'jupyter_lsp': False}",
         ]
         // Containers and CI run as root; JupyterLab refuses that unless told.
         if getuid() == 0 { process.arguments?.append("--allow-root") }
@@ -153,6 +155,8 @@ public actor LocalJupyterBackend: WorkspaceBackend {
         environment["JUPYTER_DATA_DIR"] = state + "/data"
         environment["JUPYTER_RUNTIME_DIR"] = state + "/runtime-" + id
         environment["IPYTHONDIR"] = state + "/ipython"
+        // Every workspace gets them, so a warm one serves any kit.
+        for (key, value) in KitDefaults.spark where environment[key] == nil { environment[key] = value }
         for (key, value) in extra { environment[key] = value }
         environment[WorkspaceProcesses.variable] = id
         process.environment = environment

@@ -89,6 +89,8 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration: .init(venv: venv, root: store.dataDirectory + "/workspaces", warmPool: warmPool), logger: logger
             )
             configuration.workspaces = .init(maxConcurrentStarts: maxStarting, idleTimeout: idle == .zero ? nil : idle)
+            // sql-kit sessions get a database on a MariaDB the platform owns (started on first use).
+            configuration.useDatabases(MariaDBServer(configuration: .init(directory: store.dataDirectory + "/mariadb"), logger: logger))
             if let workspacePort {
                 guard (1...65535).contains(workspacePort), workspacePort != port else { throw CLIError("--workspace-port must be a free port other than --port") }
                 configuration.workspacePort = workspacePort

@@ -49,7 +49,7 @@ struct TestGateway {
     /// The same with real JupyterLab workspaces from the project's virtualenv.
     static func runWithWorkspaces(
         moduleFolders: [String] = [examples], workspaces: WorkspaceService.Configuration = .init(), warmPool: Int = 0,
-        venv: String? = nil, readyTimeout: Duration = .seconds(90), workspacePort: Int? = nil,
+        venv: String? = nil, readyTimeout: Duration = .seconds(90), workspacePort: Int? = nil, databases: Bool = false,
         _ body: @Sendable (any TestClientProtocol, Store, Gateway) async throws -> Void
     ) async throws {
         let folder = NSTemporaryDirectory() + "ope-gateway-\(UUID().uuidString)"
@@ -66,6 +66,12 @@ struct TestGateway {
         )
         configuration.workspaces = workspaces
         configuration.workspacePort = workspacePort
+        let databaseFolder = NSTemporaryDirectory() + "ope-db-" + UUID().uuidString.prefix(8)
+        defer { try? FileManager.default.removeItem(atPath: databaseFolder) }
+        if databases {
+            // A short path: MariaDB's socket path must stay under about 100 bytes.
+            configuration.useDatabases(MariaDBServer(configuration: .init(directory: databaseFolder)))
+        }
         let (app, gateway) = try await buildApplication(configuration, store: store)
         try await app.test(.live) { client in try await body(client, store, gateway) }
     }

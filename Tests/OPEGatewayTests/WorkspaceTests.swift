@@ -169,6 +169,45 @@ import Testing
         }
     }
 
+    @Test func anSQLSessionHasItsOwnDatabaseInTheNotebookAndTheTests() async throws {
+        try await TestGateway.runWithWorkspaces(databases: true) { client, store, _ in
+            let alice = try await client.login("alice")
+            let bob = try await client.login("bob")
+            _ = try await client.post("/api/lobby/join", json: ["module": "sql-joins"], headers: alice.writeHeaders)
+            let matched = try await client.post("/api/lobby/join", json: ["module": "sql-joins"], headers: bob.writeHeaders).json()
+            let session = try #require(matched["session"] as? String)
+            try await waitForEvent(store, session: session, .workspaceStarted, timeout: .seconds(120))
+
+            let failing = try await client.post("/api/sessions/\(session)/tests", json: ["task": "inner-join"], headers: alice.writeHeaders).json()
+            #expect(failing["passed"] as? Bool == false)
+            #expect((failing["output"] as? String)?.contains("still empty") == true, "\(failing["output"] ?? "")")
+            let solution = try String(contentsOfFile: TestGateway.examples + "/sql-joins/solution/inner_joins.py", encoding: .utf8)
+            #expect(try await put(client, "/w/\(session)/api/contents/inner_joins.py", text: solution, headers: bob.headers).status == .ok)
+            let passing = try await client.post("/api/sessions/\(session)/tests", json: ["task": "inner-join"], headers: bob.writeHeaders).json()
+            #expect(passing["passed"] as? Bool == true, "\(passing["output"] ?? "")")
+
+            // The notebook's kernel reaches the group's database with the credentials it was handed.
+            let user = try #require(try await store.users.find("alice"))
+            let token = try await store.tokens.create(for: user, name: "sql", actor: "test")
+            let port = try #require(client.port)
+            let code = [
+                "import os, pymysql",
+                "env = os.environ",
+                "db = pymysql.connect(unix_socket=env['OPE_DB_SOCKET'], user=env['OPE_DB_USER'], password=env['OPE_DB_PASSWORD'], database=env['OPE_DB_NAME'])",
+                "cursor = db.cursor(); cursor.execute('SELECT DATABASE(), 6*7'); name, answer = cursor.fetchone()",
+                "print(name == env['OPE_DB_NAME'] and name.startswith('ope_s_'), answer)",
+            ].joined(separator: "\n")
+            let result = try await CommandRunner().run(
+                [
+                    try TestGateway.venv + "/bin/python", Self.packageRoot + "/scripts/collab_check.py", "--base-url", "http://127.0.0.1:\(port)/w/\(session)/",
+                    "--header", "Authorization: Bearer \(token)", "--timeout", "60", "--code", code, "--expect", "True 42",
+                ],
+                timeout: .seconds(180)
+            )
+            #expect(result.succeeded, "the kernel could not use the database:\n\(result.output)")
+        }
+    }
+
     @Test func aCrashedWorkspaceComesBackWithTheGroupsFiles() async throws {
         try await TestGateway.runWithWorkspaces { client, store, gateway in
             let (alice, _, session) = try await client.pair()

@@ -1,0 +1,47 @@
+/// How a group reaches its own MariaDB database (the `sql` kit): one database and one user per
+/// session, made by ``MariaDBServer/provision(session:)``.
+///
+/// The same user exists for the server's unix socket and for TCP on loopback, with the same
+/// password, so a workspace can use whichever it can reach.
+public struct DatabaseCredentials: Sendable, Hashable {
+    /// The database, e.g. `ope_s_ab3k9x2m4q`.
+    public var name: String
+    /// The user, with all privileges on ``name`` and on nothing else.
+    public var user: String
+    public var password: String
+    /// Where the server listens for TCP: always loopback.
+    public var host: String
+    public var port: Int
+    /// The server's unix socket.
+    public var socket: String
+
+    public init(name: String, user: String, password: String, host: String = "127.0.0.1", port: Int, socket: String) {
+        self.name = name
+        self.user = user
+        self.password = password
+        self.host = host
+        self.port = port
+        self.socket = socket
+    }
+
+    /// The variables a workspace (its kernels, terminals and test runs) gets, as the modules' tests
+    /// read them (see `examples/modules/sql-joins/tests/conftest.py`, which prefers the socket
+    /// when `OPE_DB_SOCKET` is set).
+    public var environment: [String: String] {
+        [
+            "OPE_DB_NAME": name,
+            "OPE_DB_USER": user,
+            "OPE_DB_PASSWORD": password,
+            "OPE_DB_HOST": host,
+            "OPE_DB_PORT": String(port),
+            "OPE_DB_SOCKET": socket,
+        ]
+    }
+}
+
+extension DatabaseCredentials: CustomStringConvertible {
+    /// Everything but the password, so credentials can be logged.
+    public var description: String {
+        "\(user)@\(host):\(port)/\(name) (socket \(socket))"
+    }
+}
