@@ -1135,6 +1135,176 @@ enum OpenAPIDocument {
           }
         }
       }
+    },
+    "/api/sessions/{id}/tests": {
+      "post": {
+        "summary": "Run a task's tests on the group's files (members and staff); records a test.result event the room shows",
+        "tags": [
+          "sessions"
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "required": [
+                  "task"
+                ],
+                "properties": {
+                  "task": {
+                    "type": "string"
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The tests ran (passed or not)",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/TestOutcome"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/Error"
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
+      }
+    },
+    "/api/sessions/{id}/workspace/restart": {
+      "post": {
+        "summary": "Start the session's workspace again (members and staff), e.g. after it failed or was stopped",
+        "tags": [
+          "sessions"
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "202": {
+            "description": "Restarting",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Workspace"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "description": "Too many workspaces are starting; the Retry-After header says when to try again",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Error"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/w/{workspace}/{path}": {
+      "get": {
+        "summary": "The session's JupyterLab through the authenticating proxy (every method, and WebSocket upgrades); members and staff only. A stopped workspace starts again on first use.",
+        "tags": [
+          "workspaces"
+        ],
+        "parameters": [
+          {
+            "name": "workspace",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "path",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "JupyterLab's answer, streamed"
+          },
+          "307": {
+            "description": "The workspace moved (restarted under another id, or lives on the workspace origin)"
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
+            "$ref": "#/components/responses/Error"
+          },
+          "410": {
+            "$ref": "#/components/responses/Error"
+          },
+          "429": {
+            "$ref": "#/components/responses/Error"
+          },
+          "502": {
+            "$ref": "#/components/responses/Error"
+          },
+          "503": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -1513,6 +1683,9 @@ enum OpenAPIDocument {
           "nextRotation": {
             "type": "string",
             "format": "date-time"
+          },
+          "workspace": {
+            "$ref": "#/components/schemas/Workspace"
           }
         }
       },
@@ -1530,6 +1703,60 @@ enum OpenAPIDocument {
                 "type": "string"
               }
             }
+          }
+        }
+      },
+      "Workspace": {
+        "type": "object",
+        "properties": {
+          "state": {
+            "type": "string",
+            "enum": [
+              "waiting",
+              "starting",
+              "ready",
+              "stopped",
+              "failed"
+            ]
+          },
+          "path": {
+            "type": "string",
+            "description": "Where the team opens it, /w/{id}/"
+          },
+          "url": {
+            "type": "string",
+            "description": "The same with the workspace origin, when workspaces have their own"
+          },
+          "reason": {
+            "type": "string",
+            "description": "Why it stopped or failed"
+          }
+        }
+      },
+      "TestOutcome": {
+        "type": "object",
+        "properties": {
+          "task": {
+            "type": "string"
+          },
+          "passed": {
+            "type": "boolean"
+          },
+          "timedOut": {
+            "type": "boolean"
+          },
+          "exitStatus": {
+            "type": "integer"
+          },
+          "durationMs": {
+            "type": "integer"
+          },
+          "output": {
+            "type": "string",
+            "description": "The last 4,000 characters of the output"
+          },
+          "eventId": {
+            "type": "integer"
           }
         }
       }

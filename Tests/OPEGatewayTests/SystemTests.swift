@@ -37,7 +37,8 @@ import Testing
                 "/api/auth/login", "/api/auth/logout", "/api/me", "/api/tokens", "/api/modules", "/api/modules/{id}", "/api/modules/problems",
                 "/api/modules/sync", "/api/users", "/api/events", "/api/events/export", "/healthz", "/metrics", "/api/openapi.json",
                 "/api/lobby/join", "/api/lobby", "/api/sessions", "/api/sessions/{id}", "/api/sessions/{id}/rotate", "/api/sessions/{id}/end",
-                "/api/sessions/{id}/ws", "/api/modules/{id}/matching", "/api/modules/{id}/groups",
+                "/api/sessions/{id}/ws", "/api/modules/{id}/matching", "/api/modules/{id}/groups", "/api/sessions/{id}/tests",
+                "/api/sessions/{id}/workspace/restart", "/w/{workspace}/{path}",
             ] {
                 #expect(paths[path] != nil, "\(path) is not in the OpenAPI document")
             }
