@@ -69,7 +69,14 @@ public actor WorkspaceService: Service {
     private var states: [String: State] = [:]
     /// Ready workspaces by id (the `/w/{id}/` segment), read by the proxy on every request.
     private nonisolated let routes = Mutex<[String: Workspace]>([:])
-    private var inFlight: [String: Task<Workspace?, Never>] = [:]
+    /// Sessions whose start is queued or running, with whether it is a restart.
+    private var inFlight: [String: Bool] = [:]
+    /// Starts the session ended during: they stop quietly.
+    private var abandonedStarts: Set<String> = []
+    /// Starts are run by `run()`'s task group, in the order asked for.
+    private nonisolated let startRequests: AsyncStream<String>
+    private nonisolated let startContinuation: AsyncStream<String>.Continuation
+    private nonisolated let waiters = StartWaiters()
     private var starting = 0
     private var slotWaiters: [CheckedContinuation<Void, Never>] = []
     private var crashes: [String: [ContinuousClock.Instant]] = [:]
@@ -100,6 +107,7 @@ public actor WorkspaceService: Service {
         self.kitEnvironment = kitEnvironment
         self.kitCleanup = kitCleanup
         self.kitShutdown = kitShutdown
+        (startRequests, startContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
     // MARK: Questions
@@ -127,7 +135,6 @@ public actor WorkspaceService: Service {
 
     public func run() async throws {
         await sessions.setStartCapacity { [weak self] in self?.hasStartCapacity ?? true }
-        await backend.prepare()
         let (stream, continuation) = AsyncStream<[Event]>.makeStream(bufferingPolicy: .unbounded)
         let subscription = await events.subscribe { continuation.yield($0) }
         // Sessions that were live before a restart get their workspace back.
@@ -141,16 +148,20 @@ public actor WorkspaceService: Service {
             group.addTask { [self] in
                 for await exit in backend.exits { await self.crashed(exit) }
             }
-            group.addTask { [self] in await self.cullIdle() }
-            group.addTask {
-                try? await gracefulShutdown()
-                continuation.finish()
+            group.addTask { [self] in
+                // Each start is a child task; cancelling the group at shutdown cancels them.
+                await withDiscardingTaskGroup { starts in
+                    for await session in startRequests { starts.addTask { await self.start(session: session) } }
+                }
             }
+            group.addTask { [self] in await backend.run() }
+            group.addTask { [self] in await self.cullIdle() }
             try? await gracefulShutdown()
+            continuation.finish()
+            startContinuation.finish()
             group.cancelAll()
         }
         await events.unsubscribe(subscription)
-        for task in inFlight.values { task.cancel() }
         await backend.stopAll()
         await kitShutdown()
         logger.info("workspaces stopped")
@@ -167,16 +178,15 @@ public actor WorkspaceService: Service {
         }
     }
 
-    /// Starts the session's workspace unless it runs or is starting; returns at once.
-    @discardableResult
-    private func ensureStarted(session: String, restart: Bool) -> Task<Workspace?, Never> {
-        if let task = inFlight[session] { return task }
-        if case .ready(let workspace) = states[session] { return Task { workspace } }
+    /// Queues a start of the session's workspace unless it runs or is starting; returns at once.
+    private func ensureStarted(session: String, restart: Bool) {
+        guard inFlight[session] == nil else { return }
+        if case .ready = states[session] { return }
         states[session] = .waiting
+        inFlight[session] = restart
+        abandonedStarts.remove(session)
         shared.withLock { $0.queued += 1 }
-        let task = Task { await self.start(session: session, restart: restart) }
-        inFlight[session] = task
-        return task
+        startContinuation.yield(session)
     }
 
     /// Makes sure the session's workspace runs when someone opens it: one stopped for being idle
@@ -195,18 +205,18 @@ public actor WorkspaceService: Service {
             ensureStarted(session: session, restart: true)
         case .waiting, .starting: break
         }
-        guard let task = inFlight[session] else { return readyWorkspace(session) }
+        guard inFlight[session] != nil else { return readyWorkspace(session) }
         // Whichever comes first: the start, or the end of the wait (the start goes on regardless).
-        let decided = Once()
-        return await withCheckedContinuation { (continuation: CheckedContinuation<Workspace?, Never>) in
-            Task {
-                let workspace = await task.value
-                if decided.claim() { continuation.resume(returning: workspace) }
-            }
-            Task {
+        let waiters = self.waiters
+        return await withTaskGroup(of: Workspace?.self) { group in
+            group.addTask { await waiters.wait(for: session) }
+            group.addTask {
                 try? await Task.sleep(for: wait)
-                if decided.claim() { continuation.resume(returning: nil) }
+                return nil
             }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
         }
     }
 
@@ -215,25 +225,34 @@ public actor WorkspaceService: Service {
         return nil
     }
 
-    private func start(session: String, restart: Bool) async -> Workspace? {
+    private func start(session: String) async {
+        let restart = inFlight[session] ?? false
         await acquireSlot()
+        var result: Workspace?
         defer {
             releaseSlot()
             inFlight[session] = nil
+            abandonedStarts.remove(session)
+            waiters.finish(session, with: result)
         }
         guard let module = await sessions.module(ofSession: session) else {
             states[session] = .failed("the session's module is no longer on offer")
             shared.withLock { $0.queued -= 1 }
-            return nil
+            return
         }
         states[session] = .starting
         let began = ContinuousClock.now
         var lastError = ""
         for attempt in 1...configuration.startAttempts {
-            if Task.isCancelled { break }
+            if Task.isCancelled || abandonedStarts.contains(session) { break }
             do {
                 let environment = try await kitEnvironment(module, session)
                 let workspace = try await backend.start(WorkspaceRequest(session: session, module: module, environment: environment))
+                // The session ended while it started: it goes again at once.
+                if abandonedStarts.contains(session) {
+                    await backend.stop(session: session)
+                    break
+                }
                 places[session] = (workspace.directory, environment)
                 let elapsed = ContinuousClock.now - began
                 startTimer.recordNanoseconds(elapsed.nanoseconds)
@@ -248,25 +267,25 @@ public actor WorkspaceService: Service {
                     ["path": .string(workspace.path), "startMs": .number(elapsed.milliseconds), "attempt": .number(Double(attempt)), "restart": .bool(restart)]
                 )
                 try? await sessions.workspaceSettled(session: session)
-                return workspace
+                result = workspace
+                return
             } catch {
-                if Task.isCancelled { break }
+                if Task.isCancelled || abandonedStarts.contains(session) { break }
                 lastError = "\(error)"
                 logger.warning("workspace start failed", metadata: ["session": "\(session)", "attempt": "\(attempt)", "error": "\(error)"])
                 if attempt < configuration.startAttempts { try? await Task.sleep(for: .seconds(attempt)) }
             }
         }
         // Cancelled: the session ended or the server stops; nothing to tell.
-        if Task.isCancelled {
+        if Task.isCancelled || abandonedStarts.contains(session) {
             shared.withLock { $0.queued -= 1 }
-            return nil
+            return
         }
         states[session] = .failed(lastError)
         shared.withLock { $0.queued -= 1 }
         await record(.workspaceFailed, session: session, ["error": .string(Self.excerpt(lastError)), "attempts": .number(Double(configuration.startAttempts))])
         // The team can still talk and the bot still runs; an instructor can retry the workspace.
         try? await sessions.workspaceSettled(session: session)
-        return nil
     }
 
     /// Asks for the workspace to be started again (instructor command or a member coming back).
@@ -305,7 +324,8 @@ public actor WorkspaceService: Service {
     }
 
     private func end(session: String) async {
-        inFlight[session]?.cancel()
+        // A start in progress notices (its process is stopped below) and gives up quietly.
+        if inFlight[session] != nil { abandonedStarts.insert(session) }
         let wasRunning = states[session].map { if case .ready = $0 { true } else { false } } ?? false
         if case .ready(let workspace)? = states[session] { removeRoute(workspace) }
         await backend.stop(session: session)
@@ -380,15 +400,54 @@ extension Duration {
     var milliseconds: Double { Double(nanoseconds) / 1_000_000 }
 }
 
-/// Lets exactly one of several racing tasks go on.
-private final class Once: Sendable {
-    private let done = Mutex(false)
+/// Callers waiting for a session's start to finish; a waiter that is cancelled (its wait ran out)
+/// gets nil at once. Kept outside the actor so cancellation can answer without hopping to it.
+private final class StartWaiters: Sendable {
+    private enum Entry {
+        case waiting(String, CheckedContinuation<Workspace?, Never>)
+        case cancelled
+    }
 
-    /// True for the first caller only.
-    func claim() -> Bool {
-        done.withLock { done in
-            defer { done = true }
-            return !done
+    private let entries = Mutex<[UUID: Entry]>([:])
+
+    func wait(for session: String) async -> Workspace? {
+        let id = UUID()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let cancelled = entries.withLock { entries -> Bool in
+                    if case .cancelled? = entries[id] {
+                        entries[id] = nil
+                        return true
+                    }
+                    entries[id] = .waiting(session, continuation)
+                    return false
+                }
+                if cancelled { continuation.resume(returning: nil) }
+            }
+        } onCancel: {
+            let waiting = entries.withLock { entries -> CheckedContinuation<Workspace?, Never>? in
+                if case .waiting(_, let continuation)? = entries[id] {
+                    entries[id] = nil
+                    return continuation
+                }
+                entries[id] = .cancelled
+                return nil
+            }
+            waiting?.resume(returning: nil)
         }
+    }
+
+    /// The start of `session` is over: its waiters get the workspace (nil if it failed).
+    func finish(_ session: String, with workspace: Workspace?) {
+        let done = entries.withLock { entries -> [CheckedContinuation<Workspace?, Never>] in
+            var done: [CheckedContinuation<Workspace?, Never>] = []
+            for (id, entry) in entries {
+                guard case .waiting(let waiting, let continuation) = entry, waiting == session else { continue }
+                entries[id] = nil
+                done.append(continuation)
+            }
+            return done
+        }
+        for continuation in done { continuation.resume(returning: workspace) }
     }
 }

@@ -47,17 +47,20 @@ public actor LocalJupyterBackend: WorkspaceBackend {
     let logger: Logger
     private var running: [String: Running] = [:]
     private var pool: [Running] = []
-    private var poolLaunching = 0
     private var poolFailures = 0
     /// Folders of sessions that took a pooled server, so restarts find their files.
     private var directories: [String: String] = [:]
     public nonisolated let exits: AsyncStream<WorkspaceExit>
     private let exitContinuation: AsyncStream<WorkspaceExit>.Continuation
+    /// Process exits as Foundation reports them (on its own thread), handled by `run()`.
+    private nonisolated let terminations: AsyncStream<(pid: Int32, status: Int32)>
+    private nonisolated let terminationContinuation: AsyncStream<(pid: Int32, status: Int32)>.Continuation
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "ope.workspaces")) {
         self.configuration = configuration
         self.logger = logger
         (exits, exitContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        (terminations, terminationContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
     public func workspace(session: String) -> Workspace? {
@@ -68,7 +71,15 @@ public actor LocalJupyterBackend: WorkspaceBackend {
     /// Servers waiting in the warm pool, ready.
     public var warmCount: Int { pool.count }
 
-    public func prepare() { refillPool() }
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { [self] in
+                for await (pid, status) in terminations { await processExited(pid: pid, status: status) }
+            }
+            // Both run until this task is cancelled (server shutdown).
+            group.addTask { [self] in await fillPool() }
+        }
+    }
 
     public func start(_ request: WorkspaceRequest) async throws -> Workspace {
         if let existing = running[request.session], existing.process.isRunning, existing.ready { return existing.workspace }
@@ -81,7 +92,6 @@ public actor LocalJupyterBackend: WorkspaceBackend {
             taken.workspace.session = request.session
             running[request.session] = taken
             directories[request.session] = entry.workspace.directory
-            refillPool()
             logger.info("workspace taken from the warm pool", metadata: ["session": "\(request.session)", "workspace": "\(entry.workspace.id)"])
             return taken.workspace
         }
@@ -167,11 +177,8 @@ public actor LocalJupyterBackend: WorkspaceBackend {
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
-        process.terminationHandler = { [weak self] process in
-            let pid = process.processIdentifier
-            let status = process.terminationStatus
-            Task { await self?.processExited(pid: pid, status: status) }
-        }
+        let terminations = terminationContinuation
+        process.terminationHandler = { process in terminations.yield((process.processIdentifier, process.terminationStatus)) }
         try process.runWithSignalsUnblocked()
         let workspace = Workspace(
             id: id, session: session, url: "http://127.0.0.1:\(port)\(basePath)", token: token, directory: directory, processID: process.processIdentifier
@@ -184,7 +191,6 @@ public actor LocalJupyterBackend: WorkspaceBackend {
             WorkspaceProcesses.killAll(of: pool[index].workspace.id)
             pool.remove(at: index)
             logger.warning("a warm workspace exited", metadata: ["status": "\(status)"])
-            refillPool()
             return
         }
         guard let (session, entry) = running.first(where: { $0.value.process.processIdentifier == pid }), entry.ready else { return }
@@ -235,16 +241,19 @@ public actor LocalJupyterBackend: WorkspaceBackend {
         return nil
     }
 
-    private func refillPool() {
-        // Three failed starts in a row stop the refills: a broken install should not spin.
-        while pool.count + poolLaunching < configuration.warmPool, poolFailures < 3 {
-            poolLaunching += 1
-            Task { await self.launchPoolMember() }
+    /// Keeps `warmPool` servers started, one start at a time, until cancelled. Three failed starts
+    /// in a row stop the refills: a broken install should not spin.
+    private func fillPool() async {
+        while !Task.isCancelled {
+            if pool.count < configuration.warmPool, poolFailures < 3 {
+                await launchPoolMember()
+            } else {
+                try? await Task.sleep(for: .milliseconds(250))
+            }
         }
     }
 
     private func launchPoolMember() async {
-        defer { poolLaunching -= 1 }
         let id = "p-" + Self.randomToken().prefix(10)
         do {
             var entry = try launch(id: id, session: "", directory: configuration.root + "/pool-" + id, environment: [:])
@@ -258,10 +267,10 @@ public actor LocalJupyterBackend: WorkspaceBackend {
             pool.append(entry)
             poolFailures = 0
         } catch {
-            poolFailures += 1
+            // Shutting down is not a failure of the install.
+            if !Task.isCancelled { poolFailures += 1 }
             logger.error("could not start a warm workspace", metadata: ["error": "\(error)"])
         }
-        refillPool()
     }
 
     // MARK: Helpers

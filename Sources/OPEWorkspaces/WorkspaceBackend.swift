@@ -12,8 +12,8 @@ public protocol WorkspaceBackend: Sendable {
     func workspace(session: String) async -> Workspace?
     /// Sessions whose workspace ended without being asked to (a crash), as it happens.
     var exits: AsyncStream<WorkspaceExit> { get }
-    /// Starts the warm pool (if configured) in the background.
-    func prepare() async
+    /// Watches the workspaces' processes and keeps the warm pool (if any) filled, until cancelled.
+    func run() async
     /// Stops every workspace, the warm pool included (server shutdown).
     func stopAll() async
 }

@@ -49,13 +49,16 @@ struct TestGateway {
     /// The same with real JupyterLab workspaces from the project's virtualenv.
     static func runWithWorkspaces(
         moduleFolders: [String] = [examples], workspaces: WorkspaceService.Configuration = .init(), warmPool: Int = 0,
-        venv: String? = nil, readyTimeout: Duration = .seconds(90), workspacePort: Int? = nil, databases: Bool = false,
+        venv: String? = nil, readyTimeout: Duration = .seconds(90), workspacePort: Int? = nil, databases: Bool = false, folder: String? = nil,
         _ body: @Sendable (any TestClientProtocol, Store, Gateway) async throws -> Void
     ) async throws {
-        let folder = NSTemporaryDirectory() + "ope-gateway-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // A given folder belongs to the caller (a restart test runs twice on it).
+        let owned = folder == nil
+        let folder = folder ?? NSTemporaryDirectory() + "ope-gateway-\(UUID().uuidString)"
+        defer { if owned { try? FileManager.default.removeItem(atPath: folder) } }
         let store = try Store(dataDirectory: folder, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
-        for (name, role) in [("alice", PlatformRole.participant), ("bob", .participant), ("carol", .participant), ("teacher", .instructor)] {
+        for (name, role) in [("alice", PlatformRole.participant), ("bob", .participant), ("carol", .participant), ("teacher", .instructor)]
+        where try await store.users.find(name) == nil {
             try await store.users.create(User(username: name, displayName: name.capitalized, role: role), password: password, actor: "test")
         }
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: moduleFolders)

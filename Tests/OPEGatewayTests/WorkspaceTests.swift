@@ -10,6 +10,7 @@ import OPEGateway
 import OPEModules
 import OPEStore
 import OPEWorkspaces
+import Synchronization
 import Testing
 
 /// Sessions with real JupyterLab workspaces behind the gateway's proxy.
@@ -236,6 +237,29 @@ import Testing
         }
     }
 
+    @Test func afterAServerRestartLiveSessionsGetTheirWorkspaceBackWithTheirFiles() async throws {
+        let folder = NSTemporaryDirectory() + "ope-restart-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let session = try await Capture<String>.run { capture in
+            try await TestGateway.runWithWorkspaces(folder: folder) { client, store, _ in
+                let (alice, _, session) = try await client.pair()
+                try await waitForEvent(store, session: session, .workspaceStarted)
+                #expect(try await put(client, "/w/\(session)/api/contents/ours.txt", text: "still here", headers: alice.headers).status == .created)
+                capture.set(session)
+            }
+        }
+        // Shutdown stopped the workspace; the next server starts it again for the live session.
+        try await TestGateway.runWithWorkspaces(folder: folder) { client, store, _ in
+            let events = try await store.reader.events(EventFilter(session: session, types: [.workspaceStarted]))
+            let first = try #require(events.first?.id)
+            let again = try await waitForEvent(store, session: session, .workspaceStarted, after: first)
+            #expect(again.payload["restart"] == .bool(true))
+            let alice = try await client.login("alice")
+            let file = try await client.get("/w/\(session)/api/contents/ours.txt?content=1", headers: alice.headers)
+            #expect(try file.json()["content"] as? String == "still here")
+        }
+    }
+
     @Test func aJupyterLabThatCannotStartIsRetriedThenReported() async throws {
         let venv = NSTemporaryDirectory() + "ope-broken-venv-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: venv) }
@@ -410,5 +434,18 @@ import Testing
         #expect(recorded.first?.payload["timedOut"] == .bool(true))
         // The group's folder is untouched by the test files.
         #expect(!FileManager.default.fileExists(atPath: folder + "/group/tests"))
+    }
+}
+
+/// Carries a value out of a `@Sendable` test body.
+final class Capture<Value: Sendable>: Sendable {
+    private let value = Mutex<Value?>(nil)
+
+    func set(_ newValue: Value) { value.withLock { $0 = newValue } }
+
+    static func run(_ body: (Capture<Value>) async throws -> Void) async throws -> Value {
+        let capture = Capture<Value>()
+        try await body(capture)
+        return try #require(capture.value.withLock { $0 })
     }
 }
