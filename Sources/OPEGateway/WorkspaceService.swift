@@ -79,7 +79,9 @@ public actor WorkspaceService: Service {
     private nonisolated let waiters = StartWaiters()
     private var starting = 0
     private var slotWaiters: [CheckedContinuation<Void, Never>] = []
-    private var crashes: [String: [ContinuousClock.Instant]] = [:]
+    private var crashes: [String: FailureWindow] = [:]
+    /// When each ready workspace became ready (idle culling counts from there).
+    private var readySince: [String: ContinuousClock.Instant] = [:]
     /// The group's folder and kit settings from the last start, for test runs (also while stopped).
     private var places: [String: (directory: String, environment: [String: String])] = [:]
     /// Read by the lobby and the proxy without waiting on this actor.
@@ -258,6 +260,7 @@ public actor WorkspaceService: Service {
                 startTimer.recordNanoseconds(elapsed.nanoseconds)
                 if let old = states[session], case .ready(let previous) = old { removeRoute(previous) }
                 states[session] = .ready(workspace)
+                readySince[session] = .now
                 routes.withLock { $0[workspace.id] = workspace }
                 touch(session: session)
                 shared.withLock { $0.queued -= 1 }
@@ -294,6 +297,7 @@ public actor WorkspaceService: Service {
         guard hasStartCapacity else { throw Busy(retryAfterSeconds: 2) }
         if case .ready(let workspace) = states[session] {
             removeRoute(workspace)
+            readySince[session] = nil
             await backend.stop(session: session)
         }
         states[session] = nil
@@ -306,11 +310,12 @@ public actor WorkspaceService: Service {
         removeRoute(workspace)
         states[exit.session] = .stopped(reason: "crashed")
         readyGauge.record(readyCount)
+        readySince[exit.session] = nil
         let now = ContinuousClock.now
-        var recent = (crashes[exit.session] ?? []).filter { now - $0 < configuration.crashWindow }
-        recent.append(now)
-        crashes[exit.session] = recent
-        let restarting = recent.count < configuration.crashLimit
+        var window = crashes[exit.session] ?? FailureWindow(limit: configuration.crashLimit, window: configuration.crashWindow)
+        window.recordFailure(now: now)
+        crashes[exit.session] = window
+        let restarting = window.retryAfter(now: now) == nil
         await record(
             .workspaceCrashed, session: exit.session,
             ["status": .number(Double(exit.status)), "log": .string(Self.excerpt(exit.logTail)), "restarting": .bool(restarting)]
@@ -318,8 +323,9 @@ public actor WorkspaceService: Service {
         if restarting {
             ensureStarted(session: exit.session, restart: true)
         } else {
-            states[exit.session] = .failed("crashed \(recent.count) times in \(configuration.crashWindow); not restarted")
-            await record(.workspaceFailed, session: exit.session, ["error": .string("the workspace crashed \(recent.count) times; an instructor can restart it")])
+            let count = window.failures.count
+            states[exit.session] = .failed("crashed \(count) times in \(configuration.crashWindow); not restarted")
+            await record(.workspaceFailed, session: exit.session, ["error": .string("the workspace crashed \(count) times; an instructor can restart it")])
         }
     }
 
@@ -331,25 +337,26 @@ public actor WorkspaceService: Service {
         await backend.stop(session: session)
         if let module = await sessions.module(ofSession: session) { await kitCleanup(module, session) }
         states[session] = .stopped(reason: "ended")
+        readySince[session] = nil
         shared.withLock { $0.lastActivity[session] = nil }
         readyGauge.record(readyCount)
         if wasRunning { await record(.workspaceStopped, session: session, ["reason": "ended"]) }
     }
 
     private func cullIdle() async {
-        guard let idle = configuration.idleTimeout else { return }
-        let interval = min(Duration.seconds(30), idle / 4)
+        guard let timeout = configuration.idleTimeout else { return }
+        let policy = IdlePolicy(timeout: timeout)
         while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
-            let now = ContinuousClock.now
+            try? await Task.sleep(for: policy.checkInterval)
             let activity = shared.withLock { $0.lastActivity }
-            for (session, state) in states {
-                guard case .ready(let workspace) = state, let last = activity[session], now - last >= idle else { continue }
+            for session in policy.idle(running: readySince, lastActivity: activity, now: .now) {
+                guard case .ready(let workspace) = states[session] else { continue }
                 removeRoute(workspace)
                 states[session] = .stopped(reason: "idle")
+                readySince[session] = nil
                 await backend.stop(session: session)
                 readyGauge.record(readyCount)
-                await record(.workspaceStopped, session: session, ["reason": "idle", "idleSeconds": .number(Double(idle.components.seconds))])
+                await record(.workspaceStopped, session: session, ["reason": "idle", "idleSeconds": .number(Double(timeout.components.seconds))])
             }
         }
     }

@@ -1,0 +1,24 @@
+/// Decides which workspaces have been idle long enough to stop: the pure core of idle culling
+/// (the clock is passed in, so tests never sleep).
+public struct IdlePolicy: Sendable, Hashable {
+    /// Nothing for this long means idle.
+    public var timeout: Duration
+
+    public init(timeout: Duration) { self.timeout = timeout }
+
+    /// The sessions among `running` whose last activity is `timeout` or more before `now`, oldest
+    /// first. A session never seen active counts from `since` (when it became ready).
+    public func idle(
+        running: [String: ContinuousClock.Instant], lastActivity: [String: ContinuousClock.Instant], now: ContinuousClock.Instant
+    ) -> [String] {
+        running.compactMap { session, since -> (String, ContinuousClock.Instant)? in
+            let last = max(since, lastActivity[session] ?? since)
+            return now - last >= timeout ? (session, last) : nil
+        }
+        .sorted { ($0.1, $0.0) < ($1.1, $1.0) }
+        .map(\.0)
+    }
+
+    /// How often to look: often enough to stop within a quarter of the timeout, at most every 30 s.
+    public var checkInterval: Duration { min(.seconds(30), timeout / 4) }
+}
