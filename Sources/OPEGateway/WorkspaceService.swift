@@ -88,6 +88,7 @@ public actor WorkspaceService: Service {
     private nonisolated let shared = Mutex(Shared())
     private let startTimer = Metrics.Timer(label: "ope_workspace_start_duration")
     private let readyGauge = Gauge(label: "ope_workspaces_ready")
+    private let waitingGauge = Gauge(label: "ope_workspace_starts_waiting")
 
     private struct Shared {
         var queued = 0
@@ -370,6 +371,7 @@ public actor WorkspaceService: Service {
     private var readyCount: Int { states.values.reduce(0) { if case .ready = $1 { $0 + 1 } else { $0 } } }
 
     private func acquireSlot() async {
+        waitingGauge.record(shared.withLock { $0.queued })
         if starting < configuration.maxConcurrentStarts {
             starting += 1
             return
