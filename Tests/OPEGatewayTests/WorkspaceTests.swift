@@ -90,6 +90,19 @@ import Testing
             let back = try await client.get("/w/\(session)/api/contents/notes.txt?content=1&format=text", headers: bob.headers)
             #expect(try back.json()["content"] as? String == big)
             #expect(FileManager.default.fileExists(atPath: workspace.directory + "/notes.txt"))
+            // WebSockets go through for members (here: JupyterLab's event stream) and are refused
+            // from other sites and for outsiders.
+            let stream = RoomClient()
+            let connected = Task { try await stream.run(client, path: "/w/\(session)/api/events/subscribe", cookie: alice.cookie) }
+            try await Task.sleep(for: .milliseconds(500))
+            stream.close()
+            try await connected.value
+            await #expect(throws: (any Error).self) {
+                try await RoomClient().run(client, path: "/w/\(session)/api/events/subscribe", cookie: alice.cookie, origin: "https://evil.example")
+            }
+            await #expect(throws: (any Error).self) {
+                try await RoomClient().run(client, path: "/w/\(session)/api/events/subscribe", cookie: carol.cookie)
+            }
 
             // A kernel, started through the proxy, runs in a process session of its own.
             let kernel = try await client.execute(
