@@ -36,6 +36,8 @@ struct WorkspaceProxyController {
 
     /// Answers up to this size with a known length are sent in one piece.
     static let smallBody = 16 * 1024
+    /// HTML pages up to this size are read whole to take JupyterLab's token out.
+    static let pageLimit = 8 << 20
 
     /// Largest WebSocket message relayed (a notebook's first Yjs sync can be large).
     static let maxMessageSize = 16 << 20
@@ -160,6 +162,20 @@ struct WorkspaceProxyController {
         let length = response.headers.first(name: "content-length").flatMap(Int.init)
         let body = response.body
         let status = HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase)
+        // JupyterLab writes its token into the pages it serves (page config, error pages). Pages
+        // are read whole (up to 8 MiB) and the token is taken out, so it never reaches a browser.
+        let isPage = response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/html") ?? false
+        if isPage, request.method != .head, length.map({ $0 <= Self.pageLimit }) ?? true {
+            let page: ByteBuffer
+            do {
+                page = try await body.collect(upTo: Self.pageLimit)
+            } catch {
+                throw APIError(.badGateway, "the workspace sent a page larger than \(Self.pageLimit >> 20) MiB without saying its length")
+            }
+            let text = String(buffer: page)
+            let scrubbed = text.contains(workspace.token) ? ByteBuffer(string: text.replacingOccurrences(of: workspace.token, with: "")) : page
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: scrubbed))
+        }
         // Small answers of known length (most API calls) go out in one write, like nginx's proxy
         // buffer; anything larger or of unknown length streams chunk by chunk.
         if let length, length <= Self.smallBody, request.method != .head {

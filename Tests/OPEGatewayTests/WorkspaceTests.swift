@@ -68,6 +68,12 @@ import Testing
             let lab = try await client.get("/w/\(session)/lab", headers: bob.headers)
             #expect(lab.status == .ok)
             #expect(String(buffer: lab.body).contains("/w/\(session)/static/lab"))
+            #expect(!String(buffer: lab.body).contains(workspace.token))
+            #expect(!lab.headers.map(\.value).joined().contains(workspace.token))
+            // JupyterLab's own error pages carry it too; not through the proxy.
+            let missing = try await client.get("/w/\(session)/no/such/page", headers: bob.headers)
+            #expect(missing.status == .notFound)
+            #expect(!String(buffer: missing.body).contains(workspace.token))
             #expect(try await client.get("/w/\(session)", headers: bob.headers).headers[.location] == "/w/\(session)/")
 
             // Everyone else is refused.
