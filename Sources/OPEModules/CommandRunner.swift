@@ -62,9 +62,13 @@ public struct CommandRunner: Sendable {
             kill(processGroup, SIGKILL)
             return first
         }
+        // What is still in the pipe, without a blocking read: a grandchild that left the process
+        // group could hold the pipe open for ever.
         pipe.fileHandleForReading.readabilityHandler = nil
-        if let rest = try? pipe.fileHandleForReading.readToEnd() { collector.append(rest) }
-        return Result(status: process.terminationStatus, output: collector.text, timedOut: timedOut)
+        collector.append(pipe.fileHandleForReading.readRemainingWithoutBlocking())
+        try? pipe.fileHandleForReading.close()
+        let status = process.isRunning ? -1 : process.terminationStatus
+        return Result(status: status, output: collector.text, timedOut: timedOut)
     }
 }
 

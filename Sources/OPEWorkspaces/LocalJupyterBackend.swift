@@ -212,7 +212,9 @@ public actor LocalJupyterBackend: WorkspaceBackend {
         while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
         // Whatever is left of the group (kernels that ignored SIGTERM) goes now.
         kill(group, SIGKILL)
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        let killed = ContinuousClock.now
+        while process.isRunning, ContinuousClock.now - killed < .seconds(5) { try? await Task.sleep(for: .milliseconds(20)) }
+        if process.isRunning { logger.error("a workspace process did not report its end after SIGKILL", metadata: ["workspace": "\(id)"]) }
     }
 
     private func waitUntilReady(_ entry: Running) async throws {

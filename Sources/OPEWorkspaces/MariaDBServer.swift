@@ -377,7 +377,8 @@ public actor MariaDBServer {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
         if process.isRunning { kill(group, SIGKILL) }
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        let killed = ContinuousClock.now
+        while process.isRunning, ContinuousClock.now - killed < .seconds(5) { try? await Task.sleep(for: .milliseconds(20)) }
     }
 
     /// What a finished helper program left behind.
@@ -434,11 +435,14 @@ public actor MariaDBServer {
             await group.waitForAll()
             return first
         }
+        // What is left in the pipes, without a blocking read after the exit.
         for (pipe, buffer) in [(output, collected.output), (error, collected.error)] {
             pipe.fileHandleForReading.readabilityHandler = nil
-            if let rest = try? pipe.fileHandleForReading.readToEnd() { buffer.append(rest) }
+            buffer.append(pipe.fileHandleForReading.readRemainingWithoutBlocking())
+            try? pipe.fileHandleForReading.close()
         }
-        return ToolResult(status: process.terminationStatus, output: collected.output.text, error: collected.error.text, timedOut: timedOut)
+        let status = process.isRunning ? -1 : process.terminationStatus
+        return ToolResult(status: status, output: collected.output.text, error: collected.error.text, timedOut: timedOut)
     }
 
     /// The last lines of a log, for an error message.
