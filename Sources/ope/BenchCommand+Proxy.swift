@@ -83,20 +83,6 @@ extension BenchCommand {
                 ("OPE proxy", "http://127.0.0.1:\(gatewayPort)", "Bearer \(token)"),
                 ("nginx", "http://127.0.0.1:\(nginxPort)", nil),
             ]
-            let kernel = try await HTTPLoad.startKernel(base: upstream + workspace.path, token: workspace.token)
-
-            print("\nResident memory of the workspace (JupyterLab server + one idle kernel):")
-            try await Task.sleep(for: .seconds(2))  // let the kernel finish importing
-            let pids = WorkspaceProcesses.pids(of: workspace.id)
-            let server = workspace.processID.map(WorkspaceProcesses.residentKiB) ?? 0
-            let total = pids.map(WorkspaceProcesses.residentKiB).reduce(0, +)
-            print(
-                String(
-                    format: "  JupyterLab server %.0f MiB + %d other process(es) (the kernel) %.0f MiB = %.0f MiB", Double(server) / 1024, pids.count - 1,
-                    Double(total - server) / 1024, Double(total) / 1024
-                )
-            )
-
             print(
                 "\nHTTP GET \(workspace.path)api/status, \(requests) requests, \(concurrency) in flight, from a separate load process (\(rounds) rounds, targets taking turns, medians):"
             )
@@ -115,10 +101,26 @@ extension BenchCommand {
             let theirs = results["nginx"]!
             print(String(format: "  OPE/nginx: throughput %.2fx (target ≥ 0.8x), p99 %.2fx (target ≤ 1.2x)", ours.rate / theirs.rate, ours.p99 / theirs.p99))
 
+            let kernel = try await HTTPLoad.startKernel(base: upstream + workspace.path, token: workspace.token)
+
+            print("\nResident memory of the workspace (JupyterLab server + one idle kernel):")
+            try await Task.sleep(for: .seconds(2))  // let the kernel finish importing
+            let pids = WorkspaceProcesses.pids(of: workspace.id)
+            let server = workspace.processID.map(WorkspaceProcesses.residentKiB) ?? 0
+            let total = pids.map(WorkspaceProcesses.residentKiB).reduce(0, +)
+            print(
+                String(
+                    format: "  JupyterLab server %.0f MiB + %d other process(es) (the kernel) %.0f MiB = %.0f MiB", Double(server) / 1024, pids.count - 1,
+                    Double(total - server) / 1024, Double(total) / 1024
+                )
+            )
+
             print("\nWebSocket round trips (kernel_info_request → reply on the kernel channel), \(roundTrips) each:")
             var trips: [String: [Double]] = [:]
             for target in targets {
-                let url = "ws" + target.base.dropFirst("http".count) + workspace.path + "api/kernels/\(kernel)/channels"
+                // Each connection names its own client session, as JupyterLab does; without one they
+                // share a key and the server may drop one connection for the next.
+                let url = "ws" + target.base.dropFirst("http".count) + workspace.path + "api/kernels/\(kernel)/channels?session_id=\(UUID().uuidString)"
                 trips[target.name] = try await HTTPLoad.roundTripsInChild(url: url, authorization: target.authorization, count: roundTrips)
                 print("  \(target.name.padding(toLength: 10, withPad: " ", startingAt: 0)) " + Self.summary(trips[target.name]!))
             }
@@ -181,6 +183,9 @@ struct BenchGateway {
         configuration.venv = venv
         configuration.workspaceBackend = LocalJupyterBackend(configuration: .init(venv: venv, root: folder + "/workspaces", warmPool: warmPool), logger: logger)
         configuration.workspaces = .init(maxConcurrentStarts: 4, idleTimeout: nil)
+        // The simulated members never open the team room, so without this their sessions would
+        // be abandoned (and the workspaces stopped) two minutes into the run.
+        configuration.gracePeriod = .seconds(3600)
         let bound = AsyncStream<Int>.makeStream()
         let (app, gateway) = try await buildApplication(configuration, store: store, logger: logger) { port in bound.continuation.yield(port) }
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
@@ -392,6 +397,8 @@ enum HTTPLoad {
     /// Sends `count` kernel_info requests one after another; returns each round trip in ms.
     static func kernelRoundTrips(url: String, authorization: String?, count: Int) async throws -> [Double] {
         var configuration = WebSocketClientConfiguration(maxFrameSize: 1 << 24)
+        // The round trips keep the connection busy; the client's own pings only add noise.
+        configuration.autoPing = .disabled
         if let authorization { configuration.additionalHeaders[.authorization] = authorization }
         let result = Mutex<[Double]>([])
         let session = UUID().uuidString
