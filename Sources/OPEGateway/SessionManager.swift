@@ -245,9 +245,6 @@ public actor SessionManager {
     /// The module a session runs.
     public func module(ofSession id: String) -> Module? { sessions[id].flatMap { modules[$0.module] } }
 
-    /// Whether `user` has a seat in session `id` (no commit wait: membership only grows).
-    public func isMember(_ user: String, of id: String) -> Bool { sessions[id]?.member(user) != nil }
-
     /// The workspace is up (or gave up starting): a `starting` session becomes active.
     public func workspaceSettled(session id: String) async throws {
         let now = clock()

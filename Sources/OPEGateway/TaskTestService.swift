@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import OPECore
-import OPEModules
 import OPEStore
 import OPEWorkspaces
 

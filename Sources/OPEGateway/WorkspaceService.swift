@@ -69,8 +69,11 @@ public actor WorkspaceService: Service {
     private var states: [String: State] = [:]
     /// Ready workspaces by id (the `/w/{id}/` segment), read by the proxy on every request.
     private nonisolated let routes = Mutex<[String: Workspace]>([:])
-    /// Sessions whose start is queued or running, with whether it is a restart.
-    private var inFlight: [String: Bool] = [:]
+    /// Sessions whose start is queued or running, with whether it is a restart. Its size is
+    /// mirrored in `shared.queued` for readers outside the actor.
+    private var inFlight: [String: Bool] = [:] {
+        didSet { shared.withLock { $0.queued = inFlight.count } }
+    }
     /// Starts the session ended during: they stop quietly.
     private var abandonedStarts: Set<String> = []
     /// Starts are run by `run()`'s task group, in the order asked for.
@@ -188,7 +191,6 @@ public actor WorkspaceService: Service {
         states[session] = .waiting
         inFlight[session] = restart
         abandonedStarts.remove(session)
-        shared.withLock { $0.queued += 1 }
         startContinuation.yield(session)
     }
 
@@ -240,7 +242,6 @@ public actor WorkspaceService: Service {
         }
         guard let module = await sessions.module(ofSession: session) else {
             states[session] = .failed("the session's module is no longer on offer")
-            shared.withLock { $0.queued -= 1 }
             return
         }
         states[session] = .starting
@@ -263,8 +264,6 @@ public actor WorkspaceService: Service {
                 states[session] = .ready(workspace)
                 readySince[session] = .now
                 routes.withLock { $0[workspace.id] = workspace }
-                touch(session: session)
-                shared.withLock { $0.queued -= 1 }
                 readyGauge.record(readyCount)
                 await record(
                     .workspaceStarted, session: session,
@@ -282,11 +281,9 @@ public actor WorkspaceService: Service {
         }
         // Cancelled: the session ended or the server stops; nothing to tell.
         if Task.isCancelled || abandonedStarts.contains(session) {
-            shared.withLock { $0.queued -= 1 }
             return
         }
         states[session] = .failed(lastError)
-        shared.withLock { $0.queued -= 1 }
         await record(.workspaceFailed, session: session, ["error": .string(Self.excerpt(lastError)), "attempts": .number(Double(configuration.startAttempts))])
         // The team can still talk and the bot still runs; an instructor can retry the workspace.
         try? await sessions.workspaceSettled(session: session)

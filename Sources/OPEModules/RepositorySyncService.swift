@@ -1,4 +1,5 @@
 import Foundation
+import OPECore
 import Logging
 
 /// Clones and updates module repositories with the git command-line tool.

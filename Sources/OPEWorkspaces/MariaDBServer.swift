@@ -132,10 +132,10 @@ public actor MariaDBServer {
         arguments += Self.serverSizeOptions
         logger.info("creating the MariaDB datadir", metadata: ["directory": "\(dataDirectory)"])
         let result = try await Self.run(tools.installDB, arguments, timeout: configuration.startTimeout)
-        try? result.combinedOutput.write(toFile: configuration.directory + "/install.log", atomically: true, encoding: .utf8)
+        try? (result.output + result.errorOutput).write(toFile: configuration.directory + "/install.log", atomically: true, encoding: .utf8)
         guard result.succeeded else {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw MariaDBError("mariadb-install-db failed (\(result.statusText)):\n\(Self.tail(result.combinedOutput))")
+            throw MariaDBError("mariadb-install-db failed (\(result.statusText)):\n\(Self.tail((result.output + result.errorOutput)))")
         }
         try FileManager.default.moveItem(atPath: temporary, toPath: dataDirectory)
     }
@@ -308,7 +308,7 @@ public actor MariaDBServer {
         if force { arguments.append("--force") }
         let result = try await Self.run(tools.client, arguments, input: sql, timeout: .seconds(60))
         guard result.succeeded else {
-            throw MariaDBError("MariaDB refused the administration command (\(result.statusText)): \(result.error.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw MariaDBError("MariaDB refused the administration command (\(result.statusText)): \(result.errorOutput.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         return result.output
     }
@@ -381,68 +381,17 @@ public actor MariaDBServer {
         while process.isRunning, ContinuousClock.now - killed < .seconds(5) { try? await Task.sleep(for: .milliseconds(20)) }
     }
 
-    /// What a finished helper program left behind.
-    struct ToolResult: Sendable {
-        var status: Int32
-        var output: String
-        var error: String
-        var timedOut: Bool
-        var succeeded: Bool { status == 0 && !timedOut }
-        var statusText: String { timedOut ? "timed out" : "status \(status)" }
-        var combinedOutput: String { output + error }
-    }
-
-    /// Runs a program without blocking a concurrency thread, and kills it when it outlives `timeout`.
-    static func run(_ executable: String, _ arguments: [String], input: String? = nil, timeout: Duration) async throws -> ToolResult {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        // Settings for the client from the environment (MYSQL_HOST, MYSQL_PWD, …) must not apply.
-        process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MYSQL") && !$0.key.hasPrefix("MARIADB") }
-        if let input {
-            let data = Data(input.utf8)
-            // Written before the program starts: the pipe's buffer (64 KiB on Linux) holds it, and
-            // no write can meet a closed pipe (SIGPIPE) or wait for the reader.
-            guard data.count < 32 * 1024 else { throw MariaDBError("SQL too long for one administration command") }
-            let pipe = Pipe()
-            try pipe.fileHandleForWriting.write(contentsOf: data)
-            try pipe.fileHandleForWriting.close()
-            process.standardInput = pipe
-        } else {
-            process.standardInput = FileHandle.nullDevice
+    /// Runs one of the MariaDB tools with its output and errors kept apart. Settings for the
+    /// client from the environment (MYSQL_HOST, MYSQL_PWD, …) must not apply, so they are left out.
+    static func run(_ executable: String, _ arguments: [String], input: String? = nil, timeout: Duration) async throws -> CommandRunner.Result {
+        let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("MYSQL") && !$0.key.hasPrefix("MARIADB") }
+        do {
+            return try await CommandRunner().run(
+                [executable] + arguments, environment: environment, inheritEnvironment: false, input: input, separateErrorOutput: true, timeout: timeout
+            )
+        } catch let error as CommandError {
+            throw MariaDBError("SQL too long for one administration command (\(error))")
         }
-        let output = Pipe(), error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        let collected = (output: OutputBuffer(), error: OutputBuffer())
-        output.fileHandleForReading.readabilityHandler = { collected.output.append($0.availableData) }
-        error.fileHandleForReading.readabilityHandler = { collected.error.append($0.availableData) }
-        let exited = AsyncStream<Void>.makeStream()
-        process.terminationHandler = { _ in exited.continuation.finish() }
-        try process.runWithSignalsUnblocked()
-        let timedOut = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                for await _ in exited.stream {}
-                return false
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return !Task.isCancelled
-            }
-            let first = await group.next() ?? false
-            if first { kill(-process.processIdentifier, SIGKILL) }
-            group.cancelAll()
-            await group.waitForAll()
-            return first
-        }
-        // What is left in the pipes, without a blocking read after the exit.
-        for (pipe, buffer) in [(output, collected.output), (error, collected.error)] {
-            pipe.fileHandleForReading.readabilityHandler = nil
-            buffer.append(pipe.fileHandleForReading.readRemainingWithoutBlocking())
-            try? pipe.fileHandleForReading.close()
-        }
-        let status = process.isRunning ? -1 : process.terminationStatus
-        return ToolResult(status: status, output: collected.output.text, error: collected.error.text, timedOut: timedOut)
     }
 
     /// The last lines of a log, for an error message.
@@ -490,17 +439,4 @@ public struct MariaDBError: Error, Sendable, CustomStringConvertible {
     var portInUse: Bool {
         description.contains("Address already in use") || description.contains("Can't start server: Bind on TCP/IP port")
     }
-}
-
-/// Collects a pipe's output from its reader thread; the lock makes it safe to share.
-private final class OutputBuffer: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-
-    func append(_ chunk: Data) {
-        guard !chunk.isEmpty else { return }
-        lock.withLock { data.append(chunk) }
-    }
-
-    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
 }

@@ -9,7 +9,6 @@ import NIOHTTP1
 import NIOWebSocket
 import OPECore
 import OPEGateway
-import OPEModules
 import OPEStore
 import OPEWorkspaces
 import ServiceLifecycle

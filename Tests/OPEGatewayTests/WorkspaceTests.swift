@@ -31,6 +31,15 @@ import Testing
         throw RoomTestError("no \(type) in session \(session) within \(timeout); events:\n\(seen)")
     }
 
+    /// A virtualenv whose `jupyter-lab` is the given shell script, to play a broken install.
+    static func fakeVenv(jupyterLab script: String) throws -> String {
+        let venv = NSTemporaryDirectory() + "ope-fake-venv-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: venv + "/bin", withIntermediateDirectories: true)
+        try "#!/bin/sh\n\(script)\n".write(toFile: venv + "/bin/jupyter-lab", atomically: true, encoding: .utf8)
+        chmod(venv + "/bin/jupyter-lab", 0o755)
+        return venv
+    }
+
     func readyWorkspace(_ gateway: Gateway, _ session: String) async throws -> Workspace {
         let state = await gateway.workspaces?.state(of: session)
         guard case .ready(let workspace)? = state else { throw RoomTestError("workspace of \(session) is \(String(describing: state))") }
@@ -280,12 +289,10 @@ import Testing
     }
 
     @Test func aJupyterLabThatCannotStartIsRetriedThenReported() async throws {
-        let venv = NSTemporaryDirectory() + "ope-broken-venv-\(UUID().uuidString)"
+        let counter = NSTemporaryDirectory() + "ope-starts-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: counter) }
+        let venv = try Self.fakeVenv(jupyterLab: "echo start >> \(counter)\necho 'broken install' >&2\nexit 3")
         defer { try? FileManager.default.removeItem(atPath: venv) }
-        try FileManager.default.createDirectory(atPath: venv + "/bin", withIntermediateDirectories: true)
-        let counter = venv + "/starts"
-        try "#!/bin/sh\necho start >> \(counter)\necho 'broken install' >&2\nexit 3\n".write(toFile: venv + "/bin/jupyter-lab", atomically: true, encoding: .utf8)
-        chmod(venv + "/bin/jupyter-lab", 0o755)
         try await TestGateway.runWithWorkspaces(workspaces: .init(maxConcurrentStarts: 1), venv: venv) { client, store, _ in
             let (alice, _, session) = try await client.pair()
             let failed = try await waitForEvent(store, session: session, .workspaceFailed, timeout: .seconds(30))
@@ -314,11 +321,8 @@ import Testing
     }
 
     @Test func theLobbyWaitsWhileStartsAreAtTheLimit() async throws {
-        let venv = NSTemporaryDirectory() + "ope-slow-venv-\(UUID().uuidString)"
+        let venv = try Self.fakeVenv(jupyterLab: "exec sleep 300")
         defer { try? FileManager.default.removeItem(atPath: venv) }
-        try FileManager.default.createDirectory(atPath: venv + "/bin", withIntermediateDirectories: true)
-        try "#!/bin/sh\nexec sleep 300\n".write(toFile: venv + "/bin/jupyter-lab", atomically: true, encoding: .utf8)
-        chmod(venv + "/bin/jupyter-lab", 0o755)
         try await TestGateway.runWithWorkspaces(workspaces: .init(maxConcurrentStarts: 1), venv: venv, readyTimeout: .seconds(30)) { client, store, gateway in
             let (alice, _, session) = try await client.pair()
             try await Task.sleep(for: .milliseconds(300))

@@ -1,5 +1,5 @@
 import Foundation
-import OPEModules
+import OPECore
 import OPEWorkspaces
 import Testing
 

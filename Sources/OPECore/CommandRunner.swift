@@ -1,0 +1,127 @@
+import Foundation
+
+/// Runs an external program (git, pytest, the MariaDB tools) without blocking a Swift concurrency
+/// thread, and ends it — its whole process group — when it outlives its time limit.
+public struct CommandRunner: Sendable {
+    /// What a finished program left behind.
+    public struct Result: Sendable {
+        public var status: Int32
+        /// Standard output (and error, interleaved, unless kept apart), cut to the last 64 KiB.
+        public var output: String
+        /// Standard error when asked to keep it apart; empty otherwise.
+        public var errorOutput: String
+        public var timedOut: Bool
+        public var succeeded: Bool { status == 0 && !timedOut }
+        /// "timed out" or "status N", for error messages.
+        public var statusText: String { timedOut ? "timed out" : "status \(status)" }
+    }
+
+    public init() {}
+
+    /// Runs `arguments[0]` (looked up in PATH, or a path) with the rest as its arguments.
+    ///
+    /// - Parameters:
+    ///   - environment: variables set for the program, over this process's own unless
+    ///     `inheritEnvironment` is false.
+    ///   - input: text for its standard input (at most 32 KiB: it is written to the pipe before
+    ///     the program starts, so no write can block or meet a closed pipe).
+    ///   - separateErrorOutput: keep standard error apart in ``Result/errorOutput``.
+    public func run(
+        _ arguments: [String], in directory: String? = nil, environment: [String: String]? = nil, inheritEnvironment: Bool = true,
+        input: String? = nil, separateErrorOutput: Bool = false, timeout: Duration
+    ) async throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        if !inheritEnvironment {
+            process.environment = environment ?? [:]
+        } else if let environment {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        }
+        if let input {
+            let data = Data(input.utf8)
+            guard data.count <= Self.maxInput else { throw CommandError("input of \(data.count) bytes is more than \(Self.maxInput) for \(arguments.first ?? "")") }
+            let stdin = Pipe()
+            try stdin.fileHandleForWriting.write(contentsOf: data)
+            try stdin.fileHandleForWriting.close()
+            process.standardInput = stdin
+        } else {
+            process.standardInput = FileHandle.nullDevice
+        }
+        let pipe = Pipe()
+        let errorPipe = separateErrorOutput ? Pipe() : pipe
+        process.standardOutput = pipe
+        process.standardError = errorPipe
+        let collector = OutputCollector()
+        let errorCollector = separateErrorOutput ? OutputCollector() : collector
+        pipe.fileHandleForReading.readabilityHandler = { collector.append($0.availableData) }
+        if separateErrorOutput { errorPipe.fileHandleForReading.readabilityHandler = { errorCollector.append($0.availableData) } }
+        let exited = AsyncStream<Int32>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        process.terminationHandler = { process in
+            exited.continuation.yield(process.terminationStatus)
+            exited.continuation.finish()
+        }
+        try process.runWithSignalsUnblocked()
+        let timedOut = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                for await _ in exited.stream {}
+                return false
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return !Task.isCancelled
+            }
+            let first = await group.next() ?? false
+            // Foundation starts the child as leader of its own process group: signal the whole
+            // group, so `sh -c` children (a hanging pytest) go too.
+            let processGroup = -process.processIdentifier
+            if first {
+                kill(processGroup, SIGTERM)
+                // Give it a moment, then make sure it is gone.
+                try? await Task.sleep(for: .milliseconds(500))
+                kill(processGroup, SIGKILL)
+            }
+            group.cancelAll()
+            await group.waitForAll()
+            // Anything it left running in the background ends with it.
+            kill(processGroup, SIGKILL)
+            return first
+        }
+        // What is still in the pipes, without a blocking read: a grandchild that left the process
+        // group could hold a pipe open for ever.
+        for (handle, target) in separateErrorOutput ? [(pipe, collector), (errorPipe, errorCollector)] : [(pipe, collector)] {
+            handle.fileHandleForReading.readabilityHandler = nil
+            target.append(handle.fileHandleForReading.readRemainingWithoutBlocking())
+            try? handle.fileHandleForReading.close()
+        }
+        let status = process.isRunning ? -1 : process.terminationStatus
+        return Result(status: status, output: collector.text, errorOutput: separateErrorOutput ? errorCollector.text : "", timedOut: timedOut)
+    }
+
+    /// Largest standard input a program is given.
+    public static let maxInput = 32 * 1024
+}
+
+/// A program could not be run as asked.
+public struct CommandError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Collects output from the pipe's reader thread; the lock makes it safe to share.
+private final class OutputCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private let limit = 64 * 1024
+
+    func append(_ chunk: Data) {
+        guard !chunk.isEmpty else { return }
+        lock.withLock {
+            data.append(chunk)
+            if data.count > limit { data = data.suffix(limit) }
+        }
+    }
+
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+}
