@@ -44,6 +44,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "OPEBot",
+            dependencies: ["OPECore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "OPEStore",
             dependencies: [
                 "OPECore",
@@ -72,6 +77,7 @@ let package = Package(
         .target(
             name: "OPEGateway",
             dependencies: [
+                "OPEBot",
                 "OPECore",
                 "OPEModules",
                 "OPEStore",
@@ -95,6 +101,7 @@ let package = Package(
         .executableTarget(
             name: "ope",
             dependencies: [
+                "OPEBot",
                 "OPECore",
                 "OPEModules",
                 "OPEStore",
@@ -117,6 +124,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "OPEModulesTests", dependencies: ["OPEModules"], swiftSettings: swiftSettings),
+        .testTarget(name: "OPEBotTests", dependencies: ["OPEBot", "OPEModules", "OPECore"], swiftSettings: swiftSettings),
         .testTarget(name: "OPEStoreTests", dependencies: ["OPEStore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "OPEWorkspacesTests",

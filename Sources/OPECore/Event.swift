@@ -77,6 +77,25 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, CustomSt
     public static let roleChanged: EventType = "role.changed"
     public static let chatMessage: EventType = "chat.message"
     public static let botMessage: EventType = "bot.message"
+    /// Plan progress: launch, stage and step starts, the end of the plan.
+    public static let botStep: EventType = "bot.step"
+    /// A command for the team's page (e.g. switch to the next task).
+    public static let botCommand: EventType = "bot.command"
+    public static let botRun: EventType = "bot.run"
+    public static let botExternal: EventType = "bot.external"
+    public static let botLog: EventType = "bot.log"
+    public static let botChatLog: EventType = "bot.chatlog"
+    /// The bot declared the activity over; the session completes when the bot leaves.
+    public static let botEnd: EventType = "bot.end"
+    public static let botStopped: EventType = "bot.stopped"
+    /// Something in the plan could not be done as written, or the bot failed; the session goes on.
+    public static let botWarning: EventType = "bot.warning"
+    public static let experimentAssigned: EventType = "experiment.assigned"
+    /// The external bot's endpoint stopped answering (breaker opened) or answers again.
+    public static let externalBotUnavailable: EventType = "external_bot.unavailable"
+    public static let externalBotRecovered: EventType = "external_bot.recovered"
+    /// An event the external bot refused or answered with garbage every time; given up on, recorded here.
+    public static let externalBotGaveUp: EventType = "external_bot.gave_up"
     public static let testResult: EventType = "test.result"
     public static let workspaceStarted: EventType = "workspace.started"
     public static let workspaceStopped: EventType = "workspace.stopped"

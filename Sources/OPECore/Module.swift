@@ -17,6 +17,10 @@ public struct Module: Sendable, Hashable, Codable, Identifiable {
     public var rotationInterval: Duration?
     /// Bot plan file or Bazaar plan folder, relative to ``folder``.
     public var plan: String?
+    /// The plan read from ``plan`` and checked against this module (set by `ModuleLoader`).
+    public var botPlan: BotPlan?
+    public var externalBot: ExternalBot?
+    public var experiment: Experiment?
     public var tasks: [ModuleTask]
     /// Absolute path of the module folder the module was read from.
     public var folder: String
@@ -43,6 +47,12 @@ public struct Module: Sendable, Hashable, Codable, Identifiable {
     public static let defaultRoles = ["driver", "navigator", "researcher"]
 
     public func task(id: String) -> ModuleTask? { tasks.first { $0.id == id } }
+
+    /// The bot a session in `condition` gets: the condition's plan and external bot, else the module's.
+    public func bot(condition name: String?) -> (plan: BotPlan?, externalBot: ExternalBot?) {
+        guard let name, let condition = experiment?.conditions.first(where: { $0.name == name }) else { return (botPlan, externalBot) }
+        return (condition.plan ?? botPlan, condition.noExternalBot ? nil : condition.externalBot ?? externalBot)
+    }
 }
 
 /// The tool set a module's workspace provides.

@@ -45,6 +45,8 @@ public struct SessionStateMachine: Sendable, Hashable {
     public private(set) var lastRotation: Date
     /// When the session reached `active`.
     public private(set) var activeSince: Date?
+    /// The experiment condition the session was assigned, if its module runs an experiment.
+    public var condition: String?
 
     /// Forms a session; members get roles in order (driver, navigator, researcher, then around again).
     public init(
@@ -126,6 +128,19 @@ public struct SessionStateMachine: Sendable, Hashable {
             members[index].role = roles[(index + rotation) % roles.count]
         }
         return [.rolesChanged(roleMap, reason: "rotate")]
+    }
+
+    /// Gives the named members new roles (the bot's match and rotate); others keep theirs. The
+    /// change is recorded even when nobody's role differs: the assignment itself is an event.
+    public mutating func assign(roles map: [String: String], reason: String) -> [Action] {
+        guard !phase.isOver else { return [] }
+        var named = false
+        for index in members.indices {
+            guard let role = map[members[index].user], roles.contains(role) else { continue }
+            members[index].role = role
+            named = true
+        }
+        return named ? [.rolesChanged(roleMap, reason: reason)] : []
     }
 
     /// Sets roles as recorded in the log (restart recovery).

@@ -13,6 +13,8 @@ public struct Gateway: Sendable {
     public let sessions: SessionManager
     /// Nil when the server runs without workspaces.
     public let workspaces: WorkspaceService?
+    public let bots: BotService
+    public let externalBots: ExternalBotService
 }
 
 /// Builds the OPE server: opens the store, loads modules, wires routes and middleware.
@@ -42,7 +44,9 @@ public func buildApplication(
             kitEnvironment: configuration.kitEnvironment, kitCleanup: configuration.kitCleanup, kitShutdown: configuration.kitShutdown
         )
     }
-    let gateway = Gateway(store: store, catalog: catalog, sessions: sessions, workspaces: workspaces)
+    let bots = BotService(sessions: sessions, store: store, workspaces: workspaces, logger: logger)
+    let externalBots = ExternalBotService(sessions: sessions, store: store, logger: logger)
+    let gateway = Gateway(store: store, catalog: catalog, sessions: sessions, workspaces: workspaces, bots: bots, externalBots: externalBots)
     let router = buildRouter(configuration, gateway: gateway, hub: hub)
     var app = Application(
         router: router,
@@ -55,6 +59,8 @@ public func buildApplication(
     // Services shut down in reverse order: workspaces stop before the store closes.
     app.addServices(StoreService(store: store, logger: logger), SessionTicker(sessions: sessions, interval: configuration.tickInterval, logger: logger))
     if let workspaces { app.addServices(workspaces) }
+    // Last in, first out: the bots stop before the workspaces and the store they use.
+    app.addServices(bots, externalBots)
     if let workspacePort = configuration.workspacePort, let workspaces {
         // The separate workspace origin: the proxy alone, on its own port.
         let proxyRouter = Router(context: AppRequestContext.self)

@@ -45,8 +45,13 @@ struct RoomMessage: Sendable {
             clientId = payload["clientId"]?.stringValue
         case .botMessage:
             type = "bot"
-            from = event.actor ?? "bot"
+            from = payload["name"]?.stringValue ?? event.actor ?? "bot"
             text = payload["text"]?.stringValue
+        case .botCommand:
+            // The page acts on it (e.g. shows the next task).
+            type = "command"
+            from = event.actor
+            text = payload["command"]?.stringValue
         case .roleChanged:
             type = "roles"
             if case .object(let map)? = payload["roles"] { roles = map.compactMapValues(\.stringValue) }

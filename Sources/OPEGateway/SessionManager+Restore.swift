@@ -6,7 +6,7 @@ import OPEStore
 extension SessionManager {
     /// Event types that shape the lobby and the sessions.
     static let restoredTypes: [EventType] = [
-        .lobbyJoined, .lobbyLeft, .lobbyGaveUp, .moduleMatchingChanged, .moduleGroupsUploaded, .sessionFormed, .sessionMemberJoined, .roleChanged, .sessionPhaseChanged,
+        .lobbyJoined, .lobbyLeft, .lobbyGaveUp, .moduleMatchingChanged, .moduleGroupsUploaded, .sessionFormed, .sessionMemberJoined, .roleChanged, .sessionPhaseChanged, .experimentAssigned,
     ]
 
     /// Rebuilds the lobby queue, sessions, members, roles and phases from the event log, as they
@@ -83,6 +83,9 @@ extension SessionManager {
             }
             sessions[id] = session
             if let group = payload["group"]?.stringValue { staticSessions[module + "/" + group] = id }
+            sessions[id]?.condition = payload["condition"]?.stringValue
+        case .experimentAssigned:
+            if let module = payload["module"]?.stringValue { experimentCounts[module, default: 0] += 1 }
         case .sessionMemberJoined:
             guard let id = event.session, var session = sessions[id], let user = payload["user"]?.stringValue else { return }
             lobby.leave(user: user)

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Metrics
+import OPEBot
 import OPECore
 import OPEStore
 
@@ -60,6 +61,8 @@ public actor SessionManager {
     var staticGroups: [String: [String: [String]]] = [:]
     /// The session of each fixed group, keyed "module/group".
     var staticSessions: [String: String] = [:]
+    /// Sessions formed so far per module running an experiment (the next one's index).
+    var experimentCounts: [String: Int] = [:]
     /// Commit barrier: answers wait until every change made before them is durable.
     var nextChange = 0
     var uncommitted: Set<Int> = []
@@ -208,6 +211,15 @@ public actor SessionManager {
         return !actions.isEmpty
     }
 
+    /// Gives members new roles (module role names), as the bot's match and rotate decide.
+    public func assignRoles(session id: String, roles map: [String: String], reason: String, by actor: String) async throws {
+        let now = clock()
+        guard var session = sessions[id] else { return }
+        let actions = session.assign(roles: map, reason: reason)
+        sessions[id] = session
+        try await commit(drafts(for: actions, session: session, actor: actor, now: now))
+    }
+
     /// Ends a session as completed.
     public func complete(session id: String, by actor: String) async throws -> Bool {
         let now = clock()
@@ -241,6 +253,9 @@ public actor SessionManager {
 
     /// Lets the workspace service hold back new sessions while its starts are at their limit.
     public func setStartCapacity(_ check: @escaping @Sendable () -> Bool) { startCapacity = check }
+
+    /// A module on offer, by id.
+    public func module(named id: String) -> Module? { modules[id] }
 
     /// The module a session runs.
     public func module(ofSession id: String) -> Module? { sessions[id].flatMap { modules[$0.module] } }
@@ -340,7 +355,21 @@ public actor SessionManager {
         ]
         if let interval = session.rotationInterval { payload["rotationSeconds"] = .number(Double(DurationText.seconds(interval))) }
         if let group { payload["group"] = .string(group) }
+        var assignment: EventDraft?
+        if let experiment = module?.experiment {
+            // Seeded, balanced randomisation over the module's sessions in the order they form.
+            let index = experimentCounts[moduleID, default: 0]
+            experimentCounts[moduleID] = index + 1
+            let condition = ExperimentAssigner.condition(index: index, of: experiment)
+            session.condition = condition
+            payload["condition"] = .string(condition)
+            assignment = EventDraft(
+                time: now, type: .experimentAssigned, actor: "system", session: id,
+                payload: ["module": .string(moduleID), "condition": .string(condition), "index": .number(Double(index)), "seed": .number(Double(experiment.seed))]
+            )
+        }
         var drafts = [EventDraft(time: now, type: .sessionFormed, actor: "lobby", session: id, payload: payload)]
+        if let assignment { drafts.append(assignment) }
         if let group {
             // A fixed group waits (pending) for its other members, at most the settle time.
             staticSessions[moduleID + "/" + group] = id

@@ -137,6 +137,11 @@ public actor WorkspaceService: Service {
         shared.withLock { $0.lastActivity[session] = .now }
     }
 
+    /// When the proxy last saw traffic for the session's workspace (edits, runs); nil if never.
+    public nonisolated func lastActivity(of session: String) -> ContinuousClock.Instant? {
+        shared.withLock { $0.lastActivity[session] }
+    }
+
     // MARK: Running
 
     public func run() async throws {

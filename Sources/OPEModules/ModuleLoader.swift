@@ -78,9 +78,33 @@ public struct ModuleLoader: Sendable {
 
     private func loadModule(folder: String) -> ModuleLoadReport {
         do {
-            return ModuleLoadReport(modules: [try parser.parse(folder: folder)])
+            return try withPlans(parser.parse(folder: folder))
         } catch {
             return ModuleLoadReport(errors: [error])
         }
+    }
+
+    /// Reads the module's bot plans (its own and each condition's) and checks them against it.
+    private func withPlans(_ module: Module) -> ModuleLoadReport {
+        var module = module
+        var problems: [ModuleError] = []
+        let loader = PlanLoader()
+        func plan(_ path: String) -> BotPlan? {
+            do throws(PlanError) {
+                return try loader.bind(loader.load(path: module.folder + "/" + path), to: module)
+            } catch {
+                problems += error.problems
+                return nil
+            }
+        }
+        if let path = module.plan { module.botPlan = plan(path) }
+        if var experiment = module.experiment {
+            for index in experiment.conditions.indices {
+                if let path = experiment.conditions[index].planPath { experiment.conditions[index].plan = plan(path) }
+            }
+            module.experiment = experiment
+        }
+        guard problems.isEmpty else { return ModuleLoadReport(errors: problems) }
+        return ModuleLoadReport(modules: [module])
     }
 }

@@ -10,7 +10,7 @@ public struct ModuleParser: Sendable {
     public init() {}
 
     static let moduleFields: Set<String> = [
-        "id", "title", "description", "kit", "group", "roles", "lateJoinRole", "matching", "rotation", "plan", "tasks",
+        "id", "title", "description", "kit", "group", "roles", "lateJoinRole", "matching", "rotation", "plan", "assistant", "experiment", "tasks",
     ]
     static let taskFields: Set<String> = ["id", "title", "instructions", "instructionsFile", "starter", "test", "timeLimit"]
 
@@ -80,10 +80,13 @@ public struct ModuleParser: Sendable {
             }
             tasks.append(task)
         }
-        return Module(
+        var module = Module(
             id: id, title: title, description: description, kit: kit, group: group, roles: roles, lateJoinRole: lateJoinRole,
             matching: matching, rotationInterval: rotation, plan: plan, tasks: tasks, folder: folder
         )
+        module.externalBot = try fields["assistant"].map { field throws(ModuleError) in try Self.externalBot(field, files: files) }
+        module.experiment = try fields["experiment"].map { field throws(ModuleError) in try Self.experiment(field, files: files) }
+        return module
     }
 
     // MARK: Parts
@@ -194,6 +197,98 @@ public struct ModuleParser: Sendable {
             guard timeout > .zero else { throw value.error("must be longer than zero") }
         }
         return TaskTest(command: command, files: testFiles, timeout: timeout)
+    }
+
+    /// `assistant:` — a webhook URL or an OpenAI-compatible chat-completions endpoint.
+    static func externalBot(_ field: YAMLField, files: ModuleFiles) throws(ModuleError) -> ExternalBot {
+        let fields = try field.mapping(allowed: ["name", "webhook", "chatCompletions", "timeout", "breaker"])
+        func url(_ field: YAMLField) throws(ModuleError) -> String {
+            let value = try field.nonEmptyString()
+            guard value.hasPrefix("http://") || value.hasPrefix("https://") else { throw field.error("expected an http:// or https:// URL") }
+            return value
+        }
+        let name = try fields["name"]?.nonEmptyString() ?? "Assistant"
+        var bot: ExternalBot
+        switch (fields["webhook"], fields["chatCompletions"]) {
+        case (let webhook?, nil):
+            bot = ExternalBot(name: name, url: try url(webhook), kind: .webhook)
+        case (nil, let chat?):
+            let entries = try chat.mapping(allowed: ["url", "model", "systemPrompt", "systemPromptFile", "context", "apiKeyEnv", "respondTo"])
+            let endpoint = try url(required(entries, "url", in: chat))
+            let model = try required(entries, "model", in: chat).nonEmptyString()
+            var system = "You are a research assistant helping a team of students with a programming exercise. Answer briefly."
+            if let inline = entries["systemPrompt"] { system = try inline.nonEmptyString() }
+            if let file = entries["systemPromptFile"] {
+                let path = try files.existingPath(file, allowFolder: false)
+                do {
+                    system = try String(contentsOfFile: files.absolute(path), encoding: .utf8)
+                } catch {
+                    throw file.error("cannot read '\(path)': \(error.localizedDescription)")
+                }
+            }
+            let context = try entries["context"]?.int() ?? 20
+            guard (1...200).contains(context) else { throw entries["context"]!.error("between 1 and 200 recent messages") }
+            var respondToAll = false
+            if let respond = entries["respondTo"] {
+                switch try respond.string() {
+                case "all": respondToAll = true
+                case "mention": respondToAll = false
+                case let other: throw respond.error("unknown value '\(other)' (expected mention or all)")
+                }
+            }
+            let key = try entries["apiKeyEnv"]?.nonEmptyString()
+            bot = ExternalBot(
+                name: name, url: endpoint,
+                kind: .chatCompletions(model: model, systemPrompt: system, context: context, apiKeyVariable: key, respondToAll: respondToAll)
+            )
+        case (_?, _?):
+            throw field.error("give either webhook or chatCompletions, not both")
+        case (nil, nil):
+            throw field.error("give webhook: URL or chatCompletions: {url, model}")
+        }
+        if let timeout = fields["timeout"] {
+            bot.timeout = try timeout.duration()
+            guard bot.timeout > .zero else { throw timeout.error("must be longer than zero") }
+        }
+        if let breaker = fields["breaker"] {
+            let entries = try breaker.mapping(allowed: ["failures", "cooldown"])
+            if let failures = entries["failures"] {
+                bot.breakerFailures = try failures.int()
+                guard bot.breakerFailures >= 1 else { throw failures.error("at least 1") }
+            }
+            if let cooldown = entries["cooldown"] {
+                bot.breakerCooldown = try cooldown.duration()
+                guard bot.breakerCooldown > .zero else { throw cooldown.error("must be longer than zero") }
+            }
+        }
+        return bot
+    }
+
+    /// `experiment:` — a seed and at least two named conditions.
+    static func experiment(_ field: YAMLField, files: ModuleFiles) throws(ModuleError) -> Experiment {
+        let fields = try field.mapping(allowed: ["seed", "conditions"])
+        let seed = try fields["seed"]?.int() ?? 1
+        guard seed >= 0 else { throw fields["seed"]!.error("must not be negative") }
+        let list = try required(fields, "conditions", in: field)
+        var conditions: [Experiment.Condition] = []
+        for element in try list.sequence() {
+            let entries = try element.mapping(allowed: ["name", "plan", "assistant"])
+            let nameField = try required(entries, "name", in: element)
+            let name = try nameField.nonEmptyString()
+            guard !conditions.contains(where: { $0.name == name }) else { throw nameField.error("duplicate condition '\(name)'") }
+            var condition = Experiment.Condition(name: name)
+            if let plan = entries["plan"] { condition.planPath = try files.existingPath(plan, allowFolder: true) }
+            if let assistant = entries["assistant"] {
+                if case .scalar = assistant.node, try assistant.string() == "off" {
+                    condition.noExternalBot = true
+                } else {
+                    condition.externalBot = try externalBot(assistant, files: files)
+                }
+            }
+            conditions.append(condition)
+        }
+        guard conditions.count >= 2 else { throw list.error("an experiment needs at least two conditions") }
+        return Experiment(seed: UInt64(seed), conditions: conditions)
     }
 
     static func syntaxError(_ error: YamlError, file: String) -> ModuleError {

@@ -62,11 +62,11 @@ public actor EventLog {
         return try await enqueue([(draft, payload)], alongside: alongside)[0]
     }
 
-    /// Commits several events, in order, in one transaction.
-    public nonisolated func append(contentsOf drafts: [EventDraft]) async throws -> [Event] {
+    /// Commits several events, in order, in one transaction (with `alongside`'s writes, atomically).
+    public nonisolated func append(contentsOf drafts: [EventDraft], alongside: Alongside? = nil) async throws -> [Event] {
         guard !drafts.isEmpty else { return [] }
         let encoded = try drafts.map { (draft: $0, payload: try EventCoding.payloadJSON($0.payload)) }
-        return try await enqueue(encoded, alongside: nil)
+        return try await enqueue(encoded, alongside: alongside)
     }
 
     /// Calls `handler` with every batch of events after it is committed (in log order).

@@ -8,6 +8,7 @@ public struct Store: Sendable {
     public let users: UserStore
     public let sessions: AuthSessionStore
     public let tokens: APITokenStore
+    public let externalBotCursors: ExternalBotCursors
     public let dataDirectory: String
 
     /// Opens the store in `dataDirectory`, creating it if needed.
@@ -22,5 +23,6 @@ public struct Store: Sendable {
         users = UserStore(database: database, events: events, hasher: hasher)
         sessions = AuthSessionStore(database: database, events: events)
         tokens = APITokenStore(database: database, events: events)
+        externalBotCursors = ExternalBotCursors(database: database)
     }
 }

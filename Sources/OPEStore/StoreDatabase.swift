@@ -92,6 +92,10 @@ public struct StoreDatabase: Sendable {
             // a quarter of the insert work on the hot path.
             try db.execute(sql: "DROP INDEX IF EXISTS events_time")
         }
+        migrator.registerMigration("v3-external-bot-cursors") { db in
+            // How far each session's events have been delivered to its external bot (the log is the outbox).
+            try db.execute(sql: "CREATE TABLE external_bot_cursors (session TEXT PRIMARY KEY NOT NULL, delivered INTEGER NOT NULL)")
+        }
         return migrator
     }
 }

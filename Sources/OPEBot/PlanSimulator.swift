@@ -1,0 +1,81 @@
+import Foundation
+import OPECore
+
+/// Runs a plan on a virtual clock with simulated members, for `ope plan simulate` and tests:
+/// everyone joins at second 0, tests pass at the given seconds, `run` steps finish at once.
+public struct PlanSimulator: Sendable {
+    public struct Options: Sendable {
+        public var members: Int
+        /// Gate target (task id or Bazaar file name) → second its tests pass.
+        public var testsPass: [String: Double]
+        /// Stop at this second (default: when the plan is over, at most 24 hours).
+        public var until: Double?
+        public var seed: UInt64
+        /// Include step starts in the timeline.
+        public var showSteps: Bool
+
+        public init(members: Int = 3, testsPass: [String: Double] = [:], until: Double? = nil, seed: UInt64 = 1, showSteps: Bool = false) {
+            self.members = members
+            self.testsPass = testsPass
+            self.until = until
+            self.seed = seed
+            self.showSteps = showSteps
+        }
+    }
+
+    public static let names = ["Ann", "Ben", "Cat", "Dan", "Eve", "Fay", "Gus", "Hal"]
+
+    public init() {}
+
+    public func run(_ plan: BotPlan, options: Options) -> [PlanEngine.Action] {
+        var engine = PlanEngine(plan: plan, teamSize: options.members, seed: options.seed)
+        let limit = options.until ?? 86_400
+        var inputs: [(time: Double, input: PlanEngine.Input)] = (0..<options.members).map { (0, .joined(Self.names[$0 % Self.names.count] + ($0 >= Self.names.count ? "\($0)" : ""))) }
+        inputs += options.testsPass.sorted { $0.value < $1.value }.map { ($0.value, .testResult(task: $0.key, passed: true)) }
+        inputs.sort { $0.time < $1.time }
+        var actions: [PlanEngine.Action] = []
+        func record(_ new: [PlanEngine.Action]) -> Bool {
+            actions += new.filter { $0.time <= limit }
+            return new.contains { if case .run = $0.kind { true } else { false } }
+        }
+        while !engine.loggedOut {
+            let nextInput = inputs.first?.time
+            let nextTimer = engine.nextDeadline
+            guard let time = [nextInput, nextTimer].compactMap({ $0 }).min(), time <= limit else { break }
+            var ranCommand: Bool
+            if let nextInput, nextInput <= (nextTimer ?? .infinity) {
+                ranCommand = record(engine.handle(inputs.removeFirst().input, at: nextInput))
+            } else {
+                ranCommand = record(engine.advance(to: time))
+            }
+            while ranCommand { ranCommand = record(engine.handle(.runFinished, at: engine.now)) }
+        }
+        return options.showSteps ? actions : actions.filter { if case .step = $0.kind { false } else { true } }
+    }
+
+    /// One timeline line: the second, the action, then its text or role change.
+    public static func line(_ action: PlanEngine.Action) -> String {
+        let time = String(format: "%9.2f", action.time)
+        return "\(time)  \(describe(action.kind))"
+    }
+
+    public static func describe(_ kind: PlanEngine.Kind) -> String {
+        func oneLine(_ text: String) -> String { text.replacingOccurrences(of: "\n", with: " ⏎ ") }
+        switch kind {
+        case .launched: return "launch"
+        case .stage(let name): return "stage   \(name)"
+        case .step(let stage, let step): return "step    \(stage)/\(step)"
+        case .say(let text, let prompt): return "say     [\(prompt)] \(oneLine(text))"
+        case .roles(let map, let reason): return "roles   (\(reason)) " + map.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")
+        case .command(let command): return "command \(command)"
+        case .run(let command, let timeout): return "run     \(command) (limit \(Int(timeout))s)"
+        case .external(let message): return "external \(message)"
+        case .log(let tag, let details): return "log     \(tag) \(details)"
+        case .postChatLog: return "chatlog"
+        case .end: return "end"
+        case .logout: return "logout"
+        case .finished: return "finished"
+        case .warning(let message): return "warning \(message)"
+        }
+    }
+}

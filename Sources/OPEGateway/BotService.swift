@@ -1,0 +1,329 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import Metrics
+import NIOCore
+import NIOHTTP1
+import OPEBot
+import OPECore
+import OPEModules
+import OPEStore
+import ServiceLifecycle
+
+/// Runs every session's guiding bot: one ``PlanEngine`` per session whose module (or experiment
+/// condition) has a plan, fed with the session's committed events and the clock; what the engine
+/// decides becomes events in the log (bot messages travel through the room like a member's,
+/// role changes are the same `role.changed` events as any other).
+///
+/// Events and clock ticks go through one queue with one consumer, so a bot's actions are carried
+/// out in the order it decided them. Slow actions (a command in the workspace, an outside HTTP
+/// call) run beside the queue and report back; a failing action is recorded as `bot.warning` and
+/// the session goes on.
+public actor BotService: Service {
+    /// The bot's actor name in events; members cannot take it (user names have no `:`).
+    public static let actor = "bot"
+
+    struct Bot {
+        var engine: PlanEngine
+        let origin: Date
+        let module: Module
+        let plan: BotPlan
+        /// The bot said the activity is over: the session completes when it leaves.
+        var ended = false
+        var lastEdit: ContinuousClock.Instant?
+    }
+
+    enum Work: Sendable {
+        case events([Event])
+        case tick
+    }
+
+    let sessions: SessionManager
+    let store: Store
+    let workspaces: WorkspaceService?
+    let logger: Logger
+    let clock: @Sendable () -> Date
+    let tickInterval: Duration
+    var bots: [String: Bot] = [:]
+    let queue: AsyncStream<Work>
+    let enqueue: AsyncStream<Work>.Continuation
+    private let running = Gauge(label: "ope_bots_running")
+    private let actionsCounter = Counter(label: "ope_bot_actions_total")
+
+    public init(
+        sessions: SessionManager, store: Store, workspaces: WorkspaceService?, logger: Logger = Logger(label: "ope.bot"),
+        clock: @escaping @Sendable () -> Date = { Date() }, tickInterval: Duration = .milliseconds(250)
+    ) {
+        self.sessions = sessions
+        self.store = store
+        self.workspaces = workspaces
+        self.logger = logger
+        self.clock = clock
+        self.tickInterval = tickInterval
+        (queue, enqueue) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    /// Whether a session has a bot running (for tests and the dashboard).
+    public func hasBot(_ session: String) -> Bool { bots[session] != nil }
+
+    public func run() async throws {
+        let subscription = await store.events.subscribe { [enqueue] events in enqueue.yield(.events(events)) }
+        defer { Task { [store] in await store.events.unsubscribe(subscription) } }
+        await restore()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [enqueue, tickInterval] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: tickInterval)
+                    enqueue.yield(.tick)
+                }
+            }
+            for await work in queue.cancelOnGracefulShutdown() {
+                await process(work, group: &group)
+            }
+            group.cancelAll()
+        }
+    }
+
+    func process(_ work: Work, group: inout TaskGroup<Void>) async {
+        switch work {
+        case .events(let events):
+            for event in events { await handle(event, group: &group) }
+        case .tick:
+            let now = clock()
+            for id in bots.keys.sorted() {
+                guard var bot = bots[id] else { continue }
+                if let activity = workspaces?.lastActivity(of: id), activity != bot.lastEdit {
+                    bot.lastEdit = activity
+                    bots[id] = bot
+                    await perform(id, input: .edit, at: now, group: &group)
+                }
+                await advance(id, to: now, group: &group)
+            }
+            running.record(bots.count)
+        }
+    }
+
+    // MARK: Events in
+
+    func handle(_ event: Event, group: inout TaskGroup<Void>) async {
+        guard let id = event.session else { return }
+        if event.type == .sessionFormed {
+            await start(session: id, formed: event)
+            return
+        }
+        guard let bot = bots[id] else { return }
+        if event.type == .sessionPhaseChanged, let phase = event.payload["phase"]?.stringValue,
+            SessionStateMachine.Phase(rawValue: phase)?.isOver == true
+        {
+            bots[id] = nil
+            return
+        }
+        guard let input = Self.input(for: event, module: bot.module, plan: bot.plan) else { return }
+        await perform(id, input: input, at: max(event.time, clock()), group: &group)
+    }
+
+    /// The engine input an event stands for, if any (the bot's own events are not inputs).
+    static func input(for event: Event, module: Module, plan: BotPlan) -> PlanEngine.Input? {
+        switch event.type {
+        case .presenceJoined: return event.actor.map { .joined($0) }
+        case .presenceLeft: return event.actor.map { .left($0) }
+        case .chatMessage:
+            guard let user = event.actor, let text = event.payload["text"]?.stringValue else { return nil }
+            return .chat(user: user, text: text)
+        case .testResult:
+            guard let task = event.payload["task"]?.stringValue, case .bool(let passed)? = event.payload["passed"] else { return nil }
+            return .testResult(task: task, passed: passed)
+        case .botRun: return .runFinished
+        case .roleChanged where event.actor != actor:
+            guard case .object(let map)? = event.payload["roles"] else { return nil }
+            var roles: [String: String] = [:]
+            for (user, value) in map {
+                guard let role = value.stringValue else { continue }
+                roles[user] = plan.settings.roles.first { PlanLoader.moduleRole($0, in: module) == role } ?? role
+            }
+            return .rolesChanged(roles)
+        default: return nil
+        }
+    }
+
+    /// A new session of a module with a plan gets its bot.
+    func start(session id: String, formed: Event) async {
+        guard let moduleID = formed.payload["module"]?.stringValue, let module = await sessions.module(named: moduleID) else { return }
+        let (plan, _) = module.bot(condition: formed.payload["condition"]?.stringValue)
+        guard let plan else { return }
+        let size: Int
+        if case .array(let members)? = formed.payload["members"] { size = max(members.count, module.group.target) } else { size = module.group.target }
+        bots[id] = Bot(engine: PlanEngine(plan: plan, teamSize: size, seed: SeededGenerator.seed(id)), origin: formed.time, module: module, plan: plan)
+        logger.info("bot started", metadata: ["session": "\(id)", "plan": "\(plan.name)"])
+    }
+
+    func perform(_ id: String, input: PlanEngine.Input, at time: Date, group: inout TaskGroup<Void>) async {
+        guard var bot = bots[id] else { return }
+        let actions = bot.engine.handle(input, at: time.timeIntervalSince(bot.origin))
+        bots[id] = bot
+        await execute(actions, session: id, group: &group)
+    }
+
+    func advance(_ id: String, to time: Date, group: inout TaskGroup<Void>) async {
+        guard var bot = bots[id] else { return }
+        let seconds = time.timeIntervalSince(bot.origin)
+        guard let deadline = bot.engine.nextDeadline, deadline <= seconds else { return }
+        let actions = bot.engine.advance(to: seconds)
+        bots[id] = bot
+        await execute(actions, session: id, group: &group)
+    }
+
+    // MARK: Actions out
+
+    func execute(_ actions: [PlanEngine.Action], session id: String, group: inout TaskGroup<Void>) async {
+        for action in actions {
+            guard let bot = bots[id] else { return }
+            actionsCounter.increment()
+            var logger = logger
+            logger[metadataKey: "session"] = "\(id)"
+            do {
+                try await execute(action.kind, bot: bot, session: id, group: &group, logger: logger)
+            } catch {
+                logger.error("bot action failed", metadata: ["action": "\(action.kind)", "error": "\(error)"])
+                try? await record(.botWarning, id, ["message": .string("the bot could not \(PlanSimulator.describe(action.kind)): \(error)")])
+            }
+        }
+    }
+
+    func record(_ type: EventType, _ session: String, _ payload: [String: JSONValue]) async throws {
+        _ = try await store.events.append(EventDraft(time: clock(), type: type, actor: Self.actor, session: session, payload: payload))
+    }
+
+    func execute(_ kind: PlanEngine.Kind, bot: Bot, session id: String, group: inout TaskGroup<Void>, logger: Logger) async throws {
+        switch kind {
+        case .launched:
+            try await record(.botStep, id, ["kind": "launched", "plan": .string(bot.plan.name)])
+        case .stage(let name):
+            try await record(.botStep, id, ["kind": "stage", "stage": .string(name)])
+        case .step(let stage, let step):
+            try await record(.botStep, id, ["kind": "step", "stage": .string(stage), "step": .string(step)])
+        case .finished:
+            try await record(.botStep, id, ["kind": "finished"])
+            if bot.ended { try await leave(id, bot: bot) }
+        case .say(let text, let prompt):
+            try await record(.botMessage, id, ["text": .string(text), "prompt": .string(prompt), "name": .string(bot.plan.settings.botName)])
+        case .roles(let map, let reason):
+            var roles: [String: String] = [:]
+            for (user, role) in map { roles[user] = PlanLoader.moduleRole(role, in: bot.module) ?? role }
+            try await sessions.assignRoles(session: id, roles: roles, reason: reason, by: Self.actor)
+        case .command(let command):
+            try await record(.botCommand, id, ["command": .string(command)])
+        case .run(let command, let timeout):
+            guard let place = await workspaces?.files(of: id) else {
+                try await record(.botRun, id, ["command": .string(command), "error": "the session has no workspace"])
+                return
+            }
+            // The step finishes when the `bot.run` event comes back through the log.
+            group.addTask { [store, clock] in
+                var payload: [String: JSONValue] = ["command": .string(command)]
+                do {
+                    let result = try await CommandRunner().run(["sh", "-c", command], in: place.directory, environment: place.environment, timeout: .seconds(timeout))
+                    payload["status"] = .number(Double(result.status))
+                    payload["timedOut"] = .bool(result.timedOut)
+                    payload["output"] = .string(String(result.output.suffix(4000)))
+                } catch {
+                    payload["error"] = .string("\(error)")
+                }
+                _ = try? await store.events.append(EventDraft(time: clock(), type: .botRun, actor: Self.actor, session: id, payload: payload))
+            }
+        case .external(let message):
+            var payload: [String: JSONValue] = ["message": .string(message)]
+            if let base = bot.plan.settings.externalURL {
+                // Bazaar's form: GET <url>?session_id=<room>&<message>. Sent beside the plan with a
+                // time limit: an outside system never holds the bot up.
+                let separator = base.contains("?") ? "&" : "?"
+                let url = base + separator + "session_id=" + id + "&" + message
+                payload["url"] = .string(url)
+                group.addTask { [store, clock] in
+                    var request = HTTPClientRequest(url: url)
+                    request.method = .GET
+                    do {
+                        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(5))
+                        guard (200..<300).contains(Int(response.status.code)) else { throw CommandError("answered \(response.status)") }
+                    } catch {
+                        let warning = EventDraft(
+                            time: clock(), type: .botWarning, actor: Self.actor, session: id,
+                            payload: ["message": .string("external message '\(message)' not delivered: \(error)")]
+                        )
+                        _ = try? await store.events.append(warning)
+                    }
+                }
+            }
+            try await record(.botExternal, id, payload)
+        case .log(let tag, let details):
+            try await record(.botLog, id, ["tag": .string(tag), "details": .string(details)])
+        case .postChatLog:
+            try await postChatLog(id)
+        case .end:
+            bots[id]?.ended = true
+            try await record(.botEnd, id, [:])
+        case .logout:
+            try await leave(id, bot: bots[id] ?? bot)
+        case .warning(let message):
+            logger.warning("plan problem", metadata: ["message": "\(message)"])
+            try await record(.botWarning, id, ["message": .string(message)])
+        }
+    }
+
+    /// The bot leaves; if it declared the activity over, the session completes.
+    func leave(_ id: String, bot: Bot) async throws {
+        bots[id] = nil
+        try await record(.botStopped, id, [:])
+        if bot.ended { _ = try await sessions.complete(session: id, by: Self.actor) }
+    }
+
+    /// Writes the team's chat (members and bot) into their workspace folder as `chat-log.txt`.
+    func postChatLog(_ id: String) async throws {
+        var lines: [String] = []
+        try await store.reader.forEach(EventFilter(session: id, types: [.chatMessage, .botMessage])) { page in
+            for event in page {
+                let who = event.type == .botMessage ? (event.payload["name"]?.stringValue ?? Self.actor) : (event.actor ?? "?")
+                lines.append("[\(EventExporter.timestamp(event.time))] \(who): \(event.payload["text"]?.stringValue ?? "")")
+            }
+        }
+        var payload: [String: JSONValue] = ["messages": .number(Double(lines.count))]
+        if let place = await workspaces?.files(of: id) {
+            let file = place.directory + "/chat-log.txt"
+            try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
+            payload["file"] = "chat-log.txt"
+        }
+        try await record(.botChatLog, id, payload)
+    }
+
+    // MARK: Restart
+
+    /// Rebuilds the bots of live sessions by replaying their events into fresh engines (same seed,
+    /// same inputs, same decisions); what they decided before the restart is not done again.
+    func restore() async {
+        for session in await sessions.liveSessions() {
+            do {
+                var formed: Event?
+                var history: [Event] = []
+                try await store.reader.forEach(EventFilter(session: session.id)) { page in
+                    for event in page {
+                        if event.type == .sessionFormed { formed = event } else { history.append(event) }
+                    }
+                }
+                guard let formed else { continue }
+                await start(session: session.id, formed: formed)
+                guard var bot = bots[session.id] else { continue }
+                var stopped = false
+                for event in history {
+                    if event.type == .botStopped { stopped = true }
+                    if event.type == .botEnd { bot.ended = true }
+                    let seconds = event.time.timeIntervalSince(bot.origin)
+                    _ = bot.engine.advance(to: seconds)
+                    if let input = Self.input(for: event, module: bot.module, plan: bot.plan) { _ = bot.engine.handle(input, at: seconds) }
+                }
+                bots[session.id] = stopped ? nil : bot
+            } catch {
+                logger.error("could not restore the bot", metadata: ["session": "\(session.id)", "error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import HummingbirdTesting
+import OPECore
+import OPEGateway
+import OPEStore
+import Testing
+
+/// The guiding bot inside the platform: its messages and role changes travel through the room.
+@Suite struct BotTests {
+    @Test func aPairedTeamIsGreetedGivenRolesAndMovedOnWhenTestsPass() async throws {
+        try await TestGateway.run { client, store in
+            let (alice, bob, session) = try await client.pair()
+            let path = "/api/sessions/\(session)/ws"
+            let aliceRoom = RoomClient()
+            let bobRoom = RoomClient()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await aliceRoom.run(client, path: path, cookie: alice.cookie) }
+                _ = try await aliceRoom.inbox.waitFor(type: "synced")
+                // The plan waits for the whole team before it starts.
+                try await Task.sleep(for: .milliseconds(600))
+                #expect(await aliceRoom.inbox.messages().contains { $0["type"] as? String == "bot" } == false)
+                group.addTask { try await bobRoom.run(client, path: path, cookie: bob.cookie) }
+
+                for room in [aliceRoom, bobRoom] {
+                    let greeting = try await room.inbox.waitFor("the bot's greeting") {
+                        $0["type"] as? String == "bot" && ($0["text"] as? String)?.hasPrefix("Hi alice, bob! I'm OPE_Bot") == true
+                    }
+                    #expect(greeting["from"] as? String == "OPE_Bot", "bot messages have their own sender")
+                    #expect(greeting["id"] is Int, "bot messages are committed events")
+                }
+                // After the greeting's reading time the bot assigns roles: the same role event as any other.
+                let roles = try await bobRoom.inbox.waitFor("the bot's role assignment", timeout: .seconds(20)) {
+                    $0["type"] as? String == "roles" && $0["reason"] as? String == "match"
+                }
+                let map = try #require(roles["roles"] as? [String: String])
+                #expect(Set(map.keys) == ["alice", "bob"])
+                #expect(Set(map.values) == ["driver", "navigator"])
+                let announcement = try await aliceRoom.inbox.waitFor("the role announcement") { ($0["text"] as? String)?.hasPrefix("Your roles:") == true }
+                for (user, role) in map { #expect((announcement["text"] as? String)?.contains("\(role.capitalized): \(user)") == true) }
+                _ = try await aliceRoom.inbox.waitFor("the first task", timeout: .seconds(20)) { ($0["text"] as? String)?.hasPrefix("First task") == true }
+                let command = try await aliceRoom.inbox.waitFor(type: "command")
+                #expect(command["text"] as? String == "task text-stats")
+
+                // The team asks for help: a keyword trigger answers.
+                try aliceRoom.send(["type": "chat", "text": "we are stuck", "clientId": "k1"])
+                _ = try await bobRoom.inbox.waitFor("the keyword hint") { ($0["text"] as? String)?.hasPrefix("Stuck, alice?") == true }
+
+                // The tests pass (recorded as the tests endpoint records them): the bot praises and moves on.
+                _ = try await store.events.append(
+                    EventDraft(type: .testResult, actor: "bob", session: session, payload: ["task": "text-stats", "passed": true])
+                )
+                _ = try await bobRoom.inbox.waitFor("praise") { $0["type"] as? String == "bot" && ($0["text"] as? String)?.hasPrefix("The tests pass.") == true }
+                let rotation = try await aliceRoom.inbox.waitFor("the rotation for task 2", timeout: .seconds(20)) {
+                    $0["type"] as? String == "roles" && $0["reason"] as? String == "rotate"
+                }
+                let rotated = try #require(rotation["roles"] as? [String: String])
+                #expect(rotated["alice"] == map["bob"] && rotated["bob"] == map["alice"], "two members swap roles")
+
+                // A reconnect replays the bot's messages from the log like anyone else's.
+                let late = RoomClient()
+                group.addTask { try await late.run(client, path: path + "?after=0", cookie: alice.cookie) }
+                _ = try await late.inbox.waitFor(type: "synced")
+                let replayed = await late.inbox.messages().filter { $0["type"] as? String == "bot" }
+                #expect(replayed.count >= 6)
+                for room in [aliceRoom, bobRoom, late] { room.close() }
+                try await group.waitForAll()
+            }
+            let steps = try await store.reader.events(EventFilter(session: session, types: [.botStep]))
+            #expect(steps.contains { $0.payload["kind"]?.stringValue == "launched" })
+            #expect(steps.contains { $0.payload["stage"]?.stringValue == "run-length" })
+        }
+    }
+}

@@ -1,0 +1,139 @@
+import Foundation
+import HummingbirdTesting
+import NIOCore
+import OPECore
+import OPEGateway
+import OPEStore
+import Testing
+
+/// External bots: a webhook that is down, hangs or answers garbage, and then recovers.
+@Suite struct ExternalBotTests {
+    /// python-intro without the guiding bot, with `assistant:` pointing at `url`.
+    static func module(webhook url: String) throws -> String {
+        let folder = NSTemporaryDirectory() + "ope-module-\(UUID().uuidString)"
+        try FileManager.default.copyItem(atPath: TestGateway.examples + "/python-intro", toPath: folder)
+        var yaml = try String(contentsOfFile: folder + "/module.yaml", encoding: .utf8)
+        yaml = yaml.replacingOccurrences(of: "plan: bot/guide.yaml\n", with: "")
+        yaml += "\nassistant:\n  name: Helper\n  webhook: \(url)\n  timeout: 1s\n  breaker:\n    failures: 3\n    cooldown: 1s\n"
+        try yaml.write(toFile: folder + "/module.yaml", atomically: true, encoding: .utf8)
+        return folder
+    }
+
+    static func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: @Sendable () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw RoomTestError("\(what) did not happen within \(timeout)")
+    }
+
+    /// The session's events an external bot hears about, in log order.
+    static func deliverable(_ store: Store, _ session: String) async throws -> [Event] {
+        try await store.reader.events(EventFilter(session: session, types: ExternalBotService.deliveredTypes), limit: 10_000)
+            .filter { $0.actor != ExternalBotService.actor }
+    }
+
+    @Test func anOutageLosesAndDuplicatesNothing() async throws {
+        try await FakeExternalBot.serve(mode: .failing) { fake, url in
+            let folder = try Self.module(webhook: url)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try await TestGateway.run(moduleFolders: [folder]) { client, store in
+                let (alice, bob, session) = try await client.pair()
+                let path = "/api/sessions/\(session)/ws"
+                let aliceRoom = RoomClient()
+                let bobRoom = RoomClient()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await aliceRoom.run(client, path: path, cookie: alice.cookie) }
+                    group.addTask { try await bobRoom.run(client, path: path, cookie: bob.cookie) }
+                    _ = try await aliceRoom.inbox.waitFor(type: "synced")
+                    _ = try await bobRoom.inbox.waitFor(type: "synced")
+                    // The bot is down: chat goes on at full speed.
+                    for index in 1...5 {
+                        let started = ContinuousClock.now
+                        try aliceRoom.send(["type": "chat", "text": "message \(index)", "clientId": "m\(index)"])
+                        _ = try await aliceRoom.inbox.waitFor("ack \(index)") { $0["type"] as? String == "ack" && $0["clientId"] as? String == "m\(index)" }
+                        #expect(ContinuousClock.now - started < .seconds(1), "the chat never waits on the bot")
+                    }
+                    try await Self.waitUntil("the breaker opening") {
+                        try await store.reader.events(EventFilter(session: session, types: [.externalBotUnavailable])).count == 1
+                    }
+                    #expect(await fake.accepted.isEmpty)
+                    #expect(await fake.requests >= 3)
+                    let metrics = String(buffer: try await client.get("/metrics").body)
+                    #expect(!metrics.contains("ope_external_bot_breaker_state{bot=\"Helper\"} 0"), "breaker open or probing in /metrics:\n\(metrics)")
+                    #expect(metrics.contains("ope_external_bot_queue_depth{bot=\"Helper\"} "))
+
+                    await fake.set(.working)
+                    for index in 1...5 {
+                        _ = try await bobRoom.inbox.waitFor("echo \(index)", timeout: .seconds(30)) { $0["type"] as? String == "bot" && $0["text"] as? String == "echo: message \(index)" }
+                    }
+                    try await Self.waitUntil("every event delivered") {
+                        let expected = try await Self.deliverable(store, session).map { Int($0.id) }
+                        return await fake.accepted.map(\.eventID) == expected
+                    }
+                    for room in [aliceRoom, bobRoom] { room.close() }
+                    try await group.waitForAll()
+                }
+                // Leaving the room is news for the bot too.
+                try await Self.waitUntil("the departures delivered") {
+                    let expected = try await Self.deliverable(store, session).map { Int($0.id) }
+                    return await fake.accepted.map(\.eventID) == expected
+                }
+                // Exactly once, in order, each with its idempotency key; each reply recorded once.
+                let accepted = await fake.accepted
+                let expected = try await Self.deliverable(store, session)
+                #expect(accepted.map(\.eventID) == expected.map { Int($0.id) })
+                #expect(accepted.map(\.key) == expected.map { "\(session):\($0.id)" })
+                #expect(Set(accepted.map(\.key)).count == accepted.count)
+                let replies = try await store.reader.events(EventFilter(session: session, types: [.botMessage])).filter { $0.actor == ExternalBotService.actor }
+                #expect(replies.compactMap { $0.payload["text"]?.stringValue } == (1...5).map { "echo: message \($0)" })
+                #expect(replies.allSatisfy { $0.payload["name"]?.stringValue == "Helper" })
+                let recovered = try await store.reader.events(EventFilter(session: session, types: [.externalBotRecovered]))
+                #expect(recovered.count == 1)
+            }
+        }
+    }
+
+    @Test func garbageIsGivenUpOnAndRecordedAndAHangingBotNeverHoldsTheChat() async throws {
+        try await FakeExternalBot.serve(mode: .garbageForChat) { fake, url in
+            let folder = try Self.module(webhook: url)
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try await TestGateway.run(moduleFolders: [folder]) { client, store in
+                let (alice, _, session) = try await client.pair()
+                let room = RoomClient()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await room.run(client, path: "/api/sessions/\(session)/ws", cookie: alice.cookie) }
+                    _ = try await room.inbox.waitFor(type: "synced")
+                    try room.send(["type": "chat", "text": "first", "clientId": "g1"])
+                    let gaveUp = try await room.inbox.waitFor("the give-up event", timeout: .seconds(40)) {
+                        (($0["event"] as? [String: Any])?["type"] as? String) == "external_bot.gave_up"
+                    }
+                    let payload = try #require((gaveUp["event"] as? [String: Any])?["payload"] as? [String: Any])
+                    #expect((payload["reason"] as? String)?.contains("not a JSON object") == true, "\(payload)")
+                    #expect(payload["attempts"] as? Int == 5)
+                    // The queue moves on past the refused event.
+                    await fake.set(.working)
+                    try room.send(["type": "chat", "text": "second", "clientId": "g2"])
+                    _ = try await room.inbox.waitFor("echo of the next message", timeout: .seconds(20)) { $0["text"] as? String == "echo: second" }
+
+                    // Now it hangs: every call times out, the breaker opens, chat stays instant.
+                    await fake.set(.hanging)
+                    for index in 1...3 {
+                        let started = ContinuousClock.now
+                        try room.send(["type": "chat", "text": "during the hang \(index)", "clientId": "h\(index)"])
+                        _ = try await room.inbox.waitFor("ack") { $0["clientId"] as? String == "h\(index)" && $0["type"] as? String == "ack" }
+                        #expect(ContinuousClock.now - started < .seconds(1))
+                    }
+                    _ = try await room.inbox.waitFor("the unavailable event", timeout: .seconds(30)) {
+                        (($0["event"] as? [String: Any])?["type"] as? String) == "external_bot.unavailable"
+                    }
+                    room.close()
+                    try await group.waitForAll()
+                }
+                let chats = try await store.reader.events(EventFilter(session: session, types: [.chatMessage]))
+                #expect(chats.count == 5, "every chat message was recorded while the bot misbehaved")
+            }
+        }
+    }
+}

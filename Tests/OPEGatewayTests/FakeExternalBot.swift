@@ -1,0 +1,82 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// A webhook bot on a loopback port that misbehaves on command: it answers 500, hangs, or answers
+/// garbage until told otherwise, and records what it accepted.
+actor FakeExternalBot {
+    enum Mode: Sendable {
+        case working
+        case failing
+        case hanging
+        /// Chat messages get garbage; other events are accepted.
+        case garbageForChat
+    }
+
+    struct Accepted: Sendable, Equatable {
+        var key: String
+        var eventID: Int
+        var type: String
+    }
+
+    var mode: Mode
+    private(set) var accepted: [Accepted] = []
+    private(set) var requests = 0
+
+    init(mode: Mode) { self.mode = mode }
+
+    func set(_ mode: Mode) { self.mode = mode }
+
+    /// Handles one delivery: the status and body to answer with (nil: never answer in time).
+    func handle(key: String, body: [String: Any]) -> (HTTPResponse.Status, String)? {
+        requests += 1
+        let event = body["event"] as? [String: Any] ?? [:]
+        let type = event["type"] as? String ?? ""
+        switch mode {
+        case .failing: return (.internalServerError, "down for maintenance")
+        case .hanging: return nil
+        case .garbageForChat where type == "chat.message": return (.ok, "<html>not json</html>")
+        default: break
+        }
+        accepted.append(Accepted(key: key, eventID: event["id"] as? Int ?? -1, type: type))
+        if type == "chat.message", let text = (event["payload"] as? [String: Any])?["text"] as? String {
+            return (.ok, #"{"messages": ["echo: \#(text)"]}"#)
+        }
+        return (.ok, "{}")
+    }
+
+    /// Serves the fake on a free port until the body returns; the body gets the webhook URL.
+    static func serve<T: Sendable>(mode: Mode, _ body: @Sendable (FakeExternalBot, String) async throws -> T) async throws -> T {
+        let bot = FakeExternalBot(mode: mode)
+        let router = Router()
+        router.post("hook") { request, context -> Response in
+            let data = try await request.body.collect(upTo: 1 << 20)
+            let object = (try? JSONSerialization.jsonObject(with: Data(data.readableBytesView)) as? [String: Any]) ?? [:]
+            let key = request.headers[HTTPField.Name("Idempotency-Key")!] ?? ""
+            guard let (status, text) = await bot.handle(key: key, body: object) else {
+                try await Task.sleep(for: .seconds(30))
+                return Response(status: .ok)
+            }
+            return Response(status: status, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
+        let (ports, port) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in port.yield(channel.localAddress?.port ?? 0) }, logger: Logger(label: "fake-bot")
+        )
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "fake-bot"))).run()
+                return nil
+            }
+            var iterator = ports.makeAsyncIterator()
+            let bound = await iterator.next() ?? 0
+            let result = try await body(bot, "http://127.0.0.1:\(bound)/hook")
+            group.cancelAll()
+            return result
+        }
+    }
+}
