@@ -425,6 +425,13 @@ public struct PlanEngine: Sendable {
 
     mutating func activity() {
         lastActivity = now
+        guard launchedAt != nil else { return }
+        for (index, trigger) in plan.triggers.enumerated() where !idleTimerPending.contains(index) {
+            if case .idle(let seconds) = trigger.event {
+                schedule(.idle(trigger: index), at: now + seconds)
+                idleTimerPending.insert(index)
+            }
+        }
     }
 
     mutating func fireTrigger(_ index: Int, slots extra: [String: String]) {

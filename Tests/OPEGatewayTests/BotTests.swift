@@ -1,5 +1,6 @@
 import Foundation
 import HummingbirdTesting
+import NIOCore
 import OPECore
 import OPEGateway
 import OPEStore
@@ -68,6 +69,61 @@ import Testing
             let steps = try await store.reader.events(EventFilter(session: session, types: [.botStep]))
             #expect(steps.contains { $0.payload["kind"]?.stringValue == "launched" })
             #expect(steps.contains { $0.payload["stage"]?.stringValue == "run-length" })
+        }
+    }
+}
+
+/// Experiment conditions: each new session gets one; the assignment is an event in the export.
+@Suite struct ExperimentTests {
+    @Test func sessionsGetBalancedConditionsRecordedInTheExport() async throws {
+        let folder = NSTemporaryDirectory() + "ope-module-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.copyItem(atPath: TestGateway.examples + "/python-intro", toPath: folder)
+        try """
+            name: Quiet variant
+            readingSpeed: 0
+            stages:
+              - steps:
+                  - say: "Hello from the quiet variant."
+            """.write(toFile: folder + "/bot/quiet.yaml", atomically: true, encoding: .utf8)
+        var yaml = try String(contentsOfFile: folder + "/module.yaml", encoding: .utf8)
+        yaml += """
+
+            experiment:
+              seed: 11
+              conditions:
+                - name: guided
+                - name: quiet
+                  plan: bot/quiet.yaml
+
+            """
+        try yaml.write(toFile: folder + "/module.yaml", atomically: true, encoding: .utf8)
+        try await TestGateway.run(moduleFolders: [folder]) { client, store in
+            let (alice, bob, session) = try await client.pair()
+            let assigned = try await store.reader.events(EventFilter(session: session, types: [.experimentAssigned]))
+            #expect(assigned.count == 1)
+            let condition = try #require(assigned.first?.payload["condition"]?.stringValue)
+            #expect(["guided", "quiet"].contains(condition))
+            #expect(assigned.first?.payload["index"] == .number(0))
+            // The session's bot runs the condition's plan.
+            let aliceRoom = RoomClient()
+            let bobRoom = RoomClient()
+            let path = "/api/sessions/\(session)/ws"
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await aliceRoom.run(client, path: path, cookie: alice.cookie) }
+                group.addTask { try await bobRoom.run(client, path: path, cookie: bob.cookie) }
+                let first = try await aliceRoom.inbox.waitFor(type: "bot")
+                let text = try #require(first["text"] as? String)
+                #expect(condition == "quiet" ? text == "Hello from the quiet variant." : text.hasPrefix("Hi alice, bob!"), "\(condition): \(text)")
+                aliceRoom.close()
+                bobRoom.close()
+                try await group.waitForAll()
+            }
+            let teacher = try await client.login("teacher")
+            let export = String(buffer: try await client.get("/api/events/export?session=\(session)", headers: teacher.headers).body)
+            #expect(export.contains("\"type\":\"experiment.assigned\"") && export.contains("\"condition\":\"\(condition)\""))
+            let csv = String(buffer: try await client.get("/api/events/export?module=python-intro&format=csv", headers: teacher.headers).body)
+            #expect(csv.contains("experiment.assigned"))
         }
     }
 }

@@ -136,4 +136,54 @@ import Testing
             }
         }
     }
+
+    @Test func aChatCompletionsPersonaAnswersWhenAddressedWithRecentChatAsContext() async throws {
+        try await FakeExternalBot.serve(mode: .working) { fake, url in
+            let folder = NSTemporaryDirectory() + "ope-module-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            try FileManager.default.copyItem(atPath: TestGateway.examples + "/python-intro", toPath: folder)
+            var yaml = try String(contentsOfFile: folder + "/module.yaml", encoding: .utf8)
+            yaml = yaml.replacingOccurrences(of: "plan: bot/guide.yaml\n", with: "")
+            let endpoint = url.replacingOccurrences(of: "/hook", with: "/v1/chat/completions")
+            yaml += """
+
+                assistant:
+                  name: Sage
+                  chatCompletions:
+                    url: \(endpoint)
+                    model: tiny-model
+                    systemPrompt: You are Sage, a patient research assistant.
+                    context: 3
+                    apiKeyEnv: PATH
+
+                """
+            try yaml.write(toFile: folder + "/module.yaml", atomically: true, encoding: .utf8)
+            try await TestGateway.run(moduleFolders: [folder]) { client, store in
+                let (alice, _, session) = try await client.pair()
+                let room = RoomClient()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await room.run(client, path: "/api/sessions/\(session)/ws", cookie: alice.cookie) }
+                    _ = try await room.inbox.waitFor(type: "synced")
+                    for (index, text) in ["first", "second", "third", "sage, what does Counter do?"].enumerated() {
+                        try room.send(["type": "chat", "text": text, "clientId": "c\(index)"])
+                        _ = try await room.inbox.waitFor("ack") { $0["clientId"] as? String == "c\(index)" && $0["type"] as? String == "ack" }
+                    }
+                    let answer = try await room.inbox.waitFor("Sage's answer") { $0["type"] as? String == "bot" && $0["from"] as? String == "Sage" }
+                    #expect(answer["text"] as? String == "You asked: alice: sage, what does Counter do?")
+                    room.close()
+                    try await group.waitForAll()
+                }
+                let calls = await fake.completions.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                #expect(calls.count == 1, "only the message that names Sage is answered")
+                let call = try #require(calls.first)
+                #expect(call["model"] as? String == "tiny-model")
+                #expect((call["authorization"] as? String)?.hasPrefix("Bearer /") == true, "the key comes from the named variable")
+                let messages = try #require(call["messages"] as? [[String: Any]])
+                #expect(messages.map { $0["role"] as? String } == ["system", "user", "user", "user"])
+                #expect(messages.first?["content"] as? String == "You are Sage, a patient research assistant.")
+                #expect(messages.dropFirst().map { $0["content"] as? String } == ["alice: second", "alice: third", "alice: sage, what does Counter do?"])
+                _ = store
+            }
+        }
+    }
 }

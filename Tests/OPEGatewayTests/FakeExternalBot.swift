@@ -24,11 +24,22 @@ actor FakeExternalBot {
 
     var mode: Mode
     private(set) var accepted: [Accepted] = []
+    /// Bodies of chat-completions calls (JSON text, with the Authorization header added).
+    private(set) var completions: [String] = []
     private(set) var requests = 0
 
     init(mode: Mode) { self.mode = mode }
 
     func set(_ mode: Mode) { self.mode = mode }
+
+    func complete(_ body: [String: Any], authorization: String?) -> String {
+        var body = body
+        body["authorization"] = authorization ?? ""
+        completions.append(String(decoding: (try? JSONSerialization.data(withJSONObject: body)) ?? Data(), as: UTF8.self))
+        let last = ((body["messages"] as? [[String: Any]])?.last?["content"] as? String) ?? ""
+        let answer = "You asked: \(last)".replacingOccurrences(of: "\"", with: "'")
+        return #"{"id": "c1", "choices": [{"index": 0, "message": {"role": "assistant", "content": "\#(answer)"}}]}"#
+    }
 
     /// Handles one delivery: the status and body to answer with (nil: never answer in time).
     func handle(key: String, body: [String: Any]) -> (HTTPResponse.Status, String)? {
@@ -61,6 +72,12 @@ actor FakeExternalBot {
                 return Response(status: .ok)
             }
             return Response(status: status, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        }
+        router.post("v1/chat/completions") { request, context -> Response in
+            let data = try await request.body.collect(upTo: 1 << 20)
+            let object = (try? JSONSerialization.jsonObject(with: Data(data.readableBytesView)) as? [String: Any]) ?? [:]
+            let text = await bot.complete(object, authorization: request.headers[.authorization])
+            return Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
         let (ports, port) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
