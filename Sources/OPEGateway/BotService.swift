@@ -151,8 +151,9 @@ public actor BotService: Service {
         guard let moduleID = formed.payload["module"]?.stringValue, let module = await sessions.module(named: moduleID) else { return }
         let (plan, _) = module.bot(condition: formed.payload["condition"]?.stringValue)
         guard let plan else { return }
+        // The plan waits for the team that formed (a group of one starts at once).
         let size: Int
-        if case .array(let members)? = formed.payload["members"] { size = max(members.count, module.group.target) } else { size = module.group.target }
+        if case .array(let members)? = formed.payload["members"], !members.isEmpty { size = members.count } else { size = module.group.target }
         bots[id] = Bot(engine: PlanEngine(plan: plan, teamSize: size, seed: SeededGenerator.seed(id)), origin: formed.time, module: module, plan: plan)
         logger.info("bot started", metadata: ["session": "\(id)", "plan": "\(plan.name)"])
     }

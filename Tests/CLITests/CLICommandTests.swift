@@ -52,6 +52,30 @@ import Testing
         #expect(refused.stderr.contains("bad.csv:2"))
     }
 
+    @Test func planSimulatePrintsTheTimelineWithoutAServer() async throws {
+        let plan = Self.examples + "/python-intro/bot/guide.yaml"
+        let result = try await OPEProcess.run(["plan", "simulate", plan, "--members", "2", "--tests-pass", "text-stats=600", "--until", "700"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "# Python warm-up guide (native plan), 2 members: Ann, Ben")
+        #expect(lines.contains("     0.00  say     [welcome.1] Hi Ann, Ben! I'm OPE_Bot, your guide for this session."))
+        #expect(lines.contains { $0.hasPrefix("     6.70  roles   (match) Ann=") })
+        #expect(lines.contains("   600.00  say     [text-stats.3.passed] The tests pass. Well done, Ann, Ben!"))
+        #expect(lines.contains("   603.00  stage   run-length"))
+        #expect(lines.allSatisfy { $0.hasPrefix("#") || Double($0.prefix(9).trimmingCharacters(in: .whitespaces)).map { $0 <= 700 } == true })
+
+        let unknown = try await OPEProcess.run(["plan", "simulate", plan, "--tests-pass", "nope=5"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("waits for no task named nope"))
+        let malformed = try await OPEProcess.run(["plan", "simulate", plan, "--tests-pass", "text-stats"])
+        #expect(malformed.status != 0 && malformed.stderr.contains("TASK=SECONDS"))
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try "name: x\nstages:\n  - steps:\n      - say: [unclosed\n".write(toFile: folder + "/bad.yaml", atomically: true, encoding: .utf8)
+        let broken = try await OPEProcess.run(["plan", "simulate", folder + "/bad.yaml"])
+        #expect(broken.status != 0 && broken.stderr.contains("bad.yaml:"), "\(broken.stderr)")
+    }
+
     @Test func moduleValidateReportsFileLineAndFieldAndExitCode() async throws {
         let good = try await OPEProcess.run(["module", "validate", Self.examples])
         #expect(good.status == 0, "\(good.stderr)")

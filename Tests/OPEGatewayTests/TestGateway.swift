@@ -7,6 +7,7 @@ import OPECore
 import OPEGateway
 import OPEStore
 import OPEWorkspaces
+import Synchronization
 import Testing
 
 /// A gateway on a free loopback port with a fresh data dir, the shipped modules and three users.
@@ -33,6 +34,19 @@ struct TestGateway {
         let configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: moduleFolders)
         let (app, _) = try await buildApplication(configuration, store: store)
         try await app.test(.live) { client in try await body(client, store) }
+    }
+
+    /// Like ``run(moduleFolders:folder:createUsers:_:)``, returning the body's result (restart tests run twice on one folder).
+    @discardableResult
+    static func runReturning<T: Sendable>(
+        folder: String, createUsers: Bool = true, _ body: @Sendable @escaping (any TestClientProtocol, Store) async throws -> T
+    ) async throws -> T {
+        let result = Mutex<T?>(nil)
+        try await run(folder: folder, createUsers: createUsers) { client, store in
+            let value = try await body(client, store)
+            result.withLock { $0 = value }
+        }
+        return try #require(result.withLock { $0 })
     }
 
     static var venv: String {
