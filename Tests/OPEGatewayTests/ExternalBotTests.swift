@@ -76,6 +76,9 @@ import Testing
                     try await group.waitForAll()
                 }
                 // Leaving the room is news for the bot too.
+                try await Self.waitUntil("both departures recorded") {
+                    try await store.reader.events(EventFilter(session: session, types: [.presenceLeft])).count == 2
+                }
                 try await Self.waitUntil("the departures delivered") {
                     let expected = try await Self.deliverable(store, session).map { Int($0.id) }
                     return await fake.accepted.map(\.eventID) == expected
