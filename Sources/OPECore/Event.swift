@@ -91,6 +91,8 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, CustomSt
     /// Something in the plan could not be done as written, or the bot failed; the session goes on.
     public static let botWarning: EventType = "bot.warning"
     public static let experimentAssigned: EventType = "experiment.assigned"
+    /// An instructor's hint to a team, shown in their chat.
+    public static let instructorHint: EventType = "instructor.hint"
     /// The external bot's endpoint stopped answering (breaker opened) or answers again.
     public static let externalBotUnavailable: EventType = "external_bot.unavailable"
     public static let externalBotRecovered: EventType = "external_bot.recovered"

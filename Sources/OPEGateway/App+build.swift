@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import Mustache
 import OPEModules
 import OPEStore
 import OPEWorkspaces
@@ -47,7 +48,7 @@ public func buildApplication(
     let bots = BotService(sessions: sessions, store: store, workspaces: workspaces, logger: logger)
     let externalBots = ExternalBotService(sessions: sessions, store: store, logger: logger)
     let gateway = Gateway(store: store, catalog: catalog, sessions: sessions, workspaces: workspaces, bots: bots, externalBots: externalBots)
-    let router = buildRouter(configuration, gateway: gateway, hub: hub)
+    let router = buildRouter(configuration, gateway: gateway, hub: hub, pages: try await WebController.loadLibrary())
     var app = Application(
         router: router,
         // Frames up to the proxy's limit; the team room enforces its own, smaller one.
@@ -81,17 +82,23 @@ public func buildApplication(
     return (app, gateway)
 }
 
-func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: RoomHub) -> Router<AppRequestContext> {
+func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: RoomHub, pages: MustacheLibrary) -> Router<AppRequestContext> {
     let store = gateway.store
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
     router.add(middleware: ErrorMiddleware())
+    router.add(middleware: PageSecurityMiddleware(workspaceOrigin: configuration.workspaceOrigin))
+    router.add(middleware: FileMiddleware(WebController.resources + "/static", urlBasePath: "/static", searchForIndexHtml: false))
+    let throttle = LoginThrottle()
+    WebController(
+        store: store, sessions: gateway.sessions, catalog: gateway.catalog, throttle: throttle, secureCookies: configuration.secureCookies, library: pages
+    ).addRoutes(to: router)
     SystemController(registry: OPEMetrics.registry).addRoutes(to: router)
     let api = router.group("api")
         .add(middleware: AuthenticationMiddleware(store: store))
         .add(middleware: CSRFMiddleware(allowedOrigins: configuration.allowedOrigins))
-    AuthController(store: store, sessions: gateway.sessions, throttle: LoginThrottle(), secureCookies: configuration.secureCookies).addRoutes(to: api)
+    AuthController(store: store, sessions: gateway.sessions, throttle: throttle, secureCookies: configuration.secureCookies).addRoutes(to: api)
     ModulesController(catalog: gateway.catalog, store: store, sessions: gateway.sessions).addRoutes(to: api)
     LobbyController(sessions: gateway.sessions).addRoutes(to: api)
     let tests = gateway.workspaces.map { _ in TaskTestService(events: store.events, venv: configuration.venv) }

@@ -61,10 +61,12 @@ struct EventsController {
             guard let value = Int64(String(text)) else { throw APIError(.badRequest, "after must be an event id (a number)") }
             filter.afterID = value
         }
-        filter.session = query["session"].map(String.init)
-        filter.module = query["module"].map(String.init)
-        if let text = query["since"] { filter.since = try date(String(text), name: "since") }
-        if let text = query["until"] { filter.until = try date(String(text), name: "until") }
+        // Empty fields (as the export form sends them) mean no filter.
+        func field(_ name: String) -> String? { query[name[...]].map(String.init).flatMap { $0.isEmpty ? nil : $0 } }
+        filter.session = field("session")
+        filter.module = field("module")
+        if let text = field("since") { filter.since = try date(text, name: "since") }
+        if let text = field("until") { filter.until = try date(text, name: "until") }
         return filter
     }
 

@@ -44,6 +44,31 @@ struct LobbyController {
         group.post("lobby/join", use: join)
         group.delete("lobby/join", use: leave)
         group.get("lobby", use: status)
+        group.get("lobby/queue", use: queue)
+    }
+
+    struct QueueEntry: Encodable, Sendable {
+        struct Person: Encodable, Sendable {
+            var username: String
+            var since: Date
+            var position: Int
+        }
+        var module: String
+        var waiting: [Person]
+    }
+
+    /// Who waits for which module, for the instructor dashboard.
+    @Sendable func queue(request: Request, context: AppRequestContext) async throws -> JSONResponse<[QueueEntry]> {
+        _ = try context.requireStaff()
+        let queues = await sessions.queueSnapshot()
+        return JSONResponse(
+            value: queues.keys.sorted().map { module in
+                QueueEntry(
+                    module: module,
+                    waiting: queues[module, default: []].enumerated().map { .init(username: $1.user, since: $1.joinedAt, position: $0 + 1) }
+                )
+            }
+        )
     }
 
     @Sendable func join(request: Request, context: AppRequestContext) async throws -> JSONResponse<StatusResponse> {

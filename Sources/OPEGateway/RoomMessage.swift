@@ -47,6 +47,10 @@ struct RoomMessage: Sendable {
             type = "bot"
             from = payload["name"]?.stringValue ?? event.actor ?? "bot"
             text = payload["text"]?.stringValue
+        case .instructorHint:
+            type = "hint"
+            from = event.actor
+            text = payload["text"]?.stringValue
         case .botCommand:
             // The page acts on it (e.g. shows the next task).
             type = "command"

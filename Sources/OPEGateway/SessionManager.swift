@@ -141,6 +141,12 @@ public actor SessionManager {
         return status(of: user)
     }
 
+    /// Everyone waiting, per module, in queue order (the instructor dashboard).
+    public func queueSnapshot() async -> [String: [LobbyStateMachine.Entry]] {
+        await barrier()
+        return lobby.queues
+    }
+
     /// Takes `user` out of the queue; false if they were not waiting.
     public func leave(user: String) async throws -> Bool {
         let now = clock()

@@ -49,7 +49,26 @@ struct SessionsController {
         var createdAt: Date
         var nextRotation: Date?
         var workspace: WorkspaceInfo?
+        /// For instructors: how the team is doing.
+        var activity: Activity?
     }
+
+    /// The dashboard's view of a team: when it last did something, its latest test result per
+    /// task, and why it looks stuck, if it does.
+    struct Activity: Encodable, Sendable {
+        var lastActivity: Date?
+        var tests: [String: Bool]
+        var stuck: String?
+    }
+
+    struct HintRequest: Decodable {
+        var text: String
+        var module: String?
+    }
+
+    /// A team counts as stuck after this long without chat or test runs, or after this many failed runs in a row.
+    static let stuckAfter: TimeInterval = 10 * 60
+    static let stuckFailures = 3
 
     struct MatchingRequest: Decodable {
         var open: Bool?
@@ -60,6 +79,8 @@ struct SessionsController {
         group.get("sessions", use: list)
         group.get("sessions/:id", use: detail)
         group.post("sessions/:id/rotate", use: rotate)
+        group.post("sessions/:id/hint", use: hint)
+        group.post("hints", use: hintAll)
         group.post("sessions/:id/end", use: end)
         group.post("sessions/:id/tests", use: runTests)
         group.post("sessions/:id/workspace/restart", use: restartWorkspace)
@@ -120,6 +141,54 @@ struct SessionsController {
         )
     }
 
+    func activity(of session: SessionStateMachine) async throws -> Activity {
+        let recent = try await store.reader.latest(EventFilter(session: session.id, types: [.chatMessage, .testResult]), limit: 50)
+        var tests: [String: Bool] = [:]
+        var failuresInARow = 0
+        var countingFailures = true
+        for event in recent where event.type == .testResult {
+            guard let task = event.payload["task"]?.stringValue, case .bool(let passed)? = event.payload["passed"] else { continue }
+            if tests[task] == nil { tests[task] = passed }
+            if countingFailures { if passed { countingFailures = false } else { failuresInARow += 1 } }
+        }
+        let last = recent.first?.time ?? session.activeSince ?? session.createdAt
+        var stuck: String?
+        if failuresInARow >= Self.stuckFailures {
+            stuck = "\(failuresInARow) failed test runs in a row"
+        } else if session.phase == .active, Date().timeIntervalSince(last) > Self.stuckAfter {
+            stuck = "no chat or test runs for \(Int(Date().timeIntervalSince(last) / 60)) minutes"
+        }
+        return Activity(lastActivity: recent.first?.time, tests: tests, stuck: stuck)
+    }
+
+    /// An instructor sends a hint to one team; it appears in their chat, set apart.
+    @Sendable func hint(request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireStaff()
+        let session = try await visibleSession(context)
+        guard !session.phase.isOver else { throw APIError(.conflict, "session \(session.id) is over") }
+        let text = try await hintText(request, context)
+        _ = try await store.events.append(EventDraft(type: .instructorHint, actor: identity.user.username, session: session.id, payload: ["text": .string(text)]))
+        return Response(status: .noContent)
+    }
+
+    /// The same hint to every live team (of one module, if given).
+    @Sendable func hintAll(request: Request, context: AppRequestContext) async throws -> JSONResponse<[String: Int]> {
+        let identity = try context.requireStaff()
+        let body = try await request.decodeJSON(HintRequest.self, context: context)
+        let text = body.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...1000).contains(text.count) else { throw APIError(.badRequest, "a hint needs 1 to 1000 characters") }
+        let targets = await sessions.liveSessions().filter { body.module == nil || $0.module == body.module }
+        let drafts = targets.map { EventDraft(type: .instructorHint, actor: identity.user.username, session: $0.id, payload: ["text": .string(text)]) }
+        _ = try await store.events.append(contentsOf: drafts)
+        return JSONResponse(value: ["sent": drafts.count])
+    }
+
+    func hintText(_ request: Request, _ context: AppRequestContext) async throws -> String {
+        let text = try await request.decodeJSON(HintRequest.self, context: context).text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...1000).contains(text.count) else { throw APIError(.badRequest, "a hint needs 1 to 1000 characters") }
+        return text
+    }
+
     func workspaceInfo(_ session: String) async -> WorkspaceInfo? {
         guard let workspaces, let state = await workspaces.state(of: session) else { return nil }
         switch state {
@@ -171,7 +240,11 @@ struct SessionsController {
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<[SessionResponse]> {
         _ = try context.requireStaff()
         var result: [SessionResponse] = []
-        for session in await sessions.liveSessions() { result.append(try await response(session)) }
+        for session in await sessions.liveSessions() {
+            var entry = try await response(session)
+            entry.activity = try await activity(of: session)
+            result.append(entry)
+        }
         return JSONResponse(value: result)
     }
 

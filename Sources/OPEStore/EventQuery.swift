@@ -56,7 +56,12 @@ public struct EventReader: Sendable {
         try await database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0 }
     }
 
-    static func fetch(_ db: Database, _ filter: EventFilter, limit: Int) throws -> [Event] {
+    /// The newest `limit` events matching `filter`, newest first (the dashboard's "last activity").
+    public func latest(_ filter: EventFilter, limit: Int = 1) async throws -> [Event] {
+        try await database.writer.read { db in try Self.fetch(db, filter, limit: limit, newestFirst: true) }
+    }
+
+    static func fetch(_ db: Database, _ filter: EventFilter, limit: Int, newestFirst: Bool = false) throws -> [Event] {
         var clauses: [String] = []
         var arguments: StatementArguments = []
         if let afterID = filter.afterID {
@@ -87,7 +92,7 @@ public struct EventReader: Sendable {
             _ = arguments.append(contentsOf: StatementArguments(types.map(\.rawValue)))
         }
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-        let rows = try Row.fetchAll(db, sql: "SELECT * FROM events \(whereClause) ORDER BY id LIMIT \(limit)", arguments: arguments)
+        let rows = try Row.fetchAll(db, sql: "SELECT * FROM events \(whereClause) ORDER BY id \(newestFirst ? "DESC" : "") LIMIT \(limit)", arguments: arguments)
         return try rows.map(EventCoding.event(row:))
     }
 }

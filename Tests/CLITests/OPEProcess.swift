@@ -24,8 +24,13 @@ struct OPEProcess {
 
     /// Runs `ope ARGUMENTS` to completion (killed after `timeout`).
     static func run(_ arguments: [String], timeout: Duration = .seconds(60), directory: String? = nil) async throws -> Result {
+        try await runProgram(try binary, arguments, timeout: timeout, directory: directory)
+    }
+
+    /// Runs any program to completion (killed after `timeout`).
+    static func runProgram(_ path: String, _ arguments: [String], timeout: Duration = .seconds(60), directory: String? = nil) async throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: try binary)
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let out = Pipe()
@@ -41,7 +46,7 @@ struct OPEProcess {
         while process.isRunning {
             if ContinuousClock.now > deadline {
                 process.terminate()
-                throw ProcessFailure("ope \(arguments.joined(separator: " ")) did not finish within \(timeout)")
+                throw ProcessFailure("\(path) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -1,0 +1,139 @@
+"use strict";
+// The instructor dashboard: modules, the lobby queue and live sessions, refreshed every few seconds.
+(() => {
+  const root = document.getElementById("dashboard");
+  if (!root) return;
+  const errorBox = document.getElementById("dash-error");
+  const sessionRows = new Map();
+
+  function fail(error) {
+    errorBox.textContent = error.message;
+    errorBox.hidden = false;
+  }
+  function ago(iso) {
+    if (!iso) return "–";
+    const seconds = (Date.now() - new Date(iso).getTime()) / 1000;
+    if (seconds < 60) return "just now";
+    return Math.floor(seconds / 60) + " min ago";
+  }
+  function button(text, onClick, className) {
+    const b = OPE.el("button", className || "", text);
+    b.type = "button";
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function renderModules(modules, queue) {
+    const body = document.getElementById("modules");
+    body.replaceChildren();
+    for (const module of modules) {
+      const row = OPE.el("tr");
+      const waiting = (queue.find((q) => q.module === module.id) || { waiting: [] }).waiting.length;
+      row.append(OPE.el("td", "", module.title), OPE.el("td", "", module.mode), OPE.el("td", "", module.open ? "open" : "closed"), OPE.el("td", "", String(waiting)));
+      const actions = OPE.el("td");
+      actions.append(button(module.open ? "Close" : "Open", () => change(module.id, { open: !module.open })));
+      actions.append(" ", button(module.mode === "dynamic" ? "Use fixed groups" : "Use the lobby", () => change(module.id, { mode: module.mode === "dynamic" ? "static" : "dynamic" }), "secondary"));
+      row.append(actions);
+      body.append(row);
+    }
+  }
+  async function change(module, body) {
+    try { await OPE.api("POST", "/api/modules/" + encodeURIComponent(module) + "/matching", body); load(); } catch (error) { fail(error); }
+  }
+
+  function renderQueue(queue) {
+    const list = document.getElementById("queue");
+    list.replaceChildren();
+    for (const entry of queue) {
+      for (const person of entry.waiting) {
+        list.append(OPE.el("li", "", person.username + " · " + entry.module + " · waiting " + OPE.duration((Date.now() - new Date(person.since).getTime()) / 1000)));
+      }
+    }
+    if (!list.children.length) list.append(OPE.el("li", "meta", "Nobody is waiting."));
+  }
+
+  function renderSessions(sessions) {
+    const body = document.getElementById("sessions");
+    const seen = new Set();
+    for (const session of sessions) {
+      seen.add(session.id);
+      let row = sessionRows.get(session.id);
+      if (!row) {
+        row = OPE.el("tr");
+        row.dataset.session = session.id;
+        for (let i = 0; i < 6; i++) row.append(OPE.el("td"));
+        const actions = OPE.el("td", "actions");
+        const form = OPE.el("form", "inline");
+        form.dataset.script = "1";
+        const hint = OPE.el("input");
+        hint.maxLength = 1000;
+        hint.required = true;
+        hint.setAttribute("aria-label", "Hint for this team");
+        hint.placeholder = "Hint for this team";
+        const send = OPE.el("button", "", "Send hint");
+        form.append(hint, send);
+        form.addEventListener("submit", async (event) => {
+          event.preventDefault();
+          try {
+            await OPE.api("POST", "/api/sessions/" + encodeURIComponent(session.id) + "/hint", { text: hint.value });
+            hint.value = "";
+          } catch (error) { fail(error); }
+        });
+        const open = OPE.el("a", "", "Open");
+        open.href = "/sessions/" + encodeURIComponent(session.id);
+        actions.append(form, " ", open, " ", button("End", async () => {
+          if (!confirm("End this team's session? Their workspace stops.")) return;
+          try { await OPE.api("POST", "/api/sessions/" + encodeURIComponent(session.id) + "/end"); load(); } catch (error) { fail(error); }
+        }, "danger"));
+        row.append(actions);
+        body.append(row);
+        sessionRows.set(session.id, row);
+      }
+      const cells = row.children;
+      cells[0].textContent = session.members.map((m) => (m.connected ? "● " : "○ ") + m.displayName).join(", ");
+      cells[1].textContent = session.module;
+      cells[2].textContent = session.phase;
+      cells[3].textContent = Object.entries(session.roles).map(([u, r]) => u + ": " + r).join(", ");
+      cells[4].textContent = ago(session.activity && session.activity.lastActivity);
+      cells[5].textContent = session.activity ? Object.entries(session.activity.tests).map(([t, ok]) => t + (ok ? " ✔" : " ✘")).join(", ") || "none yet" : "–";
+      const stuck = session.activity && session.activity.stuck;
+      row.classList.toggle("stuck", !!stuck);
+      row.title = stuck ? "Stuck: " + stuck : "";
+      if (stuck) cells[2].textContent = session.phase + " · stuck: " + stuck;
+    }
+    for (const [id, row] of sessionRows) if (!seen.has(id)) { row.remove(); sessionRows.delete(id); }
+  }
+
+  async function load() {
+    try {
+      const [modules, sessions, queue] = await Promise.all([
+        OPE.api("GET", "/api/modules"), OPE.api("GET", "/api/sessions"), OPE.api("GET", "/api/lobby/queue"),
+      ]);
+      errorBox.hidden = true;
+      renderModules(modules, queue);
+      renderQueue(queue);
+      renderSessions(sessions);
+    } catch (error) { fail(error); }
+  }
+
+  document.getElementById("hint-all").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const field = document.getElementById("hint-all-text");
+    try { await OPE.api("POST", "/api/hints", { text: field.value }); field.value = ""; } catch (error) { fail(error); }
+  });
+  document.getElementById("hint-all").dataset.script = "1";
+  document.getElementById("groups-form").dataset.script = "1";
+  document.getElementById("groups-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = document.getElementById("groups-file").files[0];
+    const module = document.getElementById("groups-module").value;
+    if (!file) return;
+    try {
+      const result = await OPE.api("PUT", "/api/modules/" + encodeURIComponent(module) + "/groups", await file.text(), "text/csv");
+      OPE.banner("Uploaded " + Object.keys(result.groups).length + " groups for " + module + "; it now uses fixed groups.", "info");
+      load();
+    } catch (error) { fail(error); }
+  });
+  load();
+  setInterval(load, 3000);
+})();

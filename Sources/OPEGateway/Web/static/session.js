@@ -1,0 +1,273 @@
+"use strict";
+// The session page: team room (chat, bot, presence, typing, roles), tasks, tests and the workspace.
+(() => {
+  const root = document.getElementById("session");
+  if (!root) return;
+  const id = root.dataset.session;
+  const me = OPE.user;
+  const messages = document.getElementById("messages");
+  const input = document.getElementById("chat-input");
+  const notice = document.getElementById("workspace-notice");
+  const frame = document.getElementById("workspace");
+  const testResult = document.getElementById("test-result");
+  const names = {};
+  for (const li of document.querySelectorAll("#members li")) names[li.dataset.user] = li.querySelector(".name").textContent;
+  let lastId = 0, socket = null, retry = 0, detail = null, currentTask = null, over = false, lastTyping = 0;
+  const pending = new Map();
+  const typing = new Map();
+
+  // Tasks
+  function showTask(task) {
+    const articles = document.querySelectorAll("article.instructions");
+    if (![...articles].some((a) => a.dataset.task === task)) return;
+    currentTask = task;
+    for (const article of articles) article.hidden = article.dataset.task !== task;
+    for (const tab of document.querySelectorAll("button.tab")) tab.setAttribute("aria-pressed", String(tab.dataset.task === task));
+  }
+  for (const tab of document.querySelectorAll("button.tab")) tab.addEventListener("click", () => showTask(tab.dataset.task));
+  const firstTab = document.querySelector("button.tab");
+  if (firstTab) showTask(firstTab.dataset.task);
+
+  // Messages
+  function add(kind, from, text, time, eventId) {
+    if (eventId && messages.querySelector(`li[data-id="${eventId}"]`)) return null;
+    const li = OPE.el("li", "message " + kind);
+    if (eventId) li.dataset.id = eventId;
+    const head = OPE.el("div", "head");
+    if (from) head.append(OPE.el("span", "from", from));
+    head.append(OPE.el("time", "meta", OPE.clock(time)));
+    li.append(head, OPE.el("div", "text", text));
+    const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 40;
+    messages.append(li);
+    if (atBottom) messages.scrollTop = messages.scrollHeight;
+    return li;
+  }
+  const system = (text, time, eventId) => add("system", "", text, time, eventId);
+
+  // Team
+  function setRoles(roles) {
+    for (const [user, role] of Object.entries(roles || {})) {
+      const li = document.querySelector(`#members li[data-user="${CSS.escape(user)}"]`);
+      if (li) li.querySelector(".role").textContent = role;
+      if (user === me) document.getElementById("my-role").textContent = role;
+    }
+  }
+  function setPresence(user, online) {
+    const li = document.querySelector(`#members li[data-user="${CSS.escape(user)}"]`);
+    if (li) li.classList.toggle("online", online);
+  }
+  function renderTyping() {
+    const who = [...typing.keys()].filter((u) => u !== me).map((u) => names[u] || u);
+    document.getElementById("typing").textContent = who.length ? who.join(", ") + (who.length === 1 ? " is typing…" : " are typing…") : "";
+  }
+  function setPhase(phase) {
+    document.getElementById("phase").textContent = phase;
+    if ((phase === "completed" || phase === "abandoned") && !over) {
+      over = true;
+      OPE.banner("This session has ended. Thank you for working together!", "info", ["/", "Back to the exercises"]);
+      input.disabled = true;
+    }
+  }
+
+  // Workspace
+  function showWorkspace(ws) {
+    if (ws && ws.state === "ready" && ws.url) {
+      const target = new URL(ws.url + "lab", location.href).href;
+      if (frame.src !== target) frame.src = target;
+      frame.hidden = false;
+      notice.hidden = true;
+      return;
+    }
+    frame.hidden = !frame.src;
+    notice.hidden = false;
+    if (!ws) notice.textContent = "This server runs without workspaces.";
+    else if (ws.state === "failed") notice.textContent = "The workspace could not start: " + (ws.reason || "unknown reason") + ". Ask your instructor for help.";
+    else if (ws.state === "stopped") notice.textContent = "The workspace is stopped (" + (ws.reason || "idle") + "). It starts again when you use it.";
+    else notice.textContent = "Your team's workspace is starting…";
+  }
+  async function refresh() {
+    try {
+      detail = await OPE.api("GET", "/api/sessions/" + encodeURIComponent(id));
+      const list = document.getElementById("members");
+      for (const member of detail.members) {
+        names[member.username] = member.displayName;
+        if (list.querySelector(`li[data-user="${CSS.escape(member.username)}"]`)) continue;
+        // A late joiner: add them to the team list.
+        const li = OPE.el("li");
+        li.dataset.user = member.username;
+        li.append(OPE.el("span", "dot"), " ", OPE.el("span", "name", member.displayName), " ", OPE.el("span", "role", member.role));
+        li.firstChild.setAttribute("aria-hidden", "true");
+        list.append(li);
+      }
+      setRoles(detail.roles);
+      setPhase(detail.phase);
+      for (const member of detail.members) setPresence(member.username, member.connected);
+      showWorkspace(detail.workspace);
+      if (!detail.workspace || detail.workspace.state !== "ready") setTimeout(refresh, 2000);
+    } catch (error) {
+      if (error.status === 403 || error.status === 404) OPE.banner(error.message, "error", ["/", "Back to the exercises"]);
+    }
+  }
+  setInterval(() => {
+    const rotation = document.getElementById("rotation");
+    if (!detail || !detail.nextRotation || over) { rotation.textContent = ""; return; }
+    const seconds = (new Date(detail.nextRotation).getTime() - Date.now()) / 1000;
+    rotation.textContent = seconds > 0 ? "· roles rotate in " + OPE.duration(seconds) : "· roles rotate now";
+    if (seconds < -3) refresh();
+  }, 1000);
+
+  // Room
+  function handle(m) {
+    if (m.id) lastId = Math.max(lastId, m.id);
+    switch (m.type) {
+      case "welcome":
+        setRoles(m.roles);
+        setPhase(m.phase);
+        break;
+      case "synced":
+        OPE.banner("");
+        break;
+      case "chat": {
+        const mine = m.from === me;
+        const waiting = m.clientId && pending.get(m.clientId);
+        if (waiting) { waiting.remove(); pending.delete(m.clientId); }
+        add("chat" + (mine ? " mine" : ""), names[m.from] || m.from, m.text, m.time, m.id);
+        typing.delete(m.from);
+        renderTyping();
+        break;
+      }
+      case "ack": {
+        const li = pending.get(m.clientId);
+        if (li) li.classList.remove("sending");
+        break;
+      }
+      case "bot":
+        add("bot", m.from || "Bot", m.text, m.time, m.id);
+        break;
+      case "hint":
+        add("hint", "Instructor " + (m.from || ""), m.text, m.time, m.id);
+        break;
+      case "command":
+        if (m.text && m.text.startsWith("task ")) showTask(m.text.slice(5).trim());
+        break;
+      case "roles":
+        setRoles(m.roles);
+        system("New roles: " + Object.entries(m.roles || {}).map(([u, r]) => (names[u] || u) + " " + r).join(", "), m.time, m.id);
+        refresh();
+        break;
+      case "presence":
+        setPresence(m.user, m.state === "join");
+        break;
+      case "typing":
+        if (m.active) typing.set(m.user, Date.now()); else typing.delete(m.user);
+        renderTyping();
+        break;
+      case "member":
+        names[m.user] = names[m.user] || m.user;
+        refresh();
+        break;
+      case "phase":
+        setPhase(m.phase);
+        break;
+      case "test":
+        testResult.textContent = (m.passed ? "✔ Tests passed" : "✘ Tests failed") + " for " + m.task + "\n" + (m.text || "");
+        testResult.className = "test-result " + (m.passed ? "passed" : "failed");
+        system("Tests for " + m.task + (m.passed ? " passed." : " failed."), m.time, m.id);
+        break;
+      case "workspace": {
+        const words = {
+          started: "The workspace is ready.",
+          crashed: "The workspace crashed and is restarting; your files are kept.",
+          stopped: "The workspace stopped" + (m.reason ? " (" + m.reason + ")" : "") + ".",
+          failed: "The workspace could not start" + (m.reason ? ": " + m.reason.split("\n").slice(-1)[0] : "") + ".",
+        };
+        system(words[m.state] || "Workspace: " + m.state, m.time, m.id);
+        if (m.state === "started" && m.message) frame.src = new URL(m.message + "lab", location.href).href;
+        refresh();
+        break;
+      }
+      case "event": {
+        const type = m.event && m.event.type;
+        const payload = (m.event && m.event.payload) || {};
+        if (type === "external_bot.unavailable") system((payload.bot || "The assistant") + " is not answering right now; it will get your messages when it is back.", m.time, m.id);
+        if (type === "external_bot.recovered") system((payload.bot || "The assistant") + " is back.", m.time, m.id);
+        break;
+      }
+      case "error":
+        if (m.code === "rate_limited") OPE.banner("You are sending messages too fast. Wait a moment.", "warning");
+        else OPE.banner(m.message || "Something went wrong.", "error");
+        break;
+    }
+  }
+
+  function connect() {
+    const protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(protocol + "//" + location.host + "/api/sessions/" + encodeURIComponent(id) + "/ws" + (lastId ? "?after=" + lastId : ""));
+    socket.addEventListener("open", () => { retry = 0; });
+    socket.addEventListener("message", (event) => {
+      try { handle(JSON.parse(event.data)); } catch (error) { console.error(error); }
+    });
+    socket.addEventListener("close", async () => {
+      for (const [clientId, li] of pending) {
+        li.classList.remove("sending");
+        li.classList.add("failed");
+        li.querySelector(".text").textContent += " (not sent — send it again)";
+        pending.delete(clientId);
+      }
+      if (over) return;
+      OPE.banner("Connection lost. Reconnecting…", "warning");
+      retry += 1;
+      if (retry % 3 === 0) {
+        // Still failing: is it the sign-in, or a server that is away?
+        try { await OPE.api("GET", "/api/me"); } catch (error) { if (error.message === "You are signed out.") return; }
+      }
+      setTimeout(connect, Math.min(10000, 300 * 2 ** Math.min(retry, 6)));
+    });
+  }
+
+  document.getElementById("chat-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    if (!socket || socket.readyState !== WebSocket.OPEN) {
+      OPE.banner("Not connected right now, so the message was not sent. It stays in the box; send it again in a moment.", "warning");
+      return;
+    }
+    const clientId = (self.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Math.random()).slice(2);
+    socket.send(JSON.stringify({ type: "chat", text, clientId }));
+    const li = add("chat mine sending", names[me] || me, text);
+    pending.set(clientId, li);
+    input.value = "";
+  });
+  input.addEventListener("input", () => {
+    if (socket && socket.readyState === WebSocket.OPEN && Date.now() - lastTyping > 2000) {
+      lastTyping = Date.now();
+      socket.send(JSON.stringify({ type: "typing", active: true }));
+    }
+  });
+  setInterval(() => {
+    for (const [user, at] of typing) if (Date.now() - at > 5000) typing.delete(user);
+    renderTyping();
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: "heartbeat" }));
+  }, 5000);
+
+  document.getElementById("run-tests").addEventListener("click", async (event) => {
+    const button = event.currentTarget;
+    if (!currentTask) return;
+    button.disabled = true;
+    testResult.className = "test-result";
+    testResult.textContent = "Running the tests for " + currentTask + "…";
+    try {
+      const outcome = await OPE.api("POST", "/api/sessions/" + encodeURIComponent(id) + "/tests", { task: currentTask });
+      testResult.textContent = (outcome.passed ? "✔ Tests passed" : "✘ Tests failed") + " for " + currentTask + "\n" + (outcome.output || "");
+      testResult.className = "test-result " + (outcome.passed ? "passed" : "failed");
+    } catch (error) {
+      testResult.textContent = error.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  refresh();
+  connect();
+})();

@@ -1,0 +1,334 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import Mustache
+import OPECore
+import OPEStore
+
+/// The pages people use: sign-in, exercises, lobby, session, instructor dashboard and research
+/// export. Server-rendered with Mustache (which escapes every value), with small scripts in
+/// `Web/static` that talk to the JSON API and the team room.
+///
+/// Forms carry a CSRF token in a hidden `_csrf` field: the sign-in session's token, or before
+/// sign-in a random token that must match the `ope_login` cookie (double submit).
+struct WebController {
+    let store: Store
+    let sessions: SessionManager
+    let catalog: ModuleCatalog
+    let throttle: LoginThrottle
+    let secureCookies: Bool
+    let library: MustacheLibrary
+    let markdown = MarkdownRenderer()
+    static let loginCookie = "ope_login"
+
+    /// The folder holding `templates/` and `static/`.
+    static var resources: String { Bundle.module.bundlePath + "/Web" }
+
+    static func loadLibrary() async throws -> MustacheLibrary {
+        try await MustacheLibrary(directory: resources + "/templates")
+    }
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        let pages = router.group().add(middleware: AuthenticationMiddleware(store: store))
+        pages.get("login", use: loginPage)
+        pages.post("login", use: login)
+        pages.post("logout", use: logout)
+        pages.get("", use: home)
+        pages.post("join", use: join)
+        pages.get("lobby", use: lobby)
+        pages.post("leave", use: leave)
+        pages.get("sessions/:id", use: session)
+        pages.get("instructor", use: dashboard)
+        pages.get("research", use: research)
+    }
+
+    // MARK: Rendering
+
+    func render(_ template: String, _ values: [String: Any], identity: Identity?, status: HTTPResponse.Status = .ok) -> Response {
+        var context = values
+        if let identity {
+            context["username"] = identity.user.username
+            context["displayName"] = identity.user.displayName
+            context["isStaff"] = identity.user.role.isStaff
+            context["csrf"] = identity.csrfToken ?? ""
+        }
+        let html = library.render(context, withTemplate: template) ?? "<!doctype html><title>OPE</title><p>Page template \(template) is missing.</p>"
+        return Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"], body: .init(byteBuffer: .init(string: html)))
+    }
+
+    func message(_ heading: String, _ text: String, identity: Identity?, status: HTTPResponse.Status, link: (String, String) = ("/", "Back to the exercises")) -> Response {
+        render("message", ["title": heading, "heading": heading, "message": text, "link": link.0, "linkText": link.1], identity: identity, status: status)
+    }
+
+    static func redirect(_ location: String) -> Response {
+        Response(status: .seeOther, headers: [.location: location, .cacheControl: "no-store"])
+    }
+
+    /// The signed-in user, or a redirect to the sign-in page that says why.
+    func signedIn(_ request: Request, _ context: AppRequestContext) -> PageCheck<Identity> {
+        if let identity = context.identity { return .ok(identity) }
+        let next = "next=" + (request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")
+        let expired = request.cookies[AuthenticationMiddleware.cookieName].map { !$0.value.isEmpty } ?? false
+        return .stop(Self.redirect("/login?" + (expired ? "expired=1&" : "") + next))
+    }
+
+    struct Form: Decodable {
+        var _csrf: String?
+        var username: String?
+        var password: String?
+        var next: String?
+        var module: String?
+    }
+
+    func form(_ request: Request) async throws -> Form {
+        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        do {
+            return try URLEncodedFormDecoder().decode(Form.self, from: String(buffer: buffer))
+        } catch {
+            throw APIError(.badRequest, "the form could not be read; reload the page and try again")
+        }
+    }
+
+    /// A form from a signed-in user must carry their CSRF token.
+    func checked(_ request: Request, _ context: AppRequestContext) async throws -> PageCheck<(Identity, Form)> {
+        guard case .ok(let identity) = signedIn(request, context) else { return .stop(Self.redirect("/login?expired=1")) }
+        let form = try await form(request)
+        guard let token = identity.csrfToken, let sent = form._csrf, CSRFMiddleware.constantTimeEqual(token, sent) else {
+            return .stop(
+                message(
+                    "Page out of date", "This page was opened before your last sign-in, so the action was not done. Reload the page and try again.",
+                    identity: identity, status: .forbidden
+                )
+            )
+        }
+        return .ok((identity, form))
+    }
+
+    // MARK: Sign-in
+
+    @Sendable func loginPage(request: Request, context: AppRequestContext) async throws -> Response {
+        let query = request.uri.queryParameters
+        if context.identity != nil, query["expired"] == nil { return Self.redirect("/") }
+        var notice: String?
+        if query["expired"] != nil { notice = "Your sign-in has expired. Please sign in again." }
+        if query["signedOut"] != nil { notice = "You are signed out on every device." }
+        return loginForm(next: query["next"].map(String.init), typed: nil, notice: notice, error: nil, status: .ok)
+    }
+
+    func loginForm(next: String?, typed: String?, notice: String?, error: String?, status: HTTPResponse.Status) -> Response {
+        let token = SecretToken.generate()
+        var values: [String: Any] = ["title": "Sign in", "loginToken": token, "next": next ?? "/", "typed": typed ?? ""]
+        if let notice { values["notice"] = notice }
+        if let error { values["error"] = error }
+        var response = render("login", values, identity: nil, status: status)
+        response.setCookie(Cookie(name: Self.loginCookie, value: token, maxAge: 3600, path: "/login", secure: secureCookies, httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    @Sendable func login(request: Request, context: AppRequestContext) async throws -> Response {
+        let form = try await form(request)
+        let next = Self.safeNext(form.next)
+        guard let cookie = request.cookies[Self.loginCookie]?.value, let sent = form._csrf, CSRFMiddleware.constantTimeEqual(cookie, sent) else {
+            return loginForm(next: next, typed: form.username, notice: nil, error: "The sign-in page was out of date. Please try again.", status: .forbidden)
+        }
+        let username = (form.username ?? "").trimmingCharacters(in: .whitespaces).lowercased()
+        if let wait = await throttle.retryAfter(username: username, address: context.remoteAddress) {
+            let seconds = max(1, Int(wait.components.seconds) + 1)
+            return loginForm(next: next, typed: username, notice: nil, error: "Too many failed sign-ins. Try again in \(seconds) seconds.", status: .tooManyRequests)
+        }
+        guard let user = try await store.users.authenticate(username: username, password: form.password ?? "") else {
+            await throttle.recordFailure(username: username, address: context.remoteAddress)
+            var payload: [String: JSONValue] = ["username": .string(username)]
+            if let address = context.remoteAddress { payload["address"] = .string(address) }
+            _ = try await store.events.append(EventDraft(type: .userSignInFailed, payload: payload))
+            return loginForm(next: next, typed: username, notice: nil, error: "Wrong username or password.", status: .unauthorized)
+        }
+        await throttle.recordSuccess(username: username)
+        let session = try await store.sessions.create(for: user, address: context.remoteAddress, via: "password")
+        context.logger.info("signed in", metadata: ["user": "\(user.username)"])
+        var target = next
+        if target == "/" { target = user.role.isStaff ? "/instructor" : "/" }
+        var response = Self.redirect(target)
+        response.setCookie(
+            Cookie(
+                name: AuthenticationMiddleware.cookieName, value: session.token, maxAge: Int(store.sessions.absoluteTimeout), path: "/",
+                secure: secureCookies, httpOnly: true, sameSite: .lax
+            )
+        )
+        response.setCookie(Cookie(name: Self.loginCookie, value: "", maxAge: 0, path: "/login", secure: secureCookies, httpOnly: true, sameSite: .strict))
+        return response
+    }
+
+    /// Only paths on this site, so a crafted link cannot send people elsewhere after sign-in.
+    static func safeNext(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\") else { return "/" }
+        return next
+    }
+
+    /// Signs out on every device: all of the user's sign-in sessions end.
+    @Sendable func logout(request: Request, context: AppRequestContext) async throws -> Response {
+        switch try await checked(request, context) {
+        case .stop(let response):
+            return response
+        case .ok(let (identity, _)):
+            if case .cookie(let token, _) = identity.method {
+                try await store.sessions.end(token: token, user: identity.user, everywhere: true)
+            }
+            var response = Self.redirect("/login?signedOut=1")
+            response.setCookie(Cookie(name: AuthenticationMiddleware.cookieName, value: "", maxAge: 0, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax))
+            return response
+        }
+    }
+
+    // MARK: Exercises and lobby
+
+    @Sendable func home(request: Request, context: AppRequestContext) async throws -> Response {
+        switch signedIn(request, context) {
+        case .stop(let response): return response
+        case .ok(let identity): return try await homePage(identity, error: nil, status: .ok)
+        }
+    }
+
+    func homePage(_ identity: Identity, error: String?, status: HTTPResponse.Status) async throws -> Response {
+        var modules: [[String: Any]] = []
+        for module in await catalog.modules.sorted(by: { $0.title < $1.title }) {
+            let open = await sessions.matching(of: module.id)?.open ?? false
+            let group = module.group.min == module.group.max ? "\(module.group.min)" : "\(module.group.min)–\(module.group.max)"
+            modules.append([
+                "id": module.id, "title": module.title, "descriptionHTML": markdown.html(module.description ?? ""), "kit": module.kit.rawValue,
+                "groupText": group, "taskCount": module.tasks.count, "open": open,
+            ])
+        }
+        var values: [String: Any] = ["title": "Exercises", "modules": modules]
+        if let current = await sessions.currentSession(of: identity.user.username) { values["current"] = current.id }
+        if let error { values["error"] = error }
+        return render("home", values, identity: identity, status: status)
+    }
+
+    @Sendable func join(request: Request, context: AppRequestContext) async throws -> Response {
+        switch try await checked(request, context) {
+        case .stop(let response):
+            return response
+        case .ok(let (identity, form)):
+            let module = form.module ?? ""
+            do {
+                switch try await sessions.join(user: identity.user.username, module: module) {
+                case .matched(let session): return Self.redirect("/sessions/\(session)")
+                default: return Self.redirect("/lobby")
+                }
+            } catch SessionManager.JoinError.inSession(let session) {
+                return Self.redirect("/sessions/\(session)")
+            } catch SessionManager.JoinError.lobby(.alreadyWaiting) {
+                // A second click on Join: the first one already put them in the queue.
+                return Self.redirect("/lobby")
+            } catch let error as SessionManager.JoinError {
+                return try await homePage(identity, error: "You could not join: \(error.description).", status: .conflict)
+            }
+        }
+    }
+
+    @Sendable func lobby(request: Request, context: AppRequestContext) async throws -> Response {
+        let identity: Identity
+        switch signedIn(request, context) {
+        case .stop(let response): return response
+        case .ok(let signedIn): identity = signedIn
+        }
+        switch await sessions.committedStatus(of: identity.user.username) {
+        case .matched(let session):
+            return Self.redirect("/sessions/\(session)")
+        case .waiting(let module, let position, let since):
+            let title = await catalog.modules.first { $0.id == module }?.title ?? module
+            return render(
+                "lobby", ["title": "Waiting for your team", "moduleTitle": title, "position": position, "since": EventExporter.timestamp(since), "script": "lobby.js"],
+                identity: identity
+            )
+        case .gaveUp:
+            return try await homePage(identity, error: "Nobody else joined in time, so you left the queue. Join again when you are ready.", status: .ok)
+        case .idle:
+            return Self.redirect("/")
+        }
+    }
+
+    @Sendable func leave(request: Request, context: AppRequestContext) async throws -> Response {
+        switch try await checked(request, context) {
+        case .stop(let response): return response
+        case .ok(let (identity, _)):
+            _ = try await sessions.leave(user: identity.user.username)
+            return Self.redirect("/")
+        }
+    }
+
+    // MARK: Session
+
+    @Sendable func session(request: Request, context: AppRequestContext) async throws -> Response {
+        let identity: Identity
+        switch signedIn(request, context) {
+        case .stop(let response): return response
+        case .ok(let signedIn): identity = signedIn
+        }
+        let id = try context.parameters.require("id")
+        guard let session = await sessions.session(id) else {
+            return message("No such session", "There is no session '\(id)'. It may have been mistyped.", identity: identity, status: .notFound)
+        }
+        let member = session.member(identity.user.username)
+        guard member != nil || identity.user.role.isStaff else {
+            return message(
+                "Not your team", "This is another team's session, so it cannot be opened. Your own session is linked from the list of exercises.",
+                identity: identity, status: .forbidden
+            )
+        }
+        let module = await sessions.module(named: session.module)
+        var members: [[String: Any]] = []
+        for member in session.members {
+            let name = try await store.users.find(member.user)?.displayName ?? member.user
+            members.append(["username": member.user, "displayName": name, "role": member.role])
+        }
+        let tasks: [[String: Any]] = (module?.tasks ?? []).map { task in
+            ["id": task.id, "title": task.title, "instructionsHTML": markdown.html(task.instructions)]
+        }
+        return render(
+            "session",
+            [
+                "title": module?.title ?? session.module, "moduleTitle": module?.title ?? session.module, "sessionID": session.id, "phase": session.phase.rawValue,
+                "myRole": member?.role ?? "observer", "members": members, "tasks": tasks, "staffText": identity.user.role.isStaff ? "true" : "false",
+                "script": "session.js",
+            ],
+            identity: identity
+        )
+    }
+
+    // MARK: Staff pages
+
+    @Sendable func dashboard(request: Request, context: AppRequestContext) async throws -> Response {
+        let identity: Identity
+        switch signedIn(request, context) {
+        case .stop(let response): return response
+        case .ok(let signedIn): identity = signedIn
+        }
+        guard identity.user.role.isStaff else {
+            return message("Instructors only", "The dashboard is for instructors. Ask one if you need something changed.", identity: identity, status: .forbidden)
+        }
+        let modules = await catalog.modules.map { ["id": $0.id, "title": $0.title] }
+        return render("dashboard", ["title": "Dashboard", "modules": modules, "script": "dashboard.js"], identity: identity)
+    }
+
+    @Sendable func research(request: Request, context: AppRequestContext) async throws -> Response {
+        let identity: Identity
+        switch signedIn(request, context) {
+        case .stop(let response): return response
+        case .ok(let signedIn): identity = signedIn
+        }
+        guard identity.user.role.isStaff else {
+            return message("Researchers only", "The research export is for instructors and researchers.", identity: identity, status: .forbidden)
+        }
+        let modules = await catalog.modules.map { ["id": $0.id, "title": $0.title] }
+        return render("research", ["title": "Research export", "modules": modules], identity: identity)
+    }
+}
+
+/// A page's check: go on with the value, or stop with this response (a redirect or an error page).
+enum PageCheck<Value> {
+    case ok(Value)
+    case stop(Response)
+}

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""The whole OPE journey in real Chromium windows, driven through chromedriver.
+
+Two participants sign in, join the lobby, are matched, see each other, chat, get the bot's greeting
+and roles, edit one notebook together, run the tests; an instructor sees the team on the dashboard
+and sends a hint both see. Every page visited is saved as a screenshot in --artifacts.
+
+Run by the Swift test CLITests/BrowserJourneyTests against a fresh `ope serve`. Exits 0 when every
+step passed; otherwise prints the failing step and exits 1 (screenshots show where it stopped).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+from selenium import webdriver
+from selenium.common.exceptions import TimeoutException
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--base-url", required=True)
+parser.add_argument("--credentials", required=True, help="initial-credentials.txt of the server's data dir")
+parser.add_argument("--artifacts", required=True)
+parser.add_argument("--chromium", default="/usr/bin/chromium")
+parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
+args = parser.parse_args()
+os.makedirs(args.artifacts, exist_ok=True)
+base = args.base_url.rstrip("/")
+
+passwords = {}
+for line in open(args.credentials, encoding="utf-8"):
+    parts = line.split()
+    if len(parts) == 3 and parts[1] in ("participant", "instructor", "admin"):
+        passwords[parts[0]] = parts[2]
+
+shots = []
+drivers = {}
+step_name = "start"
+
+
+def step(name):
+    global step_name
+    step_name = name
+    print("step:", name, flush=True)
+
+
+def browser(name, width=1280, height=800):
+    options = Options()
+    options.binary_location = args.chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}",
+                 "--disable-extensions", "--no-first-run", "--password-store=basic"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(args.chromedriver), options=options)
+    driver.set_page_load_timeout(60)
+    drivers[name] = driver
+    return driver
+
+
+def shot(driver, name):
+    path = os.path.join(args.artifacts, f"{len(shots) + 1:02d}-{name}.png")
+    driver.save_screenshot(path)
+    shots.append(path)
+
+
+def wait(driver, condition, what, timeout=30):
+    try:
+        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))
+    except TimeoutException:
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def no_horizontal_scroll(driver, where):
+    wide = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+    assert wide <= 1, f"{where} scrolls sideways by {wide}px"
+
+
+def sign_in(driver, user):
+    driver.get(base + "/")
+    wait(driver, lambda d: "/login" in d.current_url, "the sign-in page")
+    driver.find_element(By.ID, "username").send_keys(user)
+    driver.find_element(By.ID, "password").send_keys(passwords[user])
+    driver.find_element(By.ID, "sign-in").click()
+    wait(driver, lambda d: "/login" not in d.current_url, f"{user} signed in")
+
+
+def texts(driver, selector):
+    return [element.text for element in driver.find_elements(By.CSS_SELECTOR, selector)]
+
+
+def message_with(driver, kind, fragment, timeout=40):
+    return wait(driver, lambda d: any(fragment in t for t in texts(d, f"#messages li.{kind}")), f"a {kind} message with '{fragment}'", timeout)
+
+
+try:
+    step("alice and bob sign in and see the exercises")
+    alice = browser("alice")
+    bob = browser("bob")
+    sign_in(alice, "alice")
+    sign_in(bob, "bob")
+    wait(alice, lambda d: d.find_elements(By.CSS_SELECTOR, "button[data-join='python-intro']"), "the python-intro card")
+    no_horizontal_scroll(alice, "the exercises page")
+    shot(alice, "alice-exercises")
+
+    step("alice joins and waits in the lobby")
+    alice.find_element(By.CSS_SELECTOR, "button[data-join='python-intro']").click()
+    wait(alice, lambda d: "/lobby" in d.current_url, "the lobby")
+    wait(alice, lambda d: d.find_element(By.ID, "position").text == "1", "position 1")
+    shot(alice, "alice-lobby")
+
+    step("bob joins; both are matched into one session")
+    bob.find_element(By.CSS_SELECTOR, "button[data-join='python-intro']").click()
+    wait(bob, lambda d: "/sessions/" in d.current_url, "bob's session page")
+    wait(alice, lambda d: "/sessions/" in d.current_url, "alice taken from the lobby to the session", 20)
+    session = bob.current_url.rsplit("/", 1)[-1]
+    assert alice.current_url.endswith(session), "alice and bob are in different sessions"
+
+    step("they see each other and get the bot's greeting and roles")
+    for driver in (alice, bob):
+        wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#members li.online")) == 2, "both members online")
+        message_with(driver, "bot", "I'm OPE_Bot")
+        message_with(driver, "bot", "Your roles:")
+    roles = {name: wait(d, lambda d: d.find_element(By.ID, "my-role").text.strip().lower() if d.find_element(By.ID, "my-role").text.strip().lower() in ("driver", "navigator") else None, "a role badge") for name, d in (("alice", alice), ("bob", bob))}
+    assert roles["alice"] != roles["bob"], f"both got {roles['alice']}"
+    no_horizontal_scroll(alice, "the session page")
+    shot(alice, "alice-session")
+
+    step("they chat; text is shown as text, typing is shown")
+    box = alice.find_element(By.ID, "chat-input")
+    box.send_keys("Hello <b>bob</b>, shall I drive?")
+    box.send_keys(Keys.ENTER)
+    message_with(bob, "chat", "Hello <b>bob</b>, shall I drive?")
+    assert not bob.find_elements(By.CSS_SELECTOR, "#messages b"), "chat text was rendered as HTML"
+    bob.find_element(By.ID, "chat-input").send_keys("sure")
+    wait(alice, lambda d: "is typing" in d.find_element(By.ID, "typing").text, "bob's typing indicator")
+    bob.find_element(By.ID, "chat-input").send_keys(Keys.ENTER)
+    message_with(alice, "chat", "sure")
+    shot(bob, "bob-chat")
+
+    step("one types into the shared notebook, the other sees it")
+    for driver in (alice, bob):
+        wait(driver, lambda d: d.find_element(By.ID, "workspace").is_displayed(), "the workspace frame", 120)
+        driver.execute_script(
+            "const f = document.getElementById('workspace'); f.src = new URL('lab/tree/text_stats.ipynb', f.src).href;"
+        )
+    marker = "# shared edit from alice"
+    alice.switch_to.frame(alice.find_element(By.ID, "workspace"))
+    editor = wait(alice, lambda d: (d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell .cm-content") or [None])[0], "a code cell in alice's JupyterLab", 120)
+    time.sleep(2)  # let the shared document finish its first sync before typing
+    for button in alice.find_elements(By.XPATH, "//button[normalize-space()='No']"):
+        button.click()  # JupyterLab's "news?" toast covers part of the notebook
+    alice.execute_script("arguments[0].scrollIntoView({block: 'center'});", editor)
+    editor.click()
+    editor.send_keys(Keys.CONTROL, Keys.HOME)
+    editor.send_keys(marker + "\n")
+    alice.switch_to.default_content()
+    bob.switch_to.frame(bob.find_element(By.ID, "workspace"))
+    wait(bob, lambda d: any(marker in (e.get_attribute("textContent") or "") for e in d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell .cm-content")), "alice's edit in bob's notebook", 60)
+    bob.switch_to.default_content()
+    shot(bob, "bob-sees-alices-edit")
+
+    step("they run the tests and both see the result")
+    alice.find_element(By.ID, "run-tests").click()
+    for driver in (alice, bob):
+        wait(driver, lambda d: "for text-stats" in d.find_element(By.ID, "test-result").text, "the test result", 90)
+    shot(alice, "alice-test-result")
+
+    step("the instructor sees the team and sends a hint both see")
+    teacher = browser("teacher")
+    sign_in(teacher, "teacher")
+    wait(teacher, lambda d: "/instructor" in d.current_url, "the dashboard")
+    row = wait(teacher, lambda d: (d.find_elements(By.CSS_SELECTOR, f"tr[data-session='{session}']") or [None])[0], "the team on the dashboard")
+    wait(teacher, lambda d: "alice" in row.text and "bob" in row.text and "active" in row.text, "members and phase in the team's row")
+    no_horizontal_scroll(teacher, "the dashboard")
+    shot(teacher, "teacher-dashboard")
+    hint = row.find_element(By.CSS_SELECTOR, "input")
+    hint.send_keys("Check what happens with an empty text.")
+    row.find_element(By.CSS_SELECTOR, "form button").click()
+    for driver in (alice, bob):
+        message_with(driver, "hint", "Check what happens with an empty text.")
+    shot(alice, "alice-hint")
+    teacher.get(base + "/research")
+    shot(teacher, "teacher-research-export")
+
+    step("a narrow screen needs no sideways scrolling")
+    alice.set_window_size(400, 800)
+    time.sleep(0.5)
+    no_horizontal_scroll(alice, "the session page at 400px")
+    shot(alice, "alice-session-narrow")
+
+    step("signing out ends the sign-in everywhere")
+    alice.set_window_size(1280, 800)
+    alice.find_element(By.CSS_SELECTOR, "form.logout button").click()
+    wait(alice, lambda d: "signedOut" in d.current_url, "the signed-out page")
+    shot(alice, "alice-signed-out")
+
+    print(json.dumps({"ok": True, "session": session, "screenshots": len(shots)}))
+    status = 0
+except Exception as error:  # noqa: BLE001 - report any failure with its step
+    for name, driver in drivers.items():
+        try:
+            driver.switch_to.default_content()
+            shot(driver, f"failed-{name}")
+        except Exception:
+            pass
+    print(json.dumps({"ok": False, "step": step_name, "error": f"{type(error).__name__}: {error}", "screenshots": len(shots)}))
+    status = 1
+finally:
+    for driver in drivers.values():
+        try:
+            driver.quit()
+        except Exception:
+            pass
+sys.exit(status)
