@@ -67,3 +67,8 @@ struct MarkdownRenderer: Sendable {
             .replacingOccurrences(of: "\"", with: "&quot;")
     }
 }
+
+/// Lets tests render module Markdown exactly as the pages do.
+public enum MarkdownRendererProbe {
+    public static func render(_ markdown: String) -> String { MarkdownRenderer().html(markdown) }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import OPECore
+import OPEGateway
+import OPEStore
+import Testing
+
+/// The pages: sign-in with CSRF, redirects that say why, escaping, other teams' sessions, sign-out everywhere.
+@Suite struct WebPagesTests {
+    struct Page {
+        var status: HTTPResponse.Status
+        var headers: HTTPFields
+        var body: String
+        var location: String? { headers[.location] }
+        var cookies: [String] { headers[values: .setCookie] }
+    }
+
+    static func get(_ client: any TestClientProtocol, _ path: String, cookie: String? = nil) async throws -> Page {
+        var headers: HTTPFields = [:]
+        if let cookie { headers[.cookie] = cookie }
+        let response = try await client.execute(uri: path, method: .get, headers: headers)
+        return Page(status: response.status, headers: response.headers, body: String(buffer: response.body))
+    }
+
+    static func post(_ client: any TestClientProtocol, _ path: String, form: [String: String], cookie: String? = nil) async throws -> Page {
+        var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
+        if let cookie { headers[.cookie] = cookie }
+        let body = form.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
+        let response = try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body))
+        return Page(status: response.status, headers: response.headers, body: String(buffer: response.body))
+    }
+
+    static func field(_ name: String, in html: String) -> String? {
+        guard let range = html.range(of: "name=\"\(name)\" value=\"") else { return nil }
+        return String(html[range.upperBound...].prefix { $0 != "\"" })
+    }
+
+    /// Signs in through the form; returns the session cookie and the page's CSRF token.
+    static func signIn(_ client: any TestClientProtocol, _ user: String) async throws -> (cookie: String, csrf: String) {
+        let form = try await get(client, "/login")
+        let token = try #require(field("_csrf", in: form.body))
+        let loginCookie = try #require(form.cookies.first { $0.hasPrefix("ope_login=") }?.split(separator: ";").first.map(String.init))
+        let signedIn = try await post(client, "/login", form: ["_csrf": token, "username": user, "password": TestGateway.password, "next": "/"], cookie: loginCookie)
+        #expect(signedIn.status == .seeOther, "sign-in failed: \(signedIn.body)")
+        let cookie = try #require(signedIn.cookies.first { $0.hasPrefix("ope_session=") }?.split(separator: ";").first.map(String.init))
+        let home = try await get(client, "/", cookie: cookie)
+        return (cookie, try #require(field("_csrf", in: home.body)))
+    }
+
+    @Test func signInNeedsTheFormTokenAndSaysWhatWentWrong() async throws {
+        try await TestGateway.run { client, _ in
+            let anonymous = try await Self.get(client, "/")
+            #expect(anonymous.status == .seeOther && anonymous.location == "/login?next=%2F")
+            let form = try await Self.get(client, "/login")
+            #expect(form.status == .ok)
+            let policy = try #require(form.headers[.contentSecurityPolicy])
+            #expect(policy.contains("script-src 'self'") && policy.contains("frame-ancestors 'self'") && !policy.contains("unsafe-inline"))
+            let token = try #require(Self.field("_csrf", in: form.body))
+            let loginCookie = try #require(form.cookies.first?.split(separator: ";").first.map(String.init))
+
+            let forged = try await Self.post(client, "/login", form: ["_csrf": "forged", "username": "alice", "password": TestGateway.password], cookie: loginCookie)
+            #expect(forged.status == .forbidden && forged.body.contains("The sign-in page was out of date"))
+            let wrong = try await Self.post(client, "/login", form: ["_csrf": token, "username": "alice", "password": "nope"], cookie: loginCookie)
+            #expect(wrong.status == .unauthorized && wrong.body.contains("Wrong username or password."))
+            #expect(wrong.body.contains("value=\"alice\""), "the username stays filled in")
+            let evil = try await Self.post(client, "/login", form: ["_csrf": token, "username": "alice", "password": TestGateway.password, "next": "//evil.example/"], cookie: loginCookie)
+            #expect(evil.status == .seeOther && evil.location == "/", "no redirect to another site")
+
+            let expired = try await Self.get(client, "/lobby", cookie: "ope_session=expired-or-forged")
+            #expect(expired.location == "/login?expired=1&next=%2Flobby")
+            let notice = try await Self.get(client, "/login?expired=1", cookie: "ope_session=expired-or-forged")
+            #expect(notice.body.contains("Your sign-in has expired. Please sign in again."))
+        }
+    }
+
+    @Test func joiningTwiceIsHarmlessAndOtherTeamsSessionsAreRefusedInWords() async throws {
+        try await TestGateway.run { client, store in
+            let alice = try await Self.signIn(client, "alice")
+            let noToken = try await Self.post(client, "/join", form: ["module": "python-intro"], cookie: alice.cookie)
+            #expect(noToken.status == .forbidden && noToken.body.contains("Reload the page and try again"))
+            let joined = try await Self.post(client, "/join", form: ["_csrf": alice.csrf, "module": "python-intro"], cookie: alice.cookie)
+            #expect(joined.location == "/lobby")
+            let again = try await Self.post(client, "/join", form: ["_csrf": alice.csrf, "module": "python-intro"], cookie: alice.cookie)
+            #expect(again.location == "/lobby", "a double submit lands in the same queue")
+            let lobby = try await Self.get(client, "/lobby", cookie: alice.cookie)
+            #expect(lobby.body.contains("You are number <span id=\"position\">1</span>"))
+            let closed = try await Self.post(client, "/join", form: ["_csrf": alice.csrf, "module": "no-such-module"], cookie: alice.cookie)
+            #expect(closed.status == .conflict && closed.body.contains("You could not join: no module"), "\(closed.status) \(closed.body.suffix(500))")
+
+            let bob = try await Self.signIn(client, "bob")
+            let matched = try await Self.post(client, "/join", form: ["_csrf": bob.csrf, "module": "python-intro"], cookie: bob.cookie)
+            let sessionPath = try #require(matched.location)
+            #expect(sessionPath.hasPrefix("/sessions/s-"))
+            let page = try await Self.get(client, sessionPath, cookie: alice.cookie)
+            #expect(page.status == .ok && page.body.contains("data-user=\"bob\""))
+
+            let carol = try await Self.signIn(client, "carol")
+            let refused = try await Self.get(client, sessionPath, cookie: carol.cookie)
+            #expect(refused.status == .forbidden && refused.body.contains("This is another team"))
+            let missing = try await Self.get(client, "/sessions/s-nothere", cookie: carol.cookie)
+            #expect(missing.status == .notFound && missing.body.contains("There is no session"))
+            let dashboard = try await Self.get(client, "/instructor", cookie: carol.cookie)
+            #expect(dashboard.status == .forbidden && dashboard.body.contains("The dashboard is for instructors"))
+            _ = store
+        }
+    }
+
+    @Test func peoplesTextIsEscapedAndSigningOutEndsEverySignIn() async throws {
+        try await TestGateway.run { client, store in
+            try await store.users.create(User(username: "mallory", displayName: "<script>alert(1)</script>", role: .participant), password: TestGateway.password, actor: "test")
+            let first = try await Self.signIn(client, "mallory")
+            let second = try await Self.signIn(client, "mallory")
+            let home = try await Self.get(client, "/", cookie: first.cookie)
+            #expect(!home.body.contains("<script>alert(1)"))
+            #expect(home.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || home.body.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;"))
+            let out = try await Self.post(client, "/logout", form: ["_csrf": first.csrf], cookie: first.cookie)
+            #expect(out.location == "/login?signedOut=1")
+            let otherWindow = try await Self.get(client, "/", cookie: second.cookie)
+            #expect(otherWindow.location?.hasPrefix("/login?expired=1") == true, "the other sign-in ended too")
+            let script = try await Self.get(client, "/static/session.js")
+            #expect(script.status == .ok && script.body.contains("textContent"))
+        }
+    }
+
+    @Test func moduleMarkdownCannotCarryMarkup() {
+        let renderer = MarkdownRendererProbe.render("# Title\n\nSome *text* <script>alert(1)</script> and [a link](javascript:alert(1)) and [ok](https://example.org).\n\n<img src=x onerror=alert(1)>")
+        #expect(renderer.contains("<h1>Title</h1>") && renderer.contains("<em>text</em>"))
+        #expect(!renderer.contains("<script"))
+        #expect(!renderer.contains("javascript:"))
+        #expect(!renderer.contains("onerror"))
+        #expect(renderer.contains("href=\"https://example.org\""))
+    }
+}
