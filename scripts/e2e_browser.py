@@ -28,6 +28,7 @@ parser.add_argument("--credentials", required=True, help="initial-credentials.tx
 parser.add_argument("--artifacts", required=True)
 parser.add_argument("--chromium", default="/usr/bin/chromium")
 parser.add_argument("--chromedriver", default="/usr/bin/chromedriver")
+parser.add_argument("--control-dir", help="restart handshake with the test: we create restart-requested, it creates restarted")
 args = parser.parse_args()
 os.makedirs(args.artifacts, exist_ok=True)
 base = args.base_url.rstrip("/")
@@ -140,6 +141,22 @@ try:
     bob.find_element(By.ID, "chat-input").send_keys(Keys.ENTER)
     message_with(alice, "chat", "sure")
     shot(bob, "bob-chat")
+
+    if args.control_dir:
+        step("the server restarts under the open pages; they reconnect without a reload")
+        alice.execute_script("window.__marker = 'same page';")
+        open(os.path.join(args.control_dir, "restart-requested"), "w").close()
+        wait(alice, lambda d: "Reconnecting" in d.find_element(By.ID, "banner").text, "the reconnecting notice", 60)
+        shot(alice, "alice-server-away")
+        wait(alice, lambda d: os.path.exists(os.path.join(args.control_dir, "restarted")), "the server back", 120)
+        wait(bob, lambda d: not d.find_element(By.ID, "banner").is_displayed(), "bob reconnected", 60)
+        bob.find_element(By.ID, "chat-input").send_keys("still there after the restart?")
+        bob.find_element(By.ID, "chat-input").send_keys(Keys.ENTER)
+        message_with(alice, "chat", "still there after the restart?", 60)
+        wait(alice, lambda d: not d.find_element(By.ID, "banner").is_displayed(), "alice's notice gone", 30)
+        assert alice.execute_script("return window.__marker") == "same page", "the page was reloaded"
+        assert len([t for t in texts(alice, "#messages li.chat") if "after the restart" in t]) == 1, "the message is shown once"
+        assert len([t for t in texts(alice, "#messages li.chat") if "shall I drive" in t]) == 1, "history is not shown twice"
 
     step("one types into the shared notebook, the other sees it")
     for driver in (alice, bob):

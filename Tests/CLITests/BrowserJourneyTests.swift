@@ -17,22 +17,37 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: data) }
         let artifacts = Self.repository + "/.build/e2e-artifacts"
         try? FileManager.default.removeItem(atPath: artifacts)
+        let control = data + "/control"
+        try FileManager.default.createDirectory(atPath: control, withIntermediateDirectories: true)
         let port = try freePort()
-        let server = try OPEProcess.start([
-            "serve", "--port", "\(port)", "--data", data, "--modules", Self.repository + "/examples/modules", "--venv", venv, "--warm-pool", "1",
-        ])
-        defer { server.signal(SIGTERM) }
+        let arguments = ["serve", "--port", "\(port)", "--data", data, "--modules", Self.repository + "/examples/modules", "--venv", venv, "--warm-pool", "1"]
+        var server = try OPEProcess.start(arguments)
         try await server.waitFor("OPE is running at http://127.0.0.1:\(port)")
         try await server.waitFor("bob")
 
-        let journey = try await OPEProcess.runProgram(
+        async let run = OPEProcess.runProgram(
             venv + "/bin/python",
             [
                 Self.repository + "/scripts/e2e_browser.py", "--base-url", "http://127.0.0.1:\(port)", "--credentials", data + "/initial-credentials.txt",
-                "--artifacts", artifacts,
+                "--artifacts", artifacts, "--control-dir", control,
             ],
             timeout: .seconds(540)
         )
+        // The script asks for a server restart mid-journey; the pages must ride it out.
+        let deadline = ContinuousClock.now + .seconds(300)
+        while !FileManager.default.fileExists(atPath: control + "/restart-requested"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        if FileManager.default.fileExists(atPath: control + "/restart-requested") {
+            server.signal(SIGTERM)
+            #expect(try await server.waitForExit(timeout: .seconds(30)) == 0)
+            try await Task.sleep(for: .seconds(2))
+            server = try OPEProcess.start(arguments)
+            try await server.waitFor("OPE is running at http://127.0.0.1:\(port)")
+            FileManager.default.createFile(atPath: control + "/restarted", contents: Data())
+        }
+        let journey = try await run
+        defer { server.signal(SIGTERM) }
         let summary = journey.stdout.split(separator: "\n").last.map(String.init) ?? ""
         #expect(journey.status == 0, "the browser journey failed: \(summary)\n\(journey.stdout)\n\(journey.stderr.suffix(3000))")
         #expect(summary.contains("\"ok\": true"))

@@ -1,4 +1,5 @@
 import Foundation
+import OPECore
 import Testing
 
 /// The built `ope` binary, run as a separate process the way people and scripts run it.
@@ -38,11 +39,13 @@ struct OPEProcess {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
+        // Collect output as it comes, off the concurrency pool: a blocking read there would starve
+        // the test's other tasks on a 2-core machine until the program exits.
+        let collected = OutputBuffers()
+        out.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData, error: false) }
+        err.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData, error: true) }
         try process.run()
         let deadline = ContinuousClock.now + timeout
-        // Read both pipes on threads of their own so a chatty process never blocks on a full pipe.
-        async let stdout = Task.detached { out.fileHandleForReading.readDataToEndOfFile() }.value
-        async let stderr = Task.detached { err.fileHandleForReading.readDataToEndOfFile() }.value
         while process.isRunning {
             if ContinuousClock.now > deadline {
                 process.terminate()
@@ -50,7 +53,13 @@ struct OPEProcess {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        return Result(status: process.terminationStatus, stdout: String(decoding: await stdout, as: UTF8.self), stderr: String(decoding: await stderr, as: UTF8.self))
+        out.fileHandleForReading.readabilityHandler = nil
+        err.fileHandleForReading.readabilityHandler = nil
+        // What is left, without waiting on grandchildren (a browser) that may hold the pipes open.
+        collected.append(out.fileHandleForReading.readRemainingWithoutBlocking(), error: false)
+        collected.append(err.fileHandleForReading.readRemainingWithoutBlocking(), error: true)
+        let (stdout, stderr) = collected.texts
+        return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
     }
 
     /// Starts `ope ARGUMENTS` in the background; the caller reads its output and stops it.
@@ -139,4 +148,23 @@ func freePort() throws -> Int {
     }
     guard bound else { throw ProcessFailure("could not find a free port") }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Output of a program, filled from pipe callbacks.
+final class OutputBuffers: @unchecked Sendable {
+    private let lock = NSLock()
+    private var out = Data()
+    private var err = Data()
+
+    func append(_ data: Data, error: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        if error { err.append(data) } else { out.append(data) }
+    }
+
+    var texts: (String, String) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
 }
