@@ -68,7 +68,8 @@ public func buildApplication(
         proxyRouter.add(middleware: MetricsMiddleware())
         proxyRouter.add(middleware: ErrorMiddleware())
         WorkspaceProxyController(
-            workspaces: workspaces, sessions: sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store
+            workspaces: workspaces, sessions: sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
+            frameAncestors: (["'self'"] + configuration.platformOrigins.sorted()).joined(separator: " ")
         ).addRoutes(to: proxyRouter)
         app.addServices(
             Application(

@@ -57,6 +57,14 @@ public struct GatewayConfiguration: Sendable {
         return url
     }
 
+    /// Origins the platform's pages are served from (they embed the workspace origin's JupyterLab).
+    var platformOrigins: Set<String> {
+        var origins = allowedOrigins
+        origins.insert("http://\(host):\(port)")
+        if host == "127.0.0.1" || host == "0.0.0.0" { origins.insert("http://localhost:\(port)") }
+        return origins
+    }
+
     /// Origins that may send state-changing requests besides the request's own host.
     var allowedOrigins: Set<String> {
         guard let publicURL else { return [] }

@@ -50,6 +50,9 @@ struct WorkspaceProxyController {
     static let dropResponseHeaders: Set<String> = ["connection", "keep-alive", "transfer-encoding", "trailer", "upgrade", "content-length"]
 
     let store: Store
+    /// On the separate workspace origin: who may embed JupyterLab (the platform's pages). JupyterLab
+    /// allows only itself (`frame-ancestors 'self'`), which would blank the session page's frame.
+    var frameAncestors: String? = nil
     let cache = WorkspaceAccessCache()
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -157,7 +160,9 @@ struct WorkspaceProxyController {
         var headers = HTTPFields()
         for header in response.headers where !Self.dropResponseHeaders.contains(header.name.lowercased()) {
             guard let name = HTTPField.Name(header.name) else { continue }
-            headers.append(HTTPField(name: name, value: header.value))
+            var value = header.value
+            if let frameAncestors, name == .contentSecurityPolicy { value = Self.replacingFrameAncestors(in: value, with: frameAncestors) }
+            headers.append(HTTPField(name: name, value: value))
         }
         let length = response.headers.first(name: "content-length").flatMap(Int.init)
         let body = response.body
@@ -245,5 +250,13 @@ struct WorkspaceProxyController {
         case .text(let text): .text(text)
         case .binary(let buffer): .binary(buffer)
         }
+    }
+
+    /// The policy with its `frame-ancestors` directive set to `sources` (added if it had none).
+    static func replacingFrameAncestors(in policy: String, with sources: String) -> String {
+        var directives = policy.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        directives.removeAll { $0.lowercased().hasPrefix("frame-ancestors") }
+        directives.append("frame-ancestors \(sources)")
+        return directives.joined(separator: "; ")
     }
 }

@@ -411,6 +411,11 @@ import Testing
             }
             #expect(try await get(alice.cookie) == 200)
             #expect(try await get(try await client.login("carol").cookie) == 403)
+            // The platform's session page may frame JupyterLab from here (JupyterLab alone allows only itself).
+            var lab = HTTPClientRequest(url: url + "lab")
+            lab.headers.add(name: "Cookie", value: alice.cookie)
+            let policy = try await HTTPClient.shared.execute(lab, timeout: .seconds(20)).headers.first(name: "content-security-policy") ?? ""
+            #expect(policy.contains("frame-ancestors 'self' http://127.0.0.1:") && policy.components(separatedBy: "frame-ancestors").count == 2, "\(policy)")
             // The workspace origin serves nothing of the platform.
             var api = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/me")
             api.headers.add(name: "Cookie", value: alice.cookie)
