@@ -133,3 +133,48 @@ import Testing
         #expect(renderer.contains("href=\"https://example.org\""))
     }
 }
+
+/// The dashboard's API: the queue, hints to one team or all, and how each team is doing.
+@Suite struct DashboardAPITests {
+    @Test func instructorsSeeTheQueueAndTeamsAndSendHints() async throws {
+        try await TestGateway.run { client, store in
+            let carol = try await client.login("carol")
+            _ = try await client.post("/api/lobby/join", json: ["module": "sql-joins"], headers: carol.writeHeaders)
+            let teacher = try await client.login("teacher")
+            let queue = try await client.get("/api/lobby/queue", headers: teacher.headers).jsonArray()
+            let waiting = try #require(queue.first { $0["module"] as? String == "sql-joins" }?["waiting"] as? [[String: Any]])
+            #expect(waiting.first?["username"] as? String == "carol" && waiting.first?["position"] as? Int == 1)
+            #expect(try await client.get("/api/lobby/queue", headers: carol.headers).status == .forbidden)
+
+            let (alice, _, session) = try await client.pair()
+            for _ in 0..<3 {
+                _ = try await store.events.append(EventDraft(type: .testResult, actor: "alice", session: session, payload: ["task": "text-stats", "passed": false]))
+            }
+            let teams = try await client.get("/api/sessions", headers: teacher.headers).jsonArray()
+            let team = try #require(teams.first { $0["id"] as? String == session })
+            let activity = try #require(team["activity"] as? [String: Any])
+            #expect(activity["tests"] as? [String: Bool] == ["text-stats": false])
+            #expect(activity["stuck"] as? String == "3 failed test runs in a row")
+            #expect(activity["lastActivity"] is String)
+
+            let room = RoomClient()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await room.run(client, path: "/api/sessions/\(session)/ws", cookie: alice.cookie) }
+                _ = try await room.inbox.waitFor(type: "synced")
+                let one = try await client.post("/api/sessions/\(session)/hint", json: ["text": "Look at <the> first failing test"], headers: teacher.writeHeaders)
+                #expect(one.status == .noContent)
+                let hint = try await room.inbox.waitFor(type: "hint")
+                #expect(hint["from"] as? String == "teacher" && hint["text"] as? String == "Look at <the> first failing test")
+                let all = try await client.post("/api/hints", json: ["text": "Ten minutes left"], headers: teacher.writeHeaders).json()
+                #expect(all["sent"] as? Int == 1)
+                _ = try await room.inbox.waitFor("the hint to all") { $0["type"] as? String == "hint" && $0["text"] as? String == "Ten minutes left" }
+                let empty = try await client.post("/api/sessions/\(session)/hint", json: ["text": "  "], headers: teacher.writeHeaders)
+                #expect(empty.status == .badRequest && empty.errorMessage == "a hint needs 1 to 1000 characters")
+                let byStudent = try await client.post("/api/sessions/\(session)/hint", json: ["text": "hi"], headers: alice.writeHeaders)
+                #expect(byStudent.status == .forbidden)
+                room.close()
+                try await group.waitForAll()
+            }
+        }
+    }
+}
