@@ -66,7 +66,11 @@ struct EventsController {
         filter.session = field("session")
         filter.module = field("module")
         if let text = field("since") { filter.since = try date(text, name: "since") }
-        if let text = field("until") { filter.until = try date(text, name: "until") }
+        if let text = field("until") {
+            // A bare date means up to the end of that day, as people read "until 27 November".
+            let until = try date(text, name: "until")
+            filter.until = text.count == 10 ? until.addingTimeInterval(86_400) : until
+        }
         return filter
     }
 

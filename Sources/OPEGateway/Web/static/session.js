@@ -172,6 +172,7 @@
       case "test":
         testResult.textContent = (m.passed ? "✔ Tests passed" : "✘ Tests failed") + " for " + m.task + "\n" + (m.text || "");
         testResult.className = "test-result " + (m.passed ? "passed" : "failed");
+        testResult.scrollTop = testResult.scrollHeight; // the summary line is at the end
         system("Tests for " + m.task + (m.passed ? " passed." : " failed."), m.time, m.id);
         break;
       case "workspace": {
@@ -261,6 +262,7 @@
       const outcome = await OPE.api("POST", "/api/sessions/" + encodeURIComponent(id) + "/tests", { task: currentTask });
       testResult.textContent = (outcome.passed ? "✔ Tests passed" : "✘ Tests failed") + " for " + currentTask + "\n" + (outcome.output || "");
       testResult.className = "test-result " + (outcome.passed ? "passed" : "failed");
+      testResult.scrollTop = testResult.scrollHeight;
     } catch (error) {
       testResult.textContent = error.message;
     } finally {
