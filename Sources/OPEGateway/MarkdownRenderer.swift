@@ -4,13 +4,15 @@ import Ink
 /// Renders module Markdown (descriptions, task instructions) to HTML for the pages with Ink, and
 /// keeps only the tags Markdown itself produces: raw HTML written into a module (a `<script>`,
 /// an `onclick=`) comes out as visible text, not markup.
-struct MarkdownRenderer: Sendable {
+public struct MarkdownRenderer: Sendable {
     static let allowedTags: Set<String> = [
         "p", "h1", "h2", "h3", "h4", "h5", "h6", "ul", "ol", "li", "em", "strong", "code", "pre", "blockquote", "hr", "br", "a", "table", "thead",
         "tbody", "tr", "th", "td", "del", "img",
     ]
 
-    func html(_ markdown: String) -> String {
+    public init() {}
+
+    public func html(_ markdown: String) -> String {
         sanitize(MarkdownParser().html(from: markdown))
     }
 
@@ -68,7 +70,3 @@ struct MarkdownRenderer: Sendable {
     }
 }
 
-/// Lets tests render module Markdown exactly as the pages do.
-public enum MarkdownRendererProbe {
-    public static func render(_ markdown: String) -> String { MarkdownRenderer().html(markdown) }
-}

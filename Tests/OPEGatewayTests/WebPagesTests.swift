@@ -125,7 +125,7 @@ import Testing
     }
 
     @Test func moduleMarkdownCannotCarryMarkup() {
-        let renderer = MarkdownRendererProbe.render("# Title\n\nSome *text* <script>alert(1)</script> and [a link](javascript:alert(1)) and [ok](https://example.org).\n\n<img src=x onerror=alert(1)>")
+        let renderer = MarkdownRenderer().html("# Title\n\nSome *text* <script>alert(1)</script> and [a link](javascript:alert(1)) and [ok](https://example.org).\n\n<img src=x onerror=alert(1)>")
         #expect(renderer.contains("<h1>Title</h1>") && renderer.contains("<em>text</em>"))
         #expect(!renderer.contains("<script"))
         #expect(!renderer.contains("javascript:"))
