@@ -45,6 +45,8 @@ public actor BotService: Service {
     let clock: @Sendable () -> Date
     let tickInterval: Duration
     var bots: [String: Bot] = [:]
+    /// Events decided in one engine step, committed together (one transaction, one fsync).
+    var pending: [EventDraft] = []
     let queue: AsyncStream<Work>
     let enqueue: AsyncStream<Work>.Continuation
     private let running = Gauge(label: "ope_bots_running")
@@ -79,6 +81,13 @@ public actor BotService: Service {
             }
             for await work in queue.cancelOnGracefulShutdown() {
                 await process(work, group: &group)
+                // Everything the bots decided in this pass, in one commit.
+                do {
+                    try await flush()
+                } catch {
+                    logger.error("bot events not recorded", metadata: ["error": "\(error)", "events": "\(pending.count)"])
+                    pending.removeAll()
+                }
             }
             group.cancelAll()
         }
@@ -186,37 +195,46 @@ public actor BotService: Service {
                 try await execute(action.kind, bot: bot, session: id, group: &group, logger: logger)
             } catch {
                 logger.error("bot action failed", metadata: ["action": "\(action.kind)", "error": "\(error)"])
-                try? await record(.botWarning, id, ["message": .string("the bot could not \(PlanSimulator.describe(action.kind)): \(error)")])
+                record(.botWarning, id, ["message": .string("the bot could not \(PlanSimulator.describe(action.kind)): \(error)")])
             }
         }
     }
 
-    func record(_ type: EventType, _ session: String, _ payload: [String: JSONValue]) async throws {
-        _ = try await store.events.append(EventDraft(time: clock(), type: type, actor: Self.actor, session: session, payload: payload))
+    /// Queues an event of the bot; ``flush()`` commits the queue.
+    func record(_ type: EventType, _ session: String, _ payload: [String: JSONValue]) {
+        pending.append(EventDraft(time: clock(), type: type, actor: Self.actor, session: session, payload: payload))
+    }
+
+    func flush() async throws {
+        guard !pending.isEmpty else { return }
+        let drafts = pending
+        pending.removeAll()
+        _ = try await store.events.append(contentsOf: drafts)
     }
 
     func execute(_ kind: PlanEngine.Kind, bot: Bot, session id: String, group: inout TaskGroup<Void>, logger: Logger) async throws {
         switch kind {
         case .launched:
-            try await record(.botStep, id, ["kind": "launched", "plan": .string(bot.plan.name)])
+            record(.botStep, id, ["kind": "launched", "plan": .string(bot.plan.name)])
         case .stage(let name):
-            try await record(.botStep, id, ["kind": "stage", "stage": .string(name)])
+            record(.botStep, id, ["kind": "stage", "stage": .string(name)])
         case .step(let stage, let step):
-            try await record(.botStep, id, ["kind": "step", "stage": .string(stage), "step": .string(step)])
+            record(.botStep, id, ["kind": "step", "stage": .string(stage), "step": .string(step)])
         case .finished:
-            try await record(.botStep, id, ["kind": "finished"])
+            record(.botStep, id, ["kind": "finished"])
             if bot.ended { try await leave(id, bot: bot) }
         case .say(let text, let prompt):
-            try await record(.botMessage, id, ["text": .string(text), "prompt": .string(prompt), "name": .string(bot.plan.settings.botName)])
+            record(.botMessage, id, ["text": .string(text), "prompt": .string(prompt), "name": .string(bot.plan.settings.botName)])
         case .roles(let map, let reason):
+            try await flush()
             var roles: [String: String] = [:]
             for (user, role) in map { roles[user] = PlanLoader.moduleRole(role, in: bot.module) ?? role }
             try await sessions.assignRoles(session: id, roles: roles, reason: reason, by: Self.actor)
         case .command(let command):
-            try await record(.botCommand, id, ["command": .string(command)])
+            record(.botCommand, id, ["command": .string(command)])
         case .run(let command, let timeout):
             guard let place = await workspaces?.files(of: id) else {
-                try await record(.botRun, id, ["command": .string(command), "error": "the session has no workspace"])
+                record(.botRun, id, ["command": .string(command), "error": "the session has no workspace"])
                 return
             }
             // The step finishes when the `bot.run` event comes back through the log.
@@ -255,31 +273,33 @@ public actor BotService: Service {
                     }
                 }
             }
-            try await record(.botExternal, id, payload)
+            record(.botExternal, id, payload)
         case .log(let tag, let details):
-            try await record(.botLog, id, ["tag": .string(tag), "details": .string(details)])
+            record(.botLog, id, ["tag": .string(tag), "details": .string(details)])
         case .postChatLog:
             try await postChatLog(id)
         case .end:
             bots[id]?.ended = true
-            try await record(.botEnd, id, [:])
+            record(.botEnd, id, [:])
         case .logout:
             try await leave(id, bot: bots[id] ?? bot)
         case .warning(let message):
             logger.warning("plan problem", metadata: ["message": "\(message)"])
-            try await record(.botWarning, id, ["message": .string(message)])
+            record(.botWarning, id, ["message": .string(message)])
         }
     }
 
     /// The bot leaves; if it declared the activity over, the session completes.
     func leave(_ id: String, bot: Bot) async throws {
         bots[id] = nil
-        try await record(.botStopped, id, [:])
+        record(.botStopped, id, [:])
+        try await flush()
         if bot.ended { _ = try await sessions.complete(session: id, by: Self.actor) }
     }
 
     /// Writes the team's chat (members and bot) into their workspace folder as `chat-log.txt`.
     func postChatLog(_ id: String) async throws {
+        try await flush()
         var lines: [String] = []
         try await store.reader.forEach(EventFilter(session: id, types: [.chatMessage, .botMessage])) { page in
             for event in page {
@@ -293,7 +313,7 @@ public actor BotService: Service {
             try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
             payload["file"] = "chat-log.txt"
         }
-        try await record(.botChatLog, id, payload)
+        record(.botChatLog, id, payload)
     }
 
     // MARK: Restart
