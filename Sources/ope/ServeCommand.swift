@@ -75,6 +75,8 @@ struct ServeCommand: AsyncParsableCommand {
         for folder in moduleFolders where !FileManager.default.fileExists(atPath: folder) {
             throw CLIError("--modules \(folder): no such folder")
         }
+        // Metrics first: the store's event log makes its counters when it opens.
+        OPEMetrics.bootstrap()
         let store = try Store.open(data)
         let credentials = try await FirstRun(store: store, demoUsers: !noDemoUsers).prepare()
 

@@ -30,6 +30,10 @@ import Testing
         request.httpBody = try JSONSerialization.data(withJSONObject: ["username": "alice", "password": password])
         let (body, response) = try await URLSession.shared.data(for: request)
         #expect((response as? HTTPURLResponse)?.statusCode == 200, "\(String(decoding: body, as: UTF8.self))")
+        // The event log's own metrics are exported too (its store opens before the server is built).
+        let (metrics, _) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!)
+        let text = String(decoding: metrics, as: UTF8.self)
+        #expect(text.contains("ope_events_committed_total ") && text.contains("ope_event_commit_duration_bucket"), "\(text.prefix(2000))")
 
         server.signal(SIGTERM)
         let status = try await server.waitForExit()

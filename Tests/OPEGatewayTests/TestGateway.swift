@@ -26,6 +26,7 @@ struct TestGateway {
         let folder = folder ?? NSTemporaryDirectory() + "ope-gateway-\(UUID().uuidString)"
         let temporary = folder.hasPrefix(NSTemporaryDirectory() + "ope-gateway-")
         defer { if temporary { try? FileManager.default.removeItem(atPath: folder) } }
+        OPEMetrics.bootstrap()
         let store = try Store(dataDirectory: folder, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
         for (name, role) in [("alice", PlatformRole.participant), ("bob", .participant), ("carol", .participant), ("teacher", .instructor), ("root", .admin)] {
             guard createUsers else { break }
@@ -70,6 +71,7 @@ struct TestGateway {
         let owned = folder == nil
         let folder = folder ?? NSTemporaryDirectory() + "ope-gateway-\(UUID().uuidString)"
         defer { if owned { try? FileManager.default.removeItem(atPath: folder) } }
+        OPEMetrics.bootstrap()
         let store = try Store(dataDirectory: folder, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
         for (name, role) in [("alice", PlatformRole.participant), ("bob", .participant), ("carol", .participant), ("teacher", .instructor)]
         where try await store.users.find(name) == nil {
