@@ -249,13 +249,8 @@ public struct PlanEngine: Sendable {
                 schedule(.stage(index), at: now + stage.timeout)
             }
         }
-        lastActivity = now
-        for (index, trigger) in plan.triggers.enumerated() {
-            if case .idle(let seconds) = trigger.event {
-                schedule(.idle(trigger: index), at: now + seconds)
-                idleTimerPending.insert(index)
-            }
-        }
+        // Quiet time counts from the launch.
+        activity()
     }
 
     // MARK: Stages and steps

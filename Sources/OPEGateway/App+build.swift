@@ -93,7 +93,8 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
     router.add(middleware: FileMiddleware(WebController.resources + "/static", urlBasePath: "/static", searchForIndexHtml: false))
     let throttle = LoginThrottle()
     WebController(
-        store: store, sessions: gateway.sessions, catalog: gateway.catalog, throttle: throttle, secureCookies: configuration.secureCookies, library: pages
+        store: store, sessions: gateway.sessions, catalog: gateway.catalog,
+        passwords: PasswordSignIn(store: store, throttle: throttle, secureCookies: configuration.secureCookies), library: pages
     ).addRoutes(to: router)
     SystemController(registry: OPEMetrics.registry).addRoutes(to: router)
     let api = router.group("api")

@@ -59,36 +59,23 @@ struct AuthController {
         group.post("tokens", use: createToken)
     }
 
+    var passwords: PasswordSignIn { PasswordSignIn(store: store, throttle: throttle, secureCookies: secureCookies) }
+
     @Sendable func login(request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(LoginRequest.self, context: context)
-        let username = body.username.trimmingCharacters(in: .whitespaces).lowercased()
-        if let wait = await throttle.retryAfter(username: username, address: context.remoteAddress) {
-            let seconds = max(1, Int(wait.components.seconds) + 1)
-            throw APIError(
-                .tooManyRequests, "too many failed sign-ins; try again in \(seconds) seconds",
-                headers: [.retryAfter: "\(seconds)"]
-            )
-        }
-        guard let user = try await store.users.authenticate(username: username, password: body.password) else {
-            await throttle.recordFailure(username: username, address: context.remoteAddress)
-            var payload: [String: JSONValue] = ["username": .string(username)]
-            if let address = context.remoteAddress { payload["address"] = .string(address) }
-            _ = try await store.events.append(EventDraft(type: .userSignInFailed, payload: payload))
+        switch try await passwords.attempt(username: body.username, password: body.password, address: context.remoteAddress) {
+        case .throttled(let seconds):
+            throw APIError(.tooManyRequests, "too many failed sign-ins; try again in \(seconds) seconds", headers: [.retryAfter: "\(seconds)"])
+        case .wrongPassword:
             throw APIError(.unauthorized, "wrong username or password")
+        case .signedIn(let user, let token, let csrfToken):
+            context.logger.info("signed in", metadata: ["user": "\(user.username)"])
+            var response = try JSONResponse(
+                value: MeResponse(user: user, session: await sessions.currentSession(of: user.username), csrfToken: csrfToken)
+            ).response(from: request, context: context)
+            response.setCookie(passwords.cookie(token: token))
+            return response
         }
-        await throttle.recordSuccess(username: username)
-        let session = try await store.sessions.create(for: user, address: context.remoteAddress, via: "password")
-        context.logger.info("signed in", metadata: ["user": "\(user.username)"])
-        var response = try JSONResponse(
-            value: MeResponse(user: user, session: await sessions.currentSession(of: user.username), csrfToken: session.csrfToken)
-        ).response(from: request, context: context)
-        response.setCookie(
-            Cookie(
-                name: AuthenticationMiddleware.cookieName, value: session.token, maxAge: Int(store.sessions.absoluteTimeout), path: "/",
-                secure: secureCookies, httpOnly: true, sameSite: .lax
-            )
-        )
-        return response
     }
 
     @Sendable func logout(request: Request, context: AppRequestContext) async throws -> Response {
@@ -100,9 +87,7 @@ struct AuthController {
         }
         try await store.sessions.end(token: token, user: identity.user, everywhere: everywhere)
         var response = Response(status: .noContent)
-        response.setCookie(
-            Cookie(name: AuthenticationMiddleware.cookieName, value: "", maxAge: 0, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
-        )
+        response.setCookie(passwords.clearedCookie)
         return response
     }
 

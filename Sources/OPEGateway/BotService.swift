@@ -69,27 +69,17 @@ public actor BotService: Service {
     public func hasBot(_ session: String) -> Bool { bots[session] != nil }
 
     public func run() async throws {
-        let subscription = await store.events.subscribe { [enqueue] events in enqueue.yield(.events(events)) }
-        defer { Task { [store] in await store.events.unsubscribe(subscription) } }
-        await restore()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [enqueue, tickInterval] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: tickInterval)
-                    enqueue.yield(.tick)
-                }
-            }
+        await withEventFeed(from: store.events, into: enqueue, tick: tickInterval, events: Work.events, tick: .tick) { group in
+            await restore()
             for await work in queue.cancelOnGracefulShutdown() {
                 await process(work, group: &group)
                 // Everything the bots decided in this pass, in one commit.
                 do {
                     try await flush()
                 } catch {
-                    logger.error("bot events not recorded", metadata: ["error": "\(error)", "events": "\(pending.count)"])
-                    pending.removeAll()
+                    logger.error("bot events not recorded", metadata: ["error": "\(error)"])
                 }
             }
-            group.cancelAll()
         }
     }
 
@@ -99,7 +89,7 @@ public actor BotService: Service {
             for event in events { await handle(event, group: &group) }
         case .tick:
             let now = clock()
-            for id in bots.keys.sorted() {
+            for id in Array(bots.keys) {
                 guard var bot = bots[id] else { continue }
                 if let activity = workspaces?.lastActivity(of: id), activity != bot.lastEdit {
                     bot.lastEdit = activity

@@ -89,16 +89,8 @@ public actor ExternalBotService: Service {
     }
 
     public func run() async throws {
-        let subscription = await store.events.subscribe { [enqueue] events in enqueue.yield(.events(events)) }
-        defer { Task { [store] in await store.events.unsubscribe(subscription) } }
-        await restore()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [enqueue, tickInterval] in
-                while !Task.isCancelled {
-                    try? await Task.sleep(for: tickInterval)
-                    enqueue.yield(.tick)
-                }
-            }
+        await withEventFeed(from: store.events, into: enqueue, tick: tickInterval, events: Work.events, tick: .tick) { group in
+            await restore()
             for await work in queue.cancelOnGracefulShutdown() {
                 switch work {
                 case .events(let events): await received(events)
@@ -106,7 +98,6 @@ public actor ExternalBotService: Service {
                 case .done(let session, let outcome): await finish(session, outcome)
                 }
             }
-            group.cancelAll()
         }
     }
 
@@ -191,12 +182,9 @@ public actor ExternalBotService: Service {
             guard client.needsCall(event) else { return .delivered(event, .init()) }
             var context: [Event] = []
             if case .chatCompletions(_, _, let size, _, _) = delivery.bot.kind {
-                var recent: [Event] = []
-                try await store.reader.forEach(EventFilter(session: id, types: [.chatMessage, .botMessage])) { page in
-                    recent += page.filter { $0.id <= event.id }
-                    if recent.count > size * 4 { recent.removeFirst(recent.count - size) }
-                }
-                context = Array(recent.suffix(size))
+                // The chat up to this message, newest `size` of it: one indexed read, not the whole history.
+                let filter = EventFilter(session: id, types: [.chatMessage, .botMessage], upToID: event.id)
+                context = try await store.reader.latest(filter, limit: size).reversed()
             }
             do {
                 let reply = try await client.deliver(event, session: id, module: delivery.module, condition: delivery.condition, context: context)

@@ -166,7 +166,7 @@ struct SessionsController {
         let identity = try context.requireStaff()
         let session = try await visibleSession(context)
         guard !session.phase.isOver else { throw APIError(.conflict, "session \(session.id) is over") }
-        let text = try await hintText(request, context)
+        let text = try Self.hintText(await request.decodeJSON(HintRequest.self, context: context).text)
         _ = try await store.events.append(EventDraft(type: .instructorHint, actor: identity.user.username, session: session.id, payload: ["text": .string(text)]))
         return Response(status: .noContent)
     }
@@ -175,16 +175,15 @@ struct SessionsController {
     @Sendable func hintAll(request: Request, context: AppRequestContext) async throws -> JSONResponse<[String: Int]> {
         let identity = try context.requireStaff()
         let body = try await request.decodeJSON(HintRequest.self, context: context)
-        let text = body.text.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...1000).contains(text.count) else { throw APIError(.badRequest, "a hint needs 1 to 1000 characters") }
+        let text = try Self.hintText(body.text)
         let targets = await sessions.liveSessions().filter { body.module == nil || $0.module == body.module }
         let drafts = targets.map { EventDraft(type: .instructorHint, actor: identity.user.username, session: $0.id, payload: ["text": .string(text)]) }
         _ = try await store.events.append(contentsOf: drafts)
         return JSONResponse(value: ["sent": drafts.count])
     }
 
-    func hintText(_ request: Request, _ context: AppRequestContext) async throws -> String {
-        let text = try await request.decodeJSON(HintRequest.self, context: context).text.trimmingCharacters(in: .whitespacesAndNewlines)
+    static func hintText(_ raw: String) throws -> String {
+        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
         guard (1...1000).contains(text.count) else { throw APIError(.badRequest, "a hint needs 1 to 1000 characters") }
         return text
     }

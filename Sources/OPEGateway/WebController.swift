@@ -16,8 +16,7 @@ struct WebController {
     let store: Store
     let sessions: SessionManager
     let catalog: ModuleCatalog
-    let throttle: LoginThrottle
-    let secureCookies: Bool
+    let passwords: PasswordSignIn
     let library: MustacheLibrary
     let markdown = MarkdownRenderer()
     static let loginCookie = "ope_login"
@@ -31,16 +30,33 @@ struct WebController {
 
     func addRoutes(to router: Router<AppRequestContext>) {
         let pages = router.group().add(middleware: AuthenticationMiddleware(store: store))
-        pages.get("login", use: loginPage)
-        pages.post("login", use: login)
-        pages.post("logout", use: logout)
-        pages.get("", use: home)
-        pages.post("join", use: join)
-        pages.get("lobby", use: lobby)
-        pages.post("leave", use: leave)
-        pages.get("sessions/:id", use: session)
-        pages.get("instructor", use: dashboard)
-        pages.get("research", use: research)
+        pages.get("login", use: page(loginPage))
+        pages.post("login", use: page(login))
+        pages.post("logout", use: page(logout))
+        pages.get("", use: page(home))
+        pages.post("join", use: page(join))
+        pages.get("lobby", use: page(lobby))
+        pages.post("leave", use: page(leave))
+        pages.get("sessions/:id", use: page(session))
+        pages.get("instructor", use: page(dashboard))
+        pages.get("research", use: page(research))
+    }
+
+    /// A page stops early with a redirect or an error page: thrown by the checks, answered here.
+    struct Stop: Error {
+        let response: Response
+    }
+
+    func page(
+        _ handler: @escaping @Sendable (Request, AppRequestContext) async throws -> Response
+    ) -> @Sendable (Request, AppRequestContext) async throws -> Response {
+        { request, context in
+            do {
+                return try await handler(request, context)
+            } catch let stop as Stop {
+                return stop.response
+            }
+        }
     }
 
     // MARK: Rendering
@@ -66,11 +82,18 @@ struct WebController {
     }
 
     /// The signed-in user, or a redirect to the sign-in page that says why.
-    func signedIn(_ request: Request, _ context: AppRequestContext) -> PageCheck<Identity> {
-        if let identity = context.identity { return .ok(identity) }
+    func signedIn(_ request: Request, _ context: AppRequestContext) throws -> Identity {
+        if let identity = context.identity { return identity }
         let next = "next=" + (request.uri.path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")
         let expired = request.cookies[AuthenticationMiddleware.cookieName].map { !$0.value.isEmpty } ?? false
-        return .stop(Self.redirect("/login?" + (expired ? "expired=1&" : "") + next))
+        throw Stop(response: Self.redirect("/login?" + (expired ? "expired=1&" : "") + next))
+    }
+
+    /// The signed-in user if they are staff, else a page that says the page is not for them.
+    func staff(_ request: Request, _ context: AppRequestContext, heading: String, refusal: String) throws -> Identity {
+        let identity = try signedIn(request, context)
+        guard identity.user.role.isStaff else { throw Stop(response: message(heading, refusal, identity: identity, status: .forbidden)) }
+        return identity
     }
 
     struct Form: Decodable {
@@ -91,18 +114,18 @@ struct WebController {
     }
 
     /// A form from a signed-in user must carry their CSRF token.
-    func checked(_ request: Request, _ context: AppRequestContext) async throws -> PageCheck<(Identity, Form)> {
-        guard case .ok(let identity) = signedIn(request, context) else { return .stop(Self.redirect("/login?expired=1")) }
+    func checked(_ request: Request, _ context: AppRequestContext) async throws -> (Identity, Form) {
+        guard let identity = context.identity else { throw Stop(response: Self.redirect("/login?expired=1")) }
         let form = try await form(request)
         guard let token = identity.csrfToken, let sent = form._csrf, CSRFMiddleware.constantTimeEqual(token, sent) else {
-            return .stop(
-                message(
+            throw Stop(
+                response: message(
                     "Page out of date", "This page was opened before your last sign-in, so the action was not done. Reload the page and try again.",
                     identity: identity, status: .forbidden
                 )
             )
         }
-        return .ok((identity, form))
+        return (identity, form)
     }
 
     // MARK: Sign-in
@@ -122,8 +145,13 @@ struct WebController {
         if let notice { values["notice"] = notice }
         if let error { values["error"] = error }
         var response = render("login", values, identity: nil, status: status)
-        response.setCookie(Cookie(name: Self.loginCookie, value: token, maxAge: 3600, path: "/login", secure: secureCookies, httpOnly: true, sameSite: .strict))
+        response.setCookie(loginCookie(token, maxAge: 3600))
         return response
+    }
+
+    /// The pre-sign-in CSRF cookie, sent only to `/login`.
+    func loginCookie(_ value: String, maxAge: Int) -> Cookie {
+        Cookie(name: Self.loginCookie, value: value, maxAge: maxAge, path: "/login", secure: passwords.secureCookies, httpOnly: true, sameSite: .strict)
     }
 
     @Sendable func login(request: Request, context: AppRequestContext) async throws -> Response {
@@ -132,32 +160,18 @@ struct WebController {
         guard let cookie = request.cookies[Self.loginCookie]?.value, let sent = form._csrf, CSRFMiddleware.constantTimeEqual(cookie, sent) else {
             return loginForm(next: next, typed: form.username, notice: nil, error: "The sign-in page was out of date. Please try again.", status: .forbidden)
         }
-        let username = (form.username ?? "").trimmingCharacters(in: .whitespaces).lowercased()
-        if let wait = await throttle.retryAfter(username: username, address: context.remoteAddress) {
-            let seconds = max(1, Int(wait.components.seconds) + 1)
-            return loginForm(next: next, typed: username, notice: nil, error: "Too many failed sign-ins. Try again in \(seconds) seconds.", status: .tooManyRequests)
+        switch try await passwords.attempt(username: form.username ?? "", password: form.password ?? "", address: context.remoteAddress) {
+        case .throttled(let seconds):
+            return loginForm(next: next, typed: form.username, notice: nil, error: "Too many failed sign-ins. Try again in \(seconds) seconds.", status: .tooManyRequests)
+        case .wrongPassword:
+            return loginForm(next: next, typed: form.username, notice: nil, error: "Wrong username or password.", status: .unauthorized)
+        case .signedIn(let user, let token, _):
+            context.logger.info("signed in", metadata: ["user": "\(user.username)"])
+            var response = Self.redirect(next == "/" && user.role.isStaff ? "/instructor" : next)
+            response.setCookie(passwords.cookie(token: token))
+            response.setCookie(loginCookie("", maxAge: 0))
+            return response
         }
-        guard let user = try await store.users.authenticate(username: username, password: form.password ?? "") else {
-            await throttle.recordFailure(username: username, address: context.remoteAddress)
-            var payload: [String: JSONValue] = ["username": .string(username)]
-            if let address = context.remoteAddress { payload["address"] = .string(address) }
-            _ = try await store.events.append(EventDraft(type: .userSignInFailed, payload: payload))
-            return loginForm(next: next, typed: username, notice: nil, error: "Wrong username or password.", status: .unauthorized)
-        }
-        await throttle.recordSuccess(username: username)
-        let session = try await store.sessions.create(for: user, address: context.remoteAddress, via: "password")
-        context.logger.info("signed in", metadata: ["user": "\(user.username)"])
-        var target = next
-        if target == "/" { target = user.role.isStaff ? "/instructor" : "/" }
-        var response = Self.redirect(target)
-        response.setCookie(
-            Cookie(
-                name: AuthenticationMiddleware.cookieName, value: session.token, maxAge: Int(store.sessions.absoluteTimeout), path: "/",
-                secure: secureCookies, httpOnly: true, sameSite: .lax
-            )
-        )
-        response.setCookie(Cookie(name: Self.loginCookie, value: "", maxAge: 0, path: "/login", secure: secureCookies, httpOnly: true, sameSite: .strict))
-        return response
     }
 
     /// Only paths on this site, so a crafted link cannot send people elsewhere after sign-in.
@@ -168,26 +182,19 @@ struct WebController {
 
     /// Signs out on every device: all of the user's sign-in sessions end.
     @Sendable func logout(request: Request, context: AppRequestContext) async throws -> Response {
-        switch try await checked(request, context) {
-        case .stop(let response):
-            return response
-        case .ok(let (identity, _)):
-            if case .cookie(let token, _) = identity.method {
-                try await store.sessions.end(token: token, user: identity.user, everywhere: true)
-            }
-            var response = Self.redirect("/login?signedOut=1")
-            response.setCookie(Cookie(name: AuthenticationMiddleware.cookieName, value: "", maxAge: 0, path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax))
-            return response
+        let (identity, _) = try await checked(request, context)
+        if case .cookie(let token, _) = identity.method {
+            try await store.sessions.end(token: token, user: identity.user, everywhere: true)
         }
+        var response = Self.redirect("/login?signedOut=1")
+        response.setCookie(passwords.clearedCookie)
+        return response
     }
 
     // MARK: Exercises and lobby
 
     @Sendable func home(request: Request, context: AppRequestContext) async throws -> Response {
-        switch signedIn(request, context) {
-        case .stop(let response): return response
-        case .ok(let identity): return try await homePage(identity, error: nil, status: .ok)
-        }
+        try await homePage(try signedIn(request, context), error: nil, status: .ok)
     }
 
     func homePage(_ identity: Identity, error: String?, status: HTTPResponse.Status) async throws -> Response {
@@ -207,33 +214,24 @@ struct WebController {
     }
 
     @Sendable func join(request: Request, context: AppRequestContext) async throws -> Response {
-        switch try await checked(request, context) {
-        case .stop(let response):
-            return response
-        case .ok(let (identity, form)):
-            let module = form.module ?? ""
-            do {
-                switch try await sessions.join(user: identity.user.username, module: module) {
-                case .matched(let session): return Self.redirect("/sessions/\(session)")
-                default: return Self.redirect("/lobby")
-                }
-            } catch SessionManager.JoinError.inSession(let session) {
-                return Self.redirect("/sessions/\(session)")
-            } catch SessionManager.JoinError.lobby(.alreadyWaiting) {
-                // A second click on Join: the first one already put them in the queue.
-                return Self.redirect("/lobby")
-            } catch let error as SessionManager.JoinError {
-                return try await homePage(identity, error: "You could not join: \(error.description).", status: .conflict)
+        let (identity, form) = try await checked(request, context)
+        do {
+            switch try await sessions.join(user: identity.user.username, module: form.module ?? "") {
+            case .matched(let session): return Self.redirect("/sessions/\(session)")
+            default: return Self.redirect("/lobby")
             }
+        } catch SessionManager.JoinError.inSession(let session) {
+            return Self.redirect("/sessions/\(session)")
+        } catch SessionManager.JoinError.lobby(.alreadyWaiting) {
+            // A second click on Join: the first one already put them in the queue.
+            return Self.redirect("/lobby")
+        } catch let error as SessionManager.JoinError {
+            return try await homePage(identity, error: "You could not join: \(error.description).", status: .conflict)
         }
     }
 
     @Sendable func lobby(request: Request, context: AppRequestContext) async throws -> Response {
-        let identity: Identity
-        switch signedIn(request, context) {
-        case .stop(let response): return response
-        case .ok(let signedIn): identity = signedIn
-        }
+        let identity = try signedIn(request, context)
         switch await sessions.committedStatus(of: identity.user.username) {
         case .matched(let session):
             return Self.redirect("/sessions/\(session)")
@@ -251,22 +249,15 @@ struct WebController {
     }
 
     @Sendable func leave(request: Request, context: AppRequestContext) async throws -> Response {
-        switch try await checked(request, context) {
-        case .stop(let response): return response
-        case .ok(let (identity, _)):
-            _ = try await sessions.leave(user: identity.user.username)
-            return Self.redirect("/")
-        }
+        let (identity, _) = try await checked(request, context)
+        _ = try await sessions.leave(user: identity.user.username)
+        return Self.redirect("/")
     }
 
     // MARK: Session
 
     @Sendable func session(request: Request, context: AppRequestContext) async throws -> Response {
-        let identity: Identity
-        switch signedIn(request, context) {
-        case .stop(let response): return response
-        case .ok(let signedIn): identity = signedIn
-        }
+        let identity = try signedIn(request, context)
         let id = try context.parameters.require("id")
         guard let session = await sessions.session(id) else {
             return message("No such session", "There is no session '\(id)'. It may have been mistyped.", identity: identity, status: .notFound)
@@ -301,34 +292,14 @@ struct WebController {
     // MARK: Staff pages
 
     @Sendable func dashboard(request: Request, context: AppRequestContext) async throws -> Response {
-        let identity: Identity
-        switch signedIn(request, context) {
-        case .stop(let response): return response
-        case .ok(let signedIn): identity = signedIn
-        }
-        guard identity.user.role.isStaff else {
-            return message("Instructors only", "The dashboard is for instructors. Ask one if you need something changed.", identity: identity, status: .forbidden)
-        }
-        let modules = await catalog.modules.map { ["id": $0.id, "title": $0.title] }
-        return render("dashboard", ["title": "Dashboard", "modules": modules, "script": "dashboard.js"], identity: identity)
+        let identity = try staff(request, context, heading: "Instructors only", refusal: "The dashboard is for instructors. Ask one if you need something changed.")
+        return render("dashboard", ["title": "Dashboard", "modules": await moduleList(), "script": "dashboard.js"], identity: identity)
     }
 
     @Sendable func research(request: Request, context: AppRequestContext) async throws -> Response {
-        let identity: Identity
-        switch signedIn(request, context) {
-        case .stop(let response): return response
-        case .ok(let signedIn): identity = signedIn
-        }
-        guard identity.user.role.isStaff else {
-            return message("Researchers only", "The research export is for instructors and researchers.", identity: identity, status: .forbidden)
-        }
-        let modules = await catalog.modules.map { ["id": $0.id, "title": $0.title] }
-        return render("research", ["title": "Research export", "modules": modules], identity: identity)
+        let identity = try staff(request, context, heading: "Researchers only", refusal: "The research export is for instructors and researchers.")
+        return render("research", ["title": "Research export", "modules": await moduleList()], identity: identity)
     }
-}
 
-/// A page's check: go on with the value, or stop with this response (a redirect or an error page).
-enum PageCheck<Value> {
-    case ok(Value)
-    case stop(Response)
+    func moduleList() async -> [[String: String]] { await catalog.modules.map { ["id": $0.id, "title": $0.title] } }
 }

@@ -15,11 +15,15 @@ public struct EventFilter: Sendable, Hashable {
     public var module: String?
     /// Only events of these types.
     public var types: [EventType]?
+    /// Only events with an id at or below this one.
+    public var upToID: Int64?
 
     public init(
-        afterID: Int64? = nil, session: String? = nil, since: Date? = nil, until: Date? = nil, module: String? = nil, types: [EventType]? = nil
+        afterID: Int64? = nil, session: String? = nil, since: Date? = nil, until: Date? = nil, module: String? = nil, types: [EventType]? = nil,
+        upToID: Int64? = nil
     ) {
         self.types = types
+        self.upToID = upToID
         self.afterID = afterID
         self.session = session
         self.since = since
@@ -67,6 +71,10 @@ public struct EventReader: Sendable {
         if let afterID = filter.afterID {
             clauses.append("id > ?")
             _ = arguments.append(contentsOf: [afterID])
+        }
+        if let upToID = filter.upToID {
+            clauses.append("id <= ?")
+            _ = arguments.append(contentsOf: [upToID])
         }
         if let session = filter.session {
             clauses.append("session = ?")

@@ -17,20 +17,22 @@ enum BazaarReference {
         return candidates.compactMap { $0 }.first { FileManager.default.fileExists(atPath: $0 + "/plan_steps.xml") }
     }
 
-    static func plan() throws -> BotPlan {
+    /// The folder, or a recorded failure that says where to point the tests.
+    static func requiredFolder() throws -> String {
         guard let folder else {
             Issue.record("the Bazaar reference plan 15619P2Agent was not found; set OPE_BAZAAR_REFERENCE to its folder")
             throw CancellationError()
         }
-        return try BazaarPlanImporter().load(folder: folder)
+        return folder
+    }
+
+    static func plan() throws -> BotPlan {
+        try BazaarPlanImporter().load(folder: requiredFolder())
     }
 
     /// A writable copy of the reference folder, for tests that break it on purpose.
     static func copy() throws -> String {
-        guard let folder else {
-            Issue.record("the Bazaar reference plan 15619P2Agent was not found; set OPE_BAZAAR_REFERENCE to its folder")
-            throw CancellationError()
-        }
+        let folder = try requiredFolder()
         let target = FileManager.default.temporaryDirectory.appendingPathComponent("bazaar-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: true)
         for name in try FileManager.default.contentsOfDirectory(atPath: folder) {

@@ -8,15 +8,20 @@ import Testing
 
 /// External bots: a webhook that is down, hangs or answers garbage, and then recovers.
 @Suite struct ExternalBotTests {
-    /// python-intro without the guiding bot, with `assistant:` pointing at `url`.
-    static func module(webhook url: String, name: String) throws -> String {
+    /// python-intro without the guiding bot, with `assistant:` set to the given YAML block.
+    static func module(assistant: String) throws -> String {
         let folder = NSTemporaryDirectory() + "ope-module-\(UUID().uuidString)"
         try FileManager.default.copyItem(atPath: TestGateway.examples + "/python-intro", toPath: folder)
         var yaml = try String(contentsOfFile: folder + "/module.yaml", encoding: .utf8)
         yaml = yaml.replacingOccurrences(of: "plan: bot/guide.yaml\n", with: "")
-        yaml += "\nassistant:\n  name: \(name)\n  webhook: \(url)\n  timeout: 1s\n  breaker:\n    failures: 3\n    cooldown: 1s\n"
+        yaml += "\nassistant:\n" + assistant
         try yaml.write(toFile: folder + "/module.yaml", atomically: true, encoding: .utf8)
         return folder
+    }
+
+    /// A webhook bot called `name` with a 1 s timeout and a breaker that opens after 3 failures for 1 s.
+    static func module(webhook url: String, name: String) throws -> String {
+        try module(assistant: "  name: \(name)\n  webhook: \(url)\n  timeout: 1s\n  breaker:\n    failures: 3\n    cooldown: 1s\n")
     }
 
     static func waitUntil(_ what: String, timeout: Duration = .seconds(30), _ condition: @Sendable () async throws -> Bool) async throws {
@@ -145,25 +150,20 @@ import Testing
 
     @Test func aChatCompletionsPersonaAnswersWhenAddressedWithRecentChatAsContext() async throws {
         try await FakeExternalBot.serve(mode: .working) { fake, url in
-            let folder = NSTemporaryDirectory() + "ope-module-\(UUID().uuidString)"
-            defer { try? FileManager.default.removeItem(atPath: folder) }
-            try FileManager.default.copyItem(atPath: TestGateway.examples + "/python-intro", toPath: folder)
-            var yaml = try String(contentsOfFile: folder + "/module.yaml", encoding: .utf8)
-            yaml = yaml.replacingOccurrences(of: "plan: bot/guide.yaml\n", with: "")
             let endpoint = url.replacingOccurrences(of: "/hook", with: "/v1/chat/completions")
-            yaml += """
+            let folder = try Self.module(
+                assistant: """
+                      name: Sage
+                      chatCompletions:
+                        url: \(endpoint)
+                        model: tiny-model
+                        systemPrompt: You are Sage, a patient research assistant.
+                        context: 3
+                        apiKeyEnv: PATH
 
-                assistant:
-                  name: Sage
-                  chatCompletions:
-                    url: \(endpoint)
-                    model: tiny-model
-                    systemPrompt: You are Sage, a patient research assistant.
-                    context: 3
-                    apiKeyEnv: PATH
-
-                """
-            try yaml.write(toFile: folder + "/module.yaml", atomically: true, encoding: .utf8)
+                    """
+            )
+            defer { try? FileManager.default.removeItem(atPath: folder) }
             try await TestGateway.run(moduleFolders: [folder]) { client, store in
                 let (alice, _, session) = try await client.pair()
                 let room = RoomClient()

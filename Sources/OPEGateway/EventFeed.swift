@@ -1,0 +1,25 @@
+import OPECore
+import OPEStore
+
+/// Runs `body` while the log's committed event batches and a clock tick flow into `continuation`:
+/// one queue with one consumer, so a service sees events and time in one order. `body` may add
+/// child tasks to the group; they are cancelled when it returns, and the subscription ends with it.
+func withEventFeed<Work: Sendable>(
+    from log: EventLog, into continuation: AsyncStream<Work>.Continuation, tick interval: Duration,
+    events: @escaping @Sendable ([Event]) -> Work, tick: Work,
+    isolation: isolated (any Actor)? = #isolation,
+    _ body: (inout TaskGroup<Void>) async -> Void
+) async {
+    let subscription = await log.subscribe { continuation.yield(events($0)) }
+    await withTaskGroup(of: Void.self) { group in
+        group.addTask {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                continuation.yield(tick)
+            }
+        }
+        await body(&group)
+        group.cancelAll()
+    }
+    await log.unsubscribe(subscription)
+}
