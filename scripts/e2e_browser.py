@@ -160,7 +160,12 @@ try:
 
     step("one types into the shared notebook, the other sees it")
     for driver in (alice, bob):
-        wait(driver, lambda d: d.find_element(By.ID, "workspace").is_displayed(), "the workspace frame", 120)
+        # Ready, and the frame on the workspace's current address (a restart may have moved it).
+        wait(driver, lambda d: d.execute_script(
+            "const f = document.getElementById('workspace');"
+            "return fetch('/api/sessions/' + arguments[0]).then(r => r.json()).then(s => !f.hidden && !!s.workspace"
+            " && s.workspace.state === 'ready' && f.src.startsWith(new URL(s.workspace.url, location.href).href));", session),
+            "the workspace frame on the ready workspace", 120)
         driver.execute_script(
             "const f = document.getElementById('workspace'); f.src = new URL('lab/tree/text_stats.ipynb', f.src).href;"
         )

@@ -70,10 +70,15 @@
   }
 
   // Workspace
+  /** Points the frame at the workspace under `base`, unless it already shows a page of it: a
+   *  notebook someone opened stays open; only a workspace that moved (a restart) reloads. */
+  function pointFrame(base) {
+    const root = new URL(base, location.href).href;
+    if (!frame.src.startsWith(root)) frame.src = root + "lab";
+  }
   function showWorkspace(ws) {
     if (ws && ws.state === "ready" && ws.url) {
-      const target = new URL(ws.url + "lab", location.href).href;
-      if (frame.src !== target) frame.src = target;
+      pointFrame(ws.url);
       frame.hidden = false;
       notice.hidden = true;
       return;
@@ -183,7 +188,7 @@
           failed: "The workspace could not start" + (m.reason ? ": " + m.reason.split("\n").slice(-1)[0] : "") + ".",
         };
         system(words[m.state] || "Workspace: " + m.state, m.time, m.id);
-        if (m.state === "started" && m.message) frame.src = new URL(m.message + "lab", location.href).href;
+        if (m.state === "started" && m.message) pointFrame(m.message);
         refresh();
         break;
       }
