@@ -103,5 +103,7 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, CustomSt
     public static let workspaceStopped: EventType = "workspace.stopped"
     public static let workspaceCrashed: EventType = "workspace.crashed"
     public static let workspaceFailed: EventType = "workspace.failed"
+    /// The workspace hit a limit (memory, processes, disk); payload `limit`, `message`.
+    public static let workspaceLimit: EventType = "workspace.limit"
     public static let modulesSynced: EventType = "modules.synced"
 }

@@ -22,6 +22,8 @@ public struct Module: Sendable, Hashable, Codable, Identifiable {
     public var externalBot: ExternalBot?
     public var experiment: Experiment?
     public var tasks: [ModuleTask]
+    /// What the module's workspaces may use, over the kit's defaults and the server's (`limits:`).
+    public var limits = WorkspaceLimits.Changes()
     /// Absolute path of the module folder the module was read from.
     public var folder: String
 
@@ -47,6 +49,11 @@ public struct Module: Sendable, Hashable, Codable, Identifiable {
     public static let defaultRoles = ["driver", "navigator", "researcher"]
 
     public func task(id: String) -> ModuleTask? { tasks.first { $0.id == id } }
+
+    /// The limits its workspaces run with: the kit's defaults, then the server's changes, then the module's.
+    public func workspaceLimits(server: WorkspaceLimits.Changes = .init()) -> WorkspaceLimits {
+        WorkspaceLimits.defaults(for: kit).applying(server).applying(limits)
+    }
 
     /// The bot a session in `condition` gets: the condition's plan and external bot, else the module's.
     public func bot(condition name: String?) -> (plan: BotPlan?, externalBot: ExternalBot?) {

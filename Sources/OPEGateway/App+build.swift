@@ -103,7 +103,7 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
     AuthController(store: store, sessions: gateway.sessions, throttle: throttle, secureCookies: configuration.secureCookies).addRoutes(to: api)
     ModulesController(catalog: gateway.catalog, store: store, sessions: gateway.sessions).addRoutes(to: api)
     LobbyController(sessions: gateway.sessions).addRoutes(to: api)
-    let tests = gateway.workspaces.map { _ in TaskTestService(events: store.events, venv: configuration.venv) }
+    let tests = gateway.workspaces.map { _ in TaskTestService(events: store.events, venv: configuration.venv, sandbox: configuration.sandbox, limits: configuration.limits) }
     SessionsController(
         sessions: gateway.sessions, hub: hub, store: store, workspaces: gateway.workspaces, tests: tests, workspaceOrigin: configuration.workspaceOrigin
     ).addRoutes(to: api)

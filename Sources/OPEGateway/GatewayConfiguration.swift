@@ -28,6 +28,10 @@ public struct GatewayConfiguration: Sendable {
     public var workspaceURL: String?
     /// The virtualenv task tests run with (its `bin` first on PATH).
     public var venv: String?
+    /// Where task tests run (the workspaces' backend has its own); nil only without workspaces.
+    public var sandbox: Sandbox?
+    /// The server's changes to the kits' default limits (`ope serve --limits`).
+    public var limits = WorkspaceLimits.Changes()
     /// Per-session kit settings (the sql kit's database) and their release at session end.
     public var kitEnvironment: @Sendable (Module, String) async throws -> [String: String] = { _, _ in [:] }
     public var kitCleanup: @Sendable (Module, String) async -> Void = { _, _ in }

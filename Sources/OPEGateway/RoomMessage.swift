@@ -80,12 +80,12 @@ struct RoomMessage: Sendable {
             task = payload["task"]?.stringValue
             if case .bool(let value)? = payload["passed"] { passed = value }
             text = payload["output"]?.stringValue
-        case .workspaceStarted, .workspaceStopped, .workspaceCrashed, .workspaceFailed:
+        case .workspaceStarted, .workspaceStopped, .workspaceCrashed, .workspaceFailed, .workspaceLimit:
             // The page swaps or reloads the workspace frame and tells the team in words.
             type = "workspace"
             state = String(event.type.rawValue.dropFirst("workspace.".count))
             message = payload["path"]?.stringValue
-            reason = payload["reason"]?.stringValue ?? payload["error"]?.stringValue ?? payload["log"]?.stringValue
+            reason = payload["reason"]?.stringValue ?? payload["error"]?.stringValue ?? payload["log"]?.stringValue ?? payload["message"]?.stringValue
         default:
             self.event = event
         }

@@ -8,7 +8,10 @@ import OPEWorkspaces
 /// and records the result as a `test.result` event the room shows.
 ///
 /// The group's folder is copied to a scratch folder and the module's hidden test files are laid
-/// over it, so tests never change the group's files and students never see the test files.
+/// over it, so tests never change the group's files and students never see the test files. The
+/// run has a sandbox of its own (see ``Sandbox``): another account than the team's workspace, the
+/// copy read-only as its home, the module's limits, no network — so neither the team's running
+/// code nor the tests' own can reach the hidden files, the server or anything left behind.
 public actor TaskTestService {
     public struct Outcome: Sendable, Encodable {
         public var task: String
@@ -40,6 +43,10 @@ public actor TaskTestService {
     let events: EventLog
     /// Folder holding the project's virtualenv (`bin/python`), put first on PATH.
     let venv: String?
+    /// Where the runs happen; nil runs them unconfined as the server's user (tests of this service).
+    let sandbox: Sandbox?
+    /// The server's changes to the kits' limits.
+    let limits: WorkspaceLimits.Changes
     let logger: Logger
     /// Test runs at once across all sessions: they are CPU-heavy and the machine is shared.
     let maxConcurrent: Int
@@ -48,9 +55,14 @@ public actor TaskTestService {
     private var waiters: [CheckedContinuation<Void, Never>] = []
     static let outputLimit = 4000
 
-    public init(events: EventLog, venv: String?, maxConcurrent: Int = 2, logger: Logger = Logger(label: "ope.tests")) {
+    public init(
+        events: EventLog, venv: String?, sandbox: Sandbox?, limits: WorkspaceLimits.Changes = .init(), maxConcurrent: Int = 2,
+        logger: Logger = Logger(label: "ope.tests")
+    ) {
         self.events = events
         self.venv = venv
+        self.sandbox = sandbox
+        self.limits = limits
         self.maxConcurrent = maxConcurrent
         self.logger = logger
     }
@@ -76,13 +88,32 @@ public actor TaskTestService {
             try FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             try FileManager.default.copyItem(atPath: module.folder + "/" + file, toPath: target)
         }
+        Self.makeReadable(scratch)
         var env = KitDefaults.environment(for: module.kit).merging(environment) { _, given in given }
         env["OPE_SESSION"] = session
         env["OPE_TASK"] = taskID
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-        if let venv { env["PATH"] = venv + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin") }
+        // The copy is read-only: pytest's cache would only warn about it.
+        env["PYTEST_ADDOPTS"] = "-p no:cacheprovider"
+        env["PATH"] = (venv.map { $0 + "/bin:" } ?? "") + "/usr/local/bin:/usr/bin:/bin"
         let began = ContinuousClock.now
-        let result = try await CommandRunner().run(["sh", "-c", test.command], in: scratch, environment: env, timeout: test.timeout)
+        let result: CommandRunner.Result
+        if let sandbox {
+            let id = "t-" + UUID().uuidString.prefix(8).lowercased()
+            defer { sandbox.release(id) }
+            let launch = try sandbox.prepare(
+                Sandbox.Spec(
+                    id: id, command: ["/bin/sh", "-c", test.command], home: scratch, homeWritable: false, environment: env,
+                    readOnly: venv.map { [$0] + PythonInstall.prefixes(of: $0) } ?? [], databaseSocket: environment[DatabaseCredentials.socketVariable],
+                    limits: module.workspaceLimits(server: limits)
+                )
+            )
+            result = try await CommandRunner().run(
+                [launch.executable] + launch.arguments, in: scratch, environment: launch.environment, inheritEnvironment: false, timeout: test.timeout
+            )
+        } else {
+            result = try await CommandRunner().run(["sh", "-c", test.command], in: scratch, environment: env, timeout: test.timeout)
+        }
         let elapsed = ContinuousClock.now - began
         var output = result.output
         if result.timedOut { output += "\n[OPE] the tests did not finish within \(DurationText.seconds(test.timeout)) s and were stopped" }
@@ -102,6 +133,17 @@ public actor TaskTestService {
             task: taskID, passed: result.succeeded, timedOut: result.timedOut, exitStatus: result.status, durationMs: durationMs, output: excerpt,
             eventId: event.id
         )
+    }
+
+    /// Lets the run's own account read the copy (a team may have made its files private).
+    static func makeReadable(_ folder: String) {
+        chmod(folder, 0o755)
+        guard let walker = FileManager.default.enumerator(atPath: folder) else { return }
+        for case let path as String in walker {
+            var isFolder: ObjCBool = false
+            FileManager.default.fileExists(atPath: folder + "/" + path, isDirectory: &isFolder)
+            chmod(folder + "/" + path, isFolder.boolValue ? 0o755 : 0o644)
+        }
     }
 
     /// Copies the group's files, leaving out Jupyter's checkpoints and hidden folders.

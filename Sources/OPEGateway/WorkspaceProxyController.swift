@@ -2,7 +2,6 @@ import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdWSClient
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -144,6 +143,8 @@ struct WorkspaceProxyController {
             upstream.headers.add(name: field.name.rawName, value: field.value)
         }
         upstream.headers.add(name: "Authorization", value: "token \(workspace.token)")
+        // A unix socket has no host name of its own; JupyterLab refuses a request without one.
+        if workspace.socketPath != nil { upstream.headers.add(name: "Host", value: "localhost") }
         if let address = context.remoteAddress { upstream.headers.add(name: "X-Forwarded-For", value: address) }
         if let host = request.head.authority { upstream.headers.add(name: "X-Forwarded-Host", value: host) }
         if request.method != .get, request.method != .head {
@@ -204,51 +205,60 @@ struct WorkspaceProxyController {
         if let origin = request.headers[.origin], !CSRFMiddleware(allowedOrigins: allowedOrigins).isSameSite(origin: origin, request: request) {
             throw APIError(.forbidden, "cross-origin WebSocket from \(origin) refused")
         }
-        let target = "ws" + workspace.origin.dropFirst("http".count) + (request.head.path ?? request.uri.path)
-        let session = workspace.session
+        let path = request.head.path ?? request.uri.path
         let upgrader = WebSocketUpgradeMiddleware<AppRequestContext>(shouldUpgrade: { _, _ in .upgrade([:]) }) { inbound, outbound, wsContext in
-            try await relay(inbound: inbound, outbound: outbound, to: target, token: workspace.token, session: session, logger: wsContext.logger)
+            try await relay(inbound: inbound, outbound: outbound, to: workspace, path: path, logger: wsContext.logger)
         }
         return try await upgrader.handle(request, context: context) { _, _ in Response(status: .notFound) }
     }
 
     /// Pipes messages both ways until either side closes, then closes the other.
-    func relay(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, to target: String, token: String, session: String, logger: Logger
-    ) async throws {
-        var configuration = WebSocketClientConfiguration(maxFrameSize: Self.maxMessageSize)
-        configuration.additionalHeaders[.authorization] = "token \(token)"
+    func relay(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, to workspace: Workspace, path: String, logger: Logger) async throws {
+        let session = workspace.session
         let workspaces = self.workspaces
         do {
-            let closed = try await WebSocketClient.connect(url: target, configuration: configuration, logger: logger) { upstreamIn, upstreamOut, _ in
-                try await withThrowingTaskGroup(of: Void.self) { group in
+            let upstream = try await UpstreamWebSocket.connect(to: workspace, path: path, maxFrameSize: Self.maxMessageSize)
+            let closeCode = try await upstream.executeThenClose { upstreamIn, upstreamOut -> WebSocketErrorCode in
+                try await withThrowingTaskGroup(of: WebSocketErrorCode.self) { group in
                     group.addTask {
-                        for try await message in upstreamIn.messages(maxSize: Self.maxMessageSize) {
-                            try await outbound.write(Self.frame(message))
+                        var assembler = UpstreamWebSocket.Assembler(limit: Self.maxMessageSize)
+                        for try await frame in upstreamIn {
+                            switch frame.opcode {
+                            case .ping: try await upstreamOut.write(UpstreamWebSocket.frame(.pong, frame.unmaskedData))
+                            case .connectionClose:
+                                var data = frame.unmaskedData
+                                return data.readWebSocketErrorCode() ?? .normalClosure
+                            case .text, .binary, .continuation:
+                                guard let (opcode, data) = try assembler.add(frame) else { continue }
+                                try await outbound.write(opcode == .text ? .text(String(buffer: data)) : .binary(data))
+                            default: continue
+                            }
                         }
+                        return .goingAway
                     }
                     group.addTask {
                         for try await message in inbound.messages(maxSize: Self.maxMessageSize) {
                             workspaces.touch(session: session)
-                            try await upstreamOut.write(Self.frame(message))
+                            switch message {
+                            case .text(let text): try await upstreamOut.write(UpstreamWebSocket.frame(.text, ByteBuffer(string: text)))
+                            case .binary(let data): try await upstreamOut.write(UpstreamWebSocket.frame(.binary, data))
+                            }
                         }
+                        var close = ByteBuffer()
+                        close.write(webSocketErrorCode: .normalClosure)
+                        try? await upstreamOut.write(UpstreamWebSocket.frame(.connectionClose, close))
+                        return .normalClosure
                     }
                     // Whichever side ends first ends the relay.
-                    try await group.next()
+                    let first = try await group.next() ?? .normalClosure
                     group.cancelAll()
+                    return first
                 }
             }
-            try? await outbound.close(closed.map { $0.closeCode } ?? .normalClosure, reason: closed?.reason)
+            try? await outbound.close(closeCode, reason: nil)
         } catch {
             logger.info("workspace WebSocket ended", metadata: ["session": "\(session)", "error": "\(error)"])
             try? await outbound.close(.unexpectedServerError, reason: "the workspace connection failed")
-        }
-    }
-
-    static func frame(_ message: WebSocketMessage) -> WebSocketOutboundWriter.OutboundFrame {
-        switch message {
-        case .text(let text): .text(text)
-        case .binary(let buffer): .binary(buffer)
         }
     }
 

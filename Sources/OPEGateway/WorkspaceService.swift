@@ -160,6 +160,11 @@ public actor WorkspaceService: Service {
                 for await exit in backend.exits { await self.crashed(exit) }
             }
             group.addTask { [self] in
+                for await notice in backend.notices {
+                    await record(.workspaceLimit, session: notice.session, ["limit": .string(notice.limit.rawValue), "message": .string(notice.message)])
+                }
+            }
+            group.addTask { [self] in
                 // Each start is a child task; cancelling the group at shutdown cancels them.
                 await withDiscardingTaskGroup { starts in
                     for await session in startRequests { starts.addTask { await self.start(session: session) } }
@@ -337,7 +342,7 @@ public actor WorkspaceService: Service {
         if inFlight[session] != nil { abandonedStarts.insert(session) }
         let wasRunning = states[session].map { if case .ready = $0 { true } else { false } } ?? false
         if case .ready(let workspace)? = states[session] { removeRoute(workspace) }
-        await backend.stop(session: session)
+        await backend.finish(session: session)
         if let module = await sessions.module(ofSession: session) { await kitCleanup(module, session) }
         states[session] = .stopped(reason: "ended")
         readySince[session] = nil

@@ -11,6 +11,7 @@ public struct ModuleParser: Sendable {
 
     static let moduleFields: Set<String> = [
         "id", "title", "description", "kit", "group", "roles", "lateJoinRole", "matching", "rotation", "plan", "assistant", "experiment", "tasks",
+        "limits",
     ]
     static let taskFields: Set<String> = ["id", "title", "instructions", "instructionsFile", "starter", "test", "timeLimit"]
 
@@ -86,6 +87,7 @@ public struct ModuleParser: Sendable {
         )
         module.externalBot = try fields["assistant"].map { field throws(ModuleError) in try Self.externalBot(field, files: files) }
         module.experiment = try fields["experiment"].map { field throws(ModuleError) in try Self.experiment(field, files: files) }
+        if let field = fields["limits"] { module.limits = try Self.limits(field) }
         return module
     }
 
@@ -120,6 +122,20 @@ public struct ModuleParser: Sendable {
             throw field.error("need min <= target <= max, got min \(min), target \(target), max \(max)")
         }
         return GroupSize(min: min, target: target, max: max)
+    }
+
+    /// `limits:` — memory, processes, cpus, openFiles, disk, network; each checked with its line.
+    static func limits(_ field: YAMLField) throws(ModuleError) -> WorkspaceLimits.Changes {
+        var changes = WorkspaceLimits.Changes()
+        for (name, value) in try field.mapping(allowed: Set(WorkspaceLimits.Changes.names)) {
+            let text = try value.string()
+            do throws(LimitsError) {
+                try changes.set(name, to: text)
+            } catch {
+                throw value.error(error.description)
+            }
+        }
+        return changes
     }
 
     static func roles(_ field: YAMLField) throws(ModuleError) -> [String] {

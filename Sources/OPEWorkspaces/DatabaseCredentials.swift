@@ -1,3 +1,5 @@
+import Foundation
+
 /// How a group reaches its own MariaDB database (the `sql` kit): one database and one user per
 /// session, made by ``MariaDBServer/provision(session:)``.
 ///
@@ -36,6 +38,36 @@ public struct DatabaseCredentials: Sendable, Hashable {
             "OPE_DB_PORT": String(port),
             "OPE_DB_SOCKET": socket,
         ]
+    }
+}
+
+extension DatabaseCredentials {
+    /// The variable that carries the socket's path; a sandbox shows the socket at its own path.
+    public static let socketVariable = "OPE_DB_SOCKET"
+
+    /// Reads credentials back from ``environment`` (nil if any part is missing).
+    public init?(environment: [String: String]) {
+        guard let name = environment["OPE_DB_NAME"], let user = environment["OPE_DB_USER"], let password = environment["OPE_DB_PASSWORD"],
+            let port = environment["OPE_DB_PORT"].flatMap(Int.init), let socket = environment[Self.socketVariable]
+        else { return nil }
+        self.init(name: name, user: user, password: password, host: environment["OPE_DB_HOST"] ?? "127.0.0.1", port: port, socket: socket)
+    }
+
+    /// Writes `.my.cnf` into the team's folder so that `mariadb` in a terminal (and any client
+    /// that reads it) connects to the team's database with no options. Only the team sees it.
+    public func writeClientDefaults(into folder: String, socket: String) throws {
+        let text = """
+            # Written by OPE: your team's database. `mariadb` in a terminal uses it.
+            [client]
+            user=\(user)
+            password=\(password)
+            socket=\(socket)
+            database=\(name)
+
+            """
+        let file = folder + "/.my.cnf"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o600)
     }
 }
 

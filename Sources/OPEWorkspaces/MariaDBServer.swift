@@ -14,7 +14,7 @@ import OPECore
 public actor MariaDBServer {
     /// Where the server keeps its files and how long it may take.
     public struct Configuration: Sendable {
-        /// Holds `data/` (the datadir), `mysqld.sock`, `mysqld.pid`, `error.log` and the output of
+        /// Holds `data/` (the datadir), `socket/mysqld.sock`, `mysqld.pid`, `error.log` and the output of
         /// the programs it runs, e.g. `<data>/mariadb`. Keep the path short: the socket's path must
         /// fit a unix socket address (about 100 bytes).
         public var directory: String
@@ -40,8 +40,9 @@ public actor MariaDBServer {
     private var starting: Task<Void, any Error>?
     private var provisioning: [String: Task<DatabaseCredentials, any Error>] = [:]
 
-    /// The server's unix socket; it is there while the server runs.
-    public nonisolated var socketPath: String { configuration.directory + "/mysqld.sock" }
+    /// The server's unix socket; it is there while the server runs. It has a folder of its own, so
+    /// a workspace's sandbox can be given the socket without the datadir beside it.
+    public nonisolated var socketPath: String { configuration.directory + "/socket/mysqld.sock" }
     private nonisolated var dataDirectory: String { configuration.directory + "/data" }
     private nonisolated var pidFile: String { configuration.directory + "/mysqld.pid" }
     private nonisolated var errorLog: String { configuration.directory + "/error.log" }
@@ -93,6 +94,11 @@ public actor MariaDBServer {
             throw MariaDBError("the MariaDB directory's path is too long for a unix socket (\(socketPath)): use a shorter one")
         }
         try FileManager.default.createDirectory(atPath: configuration.directory, withIntermediateDirectories: true)
+        // Workspaces reach the socket as other users: its folder is open to them, the rest is not.
+        try FileManager.default.createDirectory(
+            atPath: (socketPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755]
+        )
+        chmod(configuration.directory, 0o711)
         if let process {
             // It exited since (a crash): start a new one.
             self.process = nil

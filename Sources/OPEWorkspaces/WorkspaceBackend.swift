@@ -8,10 +8,15 @@ public protocol WorkspaceBackend: Sendable {
     func start(_ request: WorkspaceRequest) async throws -> Workspace
     /// Stops the session's workspace; its saved files stay for a restart.
     func stop(session: String) async
+    /// The session is over: stops its workspace and releases what its files were kept on (the
+    /// files themselves stay, for the record).
+    func finish(session: String) async
     /// The running workspace of a session, if any.
     func workspace(session: String) async -> Workspace?
     /// Sessions whose workspace ended without being asked to (a crash), as it happens.
     var exits: AsyncStream<WorkspaceExit> { get }
+    /// Workspaces that hit a limit (memory, processes, disk), as it happens.
+    var notices: AsyncStream<WorkspaceNotice> { get }
     /// Watches the workspaces' processes and keeps the warm pool (if any) filled, until cancelled.
     func run() async
     /// Stops every workspace, the warm pool included (server shutdown).
@@ -46,14 +51,25 @@ public struct Workspace: Sendable, Hashable {
     public var directory: String
     /// The server's process (local backend), for memory figures.
     public var processID: Int32?
+    /// The unix socket JupyterLab listens on (local backend), which ``url`` names as its host.
+    public var socketPath: String?
 
-    public init(id: String, session: String, url: String, token: String, directory: String, processID: Int32? = nil) {
+    public init(id: String, session: String, url: String, token: String, directory: String, processID: Int32? = nil, socketPath: String? = nil) {
         self.id = id
         self.session = session
         self.url = url
         self.token = token
         self.directory = directory
         self.processID = processID
+        self.socketPath = socketPath
+    }
+
+    /// An `http+unix` URL for a server on unix socket `socket` (its path as the percent-encoded
+    /// host, as AsyncHTTPClient reads it), with `path` after it.
+    public static func url(socket: String, path: String) -> String {
+        var allowed = CharacterSet.urlHostAllowed
+        allowed.remove(charactersIn: "/:%")
+        return "http+unix://" + (socket.addingPercentEncoding(withAllowedCharacters: allowed) ?? socket) + path
     }
 
     /// Scheme, host and port of `url`: where the proxy sends requests (their paths are kept).
@@ -64,6 +80,24 @@ public struct Workspace: Sendable, Hashable {
 
     /// The path under the gateway, `/w/{id}/`.
     public var path: String { "/w/\(id)/" }
+}
+
+/// A workspace that hit one of its limits; the team is told in words.
+public struct WorkspaceNotice: Sendable, Hashable {
+    public enum Limit: String, Sendable, Hashable {
+        case memory, processes, disk
+    }
+
+    public var session: String
+    public var limit: Limit
+    /// What happened, for the team: "the kernel was stopped: memory limit 2 GiB reached".
+    public var message: String
+
+    public init(session: String, limit: Limit, message: String) {
+        self.session = session
+        self.limit = limit
+        self.message = message
+    }
 }
 
 /// A workspace that ended by itself.

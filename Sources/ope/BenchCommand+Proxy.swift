@@ -43,45 +43,82 @@ extension BenchCommand {
             let folder = NSTemporaryDirectory() + "ope-bench-proxy-\(UUID().uuidString)"
             defer { try? FileManager.default.removeItem(atPath: folder) }
 
-            // Cold starts and the proxy comparison, on a gateway without a warm pool.
-            let cold = try await BenchGateway.start(folder: folder + "/cold", venv: venv, modules: modules, warmPool: 0, users: 2 * starts)
-            print("Time-to-workspace, cold (match → JupyterLab ready, \(starts) sessions one after another):")
-            var coldTimes: [Double] = []
-            var sessions: [String] = []
-            for index in 0..<starts {
-                let (session, ms) = try await cold.pairAndWait(index)
-                coldTimes.append(ms)
-                sessions.append(session)
-            }
-            print("  " + Self.summary(coldTimes))
-            let workspace = try await cold.workspace(sessions[0])
-            for session in sessions.dropFirst() { try await cold.end(session) }
-            try await compare(workspace: workspace, gatewayPort: cold.port, token: cold.tokens[0], folder: folder)
-            try await cold.stop()
+            // Sandbox off, then on, in one run: what containment costs in start time and memory.
+            var rows: [(mode: String, cold: [Double], warm: [Double], memory: (server: Int, total: Int, processes: Int))] = []
+            for sandboxed in [false, true] {
+                let mode = sandboxed ? "sandbox on" : "sandbox off"
+                let cold = try await BenchGateway.start(
+                    folder: folder + "/cold-\(sandboxed)", venv: venv, modules: modules, warmPool: 0, users: 2 * starts, sandboxed: sandboxed
+                )
+                print("Time-to-workspace, \(mode), cold (match → JupyterLab ready, \(starts) sessions one after another):")
+                var coldTimes: [Double] = []
+                var sessions: [String] = []
+                for index in 0..<starts {
+                    let (session, ms) = try await cold.pairAndWait(index)
+                    coldTimes.append(ms)
+                    sessions.append(session)
+                }
+                print("  " + Self.summary(coldTimes))
+                let workspace = try await cold.workspace(sessions[0])
+                for session in sessions.dropFirst() { try await cold.end(session) }
+                let memory = try await Self.memory(of: workspace)
+                if sandboxed { try await compare(workspace: workspace, gatewayPort: cold.port, token: cold.tokens[0], folder: folder) }
+                try await cold.stop()
 
-            let warm = try await BenchGateway.start(folder: folder + "/warm", venv: venv, modules: modules, warmPool: 2, users: 2 * starts)
-            print("\nTime-to-workspace, warm pool of 2 (\(starts) sessions, each after the pool refilled):")
-            var warmTimes: [Double] = []
-            for index in 0..<starts {
-                try await warm.waitForPool(2)
-                warmTimes.append(try await warm.pairAndWait(index).ms)
+                let warm = try await BenchGateway.start(
+                    folder: folder + "/warm-\(sandboxed)", venv: venv, modules: modules, warmPool: 2, users: 2 * starts, sandboxed: sandboxed
+                )
+                print("Time-to-workspace, \(mode), warm pool of 2 (\(starts) sessions, each after the pool refilled):")
+                var warmTimes: [Double] = []
+                for index in 0..<starts {
+                    try await warm.waitForPool(2)
+                    warmTimes.append(try await warm.pairAndWait(index).ms)
+                }
+                print("  " + Self.summary(warmTimes))
+                try await warm.stop()
+                rows.append((mode, coldTimes, warmTimes, memory))
             }
-            print("  " + Self.summary(warmTimes))
-            try await warm.stop()
+            print("\nSandbox cost, same run (medians; memory = every process of one workspace with an idle kernel):")
+            func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+            for row in rows {
+                print(
+                    String(
+                        format: "  %@  cold %.0f ms, warm %.0f ms, memory %.0f MiB (%d processes; JupyterLab %.0f MiB)", row.mode.padding(toLength: 11, withPad: " ", startingAt: 0),
+                        median(row.cold), median(row.warm), Double(row.memory.total) / 1024, row.memory.processes, Double(row.memory.server) / 1024
+                    )
+                )
+            }
+            let (off, on) = (rows[0], rows[1])
+            print(
+                String(
+                    format: "  sandbox adds: cold %+.0f ms, warm %+.0f ms (target < 100 ms), memory %+.1f MiB per workspace (target < 10 MiB)",
+                    median(on.cold) - median(off.cold), median(on.warm) - median(off.warm), Double(on.memory.total - off.memory.total) / 1024
+                )
+            )
         }
 
-        /// The same JupyterLab directly, through OPE and through nginx.
+        /// Resident memory of every process of a workspace (the sandbox's own included) with one idle kernel.
+        static func memory(of workspace: Workspace) async throws -> (server: Int, total: Int, processes: Int) {
+            _ = try await HTTPLoad.startKernel(base: workspace.url, token: workspace.token)
+            try await Task.sleep(for: .seconds(3))  // let the kernel finish importing
+            let pids = WorkspaceProcesses.pids(of: workspace.id)
+            let server = workspace.processID.map(WorkspaceProcesses.residentKiB) ?? 0
+            return (server, pids.map(WorkspaceProcesses.residentKiB).reduce(0, +), pids.count)
+        }
+
+        /// The same JupyterLab through OPE and through nginx (and directly, when it is on TCP).
         func compare(workspace: Workspace, gatewayPort: Int, token: String, folder: String) async throws {
-            let upstream = workspace.origin
+            let upstream = workspace.socketPath.map { "unix:" + $0 } ?? String(workspace.origin.dropFirst("http://".count))
             let nginxPort = try LoopbackPort.free()
             let nginx = try NginxProxy.start(binary: self.nginx, folder: folder + "/nginx", port: nginxPort, upstream: upstream, token: workspace.token)
             defer { nginx.stop() }
             try await Task.sleep(for: .milliseconds(500))
-            let targets: [(name: String, base: String, authorization: String?)] = [
-                ("direct", upstream, "token \(workspace.token)"),
+            var targets: [(name: String, base: String, authorization: String?)] = [
                 ("OPE proxy", "http://127.0.0.1:\(gatewayPort)", "Bearer \(token)"),
                 ("nginx", "http://127.0.0.1:\(nginxPort)", nil),
             ]
+            // A sandboxed JupyterLab listens on a unix socket only, which the load tool cannot open.
+            if workspace.socketPath == nil { targets.insert(("direct", workspace.origin, "token \(workspace.token)"), at: 0) }
             print(
                 "\nHTTP GET \(workspace.path)api/status, \(requests) requests, \(concurrency) in flight, from a separate load process (\(rounds) rounds, targets taking turns, medians):"
             )
@@ -100,19 +137,7 @@ extension BenchCommand {
             let theirs = results["nginx"]!
             print(String(format: "  OPE/nginx: throughput %.2fx (target ≥ 0.8x), p99 %.2fx (target ≤ 1.2x)", ours.rate / theirs.rate, ours.p99 / theirs.p99))
 
-            let kernel = try await HTTPLoad.startKernel(base: upstream + workspace.path, token: workspace.token)
-
-            print("\nResident memory of the workspace (JupyterLab server + one idle kernel):")
-            try await Task.sleep(for: .seconds(2))  // let the kernel finish importing
-            let pids = WorkspaceProcesses.pids(of: workspace.id)
-            let server = workspace.processID.map(WorkspaceProcesses.residentKiB) ?? 0
-            let total = pids.map(WorkspaceProcesses.residentKiB).reduce(0, +)
-            print(
-                String(
-                    format: "  JupyterLab server %.0f MiB + %d other process(es) (the kernel) %.0f MiB = %.0f MiB", Double(server) / 1024, pids.count - 1,
-                    Double(total - server) / 1024, Double(total) / 1024
-                )
-            )
+            let kernel = try await HTTPLoad.startKernel(base: workspace.url, token: workspace.token)
 
             print("\nWebSocket round trips (kernel_info_request → reply on the kernel channel), \(roundTrips) each:")
             var trips: [String: [Double]] = [:]
@@ -169,7 +194,7 @@ struct BenchGateway {
     let tokens: [String]
     let http: LoadTestHTTP
 
-    static func start(folder: String, venv: String, modules: String, warmPool: Int, users: Int) async throws -> BenchGateway {
+    static func start(folder: String, venv: String, modules: String, warmPool: Int, users: Int, sandboxed: Bool) async throws -> BenchGateway {
         var logger = Logger(label: "ope.bench")
         logger.logLevel = .warning
         let store = try Store(dataDirectory: folder)
@@ -180,7 +205,13 @@ struct BenchGateway {
         }
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: [modules])
         configuration.venv = venv
-        configuration.workspaceBackend = LocalJupyterBackend(configuration: .init(venv: venv, root: folder + "/workspaces", warmPool: warmPool), logger: logger)
+        let tag = Sandbox.tag(for: folder)
+        let sandboxSettings = Sandbox.Configuration(runtimeRoot: Sandbox.defaultRuntimeRoot(tag: tag))
+        let sandbox = sandboxed ? try await Sandbox.make(sandboxSettings, tag: tag) : Sandbox.off(sandboxSettings)
+        configuration.sandbox = sandbox
+        configuration.workspaceBackend = LocalJupyterBackend(
+            configuration: .init(venv: venv, root: folder + "/workspaces", sandbox: sandbox, warmPool: warmPool), logger: logger
+        )
         configuration.workspaces = .init(maxConcurrentStarts: 4, idleTimeout: nil)
         // The simulated members never open the team room, so without this their sessions would
         // be abandoned (and the workspaces stopped) two minutes into the run.
@@ -237,9 +268,10 @@ struct BenchGateway {
 struct NginxProxy {
     let process: Process
 
+    /// - Parameter upstream: `host:port` or `unix:/path/to/socket`.
     static func start(binary: String, folder: String, port: Int, upstream: String, token: String) throws -> NginxProxy {
         try FileManager.default.createDirectory(atPath: folder + "/tmp", withIntermediateDirectories: true)
-        let host = upstream.dropFirst("http://".count)
+        let host = upstream
         let config = """
             worker_processes auto;
             pid \(folder)/nginx.pid;

@@ -38,7 +38,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("warm-pool"), help: "JupyterLab servers kept started for new sessions (cuts time-to-workspace).") var warmPool: Int = 0
     @Option(name: .customLong("max-starting"), help: "Workspaces starting at once; the lobby waits above this.") var maxStarting: Int = 4
     @Option(name: .customLong("idle-timeout"), help: "Stop a workspace nobody used for this long, e.g. 30m; 0 never.") var idleTimeout: String = "30m"
-    @Option(name: .customLong("workspace-port"), help: "Serve workspaces on this port, an origin of their own (see docs/workspaces.md).") var workspacePort: Int?
+    @Option(name: .customLong("workspace-port"), help: "Port of the workspaces' own origin (default: --port + 1; see docs/security.md).") var workspacePort: Int?
+    @Flag(name: .customLong("same-origin-workspaces"), help: "Serve workspaces under the platform's own origin (notebook scripts can then act as the user; not for classes).") var sameOriginWorkspaces = false
+    @Flag(name: .customLong("no-sandbox"), help: "Run participant code unconfined as this server's user (only on a machine nobody else uses; see docs/security.md).") var noSandbox = false
+    @Option(name: .customLong("limits"), help: "Change the kits' workspace limits, e.g. memory=2GiB,processes=512,cpus=1,openFiles=1024,disk=1GiB,network=off.") var limits: String?
     @Option(name: .customLong("workspace-url"), help: "The workspace origin's URL as browsers reach it (default http://HOST:WORKSPACE-PORT).") var workspaceURL: String?
     @Option(name: .customLong("public-url"), help: "URL people use to reach OPE (behind a proxy); https makes cookies Secure.") var publicURL: String?
     @Flag(name: .customLong("no-demo-users"), help: "On a fresh data dir, create only the admin (for real courses).") var noDemoUsers = false
@@ -84,25 +87,50 @@ struct ServeCommand: AsyncParsableCommand {
             host: host, port: port, dataDirectory: store.dataDirectory, moduleFolders: moduleFolders.map(Self.absolute), repositories: repositories,
             publicURL: publicURL
         )
+        var sandboxLines: [String] = []
         if workspaces == .local {
             let venv = Self.absolute(self.venv)
             configuration.venv = venv
+            do {
+                configuration.limits = try limits.map { text throws(LimitsError) in try WorkspaceLimits.Changes.parse(text) } ?? .init()
+            } catch {
+                throw CLIError("--limits: \(error)")
+            }
+            let sandbox = try await Self.sandbox(off: noSandbox, dataDirectory: store.dataDirectory, logger: logger)
+            sandboxLines = sandbox.host?.summary ?? []
+            configuration.sandbox = sandbox
             configuration.workspaceBackend = LocalJupyterBackend(
-                configuration: .init(venv: venv, root: store.dataDirectory + "/workspaces", warmPool: warmPool), logger: logger
+                configuration: .init(venv: venv, root: store.dataDirectory + "/workspaces", sandbox: sandbox, limits: configuration.limits, warmPool: warmPool),
+                logger: logger
             )
             configuration.workspaces = .init(maxConcurrentStarts: maxStarting, idleTimeout: idle == .zero ? nil : idle)
             // sql-kit sessions get a database on a MariaDB the platform owns (started on first use).
             configuration.useDatabases(MariaDBServer(configuration: .init(directory: store.dataDirectory + "/mariadb"), logger: logger))
-            if let workspacePort {
-                guard (1...65535).contains(workspacePort), workspacePort != port else { throw CLIError("--workspace-port must be a free port other than --port") }
-                configuration.workspacePort = workspacePort
+            if sameOriginWorkspaces {
+                guard workspacePort == nil else { throw CLIError("--workspace-port and --same-origin-workspaces exclude each other") }
+                logger.warning("workspaces share the platform's origin (--same-origin-workspaces): a notebook's scripts can act as whoever opens it")
+            } else {
+                // Workspaces get an origin of their own by default: notebook output cannot script the platform.
+                let chosen = try workspacePort ?? (port == 0 ? LoopbackPort.free() : port + 1)
+                guard (1...65535).contains(chosen), chosen != port else { throw CLIError("--workspace-port must be a free port other than --port") }
+                configuration.workspacePort = chosen
                 configuration.workspaceURL = workspaceURL
             }
         }
         let host = self.host
+        let workspaceOrigin = configuration.workspaceOrigin
+        let noSandbox = self.noSandbox
+        let sandboxSummary = sandboxLines
         let (app, gateway) = try await buildApplication(configuration, store: store, logger: logger) { boundPort in
             let url = publicURL ?? "http://\(host):\(boundPort)"
-            printNow("\nOPE is running at \(url)   (workspaces: \(workspaces.summary); stop with Ctrl-C)\n\(credentials)")
+            var text = "\nOPE is running at \(url)   (workspaces: \(workspaces.summary); stop with Ctrl-C)\n"
+            if let workspaceOrigin { text += "Workspaces are served at \(workspaceOrigin) (their own origin; both must be reachable)\n" }
+            if workspaces == .local {
+                text += noSandbox
+                    ? "WARNING: --no-sandbox: participant code runs as this server's user and can read its data dir\n"
+                    : "Participant code is sandboxed:\n" + sandboxSummary.map { "  - " + $0 }.joined(separator: "\n") + "\n"
+            }
+            printNow(text + credentials)
         }
         let problems = await gateway.catalog.errors
         let modules = await gateway.catalog.modules
@@ -116,6 +144,23 @@ struct ServeCommand: AsyncParsableCommand {
                 throw CLIError("port \(port) on \(host) is already in use (is another `ope serve` running?); stop it or pass --port")
             }
             throw CLIError("the server stopped: \(text)")
+        }
+    }
+
+    /// The sandbox participant code runs in; `--no-sandbox` turns it off, loudly.
+    static func sandbox(off: Bool, dataDirectory: String, logger: Logger) async throws -> Sandbox {
+        let tag = Sandbox.tag(for: dataDirectory)
+        let configuration = Sandbox.Configuration(runtimeRoot: Sandbox.defaultRuntimeRoot(tag: tag))
+        if off {
+            logger.critical("SANDBOX OFF (--no-sandbox): participant code runs as this server's user, with its files, environment and processes in reach")
+            return Sandbox.off(configuration)
+        }
+        do {
+            let sandbox = try await Sandbox.make(configuration, tag: tag)
+            for line in sandbox.host?.summary ?? [] { logger.info("sandbox: \(line)") }
+            return sandbox
+        } catch {
+            throw CLIError("\(error)")
         }
     }
 

@@ -61,6 +61,13 @@ struct TestGateway {
         }
     }
 
+    /// The sandbox `ope serve` would make for the data dir `folder`: tests run participant code
+    /// confined, as the product does (bubblewrap must be installed: `make test` does).
+    static func sandbox(for folder: String) async throws -> Sandbox {
+        let tag = Sandbox.tag(for: folder)
+        return try await Sandbox.make(Sandbox.Configuration(runtimeRoot: Sandbox.defaultRuntimeRoot(tag: tag)), tag: tag)
+    }
+
     /// The same with real JupyterLab workspaces from the project's virtualenv.
     static func runWithWorkspaces(
         moduleFolders: [String] = [examples], workspaces: WorkspaceService.Configuration = .init(), warmPool: Int = 0,
@@ -80,8 +87,10 @@ struct TestGateway {
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: moduleFolders)
         let venv = try venv ?? Self.venv
         configuration.venv = try Self.venv
+        let sandbox = try await Self.sandbox(for: folder)
+        configuration.sandbox = sandbox
         configuration.workspaceBackend = LocalJupyterBackend(
-            configuration: .init(venv: venv, root: folder + "/workspaces", readyTimeout: readyTimeout, warmPool: warmPool)
+            configuration: .init(venv: venv, root: folder + "/workspaces", sandbox: sandbox, readyTimeout: readyTimeout, warmPool: warmPool)
         )
         configuration.workspaces = workspaces
         configuration.workspacePort = workspacePort

@@ -289,14 +289,16 @@ import Testing
     }
 
     @Test func aJupyterLabThatCannotStartIsRetriedThenReported() async throws {
-        let counter = NSTemporaryDirectory() + "ope-starts-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: counter) }
-        let venv = try Self.fakeVenv(jupyterLab: "echo start >> \(counter)\necho 'broken install' >&2\nexit 3")
+        let folder = NSTemporaryDirectory() + "ope-starts-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        // Each attempt leaves a line in the team's folder, which is all a sandboxed program may write.
+        let venv = try Self.fakeVenv(jupyterLab: "echo start >> \"$HOME/starts\"\necho 'broken install' >&2\nexit 3")
         defer { try? FileManager.default.removeItem(atPath: venv) }
-        try await TestGateway.runWithWorkspaces(workspaces: .init(maxConcurrentStarts: 1), venv: venv) { client, store, _ in
+        try await TestGateway.runWithWorkspaces(workspaces: .init(maxConcurrentStarts: 1), venv: venv, folder: folder) { client, store, _ in
             let (alice, _, session) = try await client.pair()
             let failed = try await waitForEvent(store, session: session, .workspaceFailed, timeout: .seconds(30))
             #expect(failed.payload["error"]?.stringValue?.contains("broken install") == true)
+            let counter = folder + "/workspaces/\(session)/starts"
             #expect(try String(contentsOfFile: counter, encoding: .utf8).split(separator: "\n").count == 3)
             // The team is not stuck: the session is active, the proxy says what is wrong.
             let detail = try await client.get("/api/sessions/\(session)", headers: alice.headers).json()
@@ -448,7 +450,7 @@ import Testing
             """.write(toFile: folder + "/module/module.yaml", atomically: true, encoding: .utf8)
         let module = try ModuleParser().parse(folder: folder + "/module")
         let store = try Store(dataDirectory: folder + "/data", hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
-        let service = TaskTestService(events: store.events, venv: nil)
+        let service = TaskTestService(events: store.events, venv: nil, sandbox: try await TestGateway.sandbox(for: folder + "/data"))
         let began = ContinuousClock.now
         let outcome = try await service.run(task: "forever", module: module, session: "s-hang", directory: folder + "/group", environment: [:], by: "alice")
         #expect(ContinuousClock.now - began < .seconds(5))

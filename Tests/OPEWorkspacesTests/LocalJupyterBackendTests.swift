@@ -26,9 +26,16 @@ import Testing
     func get(_ url: String, token: String?) async throws -> (status: Int, body: String) {
         var request = HTTPClientRequest(url: url)
         if let token { request.headers.add(name: "Authorization", value: "token \(token)") }
+        request.headers.add(name: "Host", value: "localhost")
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
         let body = try await response.body.collect(upTo: 1 << 22)
         return (Int(response.status.code), String(buffer: body))
+    }
+
+    /// The sandbox `ope serve` would make for workspaces under `root`.
+    static func sandbox(_ root: String) async throws -> Sandbox {
+        let tag = Sandbox.tag(for: root)
+        return try await Sandbox.make(Sandbox.Configuration(runtimeRoot: Sandbox.defaultRuntimeRoot(tag: tag)), tag: tag)
     }
 
     func isListening(_ url: String) async -> Bool {
@@ -39,10 +46,18 @@ import Testing
         let root = NSTemporaryDirectory() + "ope-workspaces-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
         let module = try ModuleParser().parse(folder: Self.packageRoot + "/examples/modules/python-intro")
-        let backend = LocalJupyterBackend(configuration: .init(venv: try Self.venv, root: root))
+        let backend = LocalJupyterBackend(configuration: .init(venv: try Self.venv, root: root, sandbox: try await Self.sandbox(root)))
         let workspace = try await backend.start(WorkspaceRequest(session: "s-test", module: module))
-        #expect(workspace.url.hasPrefix("http://127.0.0.1:"))
+        // On a unix socket in the sandbox's private runtime folder, not on a port anyone could try.
+        #expect(workspace.url.hasPrefix("http+unix://"))
         #expect(workspace.url.hasSuffix("/w/s-test/"))
+        let socket = try #require(workspace.socketPath)
+        #expect(FileManager.default.fileExists(atPath: socket))
+        // The token is on no command line on this machine.
+        for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc") where Int(entry) != nil {
+            guard let commandLine = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            #expect(!String(decoding: commandLine, as: UTF8.self).contains(workspace.token), "the token is on the command line of process \(entry)")
+        }
 
         // The token is required, and the starter files are there.
         #expect(try await get(workspace.url + "api/contents", token: nil).status == 403)
@@ -58,7 +73,8 @@ import Testing
         let again = try await backend.start(WorkspaceRequest(session: "s-test", module: module))
         let edited = try await get(again.url + "api/contents/text_stats.py?content=1", token: again.token)
         #expect(edited.body.contains("return 42"))
-        await backend.stop(session: "s-test")
+        await backend.stopAll()
+        #expect(!TeamVolume.isMountPoint(root + "/s-test"), "the team's volume is still mounted after shutdown")
     }
 
     @Test func aJupyterLabThatExitsAtStartIsReportedAndNothingIsLeft() async throws {
@@ -69,7 +85,7 @@ import Testing
         try "#!/bin/sh\necho 'cannot start: broken install' >&2\nexit 3\n".write(toFile: venv + "/bin/jupyter-lab", atomically: true, encoding: .utf8)
         chmod(venv + "/bin/jupyter-lab", 0o755)
         let module = try ModuleParser().parse(folder: Self.packageRoot + "/examples/modules/python-intro")
-        let backend = LocalJupyterBackend(configuration: .init(venv: venv, root: root + "/ws"))
+        let backend = LocalJupyterBackend(configuration: .init(venv: venv, root: root + "/ws", sandbox: try await Self.sandbox(root)))
         do {
             _ = try await backend.start(WorkspaceRequest(session: "s-broken", module: module))
             Issue.record("a JupyterLab that exits should not count as started")
@@ -78,20 +94,24 @@ import Testing
             #expect(error.description.contains("cannot start: broken install"))
         }
         #expect(await backend.workspace(session: "s-broken") == nil)
+        await backend.stopAll()
     }
 
     @Test func aJupyterLabThatNeverAnswersTimesOutAndIsKilled() async throws {
         let root = NSTemporaryDirectory() + "ope-workspaces-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
         let venv = root + "/hanging-venv"
-        let pidFile = root + "/hang.pid"
+        // A sleep no other test runs, to look for it afterwards (it runs in the sandbox's own pid namespace).
+        let marker = 600 + Int.random(in: 1...399)
         try FileManager.default.createDirectory(atPath: venv + "/bin", withIntermediateDirectories: true)
-        try "#!/bin/sh\necho $$ > \(pidFile)\nexec sleep 600\n".write(toFile: venv + "/bin/jupyter-lab", atomically: true, encoding: .utf8)
+        try "#!/bin/sh\necho started > \"$HOME/hang.started\"\nexec sleep \(marker)\n".write(toFile: venv + "/bin/jupyter-lab", atomically: true, encoding: .utf8)
         chmod(venv + "/bin/jupyter-lab", 0o755)
         let module = try ModuleParser().parse(folder: Self.packageRoot + "/examples/modules/python-intro")
-        let backend = LocalJupyterBackend(configuration: .init(venv: venv, root: root + "/ws", readyTimeout: .seconds(2)))
+        let backend = LocalJupyterBackend(configuration: .init(venv: venv, root: root + "/ws", sandbox: try await Self.sandbox(root), readyTimeout: .seconds(2)))
         await #expect(throws: WorkspaceError.self) { _ = try await backend.start(WorkspaceRequest(session: "s-hang", module: module)) }
-        let pid = try #require(Int32(try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        #expect(kill(pid, 0) != 0, "the hanging process is still alive")
+        #expect(FileManager.default.fileExists(atPath: root + "/ws/s-hang/hang.started"), "the fake JupyterLab never ran")
+        let left = try await CommandRunner().run(["pgrep", "-f", "sleep \(marker)"], timeout: .seconds(5))
+        #expect(left.status == 1, "the hanging process is still alive: \(left.output)")
+        await backend.stopAll()
     }
 }

@@ -186,10 +186,11 @@
           crashed: "The workspace crashed and is restarting; your files are kept.",
           stopped: "The workspace stopped" + (m.reason ? " (" + m.reason + ")" : "") + ".",
           failed: "The workspace could not start" + (m.reason ? ": " + m.reason.split("\n").slice(-1)[0] : "") + ".",
+          limit: "Workspace limit: " + (m.reason || "a limit was reached") + ".",
         };
         system(words[m.state] || "Workspace: " + m.state, m.time, m.id);
         if (m.state === "started" && m.message) pointFrame(m.message);
-        refresh();
+        if (m.state !== "limit") refresh();
         break;
       }
       case "event": {
