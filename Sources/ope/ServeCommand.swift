@@ -81,6 +81,8 @@ struct ServeCommand: AsyncParsableCommand {
         // Metrics first: the store's event log makes its counters when it opens.
         OPEMetrics.bootstrap()
         let store = try Store.open(data)
+        // Accounts, chat and the research record: nobody else on the machine reads them.
+        chmod(store.dataDirectory, 0o700)
         let credentials = try await FirstRun(store: store, demoUsers: !noDemoUsers).prepare()
 
         var configuration = GatewayConfiguration(

@@ -20,7 +20,12 @@ import Testing
         let control = data + "/control"
         try FileManager.default.createDirectory(atPath: control, withIntermediateDirectories: true)
         let port = try freePort()
-        let arguments = ["serve", "--port", "\(port)", "--data", data, "--modules", Self.repository + "/examples/modules", "--venv", venv, "--warm-pool", "1"]
+        // Workspaces on their own origin, as `ope serve` does by default (there: the next port).
+        let workspacePort = try freePort()
+        let arguments = [
+            "serve", "--port", "\(port)", "--workspace-port", "\(workspacePort)", "--data", data, "--modules", Self.repository + "/examples/modules", "--venv",
+            venv, "--warm-pool", "1",
+        ]
         var server = try OPEProcess.start(arguments)
         try await server.waitFor("OPE is running at http://127.0.0.1:\(port)")
         try await server.waitFor("bob")
