@@ -59,7 +59,7 @@ import Testing
         let alpha = try await server.provision(session: "s-alpha")
         let beta = try await server.provision(session: "s-beta")
         #expect(alpha.name == "ope_s_alpha" && alpha.user == "ope_s_alpha")
-        #expect(alpha.host == "127.0.0.1" && alpha.port == port && alpha.socket == directory + "/mysqld.sock")
+        #expect(alpha.host == "127.0.0.1" && alpha.port == port && alpha.socket == directory + "/socket/mysqld.sock")
         #expect(alpha.environment["OPE_DB_NAME"] == "ope_s_alpha")
         #expect(alpha.environment["OPE_DB_PORT"] == String(port))
         #expect(alpha.environment["OPE_DB_PASSWORD"] == alpha.password)
@@ -143,7 +143,7 @@ import Testing
         let pid = try #require(Self.serverPID(in: directory))
         await first.stop()
         #expect(!Self.isAlive(pid), "mariadbd still runs after stop")
-        #expect(!FileManager.default.fileExists(atPath: directory + "/mysqld.sock"))
+        #expect(!FileManager.default.fileExists(atPath: directory + "/socket/mysqld.sock"))
         let second = MariaDBServer(configuration: .init(directory: directory))
         try await expectNotes(second, "after a restart")
 
