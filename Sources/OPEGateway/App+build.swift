@@ -27,6 +27,10 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> (some ApplicationProtocol, Gateway) {
     OPEMetrics.bootstrap()
+    // Participant code never runs without a decision about its sandbox (Sandbox.off is one, said loudly).
+    guard configuration.workspaceBackend == nil || configuration.sandbox != nil else {
+        throw GatewayConfigurationError("workspaces need a sandbox for task tests and bot commands (Sandbox.make, or Sandbox.off for --no-sandbox)")
+    }
     let syncService = RepositorySyncService(root: store.dataDirectory + "/repositories", logger: logger)
     let catalog = ModuleCatalog(
         folders: configuration.moduleFolders, repositories: configuration.repositories, syncService: syncService, logger: logger
@@ -45,7 +49,10 @@ public func buildApplication(
             kitEnvironment: configuration.kitEnvironment, kitCleanup: configuration.kitCleanup, kitShutdown: configuration.kitShutdown
         )
     }
-    let bots = BotService(sessions: sessions, store: store, workspaces: workspaces, logger: logger)
+    let bots = BotService(
+        sessions: sessions, store: store, workspaces: workspaces,
+        commands: configuration.sandbox.map { BotService.Commands(sandbox: $0, venv: configuration.venv, limits: configuration.limits) }, logger: logger
+    )
     let externalBots = ExternalBotService(sessions: sessions, store: store, logger: logger)
     let gateway = Gateway(store: store, catalog: catalog, sessions: sessions, workspaces: workspaces, bots: bots, externalBots: externalBots)
     let router = buildRouter(configuration, gateway: gateway, hub: hub, pages: try await WebController.loadLibrary())
@@ -103,7 +110,9 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
     AuthController(store: store, sessions: gateway.sessions, throttle: throttle, secureCookies: configuration.secureCookies).addRoutes(to: api)
     ModulesController(catalog: gateway.catalog, store: store, sessions: gateway.sessions).addRoutes(to: api)
     LobbyController(sessions: gateway.sessions).addRoutes(to: api)
-    let tests = gateway.workspaces.map { _ in TaskTestService(events: store.events, venv: configuration.venv, sandbox: configuration.sandbox, limits: configuration.limits) }
+    let tests = gateway.workspaces.flatMap { _ in
+        configuration.sandbox.map { TaskTestService(events: store.events, venv: configuration.venv, sandbox: $0, limits: configuration.limits) }
+    }
     SessionsController(
         sessions: gateway.sessions, hub: hub, store: store, workspaces: gateway.workspaces, tests: tests, workspaceOrigin: configuration.workspaceOrigin
     ).addRoutes(to: api)

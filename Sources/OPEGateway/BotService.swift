@@ -8,6 +8,7 @@ import OPEBot
 import OPECore
 import OPEModules
 import OPEStore
+import OPEWorkspaces
 import ServiceLifecycle
 
 /// Runs every session's guiding bot: one ``PlanEngine`` per session whose module (or experiment
@@ -41,6 +42,8 @@ public actor BotService: Service {
     let sessions: SessionManager
     let store: Store
     let workspaces: WorkspaceService?
+    /// Where a plan's `run` steps run; nil without workspaces.
+    let commands: Commands?
     let logger: Logger
     let clock: @Sendable () -> Date
     let tickInterval: Duration
@@ -53,16 +56,30 @@ public actor BotService: Service {
     private let actionsCounter = Counter(label: "ope_bot_actions_total")
 
     public init(
-        sessions: SessionManager, store: Store, workspaces: WorkspaceService?, logger: Logger = Logger(label: "ope.bot"),
+        sessions: SessionManager, store: Store, workspaces: WorkspaceService?, commands: Commands? = nil, logger: Logger = Logger(label: "ope.bot"),
         clock: @escaping @Sendable () -> Date = { Date() }, tickInterval: Duration = .milliseconds(250)
     ) {
         self.sessions = sessions
         self.store = store
         self.workspaces = workspaces
+        self.commands = commands
         self.logger = logger
         self.clock = clock
         self.tickInterval = tickInterval
         (queue, enqueue) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+    }
+
+    /// How a plan's `run` steps are run: in a sandbox, like the team's own code.
+    public struct Commands: Sendable {
+        public var sandbox: Sandbox
+        public var venv: String?
+        public var limits: WorkspaceLimits.Changes
+
+        public init(sandbox: Sandbox, venv: String?, limits: WorkspaceLimits.Changes) {
+            self.sandbox = sandbox
+            self.venv = venv
+            self.limits = limits
+        }
     }
 
     /// Whether a session has a bot running (for tests and the dashboard).
@@ -223,15 +240,21 @@ public actor BotService: Service {
         case .command(let command):
             record(.botCommand, id, ["command": .string(command)])
         case .run(let command, let timeout):
-            guard let place = await workspaces?.files(of: id) else {
+            guard let place = await workspaces?.files(of: id), let commands else {
                 record(.botRun, id, ["command": .string(command), "error": "the session has no workspace"])
                 return
             }
+            let limits = bot.module.workspaceLimits(server: commands.limits)
             // The step finishes when the `bot.run` event comes back through the log.
             group.addTask { [store, clock] in
                 var payload: [String: JSONValue] = ["command": .string(command)]
                 do {
-                    let result = try await CommandRunner().run(["sh", "-c", command], in: place.directory, environment: place.environment, timeout: .seconds(timeout))
+                    // In the team's folder, so in a sandbox: as the team's own account while its
+                    // workspace runs (what it writes stays the team's), never as the server.
+                    let result = try await commands.sandbox.run(
+                        command, home: place.directory, homeWritable: true, shareAccountWith: place.workspaceID, environment: place.environment,
+                        venv: commands.venv, limits: limits, timeout: .seconds(timeout)
+                    )
                     payload["status"] = .number(Double(result.status))
                     payload["timedOut"] = .bool(result.timedOut)
                     payload["output"] = .string(String(result.output.suffix(4000)))

@@ -80,3 +80,9 @@ public struct GatewayConfiguration: Sendable {
         return [origin]
     }
 }
+
+/// A configuration `buildApplication` cannot run with, in words.
+public struct GatewayConfigurationError: Error, Sendable, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}

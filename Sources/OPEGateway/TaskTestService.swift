@@ -43,8 +43,8 @@ public actor TaskTestService {
     let events: EventLog
     /// Folder holding the project's virtualenv (`bin/python`), put first on PATH.
     let venv: String?
-    /// Where the runs happen; nil runs them unconfined as the server's user (tests of this service).
-    let sandbox: Sandbox?
+    /// Where the runs happen.
+    let sandbox: Sandbox
     /// The server's changes to the kits' limits.
     let limits: WorkspaceLimits.Changes
     let logger: Logger
@@ -56,7 +56,7 @@ public actor TaskTestService {
     static let outputLimit = 4000
 
     public init(
-        events: EventLog, venv: String?, sandbox: Sandbox?, limits: WorkspaceLimits.Changes = .init(), maxConcurrent: Int = 2,
+        events: EventLog, venv: String?, sandbox: Sandbox, limits: WorkspaceLimits.Changes = .init(), maxConcurrent: Int = 2,
         logger: Logger = Logger(label: "ope.tests")
     ) {
         self.events = events
@@ -95,25 +95,10 @@ public actor TaskTestService {
         env["PYTHONDONTWRITEBYTECODE"] = "1"
         // The copy is read-only: pytest's cache would only warn about it.
         env["PYTEST_ADDOPTS"] = "-p no:cacheprovider"
-        env["PATH"] = (venv.map { $0 + "/bin:" } ?? "") + "/usr/local/bin:/usr/bin:/bin"
         let began = ContinuousClock.now
-        let result: CommandRunner.Result
-        if let sandbox {
-            let id = "t-" + UUID().uuidString.prefix(8).lowercased()
-            defer { sandbox.release(id) }
-            let launch = try sandbox.prepare(
-                Sandbox.Spec(
-                    id: id, command: ["/bin/sh", "-c", test.command], home: scratch, homeWritable: false, environment: env,
-                    readOnly: venv.map { [$0] + PythonInstall.prefixes(of: $0) } ?? [], databaseSocket: environment[DatabaseCredentials.socketVariable],
-                    limits: module.workspaceLimits(server: limits)
-                )
-            )
-            result = try await CommandRunner().run(
-                [launch.executable] + launch.arguments, in: scratch, environment: launch.environment, inheritEnvironment: false, timeout: test.timeout
-            )
-        } else {
-            result = try await CommandRunner().run(["sh", "-c", test.command], in: scratch, environment: env, timeout: test.timeout)
-        }
+        let result = try await sandbox.run(
+            test.command, home: scratch, homeWritable: false, environment: env, venv: venv, limits: module.workspaceLimits(server: limits), timeout: test.timeout
+        )
         let elapsed = ContinuousClock.now - began
         var output = result.output
         if result.timedOut { output += "\n[OPE] the tests did not finish within \(DurationText.seconds(test.timeout)) s and were stopped" }
@@ -135,14 +120,19 @@ public actor TaskTestService {
         )
     }
 
-    /// Lets the run's own account read the copy (a team may have made its files private).
+    /// Lets the run's own account read the copy (a team may have made its files private). Links
+    /// are left alone: a team's link may point anywhere on the host, and chmod would follow it.
     static func makeReadable(_ folder: String) {
         chmod(folder, 0o755)
         guard let walker = FileManager.default.enumerator(atPath: folder) else { return }
         for case let path as String in walker {
-            var isFolder: ObjCBool = false
-            FileManager.default.fileExists(atPath: folder + "/" + path, isDirectory: &isFolder)
-            chmod(folder + "/" + path, isFolder.boolValue ? 0o755 : 0o644)
+            var status = stat()
+            guard lstat(folder + "/" + path, &status) == 0 else { continue }
+            switch status.st_mode & S_IFMT {
+            case S_IFDIR: chmod(folder + "/" + path, 0o755)
+            case S_IFREG: chmod(folder + "/" + path, 0o644)
+            default: continue
+            }
         }
     }
 

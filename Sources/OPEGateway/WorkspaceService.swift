@@ -86,7 +86,7 @@ public actor WorkspaceService: Service {
     /// When each ready workspace became ready (idle culling counts from there).
     private var readySince: [String: ContinuousClock.Instant] = [:]
     /// The group's folder and kit settings from the last start, for test runs (also while stopped).
-    private var places: [String: (directory: String, environment: [String: String])] = [:]
+    private var places: [String: Place] = [:]
     /// Read by the lobby and the proxy without waiting on this actor.
     private nonisolated let shared = Mutex(Shared())
     private let startTimer = Metrics.Timer(label: "ope_workspace_start_duration")
@@ -126,8 +126,16 @@ public actor WorkspaceService: Service {
     /// The state of a session's workspace (nil: the session never had one).
     public func state(of session: String) -> State? { states[session] }
 
+    /// Where a session's files are, what its workspace was started with, and which workspace.
+    public struct Place: Sendable {
+        public var directory: String
+        public var environment: [String: String]
+        /// The workspace's id (its sandbox's name): the session's id, or a warm pool's.
+        public var workspaceID: String
+    }
+
     /// Where the group's files are and the kit settings its workspace got, once it has started.
-    public func files(of session: String) -> (directory: String, environment: [String: String])? { places[session] }
+    public func files(of session: String) -> Place? { places[session] }
 
     /// The ready workspace behind `/w/{id}/`, without waiting on this actor.
     public nonisolated func route(_ id: String) -> Workspace? { routes.withLock { $0[id] } }
@@ -267,7 +275,7 @@ public actor WorkspaceService: Service {
                     await backend.stop(session: session)
                     break
                 }
-                places[session] = (workspace.directory, environment)
+                places[session] = Place(directory: workspace.directory, environment: environment, workspaceID: workspace.id)
                 let elapsed = ContinuousClock.now - began
                 startTimer.recordNanoseconds(elapsed.nanoseconds)
                 if let old = states[session], case .ready(let previous) = old { removeRoute(previous) }

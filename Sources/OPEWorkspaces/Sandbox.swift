@@ -38,6 +38,9 @@ public final class Sandbox: Sendable {
         public var home: String
         /// Test runs get a copy of the team's files that they may read but not change.
         public var homeWritable: Bool
+        /// Run as the account of this running sandbox (a bot's command in the team's folder)
+        /// instead of one of its own; the folder then keeps its owner.
+        public var shareAccountWith: String?
         /// Variables the program gets, on top of the sandbox's own few (`HOME`, `PATH`, …);
         /// nothing else of the server's environment crosses.
         public var environment: [String: String]
@@ -48,13 +51,14 @@ public final class Sandbox: Sendable {
         public var limits: WorkspaceLimits
 
         public init(
-            id: String, command: [String], home: String, homeWritable: Bool = true, environment: [String: String] = [:], readOnly: [String] = [],
-            databaseSocket: String? = nil, limits: WorkspaceLimits
+            id: String, command: [String], home: String, homeWritable: Bool = true, shareAccountWith: String? = nil, environment: [String: String] = [:],
+            readOnly: [String] = [], databaseSocket: String? = nil, limits: WorkspaceLimits
         ) {
             self.id = id
             self.command = command
             self.home = home
             self.homeWritable = homeWritable
+            self.shareAccountWith = shareAccountWith
             self.environment = environment
             self.readOnly = readOnly
             self.databaseSocket = databaseSocket
@@ -153,7 +157,10 @@ public final class Sandbox: Sendable {
         }
 
         var uid: UInt32? = nil
-        if host.isRoot {
+        let shared = spec.shareAccountWith.flatMap { other in uids.withLock { $0.uid(of: other) } }
+        if let shared {
+            uid = shared
+        } else if host.isRoot {
             guard let taken = uids.withLock({ $0.take(for: spec.id, claim: claim) }) else {
                 throw WorkspaceError("no free account for a sandbox (\(configuration.uids.count) in use)")
             }
@@ -162,7 +169,7 @@ public final class Sandbox: Sendable {
             uid = taken
         }
         let owner = uid ?? geteuid()
-        if spec.homeWritable { try Self.chown(spec.home, to: owner) }
+        if spec.homeWritable, shared == nil { try Self.chown(spec.home, to: owner) }
         Foundation.chown(view.runtimeOnHost, owner, owner)
         let passwd = folder + "/passwd", group = folder + "/group"
         try "root:x:0:0:root:/root:/usr/sbin/nologin\n\(Self.account):x:\(owner):\(owner):OPE team:\(Self.home):/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"

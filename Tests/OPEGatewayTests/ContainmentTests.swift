@@ -176,4 +176,56 @@ import Testing
         }
         unsetenv("OPE_TEST_SECRET")
     }
+
+    /// A bot plan's `run` step works in the team's folder, which the team controls: it runs in the
+    /// team's sandbox, as the team's account, never as the server.
+    @Test func aBotsRunStepRunsInTheTeamsSandbox() async throws {
+        let folder = NSTemporaryDirectory() + "ope-botrun-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder + "/botrun/bot", withIntermediateDirectories: true)
+        try "x = 1\n".write(toFile: folder + "/botrun/work.py", atomically: true, encoding: .utf8)
+        try """
+            name: runner
+            bot: OPE_Bot
+            launch: {members: all, timeout: 1m}
+            stages:
+              - name: only
+                steps:
+                  - run: "id -u; ls /proc | grep -c '^[0-9]'; echo from-the-bot > bot-wrote.txt; ls \(folder) 2>&1 | head -1"
+            """.write(toFile: folder + "/botrun/bot/plan.yaml", atomically: true, encoding: .utf8)
+        try """
+            id: botrun
+            title: Bot run
+            kit: python
+            group: {min: 1, target: 1, max: 1}
+            plan: bot/plan.yaml
+            tasks:
+              - id: only
+                title: Only
+                instructions: Wait.
+                starter: [work.py]
+            """.write(toFile: folder + "/botrun/module.yaml", atomically: true, encoding: .utf8)
+        try await TestGateway.runWithWorkspaces(moduleFolders: [folder]) { client, store, gateway in
+            let alice = try await client.login("alice")
+            let session = try #require(try await client.post("/api/lobby/join", json: ["module": "botrun"], headers: alice.writeHeaders).json()["session"] as? String)
+            try await WorkspaceTests().waitForEvent(store, session: session, .workspaceStarted, timeout: .seconds(120))
+            let workspace = try await WorkspaceTests().readyWorkspace(gateway, session)
+            let room = RoomClient()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await room.run(client, path: "/api/sessions/\(session)/ws", cookie: alice.cookie) }
+                let ran = try await WorkspaceTests().waitForEvent(store, session: session, .botRun, timeout: .seconds(60))
+                room.close()
+                try await group.waitForAll()
+                let lines = (ran.payload["output"]?.stringValue ?? "").split(separator: "\n").map(String.init)
+                #expect(ran.payload["status"] == .number(0), "\(ran.payload)")
+                let owner = try #require(try FileManager.default.attributesOfItem(atPath: workspace.directory)[.ownerAccountID] as? NSNumber)
+                #expect(lines.first == "\(owner)", "the bot's command ran as \(lines.first ?? "?"), the team's folder belongs to \(owner)")
+                #expect(lines.first != "0", "the bot's command ran as root")
+                #expect((Int(lines.dropFirst().first ?? "") ?? 99) < 20, "the bot's command sees the machine's processes")
+                #expect(lines.last?.contains("No such file or directory") == true, "the bot's command sees the host's folders: \(lines)")
+                let wrote = try FileManager.default.attributesOfItem(atPath: workspace.directory + "/bot-wrote.txt")
+                #expect((wrote[.ownerAccountID] as? NSNumber) == owner, "what the bot wrote is not the team's")
+            }
+        }
+    }
 }
