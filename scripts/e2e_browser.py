@@ -208,6 +208,39 @@ try:
     teacher.get(base + "/research")
     shot(teacher, "teacher-research-export")
 
+    step("a participant's notebook script runs with no platform rights when the instructor opens it")
+    # alice saves a notebook whose output is a script, marked trusted as JupyterLab itself marks
+    # what its user ran, so the workspace signs it; the teacher then opens it.
+    workspace_base = alice.execute_script(
+        "return fetch('/api/sessions/' + arguments[0]).then(r => r.json()).then(s => new URL(s.workspace.url, location.href).href);", session)
+    probe = """
+(async () => {
+  const platform = %s, out = {origin: location.origin};
+  try { const r = await fetch(platform + '/api/me', {credentials: 'include'}); out.read = 'READ ' + r.status + ' ' + (await r.text()).slice(0, 60); }
+  catch (e) { out.read = 'blocked: ' + e.name; }
+  try { const r = await fetch(platform + '/api/tokens', {method: 'POST', credentials: 'include', headers: {'Content-Type': 'application/json'}, body: '{"name": "stolen"}'}); out.mint = 'status ' + r.status; }
+  catch (e) { out.mint = 'blocked: ' + e.name; }
+  const div = document.createElement('div'); div.id = 'ope-probe-result'; div.textContent = JSON.stringify(out); document.body.appendChild(div);
+})();
+""" % json.dumps(base)
+    notebook = {"nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+                "cells": [{"cell_type": "code", "id": "probe", "metadata": {"trusted": True}, "execution_count": 1, "source": "display(HTML(...))",
+                           "outputs": [{"output_type": "display_data", "metadata": {}, "data": {"text/html": "<b>harmless</b><script>" + probe + "</script>"}}]}]}
+    alice.get(workspace_base + "lab")  # on the workspace origin, as JupyterLab's own page is (its API answers forbid scripts)
+    saved = alice.execute_script(
+        "return fetch(arguments[0] + 'api/contents/probe.ipynb', {method: 'PUT', credentials: 'include', headers: {'Content-Type': 'application/json'},"
+        " body: JSON.stringify({type: 'notebook', format: 'json', content: arguments[1]})}).then(r => r.status);", workspace_base, notebook)
+    assert saved in (200, 201), f"alice could not save the notebook: {saved}"
+    alice.get(base + "/sessions/" + session)
+    teacher.get(workspace_base + "lab/tree/probe.ipynb")
+    result = wait(teacher, lambda d: (d.find_elements(By.ID, "ope-probe-result") or [None])[0], "the notebook's script to run in the teacher's browser", 120)
+    outcome = json.loads(result.get_attribute("textContent"))
+    shot(teacher, "teacher-opens-participant-notebook")
+    assert outcome["origin"] != base, f"the notebook ran on the platform's origin: {outcome}"
+    assert not outcome["read"].startswith("READ 200"), f"the notebook read the platform as the teacher: {outcome}"
+    assert not outcome["mint"].startswith("status 2"), f"the notebook made an API token as the teacher: {outcome}"
+    print("probe:", json.dumps(outcome), flush=True)
+
     step("a narrow screen needs no sideways scrolling")
     alice.set_window_size(400, 800)
     time.sleep(0.5)

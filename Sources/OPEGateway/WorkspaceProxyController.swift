@@ -158,19 +158,21 @@ struct WorkspaceProxyController {
             context.logger.warning("workspace did not answer", metadata: ["workspace": "\(workspace.id)", "error": "\(error)"])
             throw APIError(.badGateway, "the workspace did not answer; it may be restarting")
         }
+        let isPage = response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/html") ?? false
         var headers = HTTPFields()
         for header in response.headers where !Self.dropResponseHeaders.contains(header.name.lowercased()) {
-            guard let name = HTTPField.Name(header.name) else { continue }
-            var value = header.value
-            if let frameAncestors, name == .contentSecurityPolicy { value = Self.replacingFrameAncestors(in: value, with: frameAncestors) }
-            headers.append(HTTPField(name: name, value: value))
+            guard let name = HTTPField.Name(header.name), name != .contentSecurityPolicy else { continue }
+            headers.append(HTTPField(name: name, value: header.value))
+        }
+        let upstreamPolicy = response.headers.first(name: "content-security-policy")
+        if isPage || upstreamPolicy != nil {
+            headers[.contentSecurityPolicy] = Self.workspacePolicy(upstream: upstreamPolicy, frameAncestors: frameAncestors, page: isPage)
         }
         let length = response.headers.first(name: "content-length").flatMap(Int.init)
         let body = response.body
         let status = HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase)
         // JupyterLab writes its token into the pages it serves (page config, error pages). Pages
         // are read whole (up to 8 MiB) and the token is taken out, so it never reaches a browser.
-        let isPage = response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/html") ?? false
         if isPage, request.method != .head, length.map({ $0 <= Self.pageLimit }) ?? true {
             let page: ByteBuffer
             do {
@@ -262,11 +264,23 @@ struct WorkspaceProxyController {
         }
     }
 
-    /// The policy with its `frame-ancestors` directive set to `sources` (added if it had none).
-    static func replacingFrameAncestors(in policy: String, with sources: String) -> String {
-        var directives = policy.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        directives.removeAll { $0.lowercased().hasPrefix("frame-ancestors") }
-        directives.append("frame-ancestors \(sources)")
+    /// The Content-Security-Policy of what `/w/` serves: JupyterLab's own, with `frame-ancestors`
+    /// set to who may embed it (the platform's pages, on the separate origin) and, for pages, the
+    /// limits JupyterLab works within: scripts in notebook output may talk to this workspace only
+    /// (`connect-src 'self'`, WebSockets included), load no plugins, post no forms elsewhere and
+    /// move no base URL. (Inline scripts and eval stay allowed: JupyterLab and widgets need them.)
+    static func workspacePolicy(upstream: String?, frameAncestors: String?, page: Bool) -> String {
+        var directives = (upstream ?? "").split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        func name(_ directive: String) -> String { directive.split(separator: " ").first.map { $0.lowercased() } ?? "" }
+        if let frameAncestors {
+            directives.removeAll { name($0) == "frame-ancestors" }
+            directives.append("frame-ancestors \(frameAncestors)")
+        }
+        if page {
+            for extra in ["connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'"] where !directives.contains(where: { name($0) == name(extra) }) {
+                directives.append(extra)
+            }
+        }
         return directives.joined(separator: "; ")
     }
 }

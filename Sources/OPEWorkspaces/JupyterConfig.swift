@@ -20,11 +20,16 @@ public enum JupyterConfig {
             c.IdentityProvider.token = os.environ.pop("\(tokenVariable)", "")
             # No news or update pop-ups inside OPE.
             c.LabApp.news_url = None
+            c.LabApp.app_settings_dir = "\(folder)/lab-settings"
 
             """
         if (try? String(contentsOfFile: file, encoding: .utf8)) == text { return folder }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
         try text.write(toFile: file, atomically: true, encoding: .utf8)
+        // Settings every workspace starts with: no "get Jupyter news?" question, no update checks.
+        try FileManager.default.createDirectory(atPath: folder + "/lab-settings", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        try #"{"@jupyterlab/apputils-extension:notification": {"checkForUpdates": false, "fetchNews": "false"}}"#
+            .write(toFile: folder + "/lab-settings/overrides.json", atomically: true, encoding: .utf8)
         // jupyter_core would otherwise try to migrate old IPython settings into this read-only
         // folder (and fail) once a team's home has an `.ipython`.
         try "".write(toFile: folder + "/migrated", atomically: true, encoding: .utf8)
