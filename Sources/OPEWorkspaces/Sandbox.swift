@@ -324,6 +324,8 @@ public final class Sandbox: Sendable {
 
     /// Hands the team's folder to the sandbox's account (it may have had another id last time).
     static func chown(_ folder: String, to uid: UInt32) throws {
+        // A session that took a warm workspace reaches its folder through a link: walk the folder itself.
+        let folder = URL(fileURLWithPath: folder).resolvingSymlinksInPath().path
         guard Foundation.chown(folder, uid, uid) == 0 else {
             throw WorkspaceError("cannot hand \(folder) to the workspace's account: \(String(cString: strerror(errno)))")
         }

@@ -114,6 +114,19 @@ import Testing
         #expect((Int(lines.last ?? "") ?? 99) < 10, "other processes are visible: \(lines.last ?? "")")
     }
 
+    /// A session that took a warm workspace reaches its folder through a link; after a restart
+    /// under another account its files must still be the team's (else JupyterLab opens them read-only).
+    @Test func aLinkedTeamFolderIsHandedOverWhole() async throws {
+        let folder = NSTemporaryDirectory() + "ope-sandbox-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder + "/pool-1/sub", withIntermediateDirectories: true)
+        try "x".write(toFile: folder + "/pool-1/sub/notebook.ipynb", atomically: true, encoding: .utf8)
+        try FileManager.default.createSymbolicLink(atPath: folder + "/s-team", withDestinationPath: folder + "/pool-1")
+        let sandbox = try await Self.sandbox(folder)
+        let (result, _) = try await Self.run("touch sub/notebook.ipynb && echo writable", home: folder + "/s-team", limits: WorkspaceLimits.defaults(for: .python), sandbox: sandbox)
+        #expect(result.output.contains("writable"), "the team cannot write its own file: \(result.output)")
+    }
+
     @Test func sparksJVMRunsInsideAndObeysTheMemoryLimit() async throws {
         _ = try KitExampleTests.venvBin(needing: "pyspark")
         let module = try ModuleParser().parse(folder: KitExampleTests.packageRoot + "/examples/modules/spark-wordcount")
