@@ -1,3 +1,5 @@
+import Foundation
+
 /// Decides which workspaces have been idle long enough to stop: the pure core of idle culling
 /// (the clock is passed in, so tests never sleep).
 public struct IdlePolicy: Sendable, Hashable {
@@ -8,12 +10,11 @@ public struct IdlePolicy: Sendable, Hashable {
 
     /// The sessions among `running` whose last activity is `timeout` or more before `now`, oldest
     /// first. A session never seen active counts from `since` (when it became ready).
-    public func idle(
-        running: [String: ContinuousClock.Instant], lastActivity: [String: ContinuousClock.Instant], now: ContinuousClock.Instant
-    ) -> [String] {
-        running.compactMap { session, since -> (String, ContinuousClock.Instant)? in
+    public func idle(running: [String: Date], lastActivity: [String: Date], now: Date) -> [String] {
+        let limit = timeout.timeInterval
+        return running.compactMap { session, since -> (String, Date)? in
             let last = max(since, lastActivity[session] ?? since)
-            return now - last >= timeout ? (session, last) : nil
+            return now.timeIntervalSince(last) >= limit ? (session, last) : nil
         }
         .sorted { ($0.1, $0.0) < ($1.1, $1.0) }
         .map(\.0)

@@ -1,10 +1,12 @@
+import Foundation
+
 /// Allows bursts up to `capacity` and a steady `rate` per second after that: the per-connection
 /// message limit of a team room. Time is passed in, so tests never sleep.
 public struct TokenBucket: Sendable, Hashable {
     public let capacity: Double
     public let rate: Double
     private var tokens: Double
-    private var last: ContinuousClock.Instant?
+    private var last: Date?
 
     public init(capacity: Double, rate: Double) {
         self.capacity = capacity
@@ -13,10 +15,10 @@ public struct TokenBucket: Sendable, Hashable {
     }
 
     /// Takes one token if there is one; otherwise returns how long until there will be.
-    public mutating func take(now: ContinuousClock.Instant) -> Duration? {
+    public mutating func take(now: Date) -> Duration? {
         if let last {
-            let elapsed = now - last
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            // A wall clock set back must not take tokens away.
+            let seconds = max(0, now.timeIntervalSince(last))
             tokens = min(capacity, tokens + seconds * rate)
         }
         last = now

@@ -37,7 +37,8 @@ public func buildApplication(
     )
     await catalog.syncMissing()
     let sessions = SessionManager(
-        store: store, configuration: .init(gracePeriod: configuration.gracePeriod, workspacesEnabled: configuration.workspaceBackend != nil), logger: logger
+        store: store, configuration: .init(gracePeriod: configuration.gracePeriod, workspacesEnabled: configuration.workspaceBackend != nil), logger: logger,
+        clock: configuration.clock
     )
     await sessions.update(modules: await catalog.modules)
     try await sessions.restore()
@@ -46,14 +47,16 @@ public func buildApplication(
     let workspaces = configuration.workspaceBackend.map {
         WorkspaceService(
             backend: $0, sessions: sessions, events: store.events, configuration: configuration.workspaces, logger: logger,
-            kitEnvironment: configuration.kitEnvironment, kitCleanup: configuration.kitCleanup, kitShutdown: configuration.kitShutdown
+            kitEnvironment: configuration.kitEnvironment, kitCleanup: configuration.kitCleanup, kitShutdown: configuration.kitShutdown,
+            clock: configuration.clock
         )
     }
     let bots = BotService(
         sessions: sessions, store: store, workspaces: workspaces,
-        commands: configuration.sandbox.map { BotService.Commands(sandbox: $0, venv: configuration.venv, limits: configuration.limits) }, logger: logger
+        commands: configuration.sandbox.map { BotService.Commands(sandbox: $0, venv: configuration.venv, limits: configuration.limits) }, logger: logger,
+        clock: configuration.clock
     )
-    let externalBots = ExternalBotService(sessions: sessions, store: store, logger: logger)
+    let externalBots = ExternalBotService(sessions: sessions, store: store, logger: logger, clock: configuration.clock)
     let gateway = Gateway(store: store, catalog: catalog, sessions: sessions, workspaces: workspaces, bots: bots, externalBots: externalBots)
     let router = buildRouter(configuration, gateway: gateway, hub: hub, pages: try await WebController.loadLibrary())
     var app = Application(
@@ -65,7 +68,7 @@ public func buildApplication(
         logger: logger
     )
     // Services shut down in reverse order: workspaces stop before the store closes.
-    app.addServices(StoreService(store: store, logger: logger), SessionTicker(sessions: sessions, interval: configuration.tickInterval, logger: logger))
+    app.addServices(StoreService(store: store, logger: logger), SessionTicker(sessions: sessions, interval: configuration.tickInterval, clock: configuration.clock, logger: logger))
     if let workspaces { app.addServices(workspaces) }
     // Last in, first out: the bots stop before the workspaces and the store they use.
     app.addServices(bots, externalBots)
@@ -116,7 +119,7 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
     SessionsController(
         sessions: gateway.sessions, hub: hub, store: store, workspaces: gateway.workspaces, tests: tests, workspaceOrigin: configuration.workspaceOrigin
     ).addRoutes(to: api)
-    RoomController(store: store, sessions: gateway.sessions, hub: hub, allowedOrigins: configuration.allowedOrigins).addRoutes(to: api)
+    RoomController(store: store, sessions: gateway.sessions, hub: hub, allowedOrigins: configuration.allowedOrigins, clock: configuration.clock).addRoutes(to: api)
     UsersController(store: store).addRoutes(to: api)
     EventsController(store: store).addRoutes(to: api)
     if let origin = configuration.workspaceOrigin {

@@ -31,7 +31,7 @@ public actor BotService: Service {
         let plan: BotPlan
         /// The bot said the activity is over: the session completes when it leaves.
         var ended = false
-        var lastEdit: ContinuousClock.Instant?
+        var lastEdit: Date?
     }
 
     enum Work: Sendable {
@@ -45,7 +45,8 @@ public actor BotService: Service {
     /// Where a plan's `run` steps run; nil without workspaces.
     let commands: Commands?
     let logger: Logger
-    let clock: @Sendable () -> Date
+    /// The plans' time: steps, delays, reading times and timeouts run on it.
+    let clock: any PlatformClock
     let tickInterval: Duration
     var bots: [String: Bot] = [:]
     /// Events decided in one engine step, committed together (one transaction, one fsync).
@@ -57,7 +58,7 @@ public actor BotService: Service {
 
     public init(
         sessions: SessionManager, store: Store, workspaces: WorkspaceService?, commands: Commands? = nil, logger: Logger = Logger(label: "ope.bot"),
-        clock: @escaping @Sendable () -> Date = { Date() }, tickInterval: Duration = .milliseconds(250)
+        clock: any PlatformClock = SystemClock(), tickInterval: Duration = .milliseconds(250)
     ) {
         self.sessions = sessions
         self.store = store
@@ -86,7 +87,7 @@ public actor BotService: Service {
     public func hasBot(_ session: String) -> Bool { bots[session] != nil }
 
     public func run() async throws {
-        await withEventFeed(from: store.events, into: enqueue, tick: tickInterval, events: Work.events, tick: .tick) { group in
+        await withEventFeed(from: store.events, into: enqueue, clock: clock, tick: tickInterval, events: Work.events, tick: .tick) { group in
             await restore()
             for await work in queue.cancelOnGracefulShutdown() {
                 await process(work, group: &group)
@@ -105,7 +106,7 @@ public actor BotService: Service {
         case .events(let events):
             for event in events { await handle(event, group: &group) }
         case .tick:
-            let now = clock()
+            let now = clock.now
             for id in Array(bots.keys) {
                 guard var bot = bots[id] else { continue }
                 if let activity = workspaces?.lastActivity(of: id), activity != bot.lastEdit {
@@ -135,7 +136,10 @@ public actor BotService: Service {
             return
         }
         guard let input = Self.input(for: event, module: bot.module, plan: bot.plan) else { return }
-        await perform(id, input: input, at: max(event.time, clock()), group: &group)
+        // An input counts from when it was recorded, as a replay after a restart counts it, however
+        // late the bot gets to it; a stamp later than the bot's own clock (from another clock) is
+        // taken as now, so it cannot move the plan ahead of its ticks.
+        await perform(id, input: input, at: min(event.time, clock.now), group: &group)
     }
 
     /// The engine input an event stands for, if any (the bot's own events are not inputs).
@@ -209,7 +213,7 @@ public actor BotService: Service {
 
     /// Queues an event of the bot; ``flush()`` commits the queue.
     func record(_ type: EventType, _ session: String, _ payload: [String: JSONValue]) {
-        pending.append(EventDraft(time: clock(), type: type, actor: Self.actor, session: session, payload: payload))
+        pending.append(EventDraft(time: clock.now, type: type, actor: Self.actor, session: session, payload: payload))
     }
 
     func flush() async throws {
@@ -261,7 +265,7 @@ public actor BotService: Service {
                 } catch {
                     payload["error"] = .string("\(error)")
                 }
-                _ = try? await store.events.append(EventDraft(time: clock(), type: .botRun, actor: Self.actor, session: id, payload: payload))
+                _ = try? await store.events.append(EventDraft(time: clock.now, type: .botRun, actor: Self.actor, session: id, payload: payload))
             }
         case .external(let message):
             var payload: [String: JSONValue] = ["message": .string(message)]
@@ -279,7 +283,7 @@ public actor BotService: Service {
                         guard (200..<300).contains(Int(response.status.code)) else { throw CommandError("answered \(response.status)") }
                     } catch {
                         let warning = EventDraft(
-                            time: clock(), type: .botWarning, actor: Self.actor, session: id,
+                            time: clock.now, type: .botWarning, actor: Self.actor, session: id,
                             payload: ["message": .string("external message '\(message)' not delivered: \(error)")]
                         )
                         _ = try? await store.events.append(warning)

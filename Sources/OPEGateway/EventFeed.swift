@@ -1,11 +1,13 @@
+import Foundation
 import OPECore
 import OPEStore
 
-/// Runs `body` while the log's committed event batches and a clock tick flow into `continuation`:
-/// one queue with one consumer, so a service sees events and time in one order. `body` may add
-/// child tasks to the group; they are cancelled when it returns, and the subscription ends with it.
+/// Runs `body` while the log's committed event batches and a tick every `interval` of `clock`'s
+/// time flow into `continuation`: one queue with one consumer, so a service sees events and time
+/// in one order. `body` may add child tasks to the group; they are cancelled when it returns, and
+/// the subscription ends with it.
 func withEventFeed<Work: Sendable>(
-    from log: EventLog, into continuation: AsyncStream<Work>.Continuation, tick interval: Duration,
+    from log: EventLog, into continuation: AsyncStream<Work>.Continuation, clock: any PlatformClock, tick interval: Duration,
     events: @escaping @Sendable ([Event]) -> Work, tick: Work,
     isolation: isolated (any Actor)? = #isolation,
     _ body: (inout TaskGroup<Void>) async -> Void
@@ -13,8 +15,12 @@ func withEventFeed<Work: Sendable>(
     let subscription = await log.subscribe { continuation.yield(events($0)) }
     await withTaskGroup(of: Void.self) { group in
         group.addTask {
+            var last = clock.now
             while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
+                // Due an interval after the last tick was sent: the consumer reads the clock when
+                // it handles the tick, so time that moved on meanwhile is seen at the next one.
+                do { try await clock.sleep(until: last.addingTimeInterval(interval.timeInterval)) } catch { break }
+                last = clock.now
                 continuation.yield(tick)
             }
         }

@@ -57,10 +57,12 @@ public actor ExternalBotService: Service {
     let client: HTTPClient
     let logger: Logger
     let retry: RetryPolicy
+    /// Retries, backoff and the breakers' cooldowns run on this clock's time.
+    let clock: any PlatformClock
     let tickInterval: Duration
     var deliveries: [String: Delivery] = [:]
     var breakers: [String: CircuitBreaker] = [:]
-    let start = ContinuousClock.now
+    let start: Date
     let queue: AsyncStream<Work>
     let enqueue: AsyncStream<Work>.Continuation
     private let deliveredCounter = Counter(label: "ope_external_bot_deliveries_total", dimensions: [("result", "ok")])
@@ -69,13 +71,15 @@ public actor ExternalBotService: Service {
 
     public init(
         sessions: SessionManager, store: Store, client: HTTPClient = .shared, logger: Logger = Logger(label: "ope.external-bot"),
-        retry: RetryPolicy = RetryPolicy(), tickInterval: Duration = .milliseconds(100)
+        retry: RetryPolicy = RetryPolicy(), clock: any PlatformClock = SystemClock(), tickInterval: Duration = .milliseconds(100)
     ) {
         self.sessions = sessions
         self.store = store
         self.client = client
         self.logger = logger
         self.retry = retry
+        self.clock = clock
+        self.start = clock.now
         self.tickInterval = tickInterval
         (queue, enqueue) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
@@ -83,13 +87,11 @@ public actor ExternalBotService: Service {
     /// Events of `session` not yet delivered (tests, dashboard).
     public func backlog(of session: String) -> Int? { deliveries[session]?.pending }
 
-    var now: Double {
-        let elapsed = start.duration(to: .now)
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
+    /// Seconds since the service was made, on its clock (what the breakers and backoff count in).
+    var now: Double { clock.now.timeIntervalSince(start) }
 
     public func run() async throws {
-        await withEventFeed(from: store.events, into: enqueue, tick: tickInterval, events: Work.events, tick: .tick) { group in
+        await withEventFeed(from: store.events, into: enqueue, clock: clock, tick: tickInterval, events: Work.events, tick: .tick) { group in
             await restore()
             for await work in queue.cancelOnGracefulShutdown() {
                 switch work {
@@ -210,13 +212,13 @@ public actor ExternalBotService: Service {
             consumed = believedPending
         case .delivered(let event, let reply):
             var drafts = reply.messages.map { text in
-                EventDraft(type: .botMessage, actor: Self.actor, session: id, payload: ["text": .string(text), "name": .string(delivery.bot.name), "replyTo": .number(Double(event.id))])
+                EventDraft(time: clock.now, type: .botMessage, actor: Self.actor, session: id, payload: ["text": .string(text), "name": .string(delivery.bot.name), "replyTo": .number(Double(event.id))])
             }
             drafts += reply.commands.map { command in
-                EventDraft(type: .botCommand, actor: Self.actor, session: id, payload: ["command": .string(command), "replyTo": .number(Double(event.id))])
+                EventDraft(time: clock.now, type: .botCommand, actor: Self.actor, session: id, payload: ["command": .string(command), "replyTo": .number(Double(event.id))])
             }
             if delivery.reportedDown {
-                drafts.append(EventDraft(type: .externalBotRecovered, actor: Self.actor, session: id, payload: ["bot": .string(delivery.bot.name)]))
+                drafts.append(EventDraft(time: clock.now, type: .externalBotRecovered, actor: Self.actor, session: id, payload: ["bot": .string(delivery.bot.name)]))
             }
             do {
                 if drafts.isEmpty {
@@ -243,7 +245,7 @@ public actor ExternalBotService: Service {
             if case .permanent(let reason) = failure, delivery.attempts >= Self.maxRefusals {
                 // Recorded, with the cursor moved past it in the same transaction: never silently dropped.
                 let draft = EventDraft(
-                    type: .externalBotGaveUp, actor: Self.actor, session: id,
+                    time: clock.now, type: .externalBotGaveUp, actor: Self.actor, session: id,
                     payload: ["bot": .string(delivery.bot.name), "event": .number(Double(event.id)), "reason": .string(reason), "attempts": .number(Double(delivery.attempts))]
                 )
                 if (try? await store.events.append(contentsOf: [draft]) { db in try ExternalBotCursors.write(db, session: id, delivered: event.id) }) != nil {
@@ -259,7 +261,7 @@ public actor ExternalBotService: Service {
                 if !delivery.reportedDown, breakerOpen || delivery.attempts >= delivery.bot.breakerFailures {
                     delivery.reportedDown = true
                     let draft = EventDraft(
-                        type: .externalBotUnavailable, actor: Self.actor, session: id,
+                        time: clock.now, type: .externalBotUnavailable, actor: Self.actor, session: id,
                         payload: ["bot": .string(delivery.bot.name), "error": .string(failure.description), "waiting": .number(Double(believedPending))]
                     )
                     _ = try? await store.events.append(draft)

@@ -18,6 +18,9 @@ public struct GatewayConfiguration: Sendable {
     public var gracePeriod: Duration = .seconds(120)
     /// How often the lobby and session timers run.
     public var tickInterval: Duration = .milliseconds(250)
+    /// The time every timer of the server runs on (lobby, sessions, bots, external bots, idle
+    /// culling, room rate limits); tests pass a manual clock and move it on themselves.
+    public var clock: any PlatformClock = SystemClock()
     /// Runs each session's JupyterLab; nil runs sessions without workspaces.
     public var workspaceBackend: (any WorkspaceBackend)?
     public var workspaces = WorkspaceService.Configuration()

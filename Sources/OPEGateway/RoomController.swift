@@ -13,6 +13,8 @@ struct RoomController {
     let sessions: SessionManager
     let hub: RoomHub
     let allowedOrigins: Set<String>
+    /// Stamps chat messages and refills the rate limits.
+    let clock: any PlatformClock
     /// Longest chat message, in characters.
     static let maxChatLength = 4000
     /// Largest frame read at all; larger ones close the connection (1009).
@@ -134,7 +136,6 @@ struct RoomController {
     private func receive(inbound: WebSocketInboundStream, connection: RoomHub.Connection, session id: String, user: String, logger: Logger) async throws {
         var chatBucket = TokenBucket(capacity: 10, rate: 2)
         var anyBucket = TokenBucket(capacity: 40, rate: 20)
-        let clock = ContinuousClock()
         for try await message in inbound.messages(maxSize: Self.maxFrameSize) {
             guard case .text(let text) = message else {
                 connection.send(RoomMessage.error("bad_message", "send JSON text frames").json())
@@ -187,7 +188,7 @@ struct RoomController {
         }
         do {
             let event = try await store.events.append(
-                EventDraft(type: .chatMessage, actor: user, session: id, payload: ["text": .string(text), "clientId": .string(clientId)])
+                EventDraft(time: clock.now, type: .chatMessage, actor: user, session: id, payload: ["text": .string(text), "clientId": .string(clientId)])
             )
             var ack = RoomMessage(type: "ack")
             ack.id = event.id

@@ -13,7 +13,7 @@ extension SessionManager {
     /// were when the process stopped. Everyone counts as away from now on, so the grace period
     /// starts again and members who reconnect keep their seat and role.
     public func restore() async throws {
-        let now = clock()
+        let now = clock.now
         var count = 0
         var filter = EventFilter(types: Self.restoredTypes)
         while true {

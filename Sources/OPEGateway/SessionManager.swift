@@ -50,7 +50,8 @@ public actor SessionManager {
     let reader: EventReader
     let configuration: Configuration
     let logger: Logger
-    let clock: @Sendable () -> Date
+    /// The lobby's and the sessions' time: settle, give-up, rotation and grace are measured on it.
+    nonisolated let clock: any PlatformClock
     var generator: any RandomNumberGenerator & Sendable
     var lobby = LobbyStateMachine()
     var modules: [String: Module] = [:]
@@ -75,7 +76,7 @@ public actor SessionManager {
 
     public init(
         store: Store, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "ope.sessions"),
-        clock: @escaping @Sendable () -> Date = { Date() }, generator: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()
+        clock: any PlatformClock = SystemClock(), generator: any RandomNumberGenerator & Sendable = SystemRandomNumberGenerator()
     ) {
         self.events = store.events
         self.reader = store.reader
@@ -110,7 +111,7 @@ public actor SessionManager {
         if let mode { settings.matching.mode = mode }
         lobby.configure(module: module, settings)
         let draft = EventDraft(
-            time: clock(), type: .moduleMatchingChanged, actor: actor,
+            time: clock.now, type: .moduleMatchingChanged, actor: actor,
             payload: ["module": .string(module), "open": .bool(settings.matching.open), "mode": .string(settings.matching.mode.rawValue)]
         )
         try await commit([draft])
@@ -121,7 +122,7 @@ public actor SessionManager {
 
     /// Puts `user` in the queue of `module` and runs a matching pass.
     public func join(user: String, module: String) async throws -> Status {
-        let now = clock()
+        let now = clock.now
         if let id = userSession[user], let session = sessions[id], !session.phase.isOver { throw JoinError.inSession(id) }
         if let settings = lobby.settings[module], settings.matching.mode == .static {
             guard settings.matching.open else { throw JoinError.lobby(.closed(module)) }
@@ -149,7 +150,7 @@ public actor SessionManager {
 
     /// Takes `user` out of the queue; false if they were not waiting.
     public func leave(user: String) async throws -> Bool {
-        let now = clock()
+        let now = clock.now
         guard let module = lobby.leave(user: user) else { return false }
         try await commit([EventDraft(time: now, type: .lobbyLeft, actor: user, payload: ["module": .string(module)])])
         return true
@@ -196,12 +197,12 @@ public actor SessionManager {
     public func connected(user: String, session id: String) async throws {
         guard sessions[id]?.member(user) != nil else { return }
         sessions[id]?.connected(user)
-        try await commit([EventDraft(time: clock(), type: .presenceJoined, actor: user, session: id)])
+        try await commit([EventDraft(time: clock.now, type: .presenceJoined, actor: user, session: id)])
     }
 
     /// A member's last connection closed.
     public func disconnected(user: String, session id: String) async throws {
-        let now = clock()
+        let now = clock.now
         guard sessions[id]?.member(user) != nil else { return }
         sessions[id]?.disconnected(user, now: now)
         try await commit([EventDraft(time: now, type: .presenceLeft, actor: user, session: id)])
@@ -209,7 +210,7 @@ public actor SessionManager {
 
     /// Rotates a session's roles (a bot or instructor command).
     public func rotate(session id: String, by actor: String) async throws -> Bool {
-        let now = clock()
+        let now = clock.now
         guard var session = sessions[id] else { return false }
         let actions = session.rotate(now: now)
         sessions[id] = session
@@ -219,7 +220,7 @@ public actor SessionManager {
 
     /// Gives members new roles (module role names), as the bot's match and rotate decide.
     public func assignRoles(session id: String, roles map: [String: String], reason: String, by actor: String) async throws {
-        let now = clock()
+        let now = clock.now
         guard var session = sessions[id] else { return }
         let actions = session.assign(roles: map, reason: reason)
         sessions[id] = session
@@ -228,7 +229,7 @@ public actor SessionManager {
 
     /// Ends a session as completed.
     public func complete(session id: String, by actor: String) async throws -> Bool {
-        let now = clock()
+        let now = clock.now
         guard var session = sessions[id] else { return false }
         let actions = session.complete()
         sessions[id] = session
@@ -239,7 +240,7 @@ public actor SessionManager {
 
     /// One pass of the timers: matching, give-ups, rotations, abandonment.
     public func tick() async throws {
-        let now = clock()
+        let now = clock.now
         var drafts = apply(lobby.tick(now: now, formGroups: startCapacity()), now: now)
         drafts += startWaitingGroups(now: now)
         for id in sessions.keys.sorted() {
@@ -268,7 +269,7 @@ public actor SessionManager {
 
     /// The workspace is up (or gave up starting): a `starting` session becomes active.
     public func workspaceSettled(session id: String) async throws {
-        let now = clock()
+        let now = clock.now
         guard var session = sessions[id], session.phase == .starting else { return }
         let actions = session.advance(to: .active, now: now)
         sessions[id] = session
@@ -284,7 +285,7 @@ public actor SessionManager {
         settings.matching.mode = .static
         settings.matching.open = true
         lobby.configure(module: module, settings)
-        let now = clock()
+        let now = clock.now
         let groupsPayload = JSONValue.object(groups.mapValues { .array($0.map(JSONValue.string)) })
         try await commit([
             EventDraft(time: now, type: .moduleGroupsUploaded, actor: actor, payload: ["module": .string(module), "groups": groupsPayload]),

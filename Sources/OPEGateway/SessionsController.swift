@@ -155,8 +155,8 @@ struct SessionsController {
         var stuck: String?
         if failuresInARow >= Self.stuckFailures {
             stuck = "\(failuresInARow) failed test runs in a row"
-        } else if session.phase == .active, Date().timeIntervalSince(last) > Self.stuckAfter {
-            stuck = "no chat or test runs for \(Int(Date().timeIntervalSince(last) / 60)) minutes"
+        } else if session.phase == .active, sessions.clock.now.timeIntervalSince(last) > Self.stuckAfter {
+            stuck = "no chat or test runs for \(Int(sessions.clock.now.timeIntervalSince(last) / 60)) minutes"
         }
         return Activity(lastActivity: recent.first?.time, tests: tests, stuck: stuck)
     }

@@ -126,11 +126,10 @@ public actor TaskTestService {
         chmod(folder, 0o755)
         guard let walker = FileManager.default.enumerator(atPath: folder) else { return }
         for case let path as String in walker {
-            var status = stat()
-            guard lstat(folder + "/" + path, &status) == 0 else { continue }
-            switch status.st_mode & S_IFMT {
-            case S_IFDIR: chmod(folder + "/" + path, 0o755)
-            case S_IFREG: chmod(folder + "/" + path, 0o644)
+            // The attributes of the entry itself, not of what a link points to.
+            switch (try? FileManager.default.attributesOfItem(atPath: folder + "/" + path))?[.type] as? FileAttributeType {
+            case .typeDirectory?: chmod(folder + "/" + path, 0o755)
+            case .typeRegular?: chmod(folder + "/" + path, 0o644)
             default: continue
             }
         }

@@ -65,6 +65,8 @@ public actor WorkspaceService: Service {
     let kitCleanup: @Sendable (Module, String) async -> Void
     /// Stops the kits' servers at shutdown.
     let kitShutdown: @Sendable () async -> Void
+    /// Idle culling's time: activity, readiness and the culling passes are measured on it.
+    nonisolated let clock: any PlatformClock
 
     private var states: [String: State] = [:]
     /// Ready workspaces by id (the `/w/{id}/` segment), read by the proxy on every request.
@@ -84,7 +86,7 @@ public actor WorkspaceService: Service {
     private var slotWaiters: [CheckedContinuation<Void, Never>] = []
     private var crashes: [String: FailureWindow] = [:]
     /// When each ready workspace became ready (idle culling counts from there).
-    private var readySince: [String: ContinuousClock.Instant] = [:]
+    private var readySince: [String: Date] = [:]
     /// The group's folder and kit settings from the last start, for test runs (also while stopped).
     private var places: [String: Place] = [:]
     /// Read by the lobby and the proxy without waiting on this actor.
@@ -95,7 +97,7 @@ public actor WorkspaceService: Service {
 
     private struct Shared {
         var queued = 0
-        var lastActivity: [String: ContinuousClock.Instant] = [:]
+        var lastActivity: [String: Date] = [:]
     }
 
     public init(
@@ -103,7 +105,7 @@ public actor WorkspaceService: Service {
         logger: Logger = Logger(label: "ope.workspaces"),
         kitEnvironment: @escaping @Sendable (Module, String) async throws -> [String: String] = { _, _ in [:] },
         kitCleanup: @escaping @Sendable (Module, String) async -> Void = { _, _ in },
-        kitShutdown: @escaping @Sendable () async -> Void = {}
+        kitShutdown: @escaping @Sendable () async -> Void = {}, clock: any PlatformClock = SystemClock()
     ) {
         self.backend = backend
         self.sessions = sessions
@@ -113,6 +115,7 @@ public actor WorkspaceService: Service {
         self.kitEnvironment = kitEnvironment
         self.kitCleanup = kitCleanup
         self.kitShutdown = kitShutdown
+        self.clock = clock
         (startRequests, startContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
@@ -142,11 +145,12 @@ public actor WorkspaceService: Service {
 
     /// The proxy saw traffic for this session's workspace: it is not idle.
     public nonisolated func touch(session: String) {
-        shared.withLock { $0.lastActivity[session] = .now }
+        let now = clock.now
+        shared.withLock { $0.lastActivity[session] = now }
     }
 
     /// When the proxy last saw traffic for the session's workspace (edits, runs); nil if never.
-    public nonisolated func lastActivity(of session: String) -> ContinuousClock.Instant? {
+    public nonisolated func lastActivity(of session: String) -> Date? {
         shared.withLock { $0.lastActivity[session] }
     }
 
@@ -280,7 +284,7 @@ public actor WorkspaceService: Service {
                 startTimer.recordNanoseconds(elapsed.nanoseconds)
                 if let old = states[session], case .ready(let previous) = old { removeRoute(previous) }
                 states[session] = .ready(workspace)
-                readySince[session] = .now
+                readySince[session] = clock.now
                 routes.withLock { $0[workspace.id] = workspace }
                 readyGauge.record(readyCount)
                 await record(
@@ -362,10 +366,13 @@ public actor WorkspaceService: Service {
     private func cullIdle() async {
         guard let timeout = configuration.idleTimeout else { return }
         let policy = IdlePolicy(timeout: timeout)
+        var now = clock.now
         while !Task.isCancelled {
-            try? await Task.sleep(for: policy.checkInterval)
+            // Due a check interval after the last pass began, on the injected clock (tests move it on).
+            do { try await clock.sleep(until: now.addingTimeInterval(policy.checkInterval.timeInterval)) } catch { return }
+            now = clock.now
             let activity = shared.withLock { $0.lastActivity }
-            for session in policy.idle(running: readySince, lastActivity: activity, now: .now) {
+            for session in policy.idle(running: readySince, lastActivity: activity, now: now) {
                 guard case .ready(let workspace) = states[session] else { continue }
                 removeRoute(workspace)
                 states[session] = .stopped(reason: "idle")

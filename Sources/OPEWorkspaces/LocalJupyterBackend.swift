@@ -61,6 +61,8 @@ public actor LocalJupyterBackend: WorkspaceBackend {
         /// What the sandbox had run into when last looked at, and whether the disk was full.
         var counters = CgroupHierarchy.Counters()
         var diskFull = false
+        /// The team's folder as mounted (its quota'd volume), if it has one.
+        var volume: String?
     }
 
     let configuration: Configuration
@@ -253,7 +255,8 @@ public actor LocalJupyterBackend: WorkspaceBackend {
             id: id, session: session, url: Workspace.url(socket: socketOnHost, path: basePath), token: token, directory: directory,
             processID: process.processIdentifier, socketPath: socketOnHost
         )
-        return Running(workspace: workspace, process: process, logFile: logFile, limits: limits)
+        let folder = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
+        return Running(workspace: workspace, process: process, logFile: logFile, limits: limits, volume: mountedFolders.contains(folder) ? folder : nil)
     }
 
     private func processExited(pid: Int32, status: Int32) {
@@ -275,15 +278,14 @@ public actor LocalJupyterBackend: WorkspaceBackend {
     /// Asks every process of the sandbox to end, then ends what is left after 5 s.
     private func terminate(_ process: Process, id: String) async {
         let sandbox = configuration.sandbox
-        // Kernels run in sessions of their own: whatever JupyterLab leaves goes at the end.
-        defer { sandbox.release(id) }
-        guard process.isRunning else { return }
-        kill(-process.processIdentifier, SIGTERM)
-        sandbox.signal(id, SIGTERM)
-        let deadline = ContinuousClock.now + .seconds(5)
-        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-        // Whatever is left (kernels that ignored SIGTERM) goes now.
-        kill(-process.processIdentifier, SIGKILL)
+        if process.isRunning {
+            kill(-process.processIdentifier, SIGTERM)
+            sandbox.signal(id, SIGTERM)
+            let deadline = ContinuousClock.now + .seconds(5)
+            while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+            if process.isRunning { kill(-process.processIdentifier, SIGKILL) }
+        }
+        // Whatever is left (kernels that ignored SIGTERM, processes in sessions of their own) goes now.
         sandbox.release(id)
         let killed = ContinuousClock.now
         while process.isRunning, ContinuousClock.now - killed < .seconds(5) { try? await Task.sleep(for: .milliseconds(20)) }
@@ -327,7 +329,7 @@ public actor LocalJupyterBackend: WorkspaceBackend {
                     notice(session, .processes, "too many processes: the limit is \(entry.limits.processes); new ones were refused")
                 }
                 updated.counters = now
-                if let usage = TeamVolume.usage(URL(fileURLWithPath: entry.workspace.directory).resolvingSymlinksInPath().path) {
+                if let volume = entry.volume, let usage = TeamVolume.usage(volume) {
                     // ext4 refuses writes while a little space is still free (its reserve for
                     // metadata), so "full" starts a few per cent before the end.
                     let full = usage.available < max(4 << 20, (usage.used + usage.available) / 32)

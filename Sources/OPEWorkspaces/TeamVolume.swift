@@ -70,10 +70,10 @@ public enum TeamVolume {
         try? FileManager.default.removeItem(atPath: folder + ".img")
     }
 
-    /// Bytes used and available on a mounted volume.
+    /// Bytes used and available on the volume mounted on `folder` (the caller knows it is one).
     public static func usage(_ folder: String) -> (used: Int64, available: Int64)? {
         var stats = statvfs()
-        guard isMountPoint(folder), statvfs(folder, &stats) == 0 else { return nil }
+        guard statvfs(folder, &stats) == 0 else { return nil }
         let block = Int64(stats.f_frsize)
         return (Int64(stats.f_blocks - stats.f_bfree) * block, Int64(stats.f_bavail) * block)
     }

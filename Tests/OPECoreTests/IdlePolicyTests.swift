@@ -1,23 +1,27 @@
+import Foundation
 import OPECore
 import Testing
 
 @Suite struct IdlePolicyTests {
-    let start = ContinuousClock.now
+    let start = Date(timeIntervalSince1970: 1_700_000_000)
+
+    /// `seconds` after the start.
+    func at(_ seconds: TimeInterval) -> Date { start.addingTimeInterval(seconds) }
 
     @Test func onlyWorkspacesQuietForTheWholeTimeoutAreIdle() {
         let policy = IdlePolicy(timeout: .seconds(1800))
-        let running = ["s-a": start, "s-b": start, "s-c": start + .seconds(1000)]
-        let activity = ["s-a": start + .seconds(100), "s-b": start + .seconds(1500)]
+        let running = ["s-a": start, "s-b": start, "s-c": at(1000)]
+        let activity = ["s-a": at(100), "s-b": at(1500)]
         // s-a: quiet since 100 s; s-b since 1500 s; s-c never used, ready at 1000 s.
-        #expect(policy.idle(running: running, lastActivity: activity, now: start + .seconds(1899)).isEmpty)
-        #expect(policy.idle(running: running, lastActivity: activity, now: start + .seconds(1900)) == ["s-a"])
-        #expect(policy.idle(running: running, lastActivity: activity, now: start + .seconds(3300)) == ["s-a", "s-c", "s-b"])
+        #expect(policy.idle(running: running, lastActivity: activity, now: at(1899)).isEmpty)
+        #expect(policy.idle(running: running, lastActivity: activity, now: at(1900)) == ["s-a"])
+        #expect(policy.idle(running: running, lastActivity: activity, now: at(3300)) == ["s-a", "s-c", "s-b"])
     }
 
     @Test func activityFromBeforeARestartDoesNotCount() {
         let policy = IdlePolicy(timeout: .seconds(60))
         // Restarted at 500 s; the last request was at 10 s, before the restart.
-        let idle = policy.idle(running: ["s-a": start + .seconds(500)], lastActivity: ["s-a": start + .seconds(10)], now: start + .seconds(520))
+        let idle = policy.idle(running: ["s-a": at(500)], lastActivity: ["s-a": at(10)], now: at(520))
         #expect(idle.isEmpty)
     }
 

@@ -9,7 +9,8 @@ import Testing
 /// The guiding bot inside the platform: its messages and role changes travel through the room.
 @Suite struct BotTests {
     @Test func aPairedTeamIsGreetedGivenRolesAndMovedOnWhenTestsPass() async throws {
-        try await TestGateway.run { client, store in
+        let clock = ManualClock()
+        try await TestGateway.run(clock: clock) { client, store in
             let (alice, bob, session) = try await client.pair()
             let path = "/api/sessions/\(session)/ws"
             let aliceRoom = RoomClient()
@@ -17,10 +18,11 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await aliceRoom.run(client, path: path, cookie: alice.cookie) }
                 _ = try await aliceRoom.inbox.waitFor(type: "synced")
-                // The plan waits for the whole team before it starts.
-                try await Task.sleep(for: .milliseconds(600))
-                #expect(await aliceRoom.inbox.messages().contains { $0["type"] as? String == "bot" } == false)
                 group.addTask { try await bobRoom.run(client, path: path, cookie: bob.cookie) }
+                // Synced means bob's arrival is committed, so the bot has it before the clock moves.
+                _ = try await bobRoom.inbox.waitFor(type: "synced")
+                // A minute of the plan's time: the greeting, its reading time, the role assignment.
+                clock.advance(by: .seconds(60))
 
                 for room in [aliceRoom, bobRoom] {
                     let greeting = try await room.inbox.waitFor("the bot's greeting") {
@@ -29,8 +31,12 @@ import Testing
                     #expect(greeting["from"] as? String == "OPE_Bot", "bot messages have their own sender")
                     #expect(greeting["id"] is Int, "bot messages are committed events")
                 }
+                // The plan waited for the whole team: the bot did nothing before bob arrived.
+                let log = try await store.reader.events(EventFilter(session: session))
+                let bobArrived = try #require(log.first { $0.type == .presenceJoined && $0.actor == "bob" }?.id)
+                #expect(!log.contains { $0.actor == BotService.actor && $0.id < bobArrived }, "the bot started before the team was complete")
                 // After the greeting's reading time the bot assigns roles: the same role event as any other.
-                let roles = try await bobRoom.inbox.waitFor("the bot's role assignment", timeout: .seconds(20)) {
+                let roles = try await bobRoom.inbox.waitFor("the bot's role assignment") {
                     $0["type"] as? String == "roles" && $0["reason"] as? String == "match"
                 }
                 let map = try #require(roles["roles"] as? [String: String])
@@ -38,7 +44,7 @@ import Testing
                 #expect(Set(map.values) == ["driver", "navigator"])
                 let announcement = try await aliceRoom.inbox.waitFor("the role announcement") { ($0["text"] as? String)?.hasPrefix("Your roles:") == true }
                 for (user, role) in map { #expect((announcement["text"] as? String)?.contains("\(role.capitalized): \(user)") == true) }
-                _ = try await aliceRoom.inbox.waitFor("the first task", timeout: .seconds(20)) { ($0["text"] as? String)?.hasPrefix("First task") == true }
+                _ = try await aliceRoom.inbox.waitFor("the first task") { ($0["text"] as? String)?.hasPrefix("First task") == true }
                 let command = try await aliceRoom.inbox.waitFor(type: "command")
                 #expect(command["text"] as? String == "task text-stats")
 
@@ -48,10 +54,12 @@ import Testing
 
                 // The tests pass (recorded as the tests endpoint records them): the bot praises and moves on.
                 _ = try await store.events.append(
-                    EventDraft(type: .testResult, actor: "bob", session: session, payload: ["task": "text-stats", "passed": true])
+                    EventDraft(time: clock.now, type: .testResult, actor: "bob", session: session, payload: ["task": "text-stats", "passed": true])
                 )
                 _ = try await bobRoom.inbox.waitFor("praise") { $0["type"] as? String == "bot" && ($0["text"] as? String)?.hasPrefix("The tests pass.") == true }
-                let rotation = try await aliceRoom.inbox.waitFor("the rotation for task 2", timeout: .seconds(20)) {
+                // The next task comes after the praise's delay.
+                clock.advance(by: .seconds(60))
+                let rotation = try await aliceRoom.inbox.waitFor("the rotation for task 2") {
                     $0["type"] as? String == "roles" && $0["reason"] as? String == "rotate"
                 }
                 let rotated = try #require(rotation["roles"] as? [String: String])
@@ -79,28 +87,36 @@ extension BotTests {
     @Test func theBotCarriesOnAfterAServerRestart() async throws {
         let folder = NSTemporaryDirectory() + "ope-restart-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let session = try await TestGateway.runReturning(folder: folder) { client, _ in
+        // One clock for both processes: the restart takes no time of the plan's.
+        let clock = ManualClock()
+        let session = try await TestGateway.runReturning(folder: folder, clock: clock) { client, _ in
             let (alice, bob, session) = try await client.pair()
             let path = "/api/sessions/\(session)/ws"
             let rooms = [RoomClient(), RoomClient()]
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await rooms[0].run(client, path: path, cookie: alice.cookie) }
                 group.addTask { try await rooms[1].run(client, path: path, cookie: bob.cookie) }
+                for room in rooms { _ = try await room.inbox.waitFor(type: "synced") }
+                // A second after the launch the bot has greeted; the roles are still seconds away.
+                clock.advance(by: .seconds(1))
                 _ = try await rooms[0].inbox.waitFor(type: "bot")
                 for room in rooms { room.close() }
                 try await group.waitForAll()
             }
             return session
         }
-        try await TestGateway.runReturning(folder: folder, createUsers: false) { client, store in
+        try await TestGateway.runReturning(folder: folder, createUsers: false, clock: clock) { client, store in
             let alice = try await client.login("alice")
             let room = RoomClient()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await room.run(client, path: "/api/sessions/\(session)/ws", cookie: alice.cookie) }
-                _ = try await room.inbox.waitFor("the roles, after the restart", timeout: .seconds(20)) {
+                // alice is back (committed, so the rebuilt bot has it) before the plan's time moves on.
+                _ = try await room.inbox.waitFor(type: "synced")
+                clock.advance(by: .seconds(60))
+                _ = try await room.inbox.waitFor("the roles, after the restart") {
                     $0["type"] as? String == "roles" && $0["reason"] as? String == "match"
                 }
-                _ = try await room.inbox.waitFor("the first task", timeout: .seconds(20)) { ($0["text"] as? String)?.hasPrefix("First task") == true }
+                _ = try await room.inbox.waitFor("the first task") { ($0["text"] as? String)?.hasPrefix("First task") == true }
                 room.close()
                 try await group.waitForAll()
             }
@@ -138,7 +154,8 @@ extension BotTests {
 
             """
         try yaml.write(toFile: folder + "/module.yaml", atomically: true, encoding: .utf8)
-        try await TestGateway.run(moduleFolders: [folder]) { client, store in
+        let clock = ManualClock()
+        try await TestGateway.run(moduleFolders: [folder], clock: clock) { client, store in
             let (alice, bob, session) = try await client.pair()
             let assigned = try await store.reader.events(EventFilter(session: session, types: [.experimentAssigned]))
             #expect(assigned.count == 1)
@@ -152,6 +169,8 @@ extension BotTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await aliceRoom.run(client, path: path, cookie: alice.cookie) }
                 group.addTask { try await bobRoom.run(client, path: path, cookie: bob.cookie) }
+                for room in [aliceRoom, bobRoom] { _ = try await room.inbox.waitFor(type: "synced") }
+                clock.advance(by: .seconds(1))
                 let first = try await aliceRoom.inbox.waitFor(type: "bot")
                 let text = try #require(first["text"] as? String)
                 #expect(condition == "quiet" ? text == "Hello from the quiet variant." : text.hasPrefix("Hi "), "\(condition): \(text)")

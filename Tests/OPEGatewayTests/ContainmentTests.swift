@@ -66,7 +66,7 @@ import Testing
     /// Chat round trips of another team while something else goes on: every message must be
     /// acknowledged (generously bounded); the figures are printed, not asserted (a latency bound
     /// belongs in a benchmark, not in a test a busy machine could fail).
-    func chatLatencies(_ room: RoomClient, count: Int, label: String) async throws -> [Double] {
+    func chatLatencies(_ room: RoomClient, count: Int, label: String, clock: ManualClock) async throws -> [Double] {
         var latencies: [Double] = []
         for index in 0..<count {
             let id = "\(label)-\(index)"
@@ -75,7 +75,7 @@ import Testing
             _ = try await room.inbox.waitFor("ack \(id)", timeout: .seconds(30)) { $0["type"] as? String == "ack" && $0["clientId"] as? String == id }
             let elapsed = ContinuousClock.now - sent
             latencies.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
-            try await Task.sleep(for: .milliseconds(600))  // under the room's chat rate limit
+            clock.advance(by: .seconds(1))  // the room's chat rate limit runs on the server's clock
         }
         let sorted = latencies.sorted()
         print("[containment] other team's chat ack \(label): median \(Int(sorted[sorted.count / 2])) ms, max \(Int(sorted.last!)) ms (n=\(count))")
@@ -87,7 +87,8 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: modules) }
         // A secret in the server's environment (an LLM key would be one) must not reach the sandbox.
         setenv("OPE_TEST_SECRET", "do-not-leak", 1)
-        try await TestGateway.runWithWorkspaces(moduleFolders: [modules]) { client, store, gateway in
+        let clock = ManualClock()
+        try await TestGateway.runWithWorkspaces(moduleFolders: [modules], clock: clock) { client, store, gateway in
             let port = try #require(client.port)
             let alice = try await client.login("alice")
             let carol = try await client.login("carol")
@@ -128,14 +129,14 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await roomB.run(client, path: "/api/sessions/\(teamB)/ws", cookie: carol.cookie) }
                 _ = try await roomB.inbox.waitFor(type: "synced", timeout: .seconds(30))
-                _ = try await chatLatencies(roomB, count: 5, label: "quiet")
+                _ = try await chatLatencies(roomB, count: 5, label: "quiet", clock: clock)
 
                 // 2. A fork bomb, left running in the background.
                 let bomb = "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import os\\nwhile True:\\n    try:\\n        os.fork()\\n    except OSError:\\n        pass'], start_new_session=True)\nprint('started')"
                 #expect(try await run(bomb, in: teamA, port: port, token: token)["stdout"] as? String == "started\n")
                 let processes = try await waitForLimit(store, session: teamA, "processes", after: startedA.id)
                 #expect(processes.payload["message"]?.stringValue?.contains("128") == true)
-                _ = try await chatLatencies(roomB, count: 5, label: "during the fork bomb")
+                _ = try await chatLatencies(roomB, count: 5, label: "during the fork bomb", clock: clock)
                 #expect(try await client.get("/healthz").status == .ok)
                 // An instructor restarts the team's workspace: the bomb goes with the old sandbox.
                 #expect(try await client.execute(uri: "/api/sessions/\(teamA)/workspace/restart", method: .post, headers: teacher.writeHeaders).status == .accepted)
@@ -148,7 +149,7 @@ import Testing
                 #expect(hogged["status"] as? String == "died", "the memory hog was not stopped: \(hogged)")
                 let memory = try await waitForLimit(store, session: teamA, "memory", after: restarted.id)
                 #expect(memory.payload["message"]?.stringValue?.contains("512 MiB") == true)
-                _ = try await chatLatencies(roomB, count: 3, label: "after the memory hog")
+                _ = try await chatLatencies(roomB, count: 3, label: "after the memory hog", clock: clock)
 
                 // 4. The disk past the quota: the write fails, the team is told, the folder recovers.
                 let fill = "try:\n    with open('big.bin', 'wb') as f:\n        while True:\n            f.write(b'0' * (4 << 20))\n            f.flush()\nexcept OSError as error:\n    print(error.errno)"
@@ -169,7 +170,7 @@ import Testing
                     left = try await CommandRunner().run(["pgrep", "-f", "sleep \(marker)"], timeout: .seconds(5))
                 }
                 #expect(left.status == 1, "a participant's process outlived the session: \(left.output)")
-                _ = try await chatLatencies(roomB, count: 3, label: "at the end")
+                _ = try await chatLatencies(roomB, count: 3, label: "at the end", clock: clock)
                 roomB.close()
                 try await group.waitForAll()
             }
@@ -205,7 +206,8 @@ import Testing
                 instructions: Wait.
                 starter: [work.py]
             """.write(toFile: folder + "/botrun/module.yaml", atomically: true, encoding: .utf8)
-        try await TestGateway.runWithWorkspaces(moduleFolders: [folder]) { client, store, gateway in
+        let clock = ManualClock()
+        try await TestGateway.runWithWorkspaces(moduleFolders: [folder], clock: clock) { client, store, gateway in
             let alice = try await client.login("alice")
             let session = try #require(try await client.post("/api/lobby/join", json: ["module": "botrun"], headers: alice.writeHeaders).json()["session"] as? String)
             try await WorkspaceTests().waitForEvent(store, session: session, .workspaceStarted, timeout: .seconds(120))
@@ -213,7 +215,11 @@ import Testing
             let room = RoomClient()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await room.run(client, path: "/api/sessions/\(session)/ws", cookie: alice.cookie) }
-                let ran = try await WorkspaceTests().waitForEvent(store, session: session, .botRun, timeout: .seconds(60))
+                // The plan runs on the server's clock: move it on until the bot has run its step.
+                try await clock.advance(by: .milliseconds(500), until: "the bot's run step") {
+                    try await !store.reader.events(EventFilter(session: session, types: [.botRun])).isEmpty
+                }
+                let ran = try await WorkspaceTests().waitForEvent(store, session: session, .botRun)
                 room.close()
                 try await group.waitForAll()
                 let lines = (ran.payload["output"]?.stringValue ?? "").split(separator: "\n").map(String.init)

@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import OPECore
+import OPEGateway
 import OPEStore
 import Testing
 
@@ -179,7 +180,9 @@ import Testing
         let folder = NSTemporaryDirectory() + "ope-restart-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let recorded = Mutex<(session: String, waiting: Bool)?>(nil)
-        try await TestGateway.run(folder: folder) { client, _ in
+        // One clock for both processes: the restart takes none of the lobby's time.
+        let clock = ManualClock()
+        try await TestGateway.run(folder: folder, clock: clock) { client, _ in
             let (alice, _, session) = try await client.pair()
             let teacher = try await client.login("teacher")
             _ = try await client.execute(uri: "/api/sessions/\(session)/rotate", method: .post, headers: teacher.writeHeaders)
@@ -199,7 +202,7 @@ import Testing
         let (session, wasWaiting) = try #require(recorded.withLock { $0 })
         #expect(wasWaiting)
         // A new process on the same data dir.
-        try await TestGateway.run(folder: folder, createUsers: false) { client, _ in
+        try await TestGateway.run(folder: folder, createUsers: false, clock: clock) { client, _ in
             let alice = try await client.login("alice")
             let me = try await client.get("/api/me", headers: alice.headers).json()
             #expect(me["session"] as? String == session)
@@ -225,7 +228,8 @@ import Synchronization
 
 @Suite struct StaticGroupTests {
     @Test func uploadedGroupsGoStraightIntoTheirSessionAndAbsentMembersDoNotBlock() async throws {
-        try await TestGateway.run { client, store in
+        let clock = ManualClock()
+        try await TestGateway.runWithGateway(clock: clock) { client, store, gateway in
             let teacher = try await client.login("teacher")
             var csvHeaders = teacher.writeHeaders
             csvHeaders[.contentType] = "text/csv"
@@ -251,12 +255,8 @@ import Synchronization
             let second = try await client.post("/api/lobby/join", json: ["module": "python-intro"], headers: bob.writeHeaders).json()
             #expect(second["session"] as? String == session)
             // The whole group is there: the session starts on the next timer pass.
-            var phase = ""
-            for _ in 0..<100 where phase != "active" {
-                phase = try await client.get("/api/sessions/\(session)", headers: alice.headers).json()["phase"] as? String ?? ""
-                try await Task.sleep(for: .milliseconds(20))
-            }
-            #expect(phase == "active")
+            try await gateway.sessions.tick()
+            #expect(try await client.get("/api/sessions/\(session)", headers: alice.headers).json()["phase"] as? String == "active")
             let detail = try await client.get("/api/sessions/\(session)", headers: bob.headers).json()
             #expect(detail["roles"] as? [String: String] == ["alice": "driver", "bob": "navigator"])
 
@@ -266,12 +266,12 @@ import Synchronization
             let carolSession = try #require(own["session"] as? String)
             #expect(carolSession != session)
             #expect(try await client.get("/api/sessions/\(carolSession)", headers: carol.headers).json()["phase"] as? String == "pending")
-            phase = ""
-            for _ in 0..<400 where phase != "active" {
-                phase = try await client.get("/api/sessions/\(carolSession)", headers: carol.headers).json()["phase"] as? String ?? ""
-                try await Task.sleep(for: .milliseconds(25))
-            }
-            #expect(phase == "active")
+            clock.advance(by: .seconds(4))
+            try await gateway.sessions.tick()
+            #expect(try await client.get("/api/sessions/\(carolSession)", headers: carol.headers).json()["phase"] as? String == "pending")
+            clock.advance(by: .seconds(2))
+            try await gateway.sessions.tick()
+            #expect(try await client.get("/api/sessions/\(carolSession)", headers: carol.headers).json()["phase"] as? String == "active")
             // Outsiders of the groups are told so.
             let outsider = try await client.post("/api/lobby/join", json: ["module": "python-intro"], headers: teacher.writeHeaders)
             #expect(outsider.status == .forbidden)

@@ -19,9 +19,10 @@ actor Inbox {
         await texts.compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 
-    /// Waits (up to `timeout`) for a message matching `predicate` and returns it.
+    /// Waits (up to `timeout`) for a message matching `predicate` and returns it. The bound is
+    /// generous: it only ends a wait for something that is not coming, and a busy machine is slow.
     nonisolated func waitFor(
-        _ description: String, timeout: Duration = .seconds(10), where predicate: @Sendable @escaping ([String: Any]) -> Bool
+        _ description: String, timeout: Duration = .seconds(60), where predicate: @Sendable @escaping ([String: Any]) -> Bool
     ) async throws -> [String: Any] {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -32,7 +33,7 @@ actor Inbox {
         throw RoomTestError("no \(description) within \(timeout); received:\n\(seen)")
     }
 
-    nonisolated func waitFor(type: String, timeout: Duration = .seconds(10)) async throws -> [String: Any] {
+    nonisolated func waitFor(type: String, timeout: Duration = .seconds(60)) async throws -> [String: Any] {
         try await waitFor("'\(type)' message", timeout: timeout) { $0["type"] as? String == type }
     }
 }

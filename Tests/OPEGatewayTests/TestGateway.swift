@@ -11,6 +11,10 @@ import Synchronization
 import Testing
 
 /// A gateway on a free loopback port with a fresh data dir, the shipped modules and three users.
+///
+/// Its timers run on a ``ManualClock``: time stands still unless the test moves it on (pass your
+/// own clock to do that), so nothing the lobby, the sessions or the bots decide depends on how
+/// fast the machine is. Real processes (JupyterLab, MariaDB) still take the time they take.
 struct TestGateway {
     static let password = "correct-horse"
     static var examples: String {
@@ -20,8 +24,18 @@ struct TestGateway {
 
     /// Runs `body` against a live server.
     static func run(
-        moduleFolders: [String] = [examples], folder: String? = nil, createUsers: Bool = true,
+        moduleFolders: [String] = [examples], folder: String? = nil, createUsers: Bool = true, clock: ManualClock = ManualClock(),
         _ body: @Sendable (any TestClientProtocol, Store) async throws -> Void
+    ) async throws {
+        try await runWithGateway(moduleFolders: moduleFolders, folder: folder, createUsers: createUsers, clock: clock) { client, store, _ in
+            try await body(client, store)
+        }
+    }
+
+    /// The same, with the gateway's parts at hand (to run a lobby pass right now, say).
+    static func runWithGateway(
+        moduleFolders: [String] = [examples], folder: String? = nil, createUsers: Bool = true, clock: ManualClock = ManualClock(),
+        _ body: @Sendable (any TestClientProtocol, Store, Gateway) async throws -> Void
     ) async throws {
         let folder = folder ?? NSTemporaryDirectory() + "ope-gateway-\(UUID().uuidString)"
         let temporary = folder.hasPrefix(NSTemporaryDirectory() + "ope-gateway-")
@@ -32,22 +46,34 @@ struct TestGateway {
             guard createUsers else { break }
             try await store.users.create(User(username: name, displayName: name.capitalized, role: role), password: password, actor: "test")
         }
-        let configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: moduleFolders)
-        let (app, _) = try await buildApplication(configuration, store: store)
-        try await app.test(.live) { client in try await body(client, store) }
+        var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: moduleFolders)
+        configuration.clock = clock
+        let (app, gateway) = try await buildApplication(configuration, store: store)
+        try await app.test(.live) { client in try await body(client, store, gateway) }
     }
 
     /// Like ``run(moduleFolders:folder:createUsers:_:)``, returning the body's result (restart tests run twice on one folder).
     @discardableResult
     static func runReturning<T: Sendable>(
-        folder: String, createUsers: Bool = true, _ body: @Sendable @escaping (any TestClientProtocol, Store) async throws -> T
+        folder: String, createUsers: Bool = true, clock: ManualClock = ManualClock(), _ body: @Sendable @escaping (any TestClientProtocol, Store) async throws -> T
     ) async throws -> T {
         let result = Mutex<T?>(nil)
-        try await run(folder: folder, createUsers: createUsers) { client, store in
+        try await run(folder: folder, createUsers: createUsers, clock: clock) { client, store in
             let value = try await body(client, store)
             result.withLock { $0 = value }
         }
         return try #require(result.withLock { $0 })
+    }
+
+    /// Waits (in real time, polling) for something no timer of the server's holds up, such as a
+    /// real process getting somewhere. The bound only ends a wait for what is not coming.
+    static func waitUntil(_ what: String, timeout: Duration = .seconds(120), _ condition: @Sendable () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw RoomTestError("\(what) did not happen within \(timeout)")
     }
 
     static var venv: String {
@@ -71,8 +97,8 @@ struct TestGateway {
     /// The same with real JupyterLab workspaces from the project's virtualenv.
     static func runWithWorkspaces(
         moduleFolders: [String] = [examples], workspaces: WorkspaceService.Configuration = .init(), warmPool: Int = 0,
-        venv: String? = nil, readyTimeout: Duration = .seconds(90), workspacePort: Int? = nil, databases: Bool = false, folder: String? = nil,
-        _ body: @Sendable (any TestClientProtocol, Store, Gateway) async throws -> Void
+        venv: String? = nil, readyTimeout: Duration = .seconds(180), workspacePort: Int? = nil, databases: Bool = false, folder: String? = nil,
+        clock: ManualClock = ManualClock(), _ body: @Sendable (any TestClientProtocol, Store, Gateway) async throws -> Void
     ) async throws {
         // A given folder belongs to the caller (a restart test runs twice on it).
         let owned = folder == nil
@@ -94,6 +120,7 @@ struct TestGateway {
         )
         configuration.workspaces = workspaces
         configuration.workspacePort = workspacePort
+        configuration.clock = clock
         let databaseFolder = NSTemporaryDirectory() + "ope-db-" + UUID().uuidString.prefix(8)
         defer { try? FileManager.default.removeItem(atPath: databaseFolder) }
         if databases {

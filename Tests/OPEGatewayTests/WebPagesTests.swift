@@ -84,6 +84,8 @@ import Testing
             #expect(joined.location == "/lobby")
             let again = try await Self.post(client, "/join", form: ["_csrf": alice.csrf, "module": "python-intro"], cookie: alice.cookie)
             #expect(again.location == "/lobby", "a double submit lands in the same queue")
+            // The server's clock stands still, so the settle time never forms a group of one for
+            // alice here, however slowly these steps run: she waits until bob comes.
             let lobby = try await Self.get(client, "/lobby", cookie: alice.cookie)
             #expect(lobby.body.contains("You are number <span id=\"position\">1</span>"))
             let closed = try await Self.post(client, "/join", form: ["_csrf": alice.csrf, "module": "no-such-module"], cookie: alice.cookie)

@@ -27,7 +27,7 @@ import Testing
         var request = HTTPClientRequest(url: url)
         if let token { request.headers.add(name: "Authorization", value: "token \(token)") }
         request.headers.add(name: "Host", value: "localhost")
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 1 << 22)
         return (Int(response.status.code), String(buffer: body))
     }

@@ -29,7 +29,10 @@ import Testing
 
     /// Runs SQL as a group's user, over TCP unless told otherwise, in `database` (the user's own
     /// by default).
-    static func query(_ sql: String, as credentials: DatabaseCredentials, password: String? = nil, over connection: Connection = .tcp, database: String? = nil) async throws -> CommandRunner.Result {
+    static func query(
+        _ sql: String, as credentials: DatabaseCredentials, password: String? = nil, over connection: Connection = .tcp, database: String? = nil,
+        timeout: Duration = .seconds(30)
+    ) async throws -> CommandRunner.Result {
         var arguments = [try client, "--no-defaults", "--batch", "--skip-column-names", "--user=\(credentials.user)", "--execute=\(sql)"]
         switch connection {
         case .tcp: arguments += ["--protocol=TCP", "--host=\(credentials.host)", "--port=\(credentials.port)"]
@@ -37,7 +40,7 @@ import Testing
         }
         arguments.append(database ?? credentials.name)
         // The password through the environment, as it would not show in the process list.
-        return try await CommandRunner().run(arguments, environment: ["MYSQL_PWD": password ?? credentials.password], timeout: .seconds(30))
+        return try await CommandRunner().run(arguments, environment: ["MYSQL_PWD": password ?? credentials.password], timeout: timeout)
     }
 
     static func serverPID(in directory: String) -> Int32? {
@@ -93,15 +96,16 @@ import Testing
 
         // Dropping removes database and users, and ends their connections: an open transaction
         // (a student's notebook) would otherwise make DROP DATABASE wait for its lock.
-        let open = Task { try await Self.query("START TRANSACTION; SELECT x FROM t; SELECT SLEEP(60);", as: again) }
-        var waited = 0
-        while try await !Self.query("SHOW PROCESSLIST", as: again).output.contains("SLEEP(60)"), waited < 100 {
+        let open = Task { try await Self.query("START TRANSACTION; SELECT x FROM t; SELECT SLEEP(600);", as: again, timeout: .seconds(700)) }
+        let visible = ContinuousClock.now + .seconds(120)
+        while try await !Self.query("SHOW PROCESSLIST", as: again).output.contains("SLEEP(600)") {
+            try #require(ContinuousClock.now < visible, "the open transaction never showed in the process list")
             try await Task.sleep(for: .milliseconds(50))
-            waited += 1
         }
         let dropStarted = ContinuousClock.now
         try await server.drop(session: "s-alpha")
-        #expect(ContinuousClock.now - dropStarted < .seconds(10))
+        // Well before the 600 s the transaction would hold its lock (a busy machine is slow, not that slow).
+        #expect(ContinuousClock.now - dropStarted < .seconds(120))
         let ended = try await open.value
         #expect(!ended.succeeded, "the open connection should have been ended: \(ended.output)")
         let afterDrop = try await Self.query("SELECT 1", as: again)
