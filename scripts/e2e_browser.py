@@ -136,6 +136,9 @@ try:
     box.send_keys(Keys.ENTER)
     message_with(bob, "chat", "Hello <b>bob</b>, shall I drive?")
     assert not bob.find_elements(By.CSS_SELECTOR, "#messages b"), "chat text was rendered as HTML"
+    # A one-line message is one line tall, like the bot's (the panel's own rule once made each 192 px).
+    tallest = bob.execute_script("return Math.max(...Array.from(document.querySelectorAll('#messages li.chat')).map(e => e.getBoundingClientRect().height))")
+    assert tallest < 90, f"a short chat message is {tallest:.0f}px tall"
     bob.find_element(By.ID, "chat-input").send_keys("sure")
     wait(alice, lambda d: "is typing" in d.find_element(By.ID, "typing").text, "bob's typing indicator")
     bob.find_element(By.ID, "chat-input").send_keys(Keys.ENTER)

@@ -62,9 +62,24 @@ public struct SessionStateMachine: Sendable, Hashable {
         self.rotationInterval = rotationInterval
         self.gracePeriod = gracePeriod
         self.lastRotation = now
+        let lineup = Self.lineup(roles: roles, lateJoinRole: lateJoinRole, size: members.count)
         self.members = members.enumerated().map { index, user in
-            Member(user: user, role: roles[index % roles.count], joinedAt: now, awaySince: now, lateJoiner: false)
+            Member(user: user, role: lineup[index], joinedAt: now, awaySince: now, lateJoiner: false)
         }
+    }
+
+    /// The roles a team of `size` plays, in seat order: the module's roles as far as there are
+    /// people for them, and for anyone beyond that the late-join role (never a second of the first
+    /// role). A pair is driver and navigator; one person drives alone.
+    public static func lineup(roles: [String], lateJoinRole: String, size: Int) -> [String] {
+        let spare = spareRole(roles: roles, lateJoinRole: lateJoinRole)
+        return (0..<max(0, size)).map { $0 < roles.count ? roles[$0] : spare }
+    }
+
+    /// The role of people beyond the module's roles: the late-join role, unless that is the
+    /// first (driving) role, which only one member may have.
+    static func spareRole(roles: [String], lateJoinRole: String) -> String {
+        lateJoinRole != roles[0] ? lateJoinRole : roles[roles.count - 1]
     }
 
     public var roleMap: [String: String] { Dictionary(uniqueKeysWithValues: members.map { ($0.user, $0.role) }) }
@@ -107,32 +122,44 @@ public struct SessionStateMachine: Sendable, Hashable {
     public mutating func addMember(_ user: String, now: Date) -> [Action] {
         guard phase == .pending else { return addLateJoiner(user, now: now) }
         guard member(user) == nil else { return [] }
-        let role = roles[(members.count + rotation) % roles.count]
-        members.append(Member(user: user, role: role, joinedAt: now, awaySince: now, lateJoiner: false))
+        // Before the start everyone takes the seat's role of the team's new size.
+        let lineup = Self.lineup(roles: roles, lateJoinRole: lateJoinRole, size: members.count + 1)
+        for index in members.indices { members[index].role = lineup[index] }
+        members.append(Member(user: user, role: lineup[members.count], joinedAt: now, awaySince: now, lateJoiner: false))
+        return [.memberJoined(user: user, role: lineup[members.count - 1])]
+    }
+
+    /// Adds a late joiner with the module's late-join role (the lineup's spare role if that would
+    /// make a second driver).
+    public mutating func addLateJoiner(_ user: String, now: Date) -> [Action] {
+        guard !phase.isOver, member(user) == nil else { return [] }
+        let hasDriver = members.contains { $0.role == roles[0] }
+        let role = hasDriver ? Self.spareRole(roles: roles, lateJoinRole: lateJoinRole) : lateJoinRole
+        members.append(Member(user: user, role: role, joinedAt: now, awaySince: now, lateJoiner: true))
         return [.memberJoined(user: user, role: role)]
     }
 
-    /// Adds a late joiner with the module's late-join role.
-    public mutating func addLateJoiner(_ user: String, now: Date) -> [Action] {
-        guard !phase.isOver, member(user) == nil else { return [] }
-        members.append(Member(user: user, role: lateJoinRole, joinedAt: now, awaySince: now, lateJoiner: true))
-        return [.memberJoined(user: user, role: lateJoinRole)]
-    }
-
-    /// Rotates roles one step: every seat takes the next role in the module's order.
+    /// Rotates roles one step: the first role (the driver's) passes to the next seat and the
+    /// others follow it in the lineup of the team's size, so a pair swaps driver and navigator,
+    /// three go through all three roles, and one person keeps driving. The rotation timer starts
+    /// again.
     public mutating func rotate(now: Date) -> [Action] {
         guard !phase.isOver, !members.isEmpty else { return [] }
         rotation += 1
         lastRotation = now
-        for index in members.indices {
-            members[index].role = roles[(index + rotation) % roles.count]
+        let lineup = Self.lineup(roles: roles, lateJoinRole: lateJoinRole, size: members.count)
+        let driver = members.firstIndex { $0.role == roles[0] } ?? (rotation - 1) % members.count
+        let before = roleMap
+        for offset in 0..<members.count {
+            members[(driver + 1 + offset) % members.count].role = lineup[offset]
         }
-        return [.rolesChanged(roleMap, reason: "rotate")]
+        return roleMap == before ? [] : [.rolesChanged(roleMap, reason: "rotate")]
     }
 
     /// Gives the named members new roles (the bot's match and rotate); others keep theirs. The
-    /// change is recorded even when nobody's role differs: the assignment itself is an event.
-    public mutating func assign(roles map: [String: String], reason: String) -> [Action] {
+    /// change is recorded even when nobody's role differs: the assignment itself is an event. It
+    /// starts the rotation timer again, like any rotation: a driver gets the whole turn.
+    public mutating func assign(roles map: [String: String], reason: String, now: Date) -> [Action] {
         guard !phase.isOver else { return [] }
         var named = false
         for index in members.indices {
@@ -140,7 +167,9 @@ public struct SessionStateMachine: Sendable, Hashable {
             members[index].role = role
             named = true
         }
-        return named ? [.rolesChanged(roleMap, reason: reason)] : []
+        guard named else { return [] }
+        lastRotation = now
+        return [.rolesChanged(roleMap, reason: reason)]
     }
 
     /// Sets roles as recorded in the log (restart recovery).

@@ -222,7 +222,7 @@ public actor SessionManager {
     public func assignRoles(session id: String, roles map: [String: String], reason: String, by actor: String) async throws {
         let now = clock.now
         guard var session = sessions[id] else { return }
-        let actions = session.assign(roles: map, reason: reason)
+        let actions = session.assign(roles: map, reason: reason, now: now)
         sessions[id] = session
         try await commit(drafts(for: actions, session: session, actor: actor, now: now))
     }

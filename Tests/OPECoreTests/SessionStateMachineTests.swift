@@ -18,19 +18,41 @@ import Testing
         (["a"], ["a": "driver"]),
         (["a", "b"], ["a": "driver", "b": "navigator"]),
         (["a", "b", "c"], ["a": "driver", "b": "navigator", "c": "researcher"]),
-        (["a", "b", "c", "d"], ["a": "driver", "b": "navigator", "c": "researcher", "d": "driver"]),
+        (["a", "b", "c", "d"], ["a": "driver", "b": "navigator", "c": "researcher", "d": "researcher"]),
     ])
     func rolesAreAssignedInOrderForGroupsOfOneToFour(members: [String], expected: [String: String]) {
         #expect(session(members).roleMap == expected)
     }
 
-    @Test func rotationMovesEverySeatOneRoleOnAndCyclesThroughAll() {
+    @Test func aPairSwapsDriverAndNavigatorAndNobodyIsLeftWithoutADriver() {
         var pair = session(["a", "b"])
-        #expect(pair.rotate(now: start) == [.rolesChanged(["a": "navigator", "b": "researcher"], reason: "rotate")])
-        _ = pair.rotate(now: start)
-        #expect(pair.roleMap == ["a": "researcher", "b": "driver"])
+        #expect(pair.rotate(now: start) == [.rolesChanged(["a": "navigator", "b": "driver"], reason: "rotate")])
         _ = pair.rotate(now: start)
         #expect(pair.roleMap == ["a": "driver", "b": "navigator"])
+    }
+
+    @Test func threeRotateThroughAllThreeRolesAndOneKeepsDriving() {
+        var team = session(["a", "b", "c"])
+        var seen: [String: Set<String>] = [:]
+        for _ in 0..<3 {
+            _ = team.rotate(now: start)
+            for (user, role) in team.roleMap { seen[user, default: []].insert(role) }
+        }
+        #expect(seen.values.allSatisfy { $0 == Set(roles) }, "\(seen)")
+        var alone = session(["a"])
+        #expect(alone.rotate(now: start).isEmpty, "nothing to announce")
+        #expect(alone.roleMap == ["a": "driver"])
+    }
+
+    @Test func anyRotationStartsTheTimerAgain() {
+        var pair = session(["a", "b"], rotation: .seconds(600))
+        for member in ["a", "b"] { pair.connected(member) }
+        // The bot rotates 7.5 minutes in: the new driver gets a whole turn, not the rest of the old one.
+        let botRotation = start.addingTimeInterval(450)
+        #expect(!pair.assign(roles: ["a": "navigator", "b": "driver"], reason: "rotate", now: botRotation).isEmpty)
+        #expect(pair.nextRotation == botRotation.addingTimeInterval(600))
+        #expect(pair.tick(now: start.addingTimeInterval(600)).isEmpty)
+        #expect(pair.tick(now: botRotation.addingTimeInterval(600)) == [.rolesChanged(["a": "driver", "b": "navigator"], reason: "rotate")])
     }
 
     @Test func theTimerRotatesOnlyWhenDue() {
@@ -38,7 +60,7 @@ import Testing
         for member in ["a", "b", "c"] { team.connected(member) }
         #expect(team.nextRotation == start.addingTimeInterval(600))
         #expect(team.tick(now: start.addingTimeInterval(599)).isEmpty)
-        #expect(team.tick(now: start.addingTimeInterval(600)) == [.rolesChanged(["a": "navigator", "b": "researcher", "c": "driver"], reason: "rotate")])
+        #expect(team.tick(now: start.addingTimeInterval(600)) == [.rolesChanged(["a": "researcher", "b": "driver", "c": "navigator"], reason: "rotate")])
         #expect(team.nextRotation == start.addingTimeInterval(1200))
     }
 
@@ -47,7 +69,7 @@ import Testing
         #expect(pair.addLateJoiner("c", now: start) == [.memberJoined(user: "c", role: "researcher")])
         #expect(pair.addLateJoiner("c", now: start).isEmpty, "nobody joins twice")
         _ = pair.rotate(now: start)
-        #expect(pair.roleMap == ["a": "navigator", "b": "researcher", "c": "driver"])
+        #expect(pair.roleMap == ["a": "researcher", "b": "driver", "c": "navigator"])
     }
 
     @Test func aReconnectWithinGraceKeepsSeatAndRoleAndAllGoneAbandons() {

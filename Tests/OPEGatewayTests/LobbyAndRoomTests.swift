@@ -30,7 +30,7 @@ import Testing
             #expect(try await client.get("/api/sessions/nope", headers: carol.headers).status == .notFound)
             let teacher = try await client.login("teacher")
             let rotated = try await client.execute(uri: "/api/sessions/\(session)/rotate", method: .post, headers: teacher.writeHeaders).json()
-            #expect(rotated["roles"] as? [String: String] == ["alice": "navigator", "bob": "researcher"])
+            #expect(rotated["roles"] as? [String: String] == ["alice": "navigator", "bob": "driver"])
             #expect(try await client.execute(uri: "/api/sessions/\(session)/rotate", method: .post, headers: alice.writeHeaders).status == .forbidden)
 
             let types = try await store.reader.events(EventFilter(session: session)).map(\.type)
@@ -216,7 +216,7 @@ import Testing
                 group.addTask { try await room.run(client, path: "/api/sessions/\(session)/ws", cookie: alice.cookie) }
                 _ = try await room.inbox.waitFor("the old chat") { $0["text"] as? String == "before the restart" }
                 let welcome = try await room.inbox.waitFor(type: "welcome")
-                #expect(welcome["roles"] as? [String: String] == ["alice": "navigator", "bob": "researcher"])
+                #expect(welcome["roles"] as? [String: String] == ["alice": "navigator", "bob": "driver"])
                 room.close()
                 try await group.waitForAll()
             }
