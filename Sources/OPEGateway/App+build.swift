@@ -114,7 +114,11 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
     ModulesController(catalog: gateway.catalog, store: store, sessions: gateway.sessions).addRoutes(to: api)
     LobbyController(sessions: gateway.sessions).addRoutes(to: api)
     let tests = gateway.workspaces.flatMap { _ in
-        configuration.sandbox.map { TaskTestService(events: store.events, venv: configuration.venv, sandbox: $0, limits: configuration.limits) }
+        configuration.sandbox.map {
+            TaskTestService(
+                events: store.events, venv: configuration.venv, sandbox: $0, limits: configuration.limits, kitEnvironment: configuration.kitTestEnvironment
+            )
+        }
     }
     SessionsController(
         sessions: gateway.sessions, hub: hub, store: store, workspaces: gateway.workspaces, tests: tests, workspaceOrigin: configuration.workspaceOrigin

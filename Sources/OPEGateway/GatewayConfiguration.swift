@@ -37,6 +37,8 @@ public struct GatewayConfiguration: Sendable {
     public var limits = WorkspaceLimits.Changes()
     /// Per-session kit settings (the sql kit's database) and their release at session end.
     public var kitEnvironment: @Sendable (Module, String) async throws -> [String: String] = { _, _ in [:] }
+    /// Per-session kit settings for task test runs, over the workspace's (the sql kit's test database).
+    public var kitTestEnvironment: @Sendable (Module, String) async throws -> [String: String] = { _, _ in [:] }
     public var kitCleanup: @Sendable (Module, String) async -> Void = { _, _ in }
     /// Stops what the kits run (the sql kit's MariaDB) once every workspace has stopped.
     public var kitShutdown: @Sendable () async -> Void = {}

@@ -47,6 +47,8 @@ public actor TaskTestService {
     let sandbox: Sandbox
     /// The server's changes to the kits' limits.
     let limits: WorkspaceLimits.Changes
+    /// Kit settings a test run gets over the workspace's (the sql kit's database of its own).
+    let kitEnvironment: @Sendable (Module, String) async throws -> [String: String]
     let logger: Logger
     /// Test runs at once across all sessions: they are CPU-heavy and the machine is shared.
     let maxConcurrent: Int
@@ -57,8 +59,10 @@ public actor TaskTestService {
 
     public init(
         events: EventLog, venv: String?, sandbox: Sandbox, limits: WorkspaceLimits.Changes = .init(), maxConcurrent: Int = 2,
+        kitEnvironment: @escaping @Sendable (Module, String) async throws -> [String: String] = { _, _ in [:] },
         logger: Logger = Logger(label: "ope.tests")
     ) {
+        self.kitEnvironment = kitEnvironment
         self.events = events
         self.venv = venv
         self.sandbox = sandbox
@@ -90,6 +94,7 @@ public actor TaskTestService {
         }
         Self.makeReadable(scratch)
         var env = KitDefaults.environment(for: module.kit).merging(environment) { _, given in given }
+        env.merge(try await kitEnvironment(module, session)) { _, own in own }
         env["OPE_SESSION"] = session
         env["OPE_TASK"] = taskID
         env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -101,7 +106,10 @@ public actor TaskTestService {
         )
         let elapsed = ContinuousClock.now - began
         var output = result.output
-        if result.timedOut { output += "\n[OPE] the tests did not finish within \(DurationText.seconds(test.timeout)) s and were stopped" }
+        if result.timedOut {
+            output += "\n[OPE] the tests did not finish within \(DurationText.seconds(test.timeout)) s and were stopped. "
+                + "The usual causes: code that waits for input, an endless loop, or a test that waits for something that never comes."
+        }
         let excerpt = output.count > Self.outputLimit ? "…" + String(output.suffix(Self.outputLimit)) : output
         let durationMs = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
         let event = try await events.append(

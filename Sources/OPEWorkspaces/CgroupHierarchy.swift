@@ -213,11 +213,11 @@ public struct CgroupHierarchy: Sendable, Hashable {
     }
 
     static func pids(in folder: String) -> [Int32] {
-        ((try? String(contentsOfFile: folder + "/cgroup.procs", encoding: .utf8)) ?? "").split(whereSeparator: \.isNewline).compactMap { Int32($0) }
+        (ProcFile.text(folder + "/cgroup.procs") ?? "").split(whereSeparator: \.isNewline).compactMap { Int32($0) }
     }
 
     static func counter(_ name: String, in file: String) -> Int {
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { return 0 }
+        guard let text = ProcFile.text(file) else { return 0 }
         for line in text.split(whereSeparator: \.isNewline) {
             let parts = line.split(separator: " ")
             if parts.count == 2, parts[0] == name { return Int(parts[1]) ?? 0 }
@@ -239,7 +239,7 @@ public struct CgroupHierarchy: Sendable, Hashable {
     private static func mountPoints() -> (unified: String?, v1: [String: String]) {
         var unified: String?
         var v1: [String: String] = [:]
-        let text = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let text = ProcFile.text("/proc/self/mountinfo") ?? ""
         for line in text.split(whereSeparator: \.isNewline) {
             // "id parent major:minor root mountpoint options - fstype source superoptions"
             let halves = line.components(separatedBy: " - ")
@@ -262,7 +262,7 @@ public struct CgroupHierarchy: Sendable, Hashable {
     /// This process's group per v1 controller, and `""` for the unified tree.
     private static func ownGroups() -> [String: String] {
         var groups: [String: String] = [:]
-        let text = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
+        let text = ProcFile.text("/proc/self/cgroup") ?? ""
         for line in text.split(whereSeparator: \.isNewline) {
             let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
             guard parts.count == 3 else { continue }

@@ -225,7 +225,7 @@ public actor MariaDBServer {
     /// A pid from an old pid file may belong to any process by now; only a server on our datadir
     /// may be stopped.
     private func isOurServer(pid: Int32, _ tools: MariaDBTools) async -> Bool {
-        if let commandLine = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") {
+        if let commandLine = ProcFile.data("/proc/\(pid)/cmdline") {
             let arguments = commandLine.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
             return arguments.contains("--datadir=\(dataDirectory)")
         }

@@ -337,7 +337,7 @@ public final class Sandbox: Sendable {
     static func pids(uid: UInt32) -> [Int32] {
         let prefix = "Uid:\t\(uid)\t"
         return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry in
-            guard let pid = Int32(entry), let status = try? String(contentsOfFile: "/proc/\(entry)/status", encoding: .utf8) else { return nil }
+            guard let pid = Int32(entry), let status = ProcFile.text("/proc/\(entry)/status") else { return nil }
             let lines = status.split(whereSeparator: \.isNewline)
             return lines.contains { $0.hasPrefix(prefix) } && !lines.contains { $0.hasPrefix("State:\tZ") } ? pid : nil
         }

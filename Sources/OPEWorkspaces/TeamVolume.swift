@@ -81,7 +81,7 @@ public enum TeamVolume {
     /// Whether `folder` is a mount point (by `/proc/self/mountinfo`).
     public static func isMountPoint(_ folder: String) -> Bool {
         let path = URL(fileURLWithPath: folder).standardizedFileURL.path
-        let text = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        let text = ProcFile.text("/proc/self/mountinfo") ?? ""
         // Spaces in mount points are written as \040.
         let escaped = path.replacingOccurrences(of: " ", with: "\\040")
         return text.split(whereSeparator: \.isNewline).contains { line in

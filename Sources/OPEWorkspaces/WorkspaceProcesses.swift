@@ -1,4 +1,5 @@
 import Foundation
+import OPECore
 
 /// Finds every process of a workspace by the `OPE_WORKSPACE` variable it inherits.
 ///
@@ -14,7 +15,7 @@ public enum WorkspaceProcesses {
         let marker = Data((variable + "=" + id + "\0").utf8)
         let me = getpid()
         return ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { entry -> Int32? in
-            guard let pid = Int32(entry), pid != me, let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { return nil }
+            guard let pid = Int32(entry), pid != me, let environ = ProcFile.data("/proc/\(pid)/environ") else { return nil }
             // The marker starts the environment or follows another variable's terminator.
             return environ.starts(with: marker) || environ.range(of: Data([0]) + marker) != nil ? pid : nil
         }
@@ -30,7 +31,7 @@ public enum WorkspaceProcesses {
 
     /// Resident memory of a process in KiB (0 if it is gone).
     public static func residentKiB(_ pid: Int32) -> Int {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+        guard let status = ProcFile.text("/proc/\(pid)/status"),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") })
         else { return 0 }
         return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? 0

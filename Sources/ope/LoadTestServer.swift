@@ -1,4 +1,5 @@
 import Foundation
+import OPECore
 import Synchronization
 
 /// The `ope serve` a load test runs against: this same binary, as a child process.
@@ -63,7 +64,7 @@ final class RSSSampler: Sendable {
 
     /// CPU seconds (user + system) the process has used so far.
     var cpuSeconds: Double {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        guard let stat = ProcFile.text("/proc/\(pid)/stat"),
             let close = stat.lastIndex(of: ")")
         else { return 0 }
         // Fields after the command name; utime and stime are the 14th and 15th of the line.
@@ -73,7 +74,7 @@ final class RSSSampler: Sendable {
     }
 
     func sample() {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+        guard let status = ProcFile.text("/proc/\(pid)/status"),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
             let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
         else { return }

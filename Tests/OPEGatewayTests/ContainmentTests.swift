@@ -38,20 +38,6 @@ import Testing
         return folder
     }
 
-    /// Runs `code` in a new kernel of `session`'s workspace through the proxy, as `user`.
-    func run(_ code: String, in session: String, port: Int, token: String, keep: Bool = false) async throws -> [String: Any] {
-        var arguments = [
-            try TestGateway.venv + "/bin/python", WorkspaceTests.packageRoot + "/scripts/kernel_run.py", "--base-url",
-            "http://127.0.0.1:\(port)/w/\(session)/", "--header", "Authorization: Bearer \(token)", "--timeout", "120", "--code", code,
-        ]
-        if keep { arguments.append("--keep") }
-        let result = try await CommandRunner().run(arguments, separateErrorOutput: true, timeout: .seconds(240))
-        guard result.succeeded, let line = result.output.split(separator: "\n").last,
-            let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
-        else { throw RoomTestError("kernel_run failed (\(result.statusText)): \(result.output)\n\(result.errorOutput)") }
-        return object
-    }
-
     /// Waits for a `workspace.limit` event of `limit` in `session`.
     func waitForLimit(_ store: Store, session: String, _ limit: String, after: Int64) async throws -> Event {
         let deadline = ContinuousClock.now + .seconds(120)
@@ -112,7 +98,7 @@ import Testing
             ]
             let targetsJSON = String(decoding: try JSONSerialization.data(withJSONObject: targets), as: UTF8.self)
             let code = "import json\nPROBE_TARGETS = json.loads(\(String(decoding: try JSONSerialization.data(withJSONObject: [targetsJSON]), as: UTF8.self))[0])\nexec(open('escape_probe.py').read())"
-            let probed = try await run(code, in: teamA, port: port, token: token)
+            let probed = try await KernelRun.run(code, in: teamA, port: port, token: token)
             let report = try #require(
                 (probed["stdout"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: [String: Any]] },
                 "the probe printed no report: \(probed)"
@@ -133,7 +119,7 @@ import Testing
 
                 // 2. A fork bomb, left running in the background.
                 let bomb = "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import os\\nwhile True:\\n    try:\\n        os.fork()\\n    except OSError:\\n        pass'], start_new_session=True)\nprint('started')"
-                #expect(try await run(bomb, in: teamA, port: port, token: token)["stdout"] as? String == "started\n")
+                #expect(try await KernelRun.run(bomb, in: teamA, port: port, token: token)["stdout"] as? String == "started\n")
                 let processes = try await waitForLimit(store, session: teamA, "processes", after: startedA.id)
                 #expect(processes.payload["message"]?.stringValue?.contains("128") == true)
                 _ = try await chatLatencies(roomB, count: 5, label: "during the fork bomb", clock: clock)
@@ -145,7 +131,7 @@ import Testing
 
                 // 3. Memory past the limit: the kernel is stopped, the team is told, nobody else notices.
                 let hog = "chunks = []\nwhile True:\n    chunks.append(bytearray(32 << 20))"
-                let hogged = try await run(hog, in: teamA, port: port, token: token)
+                let hogged = try await KernelRun.run(hog, in: teamA, port: port, token: token)
                 #expect(hogged["status"] as? String == "died", "the memory hog was not stopped: \(hogged)")
                 let memory = try await waitForLimit(store, session: teamA, "memory", after: restarted.id)
                 #expect(memory.payload["message"]?.stringValue?.contains("512 MiB") == true)
@@ -153,15 +139,15 @@ import Testing
 
                 // 4. The disk past the quota: the write fails, the team is told, the folder recovers.
                 let fill = "try:\n    with open('big.bin', 'wb') as f:\n        while True:\n            f.write(b'0' * (4 << 20))\n            f.flush()\nexcept OSError as error:\n    print(error.errno)"
-                let filled = try await run(fill, in: teamA, port: port, token: token)
+                let filled = try await KernelRun.run(fill, in: teamA, port: port, token: token)
                 #expect(["28\n", "122\n"].contains(filled["stdout"] as? String ?? ""), "writing past the quota did not fail with ENOSPC: \(filled)")
                 _ = try await waitForLimit(store, session: teamA, "disk", after: restarted.id)
-                #expect(try await run("import os\nos.remove('big.bin')\nprint('freed')", in: teamA, port: port, token: token)["stdout"] as? String == "freed\n")
+                #expect(try await KernelRun.run("import os\nos.remove('big.bin')\nprint('freed')", in: teamA, port: port, token: token)["stdout"] as? String == "freed\n")
 
                 // 5. A background process does not outlive the session.
                 let marker = 700 + Int.random(in: 1...299)
                 let spawn = "import subprocess\nsubprocess.Popen(['sleep', '\(marker)'], start_new_session=True)\nprint('spawned')"
-                #expect(try await run(spawn, in: teamA, port: port, token: token)["stdout"] as? String == "spawned\n")
+                #expect(try await KernelRun.run(spawn, in: teamA, port: port, token: token)["stdout"] as? String == "spawned\n")
                 #expect(try await client.execute(uri: "/api/sessions/\(teamA)/end", method: .post, headers: teacher.writeHeaders).status == .ok)
                 let deadline = ContinuousClock.now + .seconds(60)
                 var left = try await CommandRunner().run(["pgrep", "-f", "sleep \(marker)"], timeout: .seconds(5))

@@ -235,6 +235,26 @@ import Testing
                 timeout: .seconds(180)
             )
             #expect(result.succeeded, "the kernel could not use the database:\n\(result.output)")
+
+            // The task's first step works as the instructions say: `mariadb` in a terminal is the SQL
+            // console, connected to the team's database without options.
+            let console = "import subprocess\nr = subprocess.run('mariadb < schema.sql && mariadb -N -e \"SELECT COUNT(*) FROM students\"', shell=True, capture_output=True, text=True)\nprint(r.stdout.strip() or r.stderr.strip())"
+            let counted = try await KernelRun.run(console, in: session, port: port, token: token)
+            #expect(Int((counted["stdout"] as? String ?? "").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 0, "mariadb in the workspace: \(counted)")
+
+            // A notebook that leaves a transaction open on the team's database (pymysql does not
+            // autocommit) holds locks on its tables; the tests recreate theirs in a database of
+            // their own, so they are not held up by it.
+            let hold = [
+                "import os, pymysql",
+                "env = os.environ",
+                "held = pymysql.connect(unix_socket=env['OPE_DB_SOCKET'], user=env['OPE_DB_USER'], password=env['OPE_DB_PASSWORD'], database=env['OPE_DB_NAME'])",
+                "cursor = held.cursor(); cursor.execute('CREATE TABLE IF NOT EXISTS students (id INT)'); held.commit()",
+                "cursor.execute('SELECT * FROM students'); print('holding')",
+            ].joined(separator: "\n")
+            #expect(try await KernelRun.run(hold, in: session, port: port, token: token, keep: true)["stdout"] as? String == "holding\n")
+            let whileHeld = try await client.post("/api/sessions/\(session)/tests", json: ["task": "inner-join"], headers: bob.writeHeaders).json()
+            #expect(whileHeld["passed"] as? Bool == true, "the tests were held up by the notebook's open transaction: \(whileHeld["output"] ?? "")")
         }
     }
 

@@ -55,7 +55,7 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: socket))
         // The token is on no command line on this machine.
         for entry in try FileManager.default.contentsOfDirectory(atPath: "/proc") where Int(entry) != nil {
-            guard let commandLine = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { continue }
+            guard let commandLine = ProcFile.data("/proc/\(entry)/cmdline") else { continue }
             #expect(!String(decoding: commandLine, as: UTF8.self).contains(workspace.token), "the token is on the command line of process \(entry)")
         }
 
