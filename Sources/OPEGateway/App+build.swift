@@ -98,8 +98,9 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: MetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
-    router.add(middleware: ErrorMiddleware())
+    // Outside the error middleware: refusals get the security headers too.
     router.add(middleware: PageSecurityMiddleware(workspaceOrigin: configuration.workspaceOrigin))
+    router.add(middleware: ErrorMiddleware())
     router.add(middleware: FileMiddleware(WebController.resources + "/static", urlBasePath: "/static", searchForIndexHtml: false))
     let throttle = LoginThrottle()
     WebController(

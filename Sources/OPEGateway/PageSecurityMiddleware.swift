@@ -4,7 +4,8 @@ import Hummingbird
 /// Security headers for OPE's own pages and API: a Content-Security-Policy that allows scripts,
 /// styles and connections from this origin only (no inline script), frames from this origin and
 /// the workspace origin, and no framing of OPE by other sites. Workspace responses under `/w/`
-/// keep JupyterLab's own headers.
+/// keep JupyterLab's own policy (the proxy adds to it). It sits outside the error middleware, so
+/// refusals (401, 404, …) carry the headers too.
 struct PageSecurityMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let policy: String
@@ -19,10 +20,9 @@ struct PageSecurityMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
-        guard !request.uri.path.hasPrefix("/w/") else { return response }
-        response.headers[.contentSecurityPolicy] = policy
         response.headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
         response.headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
+        if !request.uri.path.hasPrefix("/w/") { response.headers[.contentSecurityPolicy] = policy }
         return response
     }
 }

@@ -186,6 +186,11 @@ struct RoomController {
             connection.send(RoomMessage.error("bad_message", "clientId is limited to 100 characters").json())
             return
         }
+        // An ended session is a record: its room can be read, not written to.
+        if let phase = await sessions.session(id)?.phase, phase.isOver {
+            connection.send(RoomMessage.error("session_over", "this session has ended (\(phase.rawValue)); its chat can be read but not added to").json())
+            return
+        }
         do {
             let event = try await store.events.append(
                 EventDraft(time: clock.now, type: .chatMessage, actor: user, session: id, payload: ["text": .string(text), "clientId": .string(clientId)])

@@ -161,11 +161,16 @@ struct SessionsController {
         return Activity(lastActivity: recent.first?.time, tests: tests, stuck: stuck)
     }
 
+    /// The refusal of anything more in an ended session, in words.
+    static func over(_ session: SessionStateMachine, _ consequence: String) -> APIError {
+        APIError(.conflict, "session \(session.id) has ended (\(session.phase.rawValue)): \(consequence)")
+    }
+
     /// An instructor sends a hint to one team; it appears in their chat, set apart.
     @Sendable func hint(request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireStaff()
         let session = try await visibleSession(context)
-        guard !session.phase.isOver else { throw APIError(.conflict, "session \(session.id) is over") }
+        guard !session.phase.isOver else { throw Self.over(session, "no hint can reach the team") }
         let text = try Self.hintText(await request.decodeJSON(HintRequest.self, context: context).text)
         _ = try await store.events.append(EventDraft(type: .instructorHint, actor: identity.user.username, session: session.id, payload: ["text": .string(text)]))
         return Response(status: .noContent)
@@ -204,7 +209,7 @@ struct SessionsController {
         let session = try await visibleSession(context)
         let body = try await request.decodeJSON(TestRequest.self, context: context)
         guard let workspaces, let tests else { throw APIError(.conflict, "this server runs without workspaces (--workspaces none), so there are no files to test") }
-        guard !session.phase.isOver else { throw APIError(.conflict, "session \(session.id) is over") }
+        guard !session.phase.isOver else { throw Self.over(session, "its tests can no longer be run") }
         guard let module = await sessions.module(ofSession: session.id) else { throw APIError(.conflict, "module '\(session.module)' is no longer on offer") }
         guard let files = await workspaces.files(of: session.id) else { throw APIError(.conflict, TaskTestService.Failure.noFiles.description) }
         do {
@@ -224,7 +229,7 @@ struct SessionsController {
     @Sendable func restartWorkspace(request: Request, context: AppRequestContext) async throws -> JSONResponse<WorkspaceInfo> {
         let session = try await visibleSession(context)
         guard let workspaces else { throw APIError(.conflict, "this server runs without workspaces (--workspaces none)") }
-        guard !session.phase.isOver else { throw APIError(.conflict, "session \(session.id) is over") }
+        guard !session.phase.isOver else { throw Self.over(session, "its workspace is closed for good") }
         do {
             try await workspaces.restart(session: session.id)
         } catch let busy as WorkspaceService.Busy {

@@ -45,8 +45,12 @@ struct WorkspaceProxyController {
     static let dropRequestHeaders: Set<String> = [
         "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade", "host",
         "authorization", "content-length", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-real-ip",
+        // No cookie crosses: the platform's is ours, and Jupyter never gets to set one of its own.
+        "cookie",
     ]
-    static let dropResponseHeaders: Set<String> = ["connection", "keep-alive", "transfer-encoding", "trailer", "upgrade", "content-length"]
+    /// Jupyter's own cookies (a 30-day login cookie that works against the workspace directly,
+    /// `_xsrf`) stay with the proxy: the browser's sign-in is the platform's alone.
+    static let dropResponseHeaders: Set<String> = ["connection", "keep-alive", "transfer-encoding", "trailer", "upgrade", "content-length", "set-cookie"]
 
     let store: Store
     /// On the separate workspace origin: who may embed JupyterLab (the platform's pages). JupyterLab
@@ -133,13 +137,6 @@ struct WorkspaceProxyController {
         var upstream = HTTPClientRequest(url: workspace.origin + (request.head.path ?? request.uri.path))
         upstream.method = HTTPMethod(rawValue: request.method.rawValue)
         for field in request.headers where !Self.dropRequestHeaders.contains(field.name.canonicalName) {
-            if field.name == .cookie {
-                // The platform's session cookie is ours alone.
-                let kept = field.value.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-                    .filter { !$0.hasPrefix(AuthenticationMiddleware.cookieName + "=") }
-                if !kept.isEmpty { upstream.headers.add(name: "Cookie", value: kept.joined(separator: "; ")) }
-                continue
-            }
             upstream.headers.add(name: field.name.rawName, value: field.value)
         }
         upstream.headers.add(name: "Authorization", value: "token \(workspace.token)")

@@ -273,6 +273,8 @@ public actor WorkspaceService: Service {
             if Task.isCancelled || abandonedStarts.contains(session) { break }
             do {
                 let environment = try await kitEnvironment(module, session)
+                // The session may have ended while its kit was being prepared.
+                if Task.isCancelled || abandonedStarts.contains(session) { break }
                 let workspace = try await backend.start(WorkspaceRequest(session: session, module: module, environment: environment))
                 // The session ended while it started: it goes again at once.
                 if abandonedStarts.contains(session) {

@@ -74,6 +74,8 @@ public actor LocalJupyterBackend: WorkspaceBackend {
     private var directories: [String: String] = [:]
     /// Team folders with a mounted volume, unmounted at shutdown.
     private var mountedFolders: Set<String> = []
+    /// Sessions asked to stop while their start had not launched anything yet: the start gives up.
+    private var stopRequested: Set<String> = []
     public nonisolated let exits: AsyncStream<WorkspaceExit>
     private let exitContinuation: AsyncStream<WorkspaceExit>.Continuation
     public nonisolated let notices: AsyncStream<WorkspaceNotice>
@@ -112,6 +114,7 @@ public actor LocalJupyterBackend: WorkspaceBackend {
     }
 
     public func start(_ request: WorkspaceRequest) async throws -> Workspace {
+        stopRequested.remove(request.session)
         if let existing = running[request.session], existing.process.isRunning, existing.ready { return existing.workspace }
         let limits = request.module.workspaceLimits(server: configuration.limits)
         if let entry = takeFromPool(for: request, limits: limits) {
@@ -131,6 +134,8 @@ public actor LocalJupyterBackend: WorkspaceBackend {
         }
         let directory = directories[request.session] ?? configuration.root + "/" + request.session
         try await prepareFolder(directory, limits: limits)
+        // A stop that came while the folder was prepared wins: nothing is launched.
+        if stopRequested.remove(request.session) != nil { throw WorkspaceError("the workspace was stopped while starting") }
         try WorkspaceFiles.seed(directory, from: request.module)
         var environment = request.environment
         environment["OPE_SESSION"] = request.session
@@ -152,7 +157,10 @@ public actor LocalJupyterBackend: WorkspaceBackend {
     }
 
     public func stop(session: String) async {
-        guard let entry = running.removeValue(forKey: session) else { return }
+        guard let entry = running.removeValue(forKey: session) else {
+            stopRequested.insert(session)
+            return
+        }
         await terminate(entry.process, id: entry.workspace.id)
         logger.info("workspace stopped", metadata: ["session": "\(session)"])
     }

@@ -153,6 +153,32 @@ import Testing
         }
     }
 
+    @Test func anEndedSessionsRoomCanBeReadButNotWrittenTo() async throws {
+        try await TestGateway.run { client, store in
+            let (alice, _, session) = try await client.pair()
+            let path = "/api/sessions/\(session)/ws"
+            let room = RoomClient()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await room.run(client, path: path, cookie: alice.cookie) }
+                _ = try await room.inbox.waitFor(type: "synced")
+                try room.send(["type": "chat", "text": "before the end", "clientId": "1"])
+                _ = try await room.inbox.waitFor("ack 1") { $0["type"] as? String == "ack" && $0["clientId"] as? String == "1" }
+                let teacher = try await client.login("teacher")
+                #expect(try await client.execute(uri: "/api/sessions/\(session)/end", method: .post, headers: teacher.writeHeaders).status == .ok)
+                _ = try await room.inbox.waitFor("the end") { $0["type"] as? String == "phase" && $0["phase"] as? String == "completed" }
+                try room.send(["type": "chat", "text": "after the end", "clientId": "2"])
+                let refused = try await room.inbox.waitFor("a refusal") { $0["type"] as? String == "error" }
+                #expect(refused["code"] as? String == "session_over")
+                #expect((refused["message"] as? String)?.contains("has ended") == true)
+                #expect(await room.inbox.messages().contains { $0["type"] as? String == "ack" && $0["clientId"] as? String == "2" } == false)
+                room.close()
+                try await group.waitForAll()
+            }
+            let chats = try await store.reader.events(EventFilter(session: session, types: [.chatMessage])).compactMap { $0.payload["text"]?.stringValue }
+            #expect(chats == ["before the end"], "an ended session's chat was recorded")
+        }
+    }
+
     @Test func onlyMembersAndInstructorsFromOurOriginMayOpenTheRoom() async throws {
         try await TestGateway.run { client, _ in
             let (alice, _, session) = try await client.pair()

@@ -126,6 +126,24 @@ import Testing
         }
     }
 
+    @Test func refusalsCarryTheSecurityHeadersToo() async throws {
+        try await TestGateway.run { client, _ in
+            let answers = [
+                try await client.get("/api/me"),  // 401
+                try await client.get("/no-such-page"),  // 404
+                try await client.get("/api/sessions/nope", headers: try await client.login("alice").headers),  // 404 from a handler
+                try await client.get("/w/s-nope/lab"),  // the proxy's 401
+            ]
+            for answer in answers {
+                #expect(answer.status.code >= 400)
+                #expect(answer.headers[HTTPField.Name("X-Content-Type-Options")!] == "nosniff", "\(answer.status) lacks nosniff")
+                #expect(answer.headers[HTTPField.Name("Referrer-Policy")!] == "same-origin", "\(answer.status) lacks Referrer-Policy")
+            }
+            #expect(answers[0].headers[.contentSecurityPolicy]?.contains("default-src 'self'") == true, "a 401 lacks the CSP")
+            #expect(answers[1].headers[.contentSecurityPolicy] != nil, "a 404 lacks the CSP")
+        }
+    }
+
     @Test func moduleMarkdownCannotCarryMarkup() {
         let renderer = MarkdownRenderer().html("# Title\n\nSome *text* <script>alert(1)</script> and [a link](javascript:alert(1)) and [ok](https://example.org).\n\n<img src=x onerror=alert(1)>")
         #expect(renderer.contains("<h1>Title</h1>") && renderer.contains("<em>text</em>"))

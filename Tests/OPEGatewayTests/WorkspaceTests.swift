@@ -79,6 +79,8 @@ import Testing
             #expect(lab.status == .ok)
             #expect(String(buffer: lab.body).contains("/w/\(session)/static/lab"))
             #expect(!String(buffer: lab.body).contains(workspace.token))
+            // Jupyter's own cookies stay with the proxy (one of them signs in to the workspace directly for 30 days).
+            #expect(lab.headers[.setCookie] == nil, "JupyterLab's cookie reached the browser: \(lab.headers[.setCookie] ?? "")")
             #expect(!lab.headers.map(\.value).joined().contains(workspace.token))
             // JupyterLab's own error pages carry it too; not through the proxy.
             let missing = try await client.get("/w/\(session)/no/such/page", headers: bob.headers)

@@ -66,6 +66,11 @@
       over = true;
       OPE.banner("This session has ended. Thank you for working together!", "info", ["/", "Back to the exercises"]);
       input.disabled = true;
+      // The record stays readable; nothing more can be run or said.
+      const run = document.getElementById("run-tests");
+      run.disabled = true;
+      run.title = "The session has ended";
+      testResult.textContent = testResult.textContent || "The session has ended: tests can no longer be run.";
     }
   }
 
@@ -272,7 +277,7 @@
     } catch (error) {
       testResult.textContent = error.message;
     } finally {
-      button.disabled = false;
+      button.disabled = over;
     }
   });
 
