@@ -18,11 +18,12 @@ extension BenchCommand {
     /// Workspace figures: proxy overhead against nginx, time-to-workspace, memory per workspace.
     struct Proxy: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Workspace proxy overhead (direct vs OPE vs nginx), time-to-workspace (cold vs warm pool) and memory per workspace.",
+            abstract: "Workspace proxy overhead (OPE vs nginx), time-to-workspace (cold vs warm pool) and memory per workspace, sandbox off vs on.",
             discussion: """
                 Starts an OPE gateway in this process with real JupyterLab workspaces, forms sessions through the lobby and \
-                measures one JupyterLab three ways in one run: directly, through OPE's proxy and through nginx configured as a \
-                plain reverse proxy (keep-alive upstream, WebSocket upgrade, token added). Needs nginx (make bench installs it).
+                measures one sandboxed JupyterLab through OPE's proxy and through nginx configured as a plain reverse proxy \
+                (keep-alive upstream on its unix socket, WebSocket upgrade, token added), and time-to-workspace and memory with the \
+                sandbox off and on. Needs nginx (make bench installs it).
                 """
         )
         @Option(help: "HTTP requests per target.") var requests: Int = 5000
@@ -83,15 +84,15 @@ extension BenchCommand {
             for row in rows {
                 print(
                     String(
-                        format: "  %@  cold %.0f ms, warm %.0f ms, memory %.0f MiB (%d processes; JupyterLab %.0f MiB)", row.mode.padding(toLength: 11, withPad: " ", startingAt: 0),
-                        median(row.cold), median(row.warm), Double(row.memory.total) / 1024, row.memory.processes, Double(row.memory.server) / 1024
+                        format: "  %@  cold %.0f ms, warm %.1f ms, memory %.1f MiB (%d processes)", row.mode.padding(toLength: 11, withPad: " ", startingAt: 0),
+                        median(row.cold), median(row.warm), Double(row.memory.total) / 1024, row.memory.processes
                     )
                 )
             }
             let (off, on) = (rows[0], rows[1])
             print(
                 String(
-                    format: "  sandbox adds: cold %+.0f ms, warm %+.0f ms (target < 100 ms), memory %+.1f MiB per workspace (target < 10 MiB)",
+                    format: "  sandbox adds: cold %+.0f ms, warm %+.1f ms (target < 100 ms), memory %+.1f MiB per workspace (target < 10 MiB)",
                     median(on.cold) - median(off.cold), median(on.warm) - median(off.warm), Double(on.memory.total - off.memory.total) / 1024
                 )
             )
@@ -416,6 +417,8 @@ enum HTTPLoad {
         request.method = .POST
         request.headers.add(name: "Authorization", value: "token \(token)")
         request.headers.add(name: "Content-Type", value: "application/json")
+        // JupyterLab refuses a request without a host, which a unix socket does not name.
+        request.headers.add(name: "Host", value: "localhost")
         request.body = .bytes(ByteBuffer(string: #"{"name":"python3"}"#))
         let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 1 << 20)
