@@ -174,10 +174,18 @@ struct WebController {
         }
     }
 
-    /// Only paths on this site, so a crafted link cannot send people elsewhere after sign-in.
+    /// Only paths on this site, so a crafted link cannot send people elsewhere after sign-in. The
+    /// check sees the address as a browser will: URL parsers (WHATWG) drop tabs and line breaks
+    /// anywhere and control characters and spaces at the ends, so `/\t/evil.example` is
+    /// `//evil.example` to a browser, and they read `\` as `/`.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\") else { return "/" }
-        return next
+        guard let next else { return "/" }
+        let trimmed = next.unicodeScalars.drop { $0.value <= 0x20 }.reversed().drop { $0.value <= 0x20 }.reversed()
+        let normalised = String(String.UnicodeScalarView(trimmed.filter { $0 != "\t" && $0 != "\n" && $0 != "\r" }))
+        guard normalised.hasPrefix("/"), !normalised.hasPrefix("//"), !normalised.contains("\\"),
+            !normalised.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+        else { return "/" }
+        return normalised
     }
 
     /// Signs out on every device: all of the user's sign-in sessions end.

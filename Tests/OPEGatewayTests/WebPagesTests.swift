@@ -67,6 +67,23 @@ import Testing
             #expect(wrong.body.contains("value=\"alice\""), "the username stays filled in")
             let evil = try await Self.post(client, "/login", form: ["_csrf": token, "username": "alice", "password": TestGateway.password, "next": "//evil.example/"], cookie: loginCookie)
             #expect(evil.status == .seeOther && evil.location == "/", "no redirect to another site")
+            // What a browser would read as another site, however it is dressed up (WHATWG URL parsing
+            // drops tabs and line breaks, trims control characters and spaces, reads \ as /).
+            for confusing in ["/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "\t//evil.example", " //evil.example", "/\\evil.example",
+                "\\\\evil.example", "https://evil.example", "javascript:alert(1)", "/\u{0}/evil.example"]
+            {
+                let form = try await Self.get(client, "/login")
+                let token = try #require(Self.field("_csrf", in: form.body))
+                let cookie = try #require(form.cookies.first?.split(separator: ";").first.map(String.init))
+                let answer = try await Self.post(client, "/login", form: ["_csrf": token, "username": "alice", "password": TestGateway.password, "next": confusing], cookie: cookie)
+                #expect(answer.status == .seeOther && answer.location == "/", "next=\(confusing.debugDescription) sent the browser to \(answer.location ?? "?")")
+            }
+            let form2 = try await Self.get(client, "/login")
+            let ownPath = try await Self.post(
+                client, "/login", form: ["_csrf": try #require(Self.field("_csrf", in: form2.body)), "username": "alice", "password": TestGateway.password, "next": " /lobby?x=1"],
+                cookie: try #require(form2.cookies.first?.split(separator: ";").first.map(String.init))
+            )
+            #expect(ownPath.location == "/lobby?x=1", "a path of our own is kept")
 
             let expired = try await Self.get(client, "/lobby", cookie: "ope_session=expired-or-forged")
             #expect(expired.location == "/login?expired=1&next=%2Flobby")
