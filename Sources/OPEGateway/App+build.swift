@@ -62,7 +62,11 @@ public func buildApplication(
     var app = Application(
         router: router,
         // Frames up to the proxy's limit; the team room enforces its own, smaller one.
-        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: WorkspaceProxyController.maxMessageSize)),
+        // Frames as large as a notebook only where the workspace proxy shares this server.
+        server: .http1WebSocketUpgrade(
+            webSocketRouter: router,
+            configuration: .init(maxFrameSize: configuration.workspaceOrigin == nil ? WorkspaceProxyController.maxMessageSize : RoomController.maxFrameSize)
+        ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ope"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger

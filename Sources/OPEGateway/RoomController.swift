@@ -125,7 +125,9 @@ struct RoomController {
                 try? await outbound.close(.goingAway, reason: "too far behind; reconnect with ?after= to catch up")
             }
             group.addTask {
-                try await receive(inbound: inbound, connection: connection, session: id, user: user, logger: logger)
+                if try await receive(inbound: inbound, connection: connection, session: id, user: user, logger: logger) == .tooLarge {
+                    try? await outbound.close(.messageTooLarge, reason: "frames are limited to \(Self.maxFrameSize / 1024) KiB")
+                }
                 connection.outbox.finish()
             }
             try await group.next()
@@ -133,13 +135,21 @@ struct RoomController {
         }
     }
 
-    private func receive(inbound: WebSocketInboundStream, connection: RoomHub.Connection, session id: String, user: String, logger: Logger) async throws {
+    /// Why a client's side of the room ended.
+    enum Ending { case closed, tooLarge }
+
+    private func receive(inbound: WebSocketInboundStream, connection: RoomHub.Connection, session id: String, user: String, logger: Logger) async throws -> Ending {
         var chatBucket = TokenBucket(capacity: 10, rate: 2)
         var anyBucket = TokenBucket(capacity: 40, rate: 20)
         for try await message in inbound.messages(maxSize: Self.maxFrameSize) {
             guard case .text(let text) = message else {
                 connection.send(RoomMessage.error("bad_message", "send JSON text frames").json())
                 continue
+            }
+            // `messages(maxSize:)` checks only messages in several frames; one big frame is ours to refuse.
+            guard text.utf8.count <= Self.maxFrameSize else {
+                logger.notice("room frame over the limit", metadata: ["bytes": "\(text.utf8.count)"])
+                return .tooLarge
             }
             if let wait = anyBucket.take(now: clock.now) {
                 connection.send(Self.rateLimited(wait).json())
@@ -169,6 +179,7 @@ struct RoomController {
                 connection.send(RoomMessage.error("unknown_type", "unknown message type '\(frame.type)'").json())
             }
         }
+        return .closed
     }
 
     private func chat(_ frame: Inbound, connection: RoomHub.Connection, session id: String, user: String, logger: Logger) async {

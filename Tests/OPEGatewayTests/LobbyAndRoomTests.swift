@@ -153,6 +153,24 @@ import Testing
         }
     }
 
+    @Test func aFrameOverTheRoomsLimitClosesTheConnection() async throws {
+        try await TestGateway.run { client, _ in
+            let (alice, _, session) = try await client.pair()
+            let room = RoomClient()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await room.run(client, path: "/api/sessions/\(session)/ws", cookie: alice.cookie) }
+                _ = try await room.inbox.waitFor(type: "synced")
+                try room.send(["type": "heartbeat"])
+                _ = try await room.inbox.waitFor(type: "heartbeat")
+                // One frame over 64 KiB (the documented limit), as the probe sent 8 MiB.
+                room.sendRaw(#"{"type": "heartbeat", "pad": ""# + String(repeating: "x", count: 100 * 1024) + #""}"#)
+                try await group.waitForAll()
+                #expect(await room.inbox.closed, "the room stayed open")
+                #expect(await room.inbox.messages().filter { $0["type"] as? String == "heartbeat" }.count == 1, "the oversized frame was answered")
+            }
+        }
+    }
+
     @Test func anEndedSessionsRoomCanBeReadButNotWrittenTo() async throws {
         try await TestGateway.run { client, store in
             let (alice, _, session) = try await client.pair()
