@@ -106,7 +106,7 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
     router.add(middleware: PageSecurityMiddleware(workspaceOrigin: configuration.workspaceOrigin))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: FileMiddleware(WebController.resources + "/static", urlBasePath: "/static", searchForIndexHtml: false))
-    let throttle = LoginThrottle()
+    let throttle = LoginThrottle(clock: configuration.clock)
     WebController(
         store: store, sessions: gateway.sessions, catalog: gateway.catalog,
         passwords: PasswordSignIn(store: store, throttle: throttle, secureCookies: configuration.secureCookies), library: pages

@@ -1,46 +1,27 @@
+import Foundation
 import OPECore
 
-/// Slows down password guessing: too many failed sign-ins for one username, or from one address,
-/// refuse further attempts for a while (answered 429 with Retry-After).
+/// Slows down password guessing by ``SignInThrottle``'s rules, on the platform's clock: an
+/// attempt that comes too soon is answered 429 with Retry-After, a delay and never a lock-out.
 actor LoginThrottle {
-    private var byUser: [String: FailureWindow] = [:]
-    private var byAddress: [String: FailureWindow] = [:]
-    private let userLimit: Int
-    private let addressLimit: Int
-    private let window: Duration
-    private let clock = ContinuousClock()
+    private var state = SignInThrottle()
+    private let clock: any PlatformClock
 
-    init(userLimit: Int = 5, addressLimit: Int = 30, window: Duration = .seconds(300)) {
-        self.userLimit = userLimit
-        self.addressLimit = addressLimit
-        self.window = window
+    init(clock: any PlatformClock = SystemClock()) {
+        self.clock = clock
     }
 
     /// How long the caller must wait before trying `username` from `address`, or nil.
     func retryAfter(username: String, address: String?) -> Duration? {
-        let now = clock.now
-        var waits: [Duration] = []
-        if var entry = byUser[username] {
-            if let wait = entry.retryAfter(now: now) { waits.append(wait) }
-            byUser[username] = entry.isEmpty ? nil : entry
-        }
-        if let address, var entry = byAddress[address] {
-            if let wait = entry.retryAfter(now: now) { waits.append(wait) }
-            byAddress[address] = entry.isEmpty ? nil : entry
-        }
-        return waits.max()
+        state.wait(username: username, address: address, now: clock.now).map { .milliseconds(Int64(($0 * 1000).rounded(.up))) }
     }
 
     func recordFailure(username: String, address: String?) {
-        let now = clock.now
-        byUser[username, default: FailureWindow(limit: userLimit, window: window)].recordFailure(now: now)
-        if let address {
-            byAddress[address, default: FailureWindow(limit: addressLimit, window: window)].recordFailure(now: now)
-        }
+        state.failed(username: username, address: address, now: clock.now)
     }
 
-    /// A successful sign-in forgives the user's earlier mistakes (not the address's).
-    func recordSuccess(username: String) {
-        byUser[username] = nil
+    /// A successful sign-in forgives the user's mistakes from that address and remembers it.
+    func recordSuccess(username: String, address: String?) {
+        state.succeeded(username: username, address: address, now: clock.now)
     }
 }

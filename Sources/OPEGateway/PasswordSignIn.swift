@@ -29,7 +29,7 @@ struct PasswordSignIn: Sendable {
             _ = try await store.events.append(EventDraft(type: .userSignInFailed, payload: payload))
             return .wrongPassword
         }
-        await throttle.recordSuccess(username: username)
+        await throttle.recordSuccess(username: username, address: address)
         let session = try await store.sessions.create(for: user, address: address, via: "password")
         return .signedIn(user, token: session.token, csrfToken: session.csrfToken)
     }
