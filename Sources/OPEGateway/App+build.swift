@@ -111,7 +111,7 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
         store: store, sessions: gateway.sessions, catalog: gateway.catalog,
         passwords: PasswordSignIn(store: store, throttle: throttle, secureCookies: configuration.secureCookies), library: pages
     ).addRoutes(to: router)
-    SystemController(registry: OPEMetrics.registry).addRoutes(to: router)
+    SystemController(registry: OPEMetrics.registry, metricsToken: configuration.metricsToken).addRoutes(to: router)
     let api = router.group("api")
         .add(middleware: AuthenticationMiddleware(store: store))
         .add(middleware: CSRFMiddleware(allowedOrigins: configuration.allowedOrigins))

@@ -14,6 +14,8 @@ public struct GatewayConfiguration: Sendable {
     public var repositories: [ModuleRepository]
     /// The URL people use, when OPE sits behind a proxy; `https` makes cookies Secure.
     public var publicURL: String?
+    /// `/metrics` answers only this bearer token; without one, only callers on this machine.
+    public var metricsToken: String?
     /// How long a session keeps members' seats while everyone is away.
     public var gracePeriod: Duration = .seconds(120)
     /// How often the lobby and session timers run.

@@ -44,6 +44,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("limits"), help: "Change the kits' workspace limits, e.g. memory=2GiB,processes=512,cpus=1,openFiles=1024,disk=1GiB,network=off.") var limits: String?
     @Option(name: .customLong("workspace-url"), help: "The workspace origin's URL as browsers reach it (default http://HOST:WORKSPACE-PORT).") var workspaceURL: String?
     @Option(name: .customLong("public-url"), help: "URL people use to reach OPE (behind a proxy); https makes cookies Secure.") var publicURL: String?
+    @Option(name: .customLong("metrics-token"), help: "Serve /metrics to callers with this bearer token (default: to this machine only). Or set OPE_METRICS_TOKEN.") var metricsToken: String?
     @Flag(name: .customLong("no-demo-users"), help: "On a fresh data dir, create only the admin (for real courses).") var noDemoUsers = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
@@ -89,6 +90,8 @@ struct ServeCommand: AsyncParsableCommand {
             host: host, port: port, dataDirectory: store.dataDirectory, moduleFolders: moduleFolders.map(Self.absolute), repositories: repositories,
             publicURL: publicURL
         )
+        // A token on the command line would show in `ps`: the environment is the better place.
+        configuration.metricsToken = metricsToken ?? ProcessInfo.processInfo.environment["OPE_METRICS_TOKEN"]
         var sandboxLines: [String] = []
         if workspaces == .local {
             let venv = Self.absolute(self.venv)

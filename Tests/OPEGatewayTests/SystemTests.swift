@@ -28,6 +28,17 @@ import Testing
         }
     }
 
+    @Test func metricsCanRequireAToken() async throws {
+        try await TestGateway.runWithGateway(metricsToken: "scrape-secret") { client, _, _ in
+            #expect(try await client.get("/metrics").status == .unauthorized)
+            #expect(try await client.get("/metrics", headers: [.authorization: "Bearer wrong"]).status == .unauthorized)
+            let scraped = try await client.get("/metrics", headers: [.authorization: "Bearer scrape-secret"])
+            #expect(scraped.status == .ok)
+            #expect(String(buffer: scraped.body).contains("ope_events_committed_total"))
+            #expect(try await client.get("/healthz").status == .ok, "health stays open for probes")
+        }
+    }
+
     @Test func openAPIDescribesEveryRoute() async throws {
         try await TestGateway.run { client, _ in
             let document = try await client.get("/api/openapi.json").json()

@@ -35,7 +35,7 @@ struct TestGateway {
     /// The same, with the gateway's parts at hand (to run a lobby pass right now, say).
     static func runWithGateway(
         moduleFolders: [String] = [examples], folder: String? = nil, createUsers: Bool = true, clock: ManualClock = ManualClock(),
-        _ body: @Sendable (any TestClientProtocol, Store, Gateway) async throws -> Void
+        metricsToken: String? = nil, _ body: @Sendable (any TestClientProtocol, Store, Gateway) async throws -> Void
     ) async throws {
         let folder = folder ?? NSTemporaryDirectory() + "ope-gateway-\(UUID().uuidString)"
         let temporary = folder.hasPrefix(NSTemporaryDirectory() + "ope-gateway-")
@@ -48,6 +48,7 @@ struct TestGateway {
         }
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: moduleFolders)
         configuration.clock = clock
+        configuration.metricsToken = metricsToken
         let (app, gateway) = try await buildApplication(configuration, store: store)
         try await app.test(.live) { client in try await body(client, store, gateway) }
     }
