@@ -24,7 +24,13 @@ public struct UserStore: Sendable {
         guard !user.displayName.trimmingCharacters(in: .whitespaces).isEmpty else { throw UserStoreError.invalid("display name must not be empty") }
         if let password, password.count < 8 { throw UserStoreError.invalid("password must have at least 8 characters") }
         // "!" is no valid hash, so no password ever matches it.
-        let hash = try password.map(hasher.hash) ?? "!"
+        let hasher = self.hasher
+        let hash: String
+        if let password {
+            hash = try await PasswordWork.run { try hasher.hash(password) }
+        } else {
+            hash = "!"
+        }
         let draft = EventDraft(
             time: user.createdAt, type: .userCreated, actor: actor,
             payload: ["username": .string(user.username), "displayName": .string(user.displayName), "role": .string(user.role.rawValue)]
@@ -64,11 +70,10 @@ public struct UserStore: Sendable {
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE username = ?", arguments: [username]) else { return nil }
             return (try Self.user(row: row), row["password_hash"])
         }
-        guard let found else {
-            _ = PasswordHasher.verify(password, against: PasswordHasher.decoy)
-            return nil
-        }
-        return PasswordHasher.verify(password, against: found.hash) ? found.user : nil
+        // Unknown users are checked against a decoy, so the answer takes as long either way.
+        let stored = found?.hash ?? PasswordHasher.decoy
+        let matches = try await PasswordWork.run { PasswordHasher.verify(password, against: stored) }
+        return matches ? found?.user : nil
     }
 
     static func user(row: Row) throws -> User {
