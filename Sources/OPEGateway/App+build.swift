@@ -109,7 +109,8 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
     let throttle = LoginThrottle(clock: configuration.clock)
     WebController(
         store: store, sessions: gateway.sessions, catalog: gateway.catalog,
-        passwords: PasswordSignIn(store: store, throttle: throttle, secureCookies: configuration.secureCookies), library: pages
+        passwords: PasswordSignIn(store: store, throttle: throttle, secureCookies: configuration.secureCookies), library: pages,
+        allowedOrigins: configuration.allowedOrigins, clock: configuration.clock
     ).addRoutes(to: router)
     SystemController(registry: OPEMetrics.registry, metricsToken: configuration.metricsToken).addRoutes(to: router)
     let api = router.group("api")

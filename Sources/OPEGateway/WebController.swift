@@ -11,7 +11,8 @@ import OPEStore
 /// `Web/static` that talk to the JSON API and the team room.
 ///
 /// Forms carry a CSRF token in a hidden `_csrf` field: the sign-in session's token, or before
-/// sign-in a random token that must match the `ope_login` cookie (double submit).
+/// sign-in a ``LoginToken`` (signed, time-limited, bound to the address) that must also match the
+/// `ope_login` cookie (double submit). The sign-in form also refuses another site's `Origin`.
 struct WebController {
     let store: Store
     let sessions: SessionManager
@@ -19,6 +20,10 @@ struct WebController {
     let passwords: PasswordSignIn
     let library: MustacheLibrary
     let markdown = MarkdownRenderer()
+    /// Origins besides the request's own that may post forms (the public URL's).
+    var allowedOrigins: Set<String> = []
+    var loginTokens = LoginToken()
+    var clock: any PlatformClock = SystemClock()
     static let loginCookie = "ope_login"
 
     /// The folder holding `templates/` and `static/`.
@@ -136,11 +141,11 @@ struct WebController {
         var notice: String?
         if query["expired"] != nil { notice = "Your sign-in has expired. Please sign in again." }
         if query["signedOut"] != nil { notice = "You are signed out on every device." }
-        return loginForm(next: query["next"].map(String.init), typed: nil, notice: notice, error: nil, status: .ok)
+        return loginForm(next: query["next"].map(String.init), typed: nil, notice: notice, error: nil, status: .ok, address: context.remoteAddress)
     }
 
-    func loginForm(next: String?, typed: String?, notice: String?, error: String?, status: HTTPResponse.Status) -> Response {
-        let token = SecretToken.generate()
+    func loginForm(next: String?, typed: String?, notice: String?, error: String?, status: HTTPResponse.Status, address: String?) -> Response {
+        let token = loginTokens.issue(for: address, now: clock.now)
         var values: [String: Any] = ["title": "Sign in", "loginToken": token, "next": next ?? "/", "typed": typed ?? ""]
         if let notice { values["notice"] = notice }
         if let error { values["error"] = error }
@@ -157,14 +162,25 @@ struct WebController {
     @Sendable func login(request: Request, context: AppRequestContext) async throws -> Response {
         let form = try await form(request)
         let next = Self.safeNext(form.next)
-        guard let cookie = request.cookies[Self.loginCookie]?.value, let sent = form._csrf, CSRFMiddleware.constantTimeEqual(cookie, sent) else {
-            return loginForm(next: next, typed: form.username, notice: nil, error: "The sign-in page was out of date. Please try again.", status: .forbidden)
+        let address = context.remoteAddress
+        if let origin = request.headers[.origin], !CSRFMiddleware(allowedOrigins: allowedOrigins).isSameSite(origin: origin, request: request) {
+            throw APIError(.forbidden, "sign-in from another site (\(origin)) refused")
+        }
+        guard let cookie = request.cookies[Self.loginCookie]?.value, let sent = form._csrf, CSRFMiddleware.constantTimeEqual(cookie, sent),
+            loginTokens.isValid(sent, for: address, now: clock.now)
+        else {
+            return loginForm(
+                next: next, typed: form.username, notice: nil, error: "The sign-in page was out of date. Please try again.", status: .forbidden, address: address
+            )
         }
         switch try await passwords.attempt(username: form.username ?? "", password: form.password ?? "", address: context.remoteAddress) {
         case .throttled(let seconds):
-            return loginForm(next: next, typed: form.username, notice: nil, error: "Too many failed sign-ins. Try again in \(seconds) seconds.", status: .tooManyRequests)
+            return loginForm(
+                next: next, typed: form.username, notice: nil, error: "Too many failed sign-ins. Try again in \(seconds) seconds.", status: .tooManyRequests,
+                address: address
+            )
         case .wrongPassword:
-            return loginForm(next: next, typed: form.username, notice: nil, error: "Wrong username or password.", status: .unauthorized)
+            return loginForm(next: next, typed: form.username, notice: nil, error: "Wrong username or password.", status: .unauthorized, address: address)
         case .signedIn(let user, let token, _):
             context.logger.info("signed in", metadata: ["user": "\(user.username)"])
             var response = Self.redirect(next == "/" && user.role.isStaff ? "/instructor" : next)

@@ -24,9 +24,10 @@ import Testing
         return Page(status: response.status, headers: response.headers, body: String(buffer: response.body))
     }
 
-    static func post(_ client: any TestClientProtocol, _ path: String, form: [String: String], cookie: String? = nil) async throws -> Page {
+    static func post(_ client: any TestClientProtocol, _ path: String, form: [String: String], cookie: String? = nil, origin: String? = nil) async throws -> Page {
         var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
         if let cookie { headers[.cookie] = cookie }
+        if let origin { headers[.origin] = origin }
         let body = form.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "")" }.joined(separator: "&")
         let response = try await client.execute(uri: path, method: .post, headers: headers, body: ByteBuffer(string: body))
         return Page(status: response.status, headers: response.headers, body: String(buffer: response.body))
@@ -89,6 +90,34 @@ import Testing
             #expect(expired.location == "/login?expired=1&next=%2Flobby")
             let notice = try await Self.get(client, "/login?expired=1", cookie: "ope_session=expired-or-forged")
             #expect(notice.body.contains("Your sign-in has expired. Please sign in again."))
+        }
+    }
+
+    /// Login CSRF: another site's form, a planted cookie with a matching field, a stale form.
+    @Test func theSignInFormTakesOnlyItsOwnFreshSignedToken() async throws {
+        let clock = ManualClock()
+        try await TestGateway.run(clock: clock) { client, _ in
+            let form = try await Self.get(client, "/login")
+            let token = try #require(Self.field("_csrf", in: form.body))
+            let cookie = try #require(form.cookies.first?.split(separator: ";").first.map(String.init))
+            let credentials = ["_csrf": token, "username": "alice", "password": TestGateway.password]
+            let foreign = try await Self.post(client, "/login", form: credentials, cookie: cookie, origin: "https://evil.example")
+            #expect(foreign.status == .forbidden && foreign.body.contains("another site"), "\(foreign.status) \(foreign.body.prefix(200))")
+            // A cookie planted by a neighbouring site with a matching field: double submit alone took it.
+            let planted = "attacker-chosen-value"
+            let forged = try await Self.post(client, "/login", form: ["_csrf": planted, "username": "alice", "password": TestGateway.password], cookie: "ope_login=\(planted)")
+            #expect(forged.status == .forbidden && forged.body.contains("out of date"), "a planted cookie signed someone in")
+            // A form left open for more than its hour asks to be sent again.
+            clock.advance(by: .seconds(3601))
+            let stale = try await Self.post(client, "/login", form: credentials, cookie: cookie)
+            #expect(stale.status == .forbidden && stale.body.contains("out of date"))
+            // A fresh form from our own page signs in (the browser journey posts it with our own Origin).
+            let fresh = try await Self.get(client, "/login")
+            let signedIn = try await Self.post(
+                client, "/login", form: ["_csrf": try #require(Self.field("_csrf", in: fresh.body)), "username": "alice", "password": TestGateway.password],
+                cookie: try #require(fresh.cookies.first?.split(separator: ";").first.map(String.init))
+            )
+            #expect(signedIn.status == .seeOther, "\(signedIn.status) \(signedIn.body.prefix(200))")
         }
     }
 
