@@ -125,6 +125,10 @@ try:
         wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#members li.online")) == 2, "both members online")
         message_with(driver, "bot", "I'm OPE_Bot")
         message_with(driver, "bot", "Your roles:")
+        # The plan's Markdown is shown as formatting, not as asterisks.
+        first_task = message_with(driver, "bot", "First task")
+        assert "**" not in " ".join(texts(driver, "#messages li.bot")), "the bot's Markdown shows raw"
+        assert driver.find_elements(By.CSS_SELECTOR, "#messages li.bot strong"), "the bot's bold text is not bold"
     roles = {name: wait(d, lambda d: d.find_element(By.ID, "my-role").text.strip().lower() if d.find_element(By.ID, "my-role").text.strip().lower() in ("driver", "navigator") else None, "a role badge") for name, d in (("alice", alice), ("bob", bob))}
     assert roles["alice"] != roles["bob"], f"both got {roles['alice']}"
     no_horizontal_scroll(alice, "the session page")

@@ -13,6 +13,8 @@ struct RoomMessage: Sendable {
     var from: String?
     var user: String?
     var text: String?
+    /// A bot message's Markdown as HTML, with the same allow-list as module text.
+    var html: String?
     var clientId: String?
     var state: String?
     var active: Bool?
@@ -47,6 +49,8 @@ struct RoomMessage: Sendable {
             type = "bot"
             from = payload["name"]?.stringValue ?? event.actor ?? "bot"
             text = payload["text"]?.stringValue
+            // Plans write Markdown (*task*, **Run tests**, `code`); rendered once per event here.
+            html = text.map(MarkdownRenderer().html)
         case .instructorHint:
             type = "hint"
             from = event.actor
@@ -109,6 +113,7 @@ struct RoomMessage: Sendable {
         put("from", from)
         put("user", user)
         put("text", text)
+        put("html", html)
         put("clientId", clientId)
         put("state", state)
         put("role", role)

@@ -44,7 +44,10 @@ import Testing
                 #expect(Set(map.values) == ["driver", "navigator"])
                 let announcement = try await aliceRoom.inbox.waitFor("the role announcement") { ($0["text"] as? String)?.hasPrefix("Your roles:") == true }
                 for (user, role) in map { #expect((announcement["text"] as? String)?.contains("\(role.capitalized): \(user)") == true) }
-                _ = try await aliceRoom.inbox.waitFor("the first task") { ($0["text"] as? String)?.hasPrefix("First task") == true }
+                let firstTask = try await aliceRoom.inbox.waitFor("the first task") { ($0["text"] as? String)?.hasPrefix("First task") == true }
+                // The plan's Markdown comes rendered, through the same allow-list as module text.
+                let html = try #require(firstTask["html"] as? String)
+                #expect(html.contains("<em>Text statistics</em>") && html.contains("<strong>Run tests</strong>"), "\(html)")
                 let command = try await aliceRoom.inbox.waitFor(type: "command")
                 #expect(command["text"] as? String == "task text-stats")
 

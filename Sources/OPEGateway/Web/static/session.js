@@ -29,14 +29,18 @@
   if (firstTab) showTask(firstTab.dataset.task);
 
   // Messages
-  function add(kind, from, text, time, eventId) {
+  /** A message in the chat; `html` only ever comes from the server's Markdown renderer (its
+   *  allow-list escapes anything else), for the bot's messages. */
+  function add(kind, from, text, time, eventId, html) {
     if (eventId && messages.querySelector(`li[data-id="${eventId}"]`)) return null;
     const li = OPE.el("li", "message " + kind);
     if (eventId) li.dataset.id = eventId;
     const head = OPE.el("div", "head");
     if (from) head.append(OPE.el("span", "from", from));
     head.append(OPE.el("time", "meta", OPE.clock(time)));
-    li.append(head, OPE.el("div", "text", text));
+    const body = OPE.el("div", "text" + (html ? " rendered" : ""), html ? "" : text);
+    if (html) body.innerHTML = html;
+    li.append(head, body);
     const atBottom = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 40;
     messages.append(li);
     if (atBottom) messages.scrollTop = messages.scrollHeight;
@@ -152,7 +156,7 @@
         break;
       }
       case "bot":
-        add("bot", m.from || "Bot", m.text, m.time, m.id);
+        add("bot", m.from || "Bot", m.text, m.time, m.id, m.html);
         break;
       case "hint":
         add("hint", "Instructor " + (m.from || ""), m.text, m.time, m.id);
