@@ -188,6 +188,17 @@ public struct CgroupHierarchy: Sendable, Hashable {
         return removed.sorted()
     }
 
+    /// Removes OPE's own folders once no workspace is left in them (server shutdown), so servers
+    /// that come and go (test runs) do not leave empty groups behind.
+    public func removeEmptyBase() {
+        let bases: [String] =
+            switch layout {
+            case .unified(let base): [base]
+            case .perController(let bases): Array(bases.values)
+            }
+        for base in bases { rmdir(base) }
+    }
+
     // MARK: Helpers
 
     private func folders(of id: String) -> [String] {

@@ -182,6 +182,7 @@ public actor LocalJupyterBackend: WorkspaceBackend {
         for entry in warm { await terminate(entry.process, id: entry.workspace.id) }
         for folder in mountedFolders { await TeamVolume.unmount(folder) }
         mountedFolders.removeAll()
+        configuration.sandbox.shutDown()
     }
 
     // MARK: Processes

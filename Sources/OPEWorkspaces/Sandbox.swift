@@ -246,6 +246,13 @@ public final class Sandbox: Sendable {
         return killed
     }
 
+    /// The server stops and every sandbox has been released: its control groups and runtime
+    /// folder go too.
+    public func shutDown() {
+        host?.cgroups?.removeEmptyBase()
+        try? FileManager.default.removeItem(atPath: configuration.runtimeRoot)
+    }
+
     /// Sandboxes left by an earlier run of this server (it was killed): their processes end.
     public func removeLeftovers() -> [String] {
         let removed = host?.cgroups?.removeLeftovers() ?? []

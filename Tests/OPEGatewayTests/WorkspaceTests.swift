@@ -494,7 +494,9 @@ import Testing
             """.write(toFile: folder + "/module/module.yaml", atomically: true, encoding: .utf8)
         let module = try ModuleParser().parse(folder: folder + "/module")
         let store = try Store(dataDirectory: folder + "/data", hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
-        let service = TaskTestService(events: store.events, venv: nil, sandbox: try await TestGateway.sandbox(for: folder + "/data"))
+        let sandbox = try await TestGateway.sandbox(for: folder + "/data")
+        defer { sandbox.shutDown() }
+        let service = TaskTestService(events: store.events, venv: nil, sandbox: sandbox)
         let began = ContinuousClock.now
         let outcome = try await service.run(task: "forever", module: module, session: "s-hang", directory: folder + "/group", environment: [:], by: "alice")
         // Stopped at its 1 s limit, not after the 300 s its processes would sleep (a busy machine takes longer to clean up).

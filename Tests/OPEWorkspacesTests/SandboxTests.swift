@@ -101,6 +101,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: folder + "/home", withIntermediateDirectories: true)
         try "secret".write(toFile: folder + "/outside.txt", atomically: true, encoding: .utf8)
         let sandbox = try await Self.sandbox(folder)
+        defer { sandbox.shutDown() }
         let (result, _) = try await Self.run(
             "id -u; pwd; ls -A /home/team; cat \(folder)/outside.txt 2>&1; echo made > mine.txt; ls /proc | grep -c '^[0-9]'",
             home: folder + "/home", limits: WorkspaceLimits.defaults(for: .python), sandbox: sandbox
@@ -123,6 +124,7 @@ import Testing
         try "x".write(toFile: folder + "/pool-1/sub/notebook.ipynb", atomically: true, encoding: .utf8)
         try FileManager.default.createSymbolicLink(atPath: folder + "/s-team", withDestinationPath: folder + "/pool-1")
         let sandbox = try await Self.sandbox(folder)
+        defer { sandbox.shutDown() }
         let (result, _) = try await Self.run("touch sub/notebook.ipynb && echo writable", home: folder + "/s-team", limits: WorkspaceLimits.defaults(for: .python), sandbox: sandbox)
         #expect(result.output.contains("writable"), "the team cannot write its own file: \(result.output)")
     }
@@ -135,6 +137,7 @@ import Testing
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try KitExampleTests().useSolution(task, of: module, in: folder)
         let sandbox = try await Self.sandbox(folder)
+        defer { sandbox.shutDown() }
         let command = try #require(task.test?.command)
         // With the kit's limits, the solution's tests pass inside the sandbox.
         let (passed, _) = try await Self.run(
