@@ -33,6 +33,9 @@ struct WorkspaceProxyController {
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
+    /// Request bodies up to this size (a notebook being saved) are read whole before they go on.
+    static let bufferedUpload: Int64 = 16 << 20
+
     /// Answers up to this size with a known length are sent in one piece.
     static let smallBody = 16 * 1024
     /// HTML pages up to this size are read whole to take JupyterLab's token out.
@@ -146,7 +149,14 @@ struct WorkspaceProxyController {
         if let host = request.head.authority { upstream.headers.add(name: "X-Forwarded-Host", value: host) }
         if request.method != .get, request.method != .head {
             let length = request.headers[.contentLength].flatMap { Int64($0) }
-            upstream.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
+            if let length, length <= Self.bufferedUpload {
+                // Read whole: AsyncHTTPClient sends a request again on a pooled connection that
+                // JupyterLab had just closed, and a streamed body can be read only once (the
+                // second read stopped the server with a fatal error).
+                upstream.body = .bytes(try await request.body.collect(upTo: Int(length)))
+            } else {
+                upstream.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
+            }
         }
         let response: HTTPClientResponse
         do {
