@@ -137,7 +137,16 @@ public actor MariaDBServer {
         if geteuid() == 0 { arguments.append("--user=root") }
         arguments += Self.serverSizeOptions
         logger.info("creating the MariaDB datadir", metadata: ["directory": "\(dataDirectory)"])
-        let result = try await Self.run(tools.installDB, arguments, timeout: configuration.startTimeout)
+        var result = try await Self.run(tools.installDB, arguments, timeout: configuration.startTimeout)
+        if !result.succeeded {
+            // Seen twice in the test suite, while other servers were being set up on the machine at
+            // the same moment (its own output did not say why): try once more in a clean folder,
+            // keeping the first attempt's log.
+            try? (result.output + result.errorOutput).write(toFile: configuration.directory + "/install-first-attempt.log", atomically: true, encoding: .utf8)
+            logger.warning("mariadb-install-db failed; trying once more", metadata: ["status": "\(result.statusText)"])
+            try? FileManager.default.removeItem(atPath: temporary)
+            result = try await Self.run(tools.installDB, arguments, timeout: configuration.startTimeout)
+        }
         try? (result.output + result.errorOutput).write(toFile: configuration.directory + "/install.log", atomically: true, encoding: .utf8)
         guard result.succeeded else {
             try? FileManager.default.removeItem(atPath: temporary)
