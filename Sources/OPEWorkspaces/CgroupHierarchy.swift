@@ -209,18 +209,9 @@ public struct CgroupHierarchy: Sendable, Hashable {
         }
     }
 
-    /// SIGKILL to everything in the group until it is empty. A fork bomb forks while being killed,
-    /// but the process limit bounds it, so a few rounds empty the group.
     @discardableResult
     private func killAll(in folder: String) -> Int {
-        var killed = 0
-        for _ in 0..<200 {
-            let pids = Self.pids(in: folder)
-            if pids.isEmpty { break }
-            for pid in pids where kill(pid, SIGKILL) == 0 { killed += 1 }
-            usleep(5_000)
-        }
-        return killed
+        WorkspaceProcesses.killUntilGone { Self.pids(in: folder) }
     }
 
     static func pids(in folder: String) -> [Int32] {

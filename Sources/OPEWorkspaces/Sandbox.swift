@@ -352,14 +352,7 @@ public final class Sandbox: Sendable {
 
     @discardableResult
     static func killAll(uid: UInt32) -> Int {
-        var killed = 0
-        for _ in 0..<200 {
-            let pids = pids(uid: uid)
-            if pids.isEmpty { break }
-            for pid in pids where kill(pid, SIGKILL) == 0 { killed += 1 }
-            usleep(5_000)
-        }
-        return killed
+        WorkspaceProcesses.killUntilGone { pids(uid: uid) }
     }
 
     /// Ids in `range` that real accounts use, from `/etc/passwd`.

@@ -29,6 +29,20 @@ public enum WorkspaceProcesses {
         return left.count
     }
 
+    /// SIGKILL to every process `list` names until it names none (a fork bomb forks while being
+    /// killed, but its process limit bounds it, so a few rounds empty it); returns how many.
+    @discardableResult
+    public static func killUntilGone(_ list: () -> [Int32]) -> Int {
+        var killed = 0
+        for _ in 0..<200 {
+            let pids = list()
+            if pids.isEmpty { break }
+            for pid in pids where kill(pid, SIGKILL) == 0 { killed += 1 }
+            usleep(5_000)
+        }
+        return killed
+    }
+
     /// Resident memory of a process in KiB (0 if it is gone).
     public static func residentKiB(_ pid: Int32) -> Int {
         guard let status = ProcFile.text("/proc/\(pid)/status"),

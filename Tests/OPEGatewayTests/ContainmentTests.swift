@@ -40,13 +40,12 @@ import Testing
 
     /// Waits for a `workspace.limit` event of `limit` in `session`.
     func waitForLimit(_ store: Store, session: String, _ limit: String, after: Int64) async throws -> Event {
-        let deadline = ContinuousClock.now + .seconds(120)
-        while ContinuousClock.now < deadline {
-            let events = try await store.reader.events(EventFilter(afterID: after, session: session, types: [.workspaceLimit]))
-            if let event = events.first(where: { $0.payload["limit"]?.stringValue == limit }) { return event }
-            try await Task.sleep(for: .milliseconds(100))
+        @Sendable func told() async throws -> Event? {
+            try await store.reader.events(EventFilter(afterID: after, session: session, types: [.workspaceLimit]))
+                .first { $0.payload["limit"]?.stringValue == limit }
         }
-        throw RoomTestError("the team of \(session) was not told about its \(limit) limit within 120 s")
+        try await TestGateway.waitUntil("the team of \(session) told about its \(limit) limit") { try await told() != nil }
+        return try #require(try await told())
     }
 
     /// Chat round trips of another team while something else goes on: every message must be
@@ -149,12 +148,9 @@ import Testing
                 let spawn = "import subprocess\nsubprocess.Popen(['sleep', '\(marker)'], start_new_session=True)\nprint('spawned')"
                 #expect(try await KernelRun.run(spawn, in: teamA, port: port, token: token)["stdout"] as? String == "spawned\n")
                 #expect(try await client.execute(uri: "/api/sessions/\(teamA)/end", method: .post, headers: teacher.writeHeaders).status == .ok)
-                let deadline = ContinuousClock.now + .seconds(60)
-                var left = try await CommandRunner().run(["pgrep", "-f", "sleep \(marker)"], timeout: .seconds(5))
-                while left.status == 0, ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(200))
-                    left = try await CommandRunner().run(["pgrep", "-f", "sleep \(marker)"], timeout: .seconds(5))
-                }
+                let pgrep = ["pgrep", "-f", "sleep \(marker)"]
+                try? await TestGateway.waitUntil("the participant's process gone") { try await CommandRunner().run(pgrep, timeout: .seconds(5)).status == 1 }
+                let left = try await CommandRunner().run(pgrep, timeout: .seconds(5))
                 #expect(left.status == 1, "a participant's process outlived the session: \(left.output)")
                 _ = try await chatLatencies(roomB, count: 3, label: "at the end", clock: clock)
                 roomB.close()
