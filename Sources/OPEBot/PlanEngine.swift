@@ -260,9 +260,17 @@ public struct PlanEngine: Sendable {
         serial += 1
         stageIndex = index
         stepIndex = -1
+        guard plan.stages[index].when?.contains(currentTeamSize) ?? true else {
+            stageFinished(index, pause: false)
+            return
+        }
         emit(.stage(plan.stages[index].name))
         startNext()
     }
+
+    /// The team's size for `when:` conditions: the session's members, and more once late
+    /// joiners have arrived.
+    var currentTeamSize: Int { max(teamSize, seen.count) }
 
     mutating func startNext() {
         guard let stageIndex else { return }
@@ -274,7 +282,7 @@ public struct PlanEngine: Sendable {
         }
     }
 
-    mutating func stageFinished(_ index: Int) {
+    mutating func stageFinished(_ index: Int, pause: Bool = true) {
         let next = index + 1
         guard next < plan.stages.count else {
             stageIndex = nil
@@ -285,7 +293,7 @@ public struct PlanEngine: Sendable {
             // That stage starts on its own timer; until then the plan idles.
             return
         }
-        let gap = plan.stages[index].delay
+        let gap = pause ? plan.stages[index].delay : 0
         if gap > 0 {
             schedule(.stageGap(next: next, serial: serial), at: now + gap)
         } else {
@@ -295,6 +303,11 @@ public struct PlanEngine: Sendable {
 
     mutating func startStep() {
         guard let (stage, step) = currentStep else { return }
+        guard step.when?.contains(currentTeamSize) ?? true else {
+            // Not for a team of this size: skipped, and so is its pause.
+            startNext()
+            return
+        }
         serial += 1
         stepFinished = false
         let token = serial
@@ -432,6 +445,7 @@ public struct PlanEngine: Sendable {
     mutating func fireTrigger(_ index: Int, slots extra: [String: String]) {
         guard !loggedOut else { return }
         let trigger = plan.triggers[index]
+        guard trigger.when?.contains(currentTeamSize) ?? true else { return }
         if let last = lastFired[index], trigger.cooldown > 0, now - last < trigger.cooldown { return }
         lastFired[index] = now
         say(prompt: trigger.prompt, extra: extra)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A guiding bot's script: stages of steps on a timeline, the prompt texts it says, and triggers
 /// that react to the team between steps.
 ///
@@ -113,13 +115,16 @@ public struct BotPlan: Sendable, Hashable, Codable {
         public var delay: Double
         public var timeout: Double
         public var steps: [Step]
+        /// The team sizes the stage runs for; for others it is skipped, without its delay.
+        public var when: TeamSizes?
         public var location: PlanLocation
 
-        public init(name: String, delay: Double = 0, timeout: Double = 0, steps: [Step], location: PlanLocation) {
+        public init(name: String, delay: Double = 0, timeout: Double = 0, steps: [Step], when: TeamSizes? = nil, location: PlanLocation) {
             self.name = name
             self.delay = delay
             self.timeout = timeout
             self.steps = steps
+            self.when = when
             self.location = location
         }
     }
@@ -131,13 +136,16 @@ public struct BotPlan: Sendable, Hashable, Codable {
         public var delay: Double
         public var timeout: Double
         public var action: Action
+        /// The team sizes the step runs for; for others it is skipped, without its delay.
+        public var when: TeamSizes?
         public var location: PlanLocation
 
-        public init(name: String, delay: Double = 0, timeout: Double = 0, action: Action, location: PlanLocation) {
+        public init(name: String, delay: Double = 0, timeout: Double = 0, action: Action, when: TeamSizes? = nil, location: PlanLocation) {
             self.name = name
             self.delay = delay
             self.timeout = timeout
             self.action = action
+            self.when = when
             self.location = location
         }
     }
@@ -218,13 +226,53 @@ public struct BotPlan: Sendable, Hashable, Codable {
         public var prompt: String
         /// Seconds before the same trigger may speak again.
         public var cooldown: Double
+        /// The team sizes the trigger speaks for.
+        public var when: TeamSizes?
         public var location: PlanLocation
 
-        public init(event: Event, prompt: String, cooldown: Double = 0, location: PlanLocation) {
+        public init(event: Event, prompt: String, cooldown: Double = 0, when: TeamSizes? = nil, location: PlanLocation) {
             self.event = event
             self.prompt = prompt
             self.cooldown = cooldown
+            self.when = when
             self.location = location
+        }
+    }
+}
+
+/// A range of team sizes (`when: {team: "2+"}` in a plan), so a plan can say different things
+/// to a student working alone and to a team: "roles rotate" means nothing to one person.
+public struct TeamSizes: Sendable, Hashable, Codable, CustomStringConvertible {
+    public var min: Int
+    /// nil: no upper bound.
+    public var max: Int?
+
+    public init(min: Int, max: Int?) {
+        self.min = min
+        self.max = max
+    }
+
+    public func contains(_ size: Int) -> Bool { size >= min && (max.map { size <= $0 } ?? true) }
+
+    /// `1`, `2+` or `2-3`; nil if the text is none of these.
+    public init?(_ text: String) {
+        let text = text.trimmingCharacters(in: .whitespaces)
+        if text.hasSuffix("+"), let low = Int(text.dropLast()), low >= 1 {
+            self.init(min: low, max: nil)
+        } else if let low = Int(text), low >= 1 {
+            self.init(min: low, max: low)
+        } else {
+            let parts = text.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard parts.count == 2, let low = parts[0], let high = parts[1], low >= 1, high >= low else { return nil }
+            self.init(min: low, max: high)
+        }
+    }
+
+    public var description: String {
+        switch max {
+        case nil: "\(min)+"
+        case min?: "\(min)"
+        case let high?: "\(min)-\(high)"
         }
     }
 }

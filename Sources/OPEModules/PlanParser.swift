@@ -11,7 +11,7 @@ public struct PlanParser: Sendable {
     static let stepActions: [String] = [
         "say", "prompt", "greet", "assignRoles", "rotateRoles", "gate", "command", "run", "external", "log", "postChatLog", "end", "logout",
     ]
-    static let stepFields = Set(stepActions + ["name", "delay", "timeout", "role"])
+    static let stepFields = Set(stepActions + ["name", "delay", "timeout", "role", "when"])
 
     public func parse(file: String) throws(PlanError) -> BotPlan {
         let text: String
@@ -118,6 +118,16 @@ public struct PlanParser: Sendable {
     }
 
     /// A text or a list of text variants.
+    /// `when: {team: 1}`, `{team: "2+"}` or `{team: "2-3"}`.
+    static func teamSizes(_ field: YAMLField) throws(ModuleError) -> TeamSizes {
+        let entries = try field.mapping(allowed: ["team"])
+        let team = try ModuleParser.required(entries, "team", in: field)
+        guard let sizes = TeamSizes(try team.string()) else {
+            throw team.error("expected a team size like 1, \"2+\" or \"2-3\" (sizes start at 1)")
+        }
+        return sizes
+    }
+
     static func texts(_ field: YAMLField) throws(ModuleError) -> [String] {
         if case .sequence = field.node {
             let list = try field.stringList()
@@ -172,12 +182,14 @@ public struct PlanParser: Sendable {
             let delay: Double
             let at: Double
             let stepFields: [YAMLField]
+            let when: TeamSizes?
             do throws(ModuleError) {
-                let fields = try field.mapping(allowed: ["name", "delay", "at", "steps"])
+                let fields = try field.mapping(allowed: ["name", "delay", "at", "steps", "when"])
                 name = try fields["name"]?.nonEmptyString() ?? "stage\(number)"
                 delay = try fields["delay"].map { field throws(ModuleError) in try PlanParser.seconds(field) } ?? 0
                 at = try fields["at"].map { field throws(ModuleError) in try PlanParser.seconds(field) } ?? 0
                 stepFields = try ModuleParser.required(fields, "steps", in: field).sequence()
+                when = try fields["when"].map { field throws(ModuleError) in try PlanParser.teamSizes(field) }
             } catch {
                 throw PlanError([error])
             }
@@ -191,7 +203,7 @@ public struct PlanParser: Sendable {
                 }
             }
             guard problems.isEmpty else { throw PlanError(problems) }
-            return BotPlan.Stage(name: name, delay: delay, timeout: at, steps: steps, location: PlanLocation(file: file, line: field.node.mark?.line))
+            return BotPlan.Stage(name: name, delay: delay, timeout: at, steps: steps, when: when, location: PlanLocation(file: file, line: field.node.mark?.line))
         }
 
         mutating func step(_ field: YAMLField, id: String) throws(ModuleError) -> BotPlan.Step {
@@ -268,11 +280,12 @@ public struct PlanParser: Sendable {
             if fields["role"] != nil, kind != "say", kind != "prompt" { throw fields["role"]!.error("role only applies to say/prompt steps") }
             let name = try fields["name"]?.nonEmptyString() ?? id
             let delay = try fields["delay"].map { field throws(ModuleError) in try PlanParser.seconds(field) } ?? 0
-            return BotPlan.Step(name: name, delay: delay, timeout: timeout, action: action, location: PlanLocation(file: file, line: field.node.mark?.line))
+            let when = try fields["when"].map { field throws(ModuleError) in try PlanParser.teamSizes(field) }
+            return BotPlan.Step(name: name, delay: delay, timeout: timeout, action: action, when: when, location: PlanLocation(file: file, line: field.node.mark?.line))
         }
 
         mutating func trigger(_ field: YAMLField, number: Int) throws(ModuleError) -> BotPlan.Trigger {
-            let fields = try field.mapping(allowed: ["on", "words", "after", "task", "count", "say", "prompt", "cooldown"])
+            let fields = try field.mapping(allowed: ["on", "words", "after", "task", "count", "say", "prompt", "cooldown", "when"])
             let on = try ModuleParser.required(fields, "on", in: field)
             let event: BotPlan.Trigger.Event
             switch try on.string() {
@@ -294,7 +307,8 @@ public struct PlanParser: Sendable {
             }
             guard let prompt = try promptID(fields, id: "trigger\(number)") else { throw field.error("a trigger needs say: text or prompt: ID") }
             let cooldown = try fields["cooldown"].map { field throws(ModuleError) in try PlanParser.seconds(field) } ?? 0
-            return BotPlan.Trigger(event: event, prompt: prompt, cooldown: cooldown, location: PlanLocation(file: file, line: field.node.mark?.line))
+            let when = try fields["when"].map { field throws(ModuleError) in try PlanParser.teamSizes(field) }
+            return BotPlan.Trigger(event: event, prompt: prompt, cooldown: cooldown, when: when, location: PlanLocation(file: file, line: field.node.mark?.line))
         }
     }
 }

@@ -64,6 +64,15 @@ import Testing
         #expect(lines.contains("   603.00  stage   run-length"))
         #expect(lines.allSatisfy { $0.hasPrefix("#") || Double($0.prefix(9).trimmingCharacters(in: .whitespaces)).map { $0 <= 700 } == true })
 
+        // A student alone hears nothing about teamwork or rotating roles.
+        let alone = try await OPEProcess.run(["plan", "simulate", plan, "--members", "1", "--tests-pass", "text-stats=600", "--until", "1000"])
+        #expect(alone.status == 0, "\(alone.stderr)")
+        #expect(alone.stdout.contains("you work on your own"))
+        #expect(alone.stdout.contains("roles   (match) Ann=Driver"))
+        for phrase in ["together", "rotate", "navigator", "Navigator", "researcher", "each other"] {
+            #expect(!alone.stdout.contains(phrase), "a lone student is told '\(phrase)': \(alone.stdout)")
+        }
+
         let unknown = try await OPEProcess.run(["plan", "simulate", plan, "--tests-pass", "nope=5"])
         #expect(unknown.status != 0 && unknown.stderr.contains("waits for no task named nope"))
         let malformed = try await OPEProcess.run(["plan", "simulate", plan, "--tests-pass", "text-stats"])

@@ -158,6 +158,77 @@ import Testing
         #expect(Self.said(engine.handle(.testResult(task: "t1", passed: true), at: 720)) == ["passed!", "next task"])
     }
 
+    /// A student alone is not told to "solve together" or that "roles rotate": plans say things
+    /// for team sizes with `when: {team: ...}` on stages, steps and triggers.
+    @Test func stepsStagesAndTriggersCanDependOnTheTeamSize() throws {
+        let yaml = """
+            name: Sizes
+            readingSpeed: 0
+            stages:
+              - name: hello
+                steps:
+                  - say: together
+                    when: {team: "2+"}
+                    delay: 5s
+                  - say: alone
+                    when: {team: 1}
+                    delay: 5s
+                  - say: done
+              - name: pairs only
+                when: {team: "2-3"}
+                delay: 100s
+                steps:
+                  - rotateRoles: "swap: [ROLES]"
+              - name: last
+                steps:
+                  - say: bye
+            triggers:
+              - {on: keyword, words: [help], say: ask your team, when: {team: "2+"}}
+              - {on: keyword, words: [help], say: ask me, when: {team: 1}}
+            """
+        let plan = try PlanParser().parse(yaml: yaml, file: "sizes.yaml")
+        func run(_ members: [String], teamSize: Int) -> [String] {
+            var engine = PlanEngine(plan: plan, teamSize: teamSize, seed: 3)
+            var said: [String] = []
+            for member in members { said += Self.said(engine.handle(.joined(member), at: 0)) }
+            said += Self.said(engine.advance(to: 6))
+            said += Self.said(engine.handle(.chat(user: members[0], text: "help"), at: 7))
+            said += Self.said(engine.advance(to: 200))
+            return said
+        }
+        // Skipped steps and stages take their pauses with them: "bye" follows "done" at once, not
+        // after the skipped stage's 100 s (it would come after "ask me").
+        #expect(run(["ann"], teamSize: 1) == ["alone", "done", "bye", "ask me"])
+        #expect(run(["ann", "ben"], teamSize: 2).prefix(2) == ["together", "done"])
+        #expect(run(["ann", "ben"], teamSize: 2).contains("ask your team"))
+        #expect(run(["ann", "ben"], teamSize: 2).contains { $0.hasPrefix("swap:") })
+        #expect(run(["ann", "ben", "cat", "dan"], teamSize: 4).contains { $0.hasPrefix("swap:") } == false)
+
+        // A late joiner makes a team of one a pair.
+        var engine = PlanEngine(plan: plan, teamSize: 1, seed: 3)
+        _ = engine.handle(.joined("ann"), at: 0)
+        _ = engine.advance(to: 1)
+        _ = engine.handle(.joined("ben"), at: 2)
+        #expect(Self.said(engine.handle(.chat(user: "ben", text: "help"), at: 3)) == ["ask your team"])
+
+        let bad = """
+            name: Bad sizes
+            stages:
+              - steps:
+                  - say: hi
+                    when: {team: 0}
+                  - say: ho
+                    when: {team: "3-2"}
+                  - say: hu
+                    when: {size: 2}
+            """
+        let reported = PlanLoadingTests.problems { try PlanParser().parse(yaml: bad, file: "bad.yaml") }
+        #expect(reported.count == 3, "\(reported)")
+        #expect(reported.contains { $0.hasPrefix("bad.yaml:5:") && $0.contains("expected a team size like 1") })
+        #expect(reported.contains { $0.hasPrefix("bad.yaml:7:") && $0.contains("expected a team size like 1") })
+        #expect(reported.contains { $0.hasPrefix("bad.yaml:9:") && $0.contains("unknown field") })
+    }
+
     @Test func aGateHintsAndTimesOut() throws {
         let plan = try PlanParser().parse(yaml: Self.plan, file: "t.yaml")
         var engine = PlanEngine(plan: plan, teamSize: 2, seed: 1)
