@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs code in a new kernel of a workspace, through OPE's proxy, as a participant's notebook does.
 
-Prints one JSON line: {"status": "ok" | "error" | "died", "stdout": "...", "error": "EName: value"}.
+Prints one JSON line: {"status": "ok" | "error" | "died", "stdout": "...", "stderr": "...", "error": "EName: value"}.
 "died" means the kernel ended while running the code (e.g. killed at the memory limit). With
 --keep the kernel is left running (code that started background processes keeps them).
 
@@ -35,7 +35,8 @@ async def run(server: Server, code: str, timeout: float, keep: bool) -> dict:
     msg_id = request["header"]["msg_id"]
     ws.write_message(json.dumps(request))
     output: list[str] = []
-    result = {"status": "died", "stdout": "", "error": None}
+    errors: list[str] = []
+    result = {"status": "died", "stdout": "", "stderr": "", "error": None}
 
     async def collect() -> None:
         replied = idle = False
@@ -53,10 +54,14 @@ async def run(server: Server, code: str, timeout: float, keep: bool) -> dict:
                 continue
             if kind == "stream" and content.get("name") == "stdout":
                 output.append(content.get("text", ""))
+            elif kind == "stream" and content.get("name") == "stderr":
+                errors.append(content.get("text", ""))
             elif kind == "error":
                 result["error"] = f"{content.get('ename')}: {content.get('evalue')}"
             elif kind == "execute_reply":
                 result["status"] = content.get("status", "error")
+                if result["status"] == "error" and result["error"] is None:
+                    result["error"] = f"{content.get('ename')}: {content.get('evalue')}"
                 replied = True
             elif kind == "status" and content.get("execution_state") == "idle":
                 idle = True
@@ -65,6 +70,7 @@ async def run(server: Server, code: str, timeout: float, keep: bool) -> dict:
 
     await bounded("kernel execute", timeout, collect())
     result["stdout"] = "".join(output)
+    result["stderr"] = "".join(errors)
     ws.close()
     if not keep:
         try:

@@ -19,6 +19,6 @@ echo "==> installing JupyterLab, jupyter-collaboration and test packages into $v
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
 "$venv/bin/jupyter-lab" --version >/dev/null
-"$venv/bin/python" -c "import jupyter_collaboration, ipykernel, pytest, pymysql, pyspark, selenium"
+"$venv/bin/python" -c "import jupyter_collaboration, ipykernel, pytest, pymysql, sql, pyspark, selenium"
 cp "$requirements" "$stamp"
 echo "==> $venv ready: JupyterLab $("$venv/bin/jupyter-lab" --version)"

@@ -37,7 +37,21 @@ public struct DatabaseCredentials: Sendable, Hashable {
             "OPE_DB_HOST": host,
             "OPE_DB_PORT": String(port),
             "OPE_DB_SOCKET": socket,
+            // JupySQL's `%%sql` cells connect here when no connection is given.
+            "DATABASE_URL": url(socket: socket),
         ]
+    }
+
+    /// The SQLAlchemy URL (PyMySQL driver) of the database through `socket`.
+    public func url(socket: String) -> String {
+        var parts = URLComponents()
+        parts.scheme = "mysql+pymysql"
+        parts.user = user
+        parts.password = password
+        parts.host = "localhost"
+        parts.path = "/" + name
+        parts.queryItems = [URLQueryItem(name: "unix_socket", value: socket), URLQueryItem(name: "charset", value: "utf8mb4")]
+        return parts.string ?? ""
     }
 }
 
@@ -54,8 +68,23 @@ extension DatabaseCredentials {
     }
 
     /// Writes `.my.cnf` into the team's folder so that `mariadb` in a terminal (and any client
-    /// that reads it) connects to the team's database with no options. Only the team sees it.
+    /// that reads it) connects to the team's database with no options, and an IPython start-up
+    /// file that loads JupySQL, so `%%sql` cells in any notebook run against it (through
+    /// `DATABASE_URL`). Only the team sees them.
     public func writeClientDefaults(into folder: String, socket: String) throws {
+        let startup = folder + "/.ipython/profile_default/startup"
+        try FileManager.default.createDirectory(atPath: startup, withIntermediateDirectories: true)
+        let magic = """
+            # Written by OPE: `%%sql` cells run SQL on your team's database (JupySQL, see
+            # https://jupysql.ploomber.io). The connection comes from $DATABASE_URL.
+            try:
+                get_ipython().run_line_magic("load_ext", "sql")
+                get_ipython().run_line_magic("config", "SqlMagic.displaylimit = 50")
+            except Exception as error:  # a notebook without SQL still works
+                print(f"SQL cells are not available: {error}")
+
+            """
+        try magic.write(toFile: startup + "/00-ope-sql.py", atomically: true, encoding: .utf8)
         let text = """
             # Written by OPE: your team's database. `mariadb` in a terminal uses it.
             [client]

@@ -11,7 +11,6 @@ public enum JupyterConfig {
     /// Writes the configuration under `root` (once per content) and returns its folder.
     public static func write(in root: String) throws -> String {
         let folder = root + "/jupyter-config"
-        let file = folder + "/jupyter_server_config.py"
         let text = """
             # Written by OPE; every workspace reads it (read-only). See docs/security.md.
             import os
@@ -23,18 +22,26 @@ public enum JupyterConfig {
             c.LabApp.app_settings_dir = "\(folder)/lab-settings"
 
             """
-        if (try? String(contentsOfFile: file, encoding: .utf8)) == text { return folder }
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        try text.write(toFile: file, atomically: true, encoding: .utf8)
-        // Settings every workspace starts with: no "get Jupyter news?" question, no update checks.
-        try FileManager.default.createDirectory(atPath: folder + "/lab-settings", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-        try #"{"@jupyterlab/apputils-extension:notification": {"checkForUpdates": false, "fetchNews": "false"}}"#
-            .write(toFile: folder + "/lab-settings/overrides.json", atomically: true, encoding: .utf8)
-        // jupyter_core would otherwise try to migrate old IPython settings into this read-only
-        // folder (and fail) once a team's home has an `.ipython`.
-        try "".write(toFile: folder + "/migrated", atomically: true, encoding: .utf8)
+        let files: [(path: String, text: String)] = [
+            ("jupyter_server_config.py", text),
+            // Settings every workspace starts with: no "get Jupyter news?" question, no update checks.
+            ("lab-settings/overrides.json", #"{"@jupyterlab/apputils-extension:notification": {"checkForUpdates": false, "fetchNews": "false"}}"#),
+            // JupySQL (the sql kit's %%sql cells) brings a front-end plugin built for an older
+            // JupyterLab; the magic works without it, so it stays off.
+            ("labconfig/page_config.json", #"{"disabledExtensions": {"jupysql-plugin": true}}"#),
+            // jupyter_core would otherwise try to migrate old IPython settings into this read-only
+            // folder (and fail) once a team's home has an `.ipython`.
+            ("migrated", ""),
+        ]
+        for (name, content) in files {
+            let path = folder + "/" + name
+            guard (try? String(contentsOfFile: path, encoding: .utf8)) != content else { continue }
+            let parent = (path as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            try content.write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o644)
+        }
         chmod(folder, 0o755)
-        chmod(file, 0o644)
         return folder
     }
 }

@@ -9,8 +9,19 @@ public enum KitDefaults {
         "SPARK_SUBMIT_OPTS": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
     ]
 
+    /// The sql kit's notebook SQL (JupySQL) would otherwise try to send usage statistics and
+    /// check for new versions; the sandbox has no network, so that would only cost time.
+    public static let sql: [String: String] = [
+        "PLOOMBER_STATS_ENABLED": "false",
+        "PLOOMBER_VERSION_CHECK_DISABLED": "true",
+    ]
+
     /// The defaults for `kit`.
     public static func environment(for kit: LanguageKit) -> [String: String] {
-        kit == .spark ? spark : [:]
+        switch kit {
+        case .spark: spark
+        case .sql: sql
+        case .python: [:]
+        }
     }
 }

@@ -226,7 +226,7 @@ public actor LocalJupyterBackend: WorkspaceBackend {
             "JUPYTER_RUNTIME_DIR": view.runtime + "/jupyter",
         ]
         // Every workspace gets them, so a warm one serves any kit.
-        for (key, value) in KitDefaults.spark { environment[key] = value }
+        for (key, value) in KitDefaults.spark.merging(KitDefaults.sql, uniquingKeysWith: { $1 }) { environment[key] = value }
         for (key, value) in extra { environment[key] = value }
         // Before the sandbox is prepared, which hands the folder (this file too) to its account.
         if let database = DatabaseCredentials(environment: extra) {

@@ -198,7 +198,10 @@ public final class Sandbox: Sendable {
         }
         launcher += spec.command
         // The database socket is where clients look by default (`mariadb` in a terminal works).
-        if spec.databaseSocket != nil, let inside = view.databaseSocket { environment["OPE_DB_SOCKET"] = inside }
+        if spec.databaseSocket != nil, let inside = view.databaseSocket {
+            environment["OPE_DB_SOCKET"] = inside
+            if let database = DatabaseCredentials(environment: environment) { environment["DATABASE_URL"] = database.url(socket: inside) }
+        }
         // The shell joins the control groups, then becomes the sandbox: nothing runs outside them.
         return Launch(executable: "/bin/sh", arguments: ["-c", Self.joinScript, "ope-sandbox"] + launcher, environment: environment, uid: uid)
     }

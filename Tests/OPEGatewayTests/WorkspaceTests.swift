@@ -244,6 +244,18 @@ import Testing
             let counted = try await KernelRun.run(console, in: session, port: port, token: token)
             #expect(Int((counted["stdout"] as? String ?? "").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 0, "mariadb in the workspace: \(counted)")
 
+            // And in a notebook: `%%sql` cells (JupySQL, loaded at kernel start) run on the team's
+            // database with no connection string, and `%sql --file` loads the starter schema.
+            let notebookSQL = [
+                "%sql --file schema.sql",
+                "rows = %sql SELECT COUNT(*) AS n, DATABASE() AS db FROM students",
+                "print('rows', rows[0][0], rows[0][1].startswith('ope_s_'))",
+            ].joined(separator: "\n")
+            let viaMagic = try await KernelRun.run(notebookSQL, in: session, port: port, token: token)
+            let magicLine = (viaMagic["stdout"] as? String ?? "").split(separator: "\n").last.map(String.init) ?? ""
+            let students = (counted["stdout"] as? String ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(magicLine == "rows \(students) True", "%%sql in the notebook: \(viaMagic)")
+
             // A notebook that leaves a transaction open on the team's database (pymysql does not
             // autocommit) holds locks on its tables; the tests recreate theirs in a database of
             // their own, so they are not held up by it.
