@@ -1893,7 +1893,28 @@ enum OpenAPIDocument {
           },
           "output": {
             "type": "string",
-            "description": "The last 4,000 characters of the output"
+            "description": "The output: all of it, or its first 6,000 and last 10,000 characters"
+          },
+          "cases": {
+            "type": "array",
+            "description": "Each test's outcome (pytest runs; empty for other commands)",
+            "items": {
+              "type": "object",
+              "required": ["name", "outcome"],
+              "properties": {
+                "name": {
+                  "type": "string"
+                },
+                "outcome": {
+                  "type": "string",
+                  "enum": ["passed", "failed", "error", "skipped", "xfailed", "xpassed"]
+                },
+                "message": {
+                  "type": "string",
+                  "description": "A failure's first line, or a skip's reason"
+                }
+              }
+            }
           },
           "eventId": {
             "type": "integer"

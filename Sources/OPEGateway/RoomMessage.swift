@@ -28,6 +28,8 @@ struct RoomMessage: Sendable {
     var message: String?
     var passed: Bool?
     var task: String?
+    /// A test run's outcomes, as the event holds them (`[{name, outcome, message}]`).
+    var cases: JSONValue?
     var event: Event?
     var retryAfterMs: Int?
 
@@ -84,6 +86,7 @@ struct RoomMessage: Sendable {
             task = payload["task"]?.stringValue
             if case .bool(let value)? = payload["passed"] { passed = value }
             text = payload["output"]?.stringValue
+            cases = payload["cases"]
         case .workspaceStarted, .workspaceStopped, .workspaceCrashed, .workspaceFailed, .workspaceLimit:
             // The page swaps or reloads the workspace frame and tells the team in words.
             type = "workspace"
@@ -127,6 +130,7 @@ struct RoomMessage: Sendable {
         if let passed { object["passed"] = .bool(passed) }
         if let roles { object["roles"] = .object(roles.mapValues(JSONValue.string)) }
         if let members { object["members"] = .array(members.map(JSONValue.string)) }
+        if let cases { object["cases"] = cases }
         if let retryAfterMs { object["retryAfterMs"] = .number(Double(retryAfterMs)) }
         if let event {
             var fields: [String: JSONValue] = [

@@ -19,8 +19,10 @@ public actor TaskTestService {
         public var timedOut: Bool
         public var exitStatus: Int32
         public var durationMs: Int
-        /// The end of the output, where pytest puts its summary.
+        /// The output: all of it, or its start (the first failures) and end (the summary).
         public var output: String
+        /// Each test's outcome (pytest runs; empty for other commands).
+        public var cases: [TestReport.Case]
         public var eventId: Int64
     }
 
@@ -55,7 +57,9 @@ public actor TaskTestService {
     private var running: Set<String> = []
     private var active = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
-    static let outputLimit = 4000
+    /// Output kept per run: its first part (the first failures' tracebacks) and its last.
+    static let outputHead = 6000
+    static let outputTail = 10000
 
     public init(
         events: EventLog, venv: String?, sandbox: Sandbox, limits: WorkspaceLimits.Changes = .init(), maxConcurrent: Int = 2,
@@ -98,8 +102,10 @@ public actor TaskTestService {
         env["OPE_SESSION"] = session
         env["OPE_TASK"] = taskID
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-        // The copy is read-only: pytest's cache would only warn about it.
-        env["PYTEST_ADDOPTS"] = "-p no:cacheprovider"
+        // The copy is read-only: pytest's cache would only warn about it. The short summary lists
+        // every test's outcome, which the page shows; wide lines keep its messages whole.
+        env["PYTEST_ADDOPTS"] = "-p no:cacheprovider " + TestReport.pytestOptions
+        env["COLUMNS"] = "200"
         let began = ContinuousClock.now
         let result = try await sandbox.run(
             test.command, home: scratch, homeWritable: false, environment: env, venv: venv, limits: module.workspaceLimits(server: limits), timeout: test.timeout
@@ -110,7 +116,8 @@ public actor TaskTestService {
             output += "\n[OPE] the tests did not finish within \(DurationText.seconds(test.timeout)) s and were stopped. "
                 + "The usual causes: code that waits for input, an endless loop, or a test that waits for something that never comes."
         }
-        let excerpt = output.count > Self.outputLimit ? "…" + String(output.suffix(Self.outputLimit)) : output
+        let report = TestReport(pytestOutput: output)
+        let excerpt = Self.excerpt(output)
         let durationMs = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
         let event = try await events.append(
             EventDraft(
@@ -118,18 +125,26 @@ public actor TaskTestService {
                 payload: [
                     "task": .string(taskID), "passed": .bool(result.succeeded), "timedOut": .bool(result.timedOut),
                     "exitStatus": .number(Double(result.status)), "durationMs": .number(Double(durationMs)), "output": .string(excerpt),
+                    "cases": report.json,
                 ]
             )
         )
         logger.info("tests ran", metadata: ["session": "\(session)", "task": "\(taskID)", "passed": "\(result.succeeded)", "ms": "\(durationMs)"])
         return Outcome(
             task: taskID, passed: result.succeeded, timedOut: result.timedOut, exitStatus: result.status, durationMs: durationMs, output: excerpt,
-            eventId: event.id
+            cases: report.cases, eventId: event.id
         )
     }
 
     /// Lets the run's own account read the copy (a team may have made its files private). Links
     /// are left alone: a team's link may point anywhere on the host, and chmod would follow it.
+    /// `output`, or its head and tail with a line saying what was left out between them.
+    static func excerpt(_ output: String) -> String {
+        guard output.count > outputHead + outputTail else { return output }
+        let left = output.count - outputHead - outputTail
+        return String(output.prefix(outputHead)) + "\n\n… (\(left) characters of output left out) …\n\n" + String(output.suffix(outputTail))
+    }
+
     static func makeReadable(_ folder: String) {
         chmod(folder, 0o755)
         guard let walker = FileManager.default.enumerator(atPath: folder) else { return }

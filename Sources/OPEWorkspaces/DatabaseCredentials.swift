@@ -80,6 +80,7 @@ extension DatabaseCredentials {
             try:
                 get_ipython().run_line_magic("load_ext", "sql")
                 get_ipython().run_line_magic("config", "SqlMagic.displaylimit = 50")
+                get_ipython().run_line_magic("config", "SqlMagic.displaycon = False")
             except Exception as error:  # a notebook without SQL still works
                 print(f"SQL cells are not available: {error}")
 

@@ -213,6 +213,10 @@ import Testing
             let failing = try await client.post("/api/sessions/\(session)/tests", json: ["task": "inner-join"], headers: alice.writeHeaders).json()
             #expect(failing["passed"] as? Bool == false)
             #expect((failing["output"] as? String)?.contains("still empty") == true, "\(failing["output"] ?? "")")
+            // Each test is listed with its outcome and the first line of why it failed.
+            let cases = try #require(failing["cases"] as? [[String: Any]])
+            #expect(cases.count >= 3 && cases.allSatisfy { $0["outcome"] as? String == "failed" }, "\(cases)")
+            #expect(cases.contains { ($0["name"] as? String)?.hasPrefix("test_") == true && ($0["message"] as? String)?.contains("still empty") == true }, "\(cases)")
             let solution = try String(contentsOfFile: TestGateway.examples + "/sql-joins/solution/inner_joins.py", encoding: .utf8)
             #expect(try await put(client, "/w/\(session)/api/contents/inner_joins.py", text: solution, headers: bob.headers).status == .ok)
             let passing = try await client.post("/api/sessions/\(session)/tests", json: ["task": "inner-join"], headers: bob.writeHeaders).json()

@@ -28,6 +28,82 @@
   const firstTab = document.querySelector("button.tab");
   if (firstTab) showTask(firstTab.dataset.task);
 
+  // The side panel (team, task, chat) can be hidden so the workspace gets the whole width; the
+  // choice is remembered, and chat that arrives while it is hidden is counted on the button.
+  const toggle = OPE.el("button", "side-toggle");
+  toggle.type = "button";
+  toggle.id = "toggle-side";
+  toggle.setAttribute("aria-controls", "side");
+  let unread = 0;
+  function setSide(hidden) {
+    root.classList.toggle("side-hidden", hidden);
+    if (!hidden) unread = 0;
+    toggle.textContent = hidden ? "Show team & chat" + (unread ? " (" + unread + " new)" : "") : "Hide team & chat";
+    toggle.setAttribute("aria-expanded", String(!hidden));
+    try { localStorage.setItem("ope.sideHidden", hidden ? "1" : ""); } catch (error) { /* private mode */ }
+  }
+  toggle.addEventListener("click", () => setSide(!root.classList.contains("side-hidden")));
+  const headerNav = document.querySelector("header.top nav");
+  if (headerNav) headerNav.append(toggle);
+  let storedSide = "";
+  try { storedSide = localStorage.getItem("ope.sideHidden") || ""; } catch (error) { /* private mode */ }
+  setSide(storedSide === "1");
+  const loadedAt = Date.now();
+  /** Counts a message that arrived while the panel is hidden (not the history shown at load). */
+  const countUnread = (time) => {
+    if (!root.classList.contains("side-hidden") || !(Date.parse(time) > loadedAt - 5000)) return;
+    unread += 1;
+    setSide(true);
+  };
+
+  // Tests
+  const taskTitle = (task) => {
+    const tab = document.querySelector(`button.tab[data-task="${CSS.escape(task || "")}"]`);
+    return tab ? tab.textContent : task;
+  };
+  /** Shows a test run: a line per test, failures first with their first line in view, and the
+   *  whole output one click away (opened at its start, where the first failure is). */
+  function showTests(run) {
+    const cases = Array.isArray(run.cases) ? run.cases : [];
+    const problems = cases.filter((c) => c.outcome === "failed" || c.outcome === "error");
+    const others = cases.filter((c) => c.outcome !== "failed" && c.outcome !== "error");
+    const passed = others.filter((c) => c.outcome === "passed" || c.outcome === "xpassed");
+    testResult.replaceChildren();
+    testResult.className = "test-result " + (run.passed ? "passed" : "failed");
+    let summary;
+    if (cases.length && problems.length) summary = "✘ " + problems.length + " of " + cases.length + " tests failed";
+    else if (cases.length && run.passed) summary = "✔ All " + passed.length + " tests passed";
+    else summary = run.passed ? "✔ Tests passed" : "✘ Tests failed";
+    testResult.append(OPE.el("p", "summary", summary + " · " + taskTitle(run.task)));
+    const note = (run.output || "").split("\n").find((line) => line.startsWith("[OPE]"));
+    if (note) testResult.append(OPE.el("p", "note", note.replace("[OPE] ", "")));
+    if (cases.length) {
+      const list = OPE.el("ul", "cases");
+      for (const c of problems) {
+        const li = OPE.el("li", "case " + c.outcome);
+        li.append(OPE.el("span", "mark", "✘ "), OPE.el("span", "name", c.name));
+        if (c.message) li.append(OPE.el("div", "why", c.message));
+        list.append(li);
+      }
+      for (const c of others) {
+        const li = OPE.el("li", "case " + c.outcome);
+        const mark = c.outcome === "passed" || c.outcome === "xpassed" ? "✔ " : "– ";
+        li.append(OPE.el("span", "mark", mark), OPE.el("span", "name", c.name + (c.outcome === "passed" ? "" : " (" + c.outcome + ")")));
+        if (c.message && c.outcome === "skipped") li.append(OPE.el("div", "why", c.message));
+        list.append(li);
+      }
+      testResult.append(list);
+    }
+    if (run.output) {
+      const details = OPE.el("details", "output");
+      details.append(OPE.el("summary", "", "Full output"), OPE.el("pre", "", run.output));
+      // Without a per-test list the output is all there is to read: open it.
+      details.open = !cases.length;
+      testResult.append(details);
+    }
+    testResult.scrollTop = 0;
+  }
+
   // Messages
   /** A message in the chat; `html` only ever comes from the server's Markdown renderer (its
    *  allow-list escapes anything else), for the bot's messages. */
@@ -115,6 +191,7 @@
       }
       setRoles(detail.roles);
       setPhase(detail.phase);
+      renderRotation();
       for (const member of detail.members) setPresence(member.username, member.connected);
       showWorkspace(detail.workspace);
       if (!detail.workspace || detail.workspace.state !== "ready") setTimeout(refresh, 2000);
@@ -122,13 +199,14 @@
       if (error.status === 403 || error.status === 404) OPE.banner(error.message, "error", ["/", "Back to the exercises"]);
     }
   }
-  setInterval(() => {
+  function renderRotation() {
     const rotation = document.getElementById("rotation");
     if (!detail || !detail.nextRotation || over) { rotation.textContent = ""; return; }
     const seconds = (new Date(detail.nextRotation).getTime() - Date.now()) / 1000;
     rotation.textContent = seconds > 0 ? "· roles rotate in " + OPE.duration(seconds) : "· roles rotate now";
     if (seconds < -3) refresh();
-  }, 1000);
+  }
+  setInterval(renderRotation, 1000);
 
   // Room
   function handle(m) {
@@ -145,7 +223,7 @@
         const mine = m.from === me;
         const waiting = m.clientId && pending.get(m.clientId);
         if (waiting) { waiting.remove(); pending.delete(m.clientId); }
-        add("chat" + (mine ? " mine" : ""), names[m.from] || m.from, m.text, m.time, m.id);
+        if (add("chat" + (mine ? " mine" : ""), names[m.from] || m.from, m.text, m.time, m.id) && !mine) countUnread(m.time);
         typing.delete(m.from);
         renderTyping();
         break;
@@ -156,10 +234,10 @@
         break;
       }
       case "bot":
-        add("bot", m.from || "Bot", m.text, m.time, m.id, m.html);
+        if (add("bot", m.from || "Bot", m.text, m.time, m.id, m.html)) countUnread(m.time);
         break;
       case "hint":
-        add("hint", "Instructor " + (m.from || ""), m.text, m.time, m.id);
+        if (add("hint", "Instructor " + (m.from || ""), m.text, m.time, m.id)) countUnread(m.time);
         break;
       case "command":
         if (m.text && m.text.startsWith("task ")) showTask(m.text.slice(5).trim());
@@ -184,10 +262,8 @@
         setPhase(m.phase);
         break;
       case "test":
-        testResult.textContent = (m.passed ? "✔ Tests passed" : "✘ Tests failed") + " for " + m.task + "\n" + (m.text || "");
-        testResult.className = "test-result " + (m.passed ? "passed" : "failed");
-        testResult.scrollTop = testResult.scrollHeight; // the summary line is at the end
-        system("Tests for " + m.task + (m.passed ? " passed." : " failed."), m.time, m.id);
+        showTests({ task: m.task, passed: m.passed, output: m.text, cases: m.cases });
+        system("Tests for " + taskTitle(m.task) + (m.passed ? " passed." : " failed."), m.time, m.id);
         break;
       case "workspace": {
         const words = {
@@ -272,12 +348,9 @@
     if (!currentTask) return;
     button.disabled = true;
     testResult.className = "test-result";
-    testResult.textContent = "Running the tests for " + currentTask + "…";
+    testResult.textContent = "Running the tests for " + taskTitle(currentTask) + "…";
     try {
-      const outcome = await OPE.api("POST", "/api/sessions/" + encodeURIComponent(id) + "/tests", { task: currentTask });
-      testResult.textContent = (outcome.passed ? "✔ Tests passed" : "✘ Tests failed") + " for " + currentTask + "\n" + (outcome.output || "");
-      testResult.className = "test-result " + (outcome.passed ? "passed" : "failed");
-      testResult.scrollTop = testResult.scrollHeight;
+      showTests(await OPE.api("POST", "/api/sessions/" + encodeURIComponent(id) + "/tests", { task: currentTask }));
     } catch (error) {
       testResult.textContent = error.message;
     } finally {
