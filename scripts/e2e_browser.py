@@ -50,7 +50,10 @@ def step(name):
     print("step:", name, flush=True)
 
 
-def browser(name, width=1280, height=800):
+SIZES = ((1366, 850), (1024, 768))  # a common laptop, and a small classroom screen
+
+
+def browser(name, width=1366, height=850):
     options = Options()
     options.binary_location = args.chromium
     for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}",
@@ -73,6 +76,22 @@ def wait(driver, condition, what, timeout=30):
         return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))
     except TimeoutException:
         raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def resize(driver, width, height):
+    """Sets the viewport (not the window) to width x height, and waits for the page to follow."""
+    driver.set_window_size(width, height)
+    inner = driver.execute_script("return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight]")
+    driver.set_window_size(width + inner[0], height + inner[1])
+    wait(driver, lambda d: d.execute_script("return [window.innerWidth, window.innerHeight]") == [width, height], f"a {width}x{height} viewport", 10)
+
+
+def fits_the_window(driver, where):
+    """The session page is exactly the window: nothing clipped, the chat's input in view."""
+    over = driver.execute_script("return document.documentElement.scrollHeight - window.innerHeight")
+    assert over <= 1, f"{where} is {over}px taller than the window"
+    bottom = driver.execute_script("return document.getElementById('chat-input').getBoundingClientRect().bottom - window.innerHeight")
+    assert bottom <= 0, f"{where}: the chat input is {bottom:.0f}px below the fold"
 
 
 def no_horizontal_scroll(driver, where):
@@ -192,11 +211,27 @@ try:
     bob.switch_to.default_content()
     shot(bob, "bob-sees-alices-edit")
 
-    step("they run the tests and both see the result")
+    step("they run the tests and both see a readable result")
     alice.find_element(By.ID, "run-tests").click()
     for driver in (alice, bob):
-        wait(driver, lambda d: "for text-stats" in d.find_element(By.ID, "test-result").text, "the test result", 90)
+        summary = wait(driver, lambda d: (d.find_elements(By.CSS_SELECTOR, "#test-result .summary") or [None])[0], "the test result", 90)
+        wait(driver, lambda d: "Text statistics" in summary.text and "tests failed" in summary.text, "the result's summary line", 10)
+        # The first failure and why it failed are in view without scrolling; the output is one click away.
+        visible = driver.execute_script(
+            "const panel = document.getElementById('test-result'), first = panel.querySelector('.case.failed .why');"
+            "if (!first) return 'no failure listed';"
+            "const p = panel.getBoundingClientRect(), f = first.getBoundingClientRect();"
+            "if (f.top < p.top || f.bottom > p.bottom) return 'the first failure is scrolled away';"
+            "if (panel.scrollWidth > panel.clientWidth + 1) return 'the result scrolls sideways';"
+            "if (p.height < 120) return 'the result is ' + p.height + 'px tall';"
+            "return 'ok';")
+        assert visible == "ok", visible
+        output = driver.find_element(By.CSS_SELECTOR, "#test-result details.output")
+        assert output.get_attribute("open") is None, "the full output is open from the start"
+    alice.find_element(By.CSS_SELECTOR, "#test-result details.output summary").click()
+    wait(alice, lambda d: "NotImplementedError" in d.find_element(By.CSS_SELECTOR, "#test-result details.output pre").text, "the full output after a click", 10)
     shot(alice, "alice-test-result")
+    fits_the_window(alice, "the session page with a test result")
 
     step("the instructor sees the team and sends a hint both see")
     teacher = browser("teacher")
@@ -212,6 +247,19 @@ try:
     for driver in (alice, bob):
         message_with(driver, "hint", "Check what happens with an empty text.")
     shot(alice, "alice-hint")
+
+    step("a rotation keeps exactly one driver, and both pages show it")
+    before = {name: d.find_element(By.ID, "my-role").text.strip().lower() for name, d in (("alice", alice), ("bob", bob))}
+    rotated = teacher.execute_script(
+        "return OPE.api('POST', '/api/sessions/' + arguments[0] + '/rotate', {}).then(() => 'ok', e => e.message);", session)
+    assert rotated == "ok", f"the instructor's rotation was refused: {rotated}"
+    for name, driver in (("alice", alice), ("bob", bob)):
+        wait(driver, lambda d: d.find_element(By.ID, "my-role").text.strip().lower() not in ("", before[name]), f"{name}'s new role", 20)
+    after = {name: d.find_element(By.ID, "my-role").text.strip().lower() for name, d in (("alice", alice), ("bob", bob))}
+    assert sorted(after.values()) == ["driver", "navigator"], f"after the rotation the pair is {after}"
+    assert after["alice"] == before["bob"] and after["bob"] == before["alice"], f"the pair did not swap: {before} -> {after}"
+    shot(alice, "alice-after-rotation")
+
     teacher.get(base + "/research")
     shot(teacher, "teacher-research-export")
 
@@ -248,17 +296,101 @@ try:
     assert not outcome["mint"].startswith("status 2"), f"the notebook made an API token as the teacher: {outcome}"
     print("probe:", json.dumps(outcome), flush=True)
 
+    step("a SQL pair uses the SQL console in their notebook")
+    admin = browser("admin")
+    sign_in(admin, "admin")
+    for name in ("carol", "dave"):
+        passwords[name] = "sql-console-" + name + "-pw"
+        made = admin.execute_script(
+            "return OPE.api('POST', '/api/users', {username: arguments[0], displayName: arguments[1], password: arguments[2]}).then(() => 'ok', e => e.message);",
+            name, name.capitalize(), passwords[name])
+        assert made == "ok", f"the admin could not add {name}: {made}"
+    admin.quit()
+    del drivers["admin"]
+    carol = browser("carol")
+    dave = browser("dave")
+    for name, driver in (("carol", carol), ("dave", dave)):
+        sign_in(driver, name)
+        wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "button[data-join='sql-joins']"), "the sql-joins card")
+        driver.find_element(By.CSS_SELECTOR, "button[data-join='sql-joins']").click()
+    for driver in (carol, dave):
+        wait(driver, lambda d: "/sessions/" in d.current_url, "the SQL pair's session", 60)
+    sql_session = carol.current_url.rsplit("/", 1)[-1]
+    wait(carol, lambda d: d.execute_script(
+        "return fetch('/api/sessions/' + arguments[0]).then(r => r.json()).then(s => !!s.workspace && s.workspace.state === 'ready');", sql_session),
+        "the SQL pair's workspace", 180)
+    dave.quit()
+    del drivers["dave"]
+    carol.execute_script("const f = document.getElementById('workspace'); f.src = new URL('lab/tree/sql_console.ipynb', f.src).href;")
+    carol.switch_to.frame(carol.find_element(By.ID, "workspace"))
+    first_code = wait(carol, lambda d: (d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell .cm-content") or [None])[0], "the SQL console notebook", 120)
+    wait(carol, lambda d: "--file schema.sql" in (first_code.get_attribute("textContent") or ""), "the console's first cell", 30)
+    carol.execute_script("arguments[0].scrollIntoView({block: 'center'});", first_code)
+    first_code.click()
+    # Run the schema cell, step over the text, list the tables, select the students.
+    keys = webdriver.ActionChains(carol)
+    for _ in range(4):
+        keys.key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT)
+    keys.perform()
+    wait(carol, lambda d: any("Ada Lovelace" in (e.get_attribute("textContent") or "") for e in d.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output")),
+         "the students table under the %%sql cell", 180)
+    outputs = " ".join((e.get_attribute("textContent") or "") for e in carol.find_elements(By.CSS_SELECTOR, ".jp-OutputArea-output"))
+    assert "enrollments" in outputs, f"SHOW TABLES did not list the tables: {outputs[:400]}"
+    assert "Error" not in outputs, f"a SQL cell failed: {outputs[:600]}"
+    carol.switch_to.default_content()
+    shot(carol, "carol-sql-console")
+    carol.quit()
+    del drivers["carol"]
+
     step("a narrow screen needs no sideways scrolling")
     alice.set_window_size(400, 800)
     time.sleep(0.5)
     no_horizontal_scroll(alice, "the session page at 400px")
     shot(alice, "alice-session-narrow")
 
+    step("every page at 1366x850 and 1024x768")
+    alice.set_window_size(1366, 850)
+    for width, height in SIZES:
+        for driver in (alice, teacher):
+            resize(driver, width, height)
+        tag = f"{width}x{height}"
+        alice.get(base + "/")
+        wait(alice, lambda d: d.find_elements(By.CSS_SELECTOR, "button[data-join='python-intro']"), "the exercises")
+        no_horizontal_scroll(alice, f"the exercises at {tag}")
+        shot(alice, f"{tag}-exercises")
+        alice.get(base + "/sessions/" + session)
+        wait(alice, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#messages li")) > 3, "the session page's history")
+        no_horizontal_scroll(alice, f"the session page at {tag}")
+        fits_the_window(alice, f"the session page at {tag}")
+        wait(alice, lambda d: d.find_element(By.ID, "workspace").is_displayed(), "the workspace frame", 60)
+        alice.switch_to.frame(alice.find_element(By.ID, "workspace"))
+        wait(alice, lambda d: d.find_elements(By.CSS_SELECTOR, "#jp-main-dock-panel"), f"JupyterLab in the frame at {tag}", 120)
+        alice.switch_to.default_content()
+        shot(alice, f"{tag}-session")
+        # The side panel folds away so the workspace gets the whole width.
+        alice.find_element(By.ID, "toggle-side").click()
+        wide = alice.execute_script("return document.getElementById('workspace').getBoundingClientRect().width")
+        assert wide >= width - 2, f"with the panel hidden the workspace is {wide}px wide at {tag}"
+        shot(alice, f"{tag}-session-panel-hidden")
+        alice.find_element(By.ID, "toggle-side").click()
+        assert alice.find_element(By.ID, "chat-input").is_displayed(), "the panel did not come back"
+        for page in ("instructor", "research"):
+            teacher.get(base + "/" + page)
+            wait(teacher, lambda d: d.find_elements(By.CSS_SELECTOR, "main h1"), f"the {page} page")
+            no_horizontal_scroll(teacher, f"the {page} page at {tag}")
+            shot(teacher, f"{tag}-{page}")
+    resize(alice, 1366, 850)
+
     step("signing out ends the sign-in everywhere")
-    alice.set_window_size(1280, 800)
     alice.find_element(By.CSS_SELECTOR, "form.logout button").click()
     wait(alice, lambda d: "signedOut" in d.current_url, "the signed-out page")
     shot(alice, "alice-signed-out")
+    for width, height in SIZES:
+        resize(alice, width, height)
+        alice.get(base + "/login")
+        wait(alice, lambda d: d.find_elements(By.ID, "sign-in"), "the sign-in page")
+        no_horizontal_scroll(alice, f"the sign-in page at {width}x{height}")
+        shot(alice, f"{width}x{height}-sign-in")
 
     print(json.dumps({"ok": True, "session": session, "screenshots": len(shots)}))
     status = 0
