@@ -46,7 +46,7 @@ import Testing
         if FileManager.default.fileExists(atPath: control + "/restart-requested") {
             server.signal(SIGTERM)
             #expect(try await server.waitForExit(timeout: .seconds(30)) == 0)
-            try await Task.sleep(for: .seconds(2))
+            // Its ports are free at once: the server binds with SO_REUSEADDR.
             server = try OPEProcess.start(arguments)
             try await server.waitFor("OPE is running at http://127.0.0.1:\(port)")
             FileManager.default.createFile(atPath: control + "/restarted", contents: Data())
