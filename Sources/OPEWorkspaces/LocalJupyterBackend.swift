@@ -194,8 +194,20 @@ public actor LocalJupyterBackend: WorkspaceBackend {
             return
         }
         let folder = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
-        try await TeamVolume.mount(folder, size: limits.diskBytes)
+        // Noted before the mount, which takes a while: a session that ends meanwhile (`finish`) or
+        // a shutdown (`stopAll`) takes the note away, and the volume is unmounted here instead of
+        // staying mounted with nobody to unmount it.
         mountedFolders.insert(folder)
+        do {
+            try await TeamVolume.mount(folder, size: limits.diskBytes)
+        } catch {
+            mountedFolders.remove(folder)
+            throw error
+        }
+        guard mountedFolders.contains(folder) else {
+            await TeamVolume.unmount(folder)
+            throw WorkspaceError("the workspace was stopped while its volume was mounted")
+        }
     }
 
     private func launch(id: String, session: String, directory: String, environment extra: [String: String], limits: WorkspaceLimits) throws -> Running {

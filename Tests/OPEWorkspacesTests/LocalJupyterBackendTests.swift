@@ -77,6 +77,28 @@ import Testing
         #expect(!TeamVolume.isMountPoint(root + "/s-test"), "the team's volume is still mounted after shutdown")
     }
 
+    /// A session that ends while its workspace is still being set up (its volume being made and
+    /// mounted) leaves no volume mounted, whichever of the two finishes first.
+    @Test func aSessionEndedDuringItsStartLeavesNoVolumeMounted() async throws {
+        let root = NSTemporaryDirectory() + "ope-workspaces-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let module = try ModuleParser().parse(folder: Self.packageRoot + "/examples/modules/python-intro")
+        let sandbox = try await Self.sandbox(root)
+        let volumes = sandbox.host?.volumes == true
+        let backend = LocalJupyterBackend(configuration: .init(venv: try Self.venv, root: root, sandbox: sandbox))
+        let starting = Task { try await backend.start(WorkspaceRequest(session: "s-ended", module: module)) }
+        // The image exists from the moment the volume is being made, before it is mounted.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while volumes, !FileManager.default.fileExists(atPath: root + "/s-ended.img"), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        await backend.finish(session: "s-ended")
+        _ = try? await starting.value
+        #expect(!TeamVolume.isMountPoint(root + "/s-ended"), "the ended session's volume is still mounted")
+        #expect(await backend.workspace(session: "s-ended") == nil)
+        await backend.stopAll()
+    }
+
     @Test func aJupyterLabThatExitsAtStartIsReportedAndNothingIsLeft() async throws {
         let root = NSTemporaryDirectory() + "ope-workspaces-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
