@@ -119,7 +119,7 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
         .add(middleware: CSRFMiddleware(allowedOrigins: configuration.allowedOrigins))
     AuthController(store: store, sessions: gateway.sessions, throttle: throttle, secureCookies: configuration.secureCookies).addRoutes(to: api)
     ModulesController(catalog: gateway.catalog, store: store, sessions: gateway.sessions).addRoutes(to: api)
-    LobbyController(sessions: gateway.sessions).addRoutes(to: api)
+    LobbyController(sessions: gateway.sessions, hub: hub).addRoutes(to: api)
     let tests = gateway.workspaces.flatMap { _ in
         configuration.sandbox.map {
             TaskTestService(

@@ -6,6 +6,8 @@ import OPECore
 /// Joining and leaving the lobby, and where a participant stands.
 struct LobbyController {
     let sessions: SessionManager
+    /// The team rooms, to close the connections of someone who left their team to join elsewhere.
+    var hub: RoomHub? = nil
 
     struct JoinRequest: Decodable {
         var module: String
@@ -100,6 +102,7 @@ struct LobbyController {
         let body = try await request.decodeJSON(JoinRequest.self, context: context)
         do {
             let status = try await sessions.join(user: identity.user.username, module: body.module, leaving: body.leaveSession)
+            if let left = body.leaveSession { hub?.closeConnections(of: identity.user.username, in: left) }
             return JSONResponse(value: await response(status))
         } catch let error as SessionManager.JoinError {
             throw Self.apiError(error)

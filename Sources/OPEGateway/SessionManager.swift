@@ -114,6 +114,7 @@ public actor SessionManager {
     var startCapacity: @Sendable () -> Bool = { true }
     let waitingGauge = Gauge(label: "ope_lobby_waiting")
     let liveGauge = Gauge(label: "ope_sessions_live")
+    let leftCounter = Counter(label: "ope_session_members_left_total")
 
     public init(
         store: Store, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "ope.sessions"),
@@ -225,7 +226,6 @@ public actor SessionManager {
     public func leaveSession(user: String, session id: String) async throws -> Departure {
         let (drafts, departure) = try departure(of: user, from: id, now: clock.now)
         try await commit(drafts)
-        logger.info("member left the session", metadata: ["session": "\(id)", "user": "\(user)", "remaining": "\(departure.remaining.count)"])
         return departure
     }
 
@@ -237,6 +237,8 @@ public actor SessionManager {
         sessions[id] = session
         if userSession[user] == id { userSession[user] = nil }
         if session.phase.isOver { close(session) } else { lobby.memberLeft(session: id) }
+        leftCounter.increment()
+        logger.info("member left the session", metadata: ["session": "\(id)", "user": "\(user)", "remaining": "\(session.members.count)"])
         let departure = Departure(session: id, module: session.module, remaining: session.members.map(\.user), phase: session.phase)
         return (drafts(for: actions, session: session, actor: user, now: now), departure)
     }

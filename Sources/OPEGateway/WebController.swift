@@ -258,7 +258,9 @@ struct WebController {
         let (identity, form) = try await checked(request, context)
         let module = form.module ?? ""
         do {
-            switch try await sessions.join(user: identity.user.username, module: module, leaving: form.leaveSession) {
+            let status = try await sessions.join(user: identity.user.username, module: module, leaving: form.leaveSession)
+            if let left = form.leaveSession { hub?.closeConnections(of: identity.user.username, in: left) }
+            switch status {
             case .matched(let session): return Self.redirect("/sessions/\(session)")
             default: return Self.redirect("/lobby")
             }

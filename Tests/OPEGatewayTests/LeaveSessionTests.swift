@@ -79,8 +79,17 @@ import Testing
             #expect(unknown.status == .notFound)
             #expect(try await client.get("/api/lobby", headers: alice.headers).json()["session"] as? String == session, "a refused join costs nobody their team")
 
-            let moved = try await client.post("/api/lobby/join", json: ["module": "sql-joins", "leaveSession": session], headers: alice.writeHeaders).json()
-            #expect(moved["status"] as? String == "waiting" && moved["module"] as? String == "sql-joins")
+            let room = RoomClient()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await room.run(client, path: "/api/sessions/\(session)/ws", cookie: alice.cookie) }
+                _ = try await room.inbox.waitFor(type: "synced")
+                let moved = try await client.post("/api/lobby/join", json: ["module": "sql-joins", "leaveSession": session], headers: alice.writeHeaders).json()
+                #expect(moved["status"] as? String == "waiting" && moved["module"] as? String == "sql-joins")
+                // Her open session page is told, and its room closes for her.
+                _ = try await room.inbox.waitFor("the news of her leaving") { $0["type"] as? String == "left" && $0["user"] as? String == "alice" }
+                try await TestGateway.waitUntil("alice's room to close", timeout: .seconds(30)) { await room.inbox.closed }
+                try await group.waitForAll()
+            }
             let types = try await store.reader.events(EventFilter(session: session)).map(\.type)
             #expect(types.contains(.sessionMemberLeft))
         }
