@@ -116,6 +116,79 @@ def message_with(driver, kind, fragment, timeout=40):
     return wait(driver, lambda d: any(fragment in t for t in texts(d, f"#messages li.{kind}")), f"a {kind} message with '{fragment}'", timeout)
 
 
+# --- Lobby, leaving and dashboard checks (issue 12 items 9 and 10) ---------------------------
+LOBBY_CHECK_SIZES = ((1366, 850), (1024, 768))
+
+
+def check_lobby_wait_limit_and_give_up(driver):
+    """The lobby says how long one may wait and counts down; when it gives up it says so and offers
+    to join again. Uses the test-only module `lobby-wait` (teams of two, gives up after 20 s)."""
+    driver.get(base + "/")
+    driver.find_element(By.CSS_SELECTOR, "button[data-join='lobby-wait']").click()
+    wait(driver, lambda d: "/lobby" in d.current_url, "the lobby of lobby-wait")
+    limit = driver.find_element(By.ID, "wait-limit").text
+    assert "You can wait up to 20 seconds" in limit and "leave the queue" in limit, f"the wait limit is not said: {limit!r}"
+    wait(driver, lambda d: d.find_element(By.ID, "time-left").text in [f"0:{n:02d}" for n in range(1, 20)], "the countdown")
+    for width, height in LOBBY_CHECK_SIZES:
+        driver.set_window_size(width, height)
+        no_horizontal_scroll(driver, f"the lobby at {width}x{height}")
+        shot(driver, f"lobby-waiting-{width}x{height}")
+    wait(driver, lambda d: d.find_element(By.ID, "lobby-gave-up").is_displayed(), "the lobby to give up", 45)
+    assert not driver.find_element(By.ID, "lobby-waiting").is_displayed(), "'Waiting for your team' still shows after giving up"
+    assert "Nobody else joined in time" in driver.find_element(By.ID, "lobby-gave-up").text
+    assert driver.find_element(By.ID, "join-again").is_displayed()
+    for width, height in LOBBY_CHECK_SIZES:
+        driver.set_window_size(width, height)
+        shot(driver, f"lobby-gave-up-{width}x{height}")
+    driver.set_window_size(1280, 800)
+    driver.find_element(By.ID, "back-to-exercises").click()
+    wait(driver, lambda d: d.current_url.rstrip("/") == base, "back on the exercises")
+
+
+def check_hint_confirmed(row):
+    """'Send hint' says in words that the hint went out, and to which team."""
+    wait(row.parent, lambda d: "Sent to team" in row.find_element(By.CSS_SELECTOR, ".hint-status").text, "the hint's confirmation")
+
+
+def check_dashboard_first_screen_and_research(teacher, session):
+    """At laptop sizes the live team, with its current task, is on the first screen of the dashboard;
+    the research page's radio buttons sit next to their words. Screenshots of both pages."""
+    for width, height in LOBBY_CHECK_SIZES:
+        teacher.set_window_size(width, height)
+        teacher.get(base + "/instructor")
+        row = wait(teacher, lambda d: (d.find_elements(By.CSS_SELECTOR, f"tr[data-session='{session}']") or [None])[0], "the team on the dashboard")
+        task = wait(teacher, lambda d: row.find_element(By.CSS_SELECTOR, "td.task-cell").text.strip() not in ("", "–") and row.find_element(By.CSS_SELECTOR, "td.task-cell").text, "the team's current task")
+        assert task in ("Text statistics", "Run-length encoding"), f"current task shown as {task!r}"
+        bottom = teacher.execute_script("return arguments[0].getBoundingClientRect().bottom", row)
+        viewport = teacher.execute_script("return window.innerHeight")
+        assert bottom <= viewport, f"the live team is below the fold at {width}x{height} ({bottom:.0f} > {viewport})"
+        no_horizontal_scroll(teacher, f"the dashboard at {width}x{height}")
+        shot(teacher, f"dashboard-{width}x{height}")
+        teacher.get(base + "/research")
+        gap = teacher.execute_script(
+            "const input = document.querySelector('input[name=format][value=csv]'); const range = document.createRange();"
+            "const text = [...input.closest('label').childNodes].find(n => n.nodeType === 3 && n.textContent.trim());"
+            "range.selectNodeContents(text); return range.getBoundingClientRect().left - input.getBoundingClientRect().right;")
+        assert 0 <= gap < 16, f"a radio button sits {gap:.0f}px from its label at {width}x{height}"
+        no_horizontal_scroll(teacher, f"the research page at {width}x{height}")
+        shot(teacher, f"research-{width}x{height}")
+    teacher.set_window_size(1280, 800)
+
+
+def check_leaving_a_session(leaver, partner):
+    """A member leaves the session (after confirming) and the partner's page says so."""
+    from selenium.webdriver.support import expected_conditions
+    leaver.find_element(By.ID, "leave-session").click()
+    alert = WebDriverWait(leaver, 10).until(expected_conditions.alert_is_present())
+    assert "Leave this team for good?" in alert.text, alert.text
+    alert.accept()
+    wait(leaver, lambda d: "You left your team" in d.find_element(By.TAG_NAME, "main").text, "the leaver told they left")
+    message_with(partner, "system", "left the session")
+    wait(partner, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#members li")) == 1, "the leaver off the partner's team list")
+    shot(partner, "partner-sees-member-leave")
+    shot(leaver, "leaver-back-on-exercises")
+
+
 try:
     step("alice and bob sign in and see the exercises")
     alice = browser("alice")
@@ -125,6 +198,9 @@ try:
     wait(alice, lambda d: d.find_elements(By.CSS_SELECTOR, "button[data-join='python-intro']"), "the python-intro card")
     no_horizontal_scroll(alice, "the exercises page")
     shot(alice, "alice-exercises")
+
+    step("the lobby says how long one may wait, and says so when it gives up")
+    check_lobby_wait_limit_and_give_up(alice)
 
     step("alice joins and waits in the lobby")
     alice.find_element(By.CSS_SELECTOR, "button[data-join='python-intro']").click()
@@ -244,6 +320,7 @@ try:
     hint = row.find_element(By.CSS_SELECTOR, "input")
     hint.send_keys("Check what happens with an empty text.")
     row.find_element(By.CSS_SELECTOR, "form button").click()
+    check_hint_confirmed(row)
     for driver in (alice, bob):
         message_with(driver, "hint", "Check what happens with an empty text.")
     shot(alice, "alice-hint")
@@ -262,6 +339,9 @@ try:
 
     teacher.get(base + "/research")
     shot(teacher, "teacher-research-export")
+
+    step("at laptop sizes the dashboard shows live teams and their task first")
+    check_dashboard_first_screen_and_research(teacher, session)
 
     step("a participant's notebook script runs with no platform rights when the instructor opens it")
     # alice saves a notebook whose output is a script, marked trusted as JupyterLab itself marks
@@ -325,6 +405,9 @@ try:
     carol.switch_to.frame(carol.find_element(By.ID, "workspace"))
     first_code = wait(carol, lambda d: (d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell .cm-content") or [None])[0], "the SQL console notebook", 120)
     wait(carol, lambda d: "--file schema.sql" in (first_code.get_attribute("textContent") or ""), "the console's first cell", 30)
+    # Keys pressed before the notebook's kernel is up run nothing: wait for it, as a person would.
+    wait(carol, lambda d: any("Idle" in (e.text or "") for e in d.find_elements(By.CSS_SELECTOR, ".jp-StatusBar-Widget")),
+         "the notebook's kernel to be idle", 180)
     carol.execute_script("arguments[0].scrollIntoView({block: 'center'});", first_code)
     first_code.click()
     # Run the schema cell, step over the text, list the tables, select the students.
@@ -341,6 +424,9 @@ try:
     shot(carol, "carol-sql-console")
     carol.quit()
     del drivers["carol"]
+
+    step("bob leaves the session; alice's page says so")
+    check_leaving_a_session(bob, alice)
 
     step("a narrow screen needs no sideways scrolling")
     alice.set_window_size(400, 800)

@@ -70,6 +70,8 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, CustomSt
     public static let moduleMatchingChanged: EventType = "module.matching_changed"
     public static let moduleGroupsUploaded: EventType = "module.groups_uploaded"
     public static let sessionMemberJoined: EventType = "session.member_joined"
+    /// A member left their session for good (their own choice); payload `user`, `remaining`.
+    public static let sessionMemberLeft: EventType = "session.member_left"
     public static let presenceJoined: EventType = "presence.joined"
     public static let presenceLeft: EventType = "presence.left"
     public static let sessionFormed: EventType = "session.formed"
@@ -105,5 +107,8 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, CustomSt
     public static let workspaceFailed: EventType = "workspace.failed"
     /// The workspace hit a limit (memory, processes, disk); payload `limit`, `message`.
     public static let workspaceLimit: EventType = "workspace.limit"
+    /// Members edited documents in the workspace (coalesced: at most one per member and minute);
+    /// payload `updates`, the document updates since that member's previous such event.
+    public static let workspaceEdited: EventType = "workspace.edited"
     public static let modulesSynced: EventType = "modules.synced"
 }

@@ -101,6 +101,26 @@ public struct LobbyStateMachine: Sendable {
         return queues[entry.module]?.firstIndex { $0.user == user }.map { $0 + 1 }
     }
 
+    /// What a waiting participant can expect, in the lobby's own terms, so the page can say it
+    /// before it happens.
+    public struct Outlook: Sendable, Hashable {
+        /// From just after this moment a smaller group may form (at least `group.min`): with
+        /// `group.min` 1, a participant still alone then starts on their own.
+        public var settleAt: Date
+        /// At this moment the lobby gives up on them (``Action/giveUp(user:module:)``).
+        public var giveUpAt: Date
+        public var group: GroupSize
+    }
+
+    /// When `user`'s wait changes: the settle and give-up times of their module's rules.
+    public func outlook(of user: String) -> Outlook? {
+        guard let entry = waiting(user), let moduleSettings = settings[entry.module] else { return nil }
+        return Outlook(
+            settleAt: entry.joinedAt.addingTimeInterval(moduleSettings.matching.settle.timeInterval),
+            giveUpAt: entry.joinedAt.addingTimeInterval(moduleSettings.matching.giveUp.timeInterval), group: moduleSettings.group
+        )
+    }
+
     /// Adds `user` to the end of `module`'s queue.
     public mutating func join(user: String, module: String, now: Date) throws(JoinError) {
         guard let moduleSettings = settings[module] else { throw .unknownModule(module) }
@@ -128,6 +148,13 @@ public struct LobbyStateMachine: Sendable {
     /// A session formed or changed size: remember it for late joiners.
     public mutating func sessionUpdated(_ session: OpenSession) {
         openSessions[session.id] = session
+    }
+
+    /// A member left `id` for good: its seat may go to a late joiner while the session is young.
+    public mutating func memberLeft(session id: String) {
+        guard var session = openSessions[id] else { return }
+        session.size = max(0, session.size - 1)
+        openSessions[id] = session
     }
 
     /// A session ended (or must not take newcomers any more).

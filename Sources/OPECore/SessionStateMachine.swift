@@ -29,6 +29,8 @@ public struct SessionStateMachine: Sendable, Hashable {
         /// New role of every member after a change; `reason` is `start`, `rotate`, `late_join`.
         case rolesChanged([String: String], reason: String)
         case memberJoined(user: String, role: String)
+        /// `user` left the team for good (they chose to); their seat is gone.
+        case memberLeft(user: String)
     }
 
     public let id: String
@@ -137,6 +139,34 @@ public struct SessionStateMachine: Sendable, Hashable {
         let role = hasDriver ? Self.spareRole(roles: roles, lateJoinRole: lateJoinRole) : lateJoinRole
         members.append(Member(user: user, role: role, joinedAt: now, awaySince: now, lateJoiner: true))
         return [.memberJoined(user: user, role: role)]
+    }
+
+    /// A member leaves the team for good, by their own choice: their seat goes and the others work
+    /// on. The roles become the lineup of the smaller team, counted from whoever drives now — or,
+    /// if the leaver was driving, from the next seat, who takes over with a whole turn (the
+    /// rotation timer starts again) — so the team always has exactly one driver. The last one to
+    /// leave ends the session as `abandoned`: nobody is left to finish it.
+    public mutating func removeMember(_ user: String, now: Date) -> [Action] {
+        guard !phase.isOver, let index = members.firstIndex(where: { $0.user == user }) else { return [] }
+        let driver = members.firstIndex { $0.role == roles[0] }
+        members.remove(at: index)
+        guard !members.isEmpty else {
+            phase = .abandoned
+            return [.memberLeft(user: user), .phaseChanged(.abandoned)]
+        }
+        let before = roleMap
+        // The seat that drives after the change, in the shortened list.
+        let first: Int
+        switch driver {
+        case .some(let seat) where seat == index: first = index % members.count
+        case .some(let seat) where seat > index: first = seat - 1
+        case .some(let seat): first = seat
+        case .none: first = 0
+        }
+        let lineup = Self.lineup(roles: roles, lateJoinRole: lateJoinRole, size: members.count)
+        for offset in 0..<members.count { members[(first + offset) % members.count].role = lineup[offset] }
+        if driver == index { lastRotation = now }
+        return roleMap == before ? [.memberLeft(user: user)] : [.memberLeft(user: user), .rolesChanged(roleMap, reason: "member_left")]
     }
 
     /// Rotates roles one step: the first role (the driver's) passes to the next seat and the

@@ -83,7 +83,8 @@ public func buildApplication(
         proxyRouter.add(middleware: ErrorMiddleware())
         WorkspaceProxyController(
             workspaces: workspaces, sessions: sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
-            frameAncestors: (["'self'"] + configuration.platformOrigins.sorted()).joined(separator: " ")
+            frameAncestors: (["'self'"] + configuration.platformOrigins.sorted()).joined(separator: " "),
+            edits: EditActivity(events: store.events, clock: configuration.clock)
         ).addRoutes(to: proxyRouter)
         app.addServices(
             Application(
@@ -110,7 +111,7 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
     WebController(
         store: store, sessions: gateway.sessions, catalog: gateway.catalog,
         passwords: PasswordSignIn(store: store, throttle: throttle, secureCookies: configuration.secureCookies), library: pages,
-        allowedOrigins: configuration.allowedOrigins, clock: configuration.clock
+        allowedOrigins: configuration.allowedOrigins, clock: configuration.clock, hub: hub
     ).addRoutes(to: router)
     SystemController(registry: OPEMetrics.registry, metricsToken: configuration.metricsToken).addRoutes(to: router)
     let api = router.group("api")
@@ -118,7 +119,7 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
         .add(middleware: CSRFMiddleware(allowedOrigins: configuration.allowedOrigins))
     AuthController(store: store, sessions: gateway.sessions, throttle: throttle, secureCookies: configuration.secureCookies).addRoutes(to: api)
     ModulesController(catalog: gateway.catalog, store: store, sessions: gateway.sessions).addRoutes(to: api)
-    LobbyController(sessions: gateway.sessions).addRoutes(to: api)
+    LobbyController(sessions: gateway.sessions, hub: hub).addRoutes(to: api)
     let tests = gateway.workspaces.flatMap { _ in
         configuration.sandbox.map {
             TaskTestService(
@@ -139,7 +140,8 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
         }
     } else if let workspaces = gateway.workspaces {
         WorkspaceProxyController(
-            workspaces: workspaces, sessions: gateway.sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store
+            workspaces: workspaces, sessions: gateway.sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
+            edits: EditActivity(events: store.events, clock: configuration.clock)
         ).addRoutes(to: router)
     }
     return router

@@ -6,9 +6,13 @@ import OPECore
 /// Joining and leaving the lobby, and where a participant stands.
 struct LobbyController {
     let sessions: SessionManager
+    /// The team rooms, to close the connections of someone who left their team to join elsewhere.
+    var hub: RoomHub? = nil
 
     struct JoinRequest: Decodable {
         var module: String
+        /// The id of the session the caller is in and means to leave for this module.
+        var leaveSession: String?
     }
 
     struct StatusResponse: Encodable, Sendable {
@@ -17,27 +21,49 @@ struct LobbyController {
         var module: String?
         var position: Int?
         var waitingSince: Date?
+        /// While waiting: when a smaller team (or a team of one) may form.
+        var settleAt: Date?
+        /// While waiting: when the lobby gives up and they leave the queue.
+        var giveUpAt: Date?
         var session: String?
+        /// When matched: how many are in the team (1: working alone).
+        var teamSize: Int?
+        /// What the state means for the participant, in words.
         var message: String?
 
         init(_ status: SessionManager.Status) {
             switch status {
-            case .waiting(let module, let position, let since):
+            case .waiting(let waiting):
                 self.status = "waiting"
-                self.module = module
-                self.position = position
-                waitingSince = since
+                module = waiting.module
+                position = waiting.position
+                waitingSince = waiting.since
+                settleAt = waiting.settleAt
+                giveUpAt = waiting.giveUpAt
+                message = LobbyWords.teamForming(waiting) + " " + LobbyWords.waitLimit(waiting)
             case .matched(let session):
                 self.status = "matched"
                 self.session = session
             case .gaveUp(let module):
                 self.status = "gave_up"
                 self.module = module
-                message = "nobody else joined in time; try again later or ask your instructor"
+                message = LobbyWords.gaveUp
             case .idle:
                 self.status = "idle"
             }
         }
+    }
+
+    /// The status, with the team's size and, for a team of one, the words that say so.
+    func response(_ status: SessionManager.Status) async -> StatusResponse {
+        var response = StatusResponse(status)
+        if case .matched(let id) = status, let session = await sessions.session(id) {
+            response.module = session.module
+            response.teamSize = session.members.count
+            response.message = session.members.count == 1
+                ? LobbyWords.alone(lateJoin: await sessions.lateJoinTimeLeft(session: id)) : "Your team is ready."
+        }
+        return response
     }
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -75,14 +101,20 @@ struct LobbyController {
         let identity = try context.requireIdentity()
         let body = try await request.decodeJSON(JoinRequest.self, context: context)
         do {
-            let status = try await sessions.join(user: identity.user.username, module: body.module)
-            return JSONResponse(value: StatusResponse(status))
+            let status = try await sessions.join(user: identity.user.username, module: body.module, leaving: body.leaveSession)
+            if let left = body.leaveSession { hub?.closeConnections(of: identity.user.username, in: left) }
+            return JSONResponse(value: await response(status))
         } catch let error as SessionManager.JoinError {
-            switch error {
-            case .lobby(.unknownModule): throw APIError(.notFound, error.description)
-            case .lobby(.closed), .lobby(.staticMode), .notInGroup: throw APIError(.forbidden, error.description)
-            case .lobby(.alreadyWaiting), .inSession: throw APIError(.conflict, error.description)
-            }
+            throw Self.apiError(error)
+        }
+    }
+
+    /// A refused join in words, with the status that fits.
+    static func apiError(_ error: SessionManager.JoinError) -> APIError {
+        switch error {
+        case .lobby(.unknownModule): APIError(.notFound, error.description)
+        case .lobby(.closed), .lobby(.staticMode), .notInGroup: APIError(.forbidden, error.description)
+        case .lobby(.alreadyWaiting), .inSession: APIError(.conflict, error.description)
         }
     }
 
@@ -94,6 +126,6 @@ struct LobbyController {
 
     @Sendable func status(request: Request, context: AppRequestContext) async throws -> JSONResponse<StatusResponse> {
         let identity = try context.requireIdentity()
-        return JSONResponse(value: StatusResponse(await sessions.committedStatus(of: identity.user.username)))
+        return JSONResponse(value: await response(await sessions.committedStatus(of: identity.user.username)))
     }
 }

@@ -711,6 +711,10 @@ enum OpenAPIDocument {
                 "properties": {
                   "module": {
                     "type": "string"
+                  },
+                  "leaveSession": {
+                    "type": "string",
+                    "description": "The id of the session you are in: leave it and join this module in one step. Without it, someone in a live session gets 409 saying how to choose."
                   }
                 }
               }
@@ -924,6 +928,68 @@ enum OpenAPIDocument {
             "$ref": "#/components/responses/Error"
           },
           "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "409": {
+            "$ref": "#/components/responses/Error"
+          }
+        }
+      }
+    },
+    "/api/sessions/{id}/leave": {
+      "post": {
+        "summary": "Leave your session for good (members): the team is told in its room (session.member_left), works on without you with roles for its new size, and the session ends (abandoned) if nobody is left. You may join another module afterwards.",
+        "tags": [
+          "sessions"
+        ],
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Left",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object",
+                  "properties": {
+                    "session": {
+                      "type": "string"
+                    },
+                    "module": {
+                      "type": "string"
+                    },
+                    "remaining": {
+                      "type": "array",
+                      "items": {
+                        "type": "string"
+                      }
+                    },
+                    "phase": {
+                      "type": "string"
+                    },
+                    "message": {
+                      "type": "string"
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Error"
+          },
+          "403": {
+            "$ref": "#/components/responses/Error"
+          },
+          "404": {
             "$ref": "#/components/responses/Error"
           },
           "409": {
@@ -1754,11 +1820,26 @@ enum OpenAPIDocument {
             "type": "string",
             "format": "date-time"
           },
+          "settleAt": {
+            "type": "string",
+            "format": "date-time",
+            "description": "While waiting: after this a smaller team may form (with a minimum of one, you start on your own)"
+          },
+          "giveUpAt": {
+            "type": "string",
+            "format": "date-time",
+            "description": "While waiting: when the lobby gives up and you leave the queue"
+          },
           "session": {
             "type": "string"
           },
+          "teamSize": {
+            "type": "integer",
+            "description": "When matched: members in the team (1: working alone)"
+          },
           "message": {
-            "type": "string"
+            "type": "string",
+            "description": "What the state means, in words"
           }
         }
       },
@@ -1826,6 +1907,45 @@ enum OpenAPIDocument {
           },
           "workspace": {
             "$ref": "#/components/schemas/Workspace"
+          },
+          "activity": {
+            "type": "object",
+            "description": "In GET /api/sessions (staff): how the team is doing",
+            "properties": {
+              "lastActivity": {
+                "type": "string",
+                "format": "date-time",
+                "description": "Latest chat message, test run or edit in the workspace"
+              },
+              "lastEdit": {
+                "type": "string",
+                "format": "date-time",
+                "description": "Latest edit in JupyterLab, to the minute (workspace.edited events are coalesced per member and minute)"
+              },
+              "lastEditBy": {
+                "type": "string"
+              },
+              "tests": {
+                "type": "object",
+                "additionalProperties": {
+                  "type": "boolean"
+                }
+              },
+              "stuck": {
+                "type": "string"
+              },
+              "currentTask": {
+                "type": "object",
+                "properties": {
+                  "id": {
+                    "type": "string"
+                  },
+                  "title": {
+                    "type": "string"
+                  }
+                }
+              }
+            }
           }
         }
       },

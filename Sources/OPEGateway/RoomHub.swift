@@ -79,6 +79,13 @@ final class RoomHub: Sendable {
         return last
     }
 
+    /// Ends every connection of `user` to `session` (they left the team): what is already queued
+    /// for them (the news of their leaving) is still sent, then the room closes for them.
+    func closeConnections(of user: String, in session: String) {
+        let theirs = state.withLock { $0.rooms[session]?.values.filter { $0.user == user } ?? [] }
+        for connection in theirs { connection.outbox.finish() }
+    }
+
     /// Users with at least one open connection to `session`.
     func connectedUsers(in session: String) -> Set<String> {
         state.withLock { Set($0.rooms[session]?.values.map(\.user) ?? []) }

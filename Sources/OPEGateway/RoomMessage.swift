@@ -77,6 +77,11 @@ struct RoomMessage: Sendable {
             type = "member"
             user = payload["user"]?.stringValue
             role = payload["role"]?.stringValue
+        case .sessionMemberLeft:
+            // The page says so and takes them off the team list; `members` is who is left.
+            type = "left"
+            user = payload["user"]?.stringValue
+            if case .array(let list)? = payload["remaining"] { members = list.compactMap(\.stringValue) }
         case .presenceJoined, .presenceLeft:
             type = "presence"
             user = event.actor

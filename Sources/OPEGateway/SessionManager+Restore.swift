@@ -6,7 +6,7 @@ import OPEStore
 extension SessionManager {
     /// Event types that shape the lobby and the sessions.
     static let restoredTypes: [EventType] = [
-        .lobbyJoined, .lobbyLeft, .lobbyGaveUp, .moduleMatchingChanged, .moduleGroupsUploaded, .sessionFormed, .sessionMemberJoined, .roleChanged, .sessionPhaseChanged, .experimentAssigned,
+        .lobbyJoined, .lobbyLeft, .lobbyGaveUp, .moduleMatchingChanged, .moduleGroupsUploaded, .sessionFormed, .sessionMemberJoined, .sessionMemberLeft, .roleChanged, .sessionPhaseChanged, .experimentAssigned,
     ]
 
     /// Rebuilds the lobby queue, sessions, members, roles and phases from the event log, as they
@@ -93,6 +93,10 @@ extension SessionManager {
             if let role = payload["role"]?.stringValue, let member = session.member(user), member.role != role {
                 session.restore(roles: [user: role], rotation: session.rotation, at: session.lastRotation)
             }
+            sessions[id] = session
+        case .sessionMemberLeft:
+            guard let id = event.session, var session = sessions[id], let user = payload["user"]?.stringValue else { return }
+            _ = session.removeMember(user, now: event.time)
             sessions[id] = session
         case .roleChanged:
             guard let id = event.session, var session = sessions[id], case .object(let roles)? = payload["roles"] else { return }

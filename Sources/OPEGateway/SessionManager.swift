@@ -26,24 +26,65 @@ public actor SessionManager {
 
     /// Where a participant stands, as `POST /api/lobby/join` and `GET /api/lobby` report it.
     public enum Status: Sendable, Hashable {
-        case waiting(module: String, position: Int, since: Date)
+        case waiting(Waiting)
         case matched(session: String)
         case gaveUp(module: String)
         case idle
     }
 
+    /// A participant in the queue, and what the lobby will do about them and when.
+    public struct Waiting: Sendable, Hashable {
+        public var module: String
+        /// 1-based place in the module's queue.
+        public var position: Int
+        public var since: Date
+        /// After this, a smaller group may form; with a minimum group of one, they start alone.
+        public var settleAt: Date
+        /// At this time the lobby gives up and they leave the queue.
+        public var giveUpAt: Date
+        public var group: GroupSize
+    }
+
     public enum JoinError: Error, Sendable, CustomStringConvertible {
         case lobby(LobbyStateMachine.JoinError)
-        case inSession(String)
+        /// The participant is in a live session (of `module`) and did not say to leave it.
+        case inSession(session: String, module: String)
         case notInGroup(module: String)
 
         public var description: String {
             switch self {
             case .lobby(let error): error.description
-            case .inSession(let id): "you are already in session \(id); leave it before joining another"
+            case .inSession(let id, let module):
+                "you are already in session \(id) (module '\(module)'); stay there, or leave it first "
+                    + "(POST /api/sessions/\(id)/leave, or join with \"leaveSession\": \"\(id)\")"
             case .notInGroup(let module): "module '\(module)' uses fixed groups and you are in none of them; ask your instructor"
             }
         }
+    }
+
+    /// Why a member could not leave a session.
+    public enum LeaveError: Error, Sendable, Hashable, CustomStringConvertible {
+        case unknownSession(String)
+        case notMember(session: String)
+        case over(session: String, phase: SessionStateMachine.Phase)
+
+        public var description: String {
+            switch self {
+            case .unknownSession(let id): "no session '\(id)'"
+            case .notMember(let id): "you are not a member of session \(id), so you cannot leave it"
+            case .over(let id, let phase): "session \(id) has already ended (\(phase.rawValue)); there is nothing to leave"
+            }
+        }
+    }
+
+    /// A member's departure, as the API reports it.
+    public struct Departure: Sendable, Hashable {
+        public var session: String
+        public var module: String
+        /// Members still in the team.
+        public var remaining: [String]
+        /// The session's phase after the departure (`abandoned` when nobody is left).
+        public var phase: SessionStateMachine.Phase
     }
 
     let events: EventLog
@@ -73,6 +114,7 @@ public actor SessionManager {
     var startCapacity: @Sendable () -> Bool = { true }
     let waitingGauge = Gauge(label: "ope_lobby_waiting")
     let liveGauge = Gauge(label: "ope_sessions_live")
+    let leftCounter = Counter(label: "ope_session_members_left_total")
 
     public init(
         store: Store, configuration: Configuration = Configuration(), logger: Logger = Logger(label: "ope.sessions"),
@@ -121,22 +163,33 @@ public actor SessionManager {
     // MARK: Lobby
 
     /// Puts `user` in the queue of `module` and runs a matching pass.
-    public func join(user: String, module: String) async throws -> Status {
+    ///
+    /// Someone in a live session is refused (``JoinError/inSession(session:module:)``) unless
+    /// `leaving` names that session: then they leave it and join in one step, so they are never
+    /// half out of one team and not yet in the next queue.
+    public func join(user: String, module: String, leaving: String? = nil) async throws -> Status {
         let now = clock.now
-        if let id = userSession[user], let session = sessions[id], !session.phase.isOver { throw JoinError.inSession(id) }
+        var drafts: [EventDraft] = []
+        if let id = userSession[user], let session = sessions[id], !session.phase.isOver {
+            guard leaving == id else { throw JoinError.inSession(session: id, module: session.module) }
+            // Check the join first: a refused join must not cost them their team.
+            try checkJoin(user: user, module: module)
+            drafts += try departure(of: user, from: id, now: now).drafts
+        }
         if let settings = lobby.settings[module], settings.matching.mode == .static {
             guard settings.matching.open else { throw JoinError.lobby(.closed(module)) }
-            let drafts = try joinGroup(user: user, module: module, now: now)
+            drafts += try joinGroup(user: user, module: module, now: now)
             try await commit(drafts)
             return status(of: user)
         }
         do {
             try lobby.join(user: user, module: module, now: now)
         } catch {
+            try await commit(drafts)
             throw JoinError.lobby(error)
         }
         gaveUp[user] = nil
-        var drafts = [EventDraft(time: now, type: .lobbyJoined, actor: user, payload: ["module": .string(module)])]
+        drafts.append(EventDraft(time: now, type: .lobbyJoined, actor: user, payload: ["module": .string(module)]))
         drafts += apply(lobby.tick(now: now, formGroups: startCapacity()), now: now)
         try await commit(drafts)
         return status(of: user)
@@ -156,11 +209,47 @@ public actor SessionManager {
         return true
     }
 
+    /// Whether `user` could join `module` now (the lobby's own checks, without joining).
+    private func checkJoin(user: String, module: String) throws(JoinError) {
+        guard let settings = lobby.settings[module] else { throw .lobby(.unknownModule(module)) }
+        guard settings.matching.open else { throw .lobby(.closed(module)) }
+        if settings.matching.mode == .static {
+            guard staticGroups[module]?.values.contains(where: { $0.contains(user) }) == true else { throw .notInGroup(module: module) }
+        } else if let entry = lobby.waiting(user) {
+            throw .lobby(.alreadyWaiting(module: entry.module))
+        }
+    }
+
+    /// `user` leaves their session `id` for good: the team is told (a `session.member_left`
+    /// event in its room), the others work on with roles for their new size, and the last one out
+    /// ends it. The leaver may join another module at once.
+    public func leaveSession(user: String, session id: String) async throws -> Departure {
+        let (drafts, departure) = try departure(of: user, from: id, now: clock.now)
+        try await commit(drafts)
+        return departure
+    }
+
+    private func departure(of user: String, from id: String, now: Date) throws(LeaveError) -> (drafts: [EventDraft], departure: Departure) {
+        guard var session = sessions[id] else { throw .unknownSession(id) }
+        guard session.member(user) != nil else { throw .notMember(session: id) }
+        guard !session.phase.isOver else { throw .over(session: id, phase: session.phase) }
+        let actions = session.removeMember(user, now: now)
+        sessions[id] = session
+        if userSession[user] == id { userSession[user] = nil }
+        if session.phase.isOver { close(session) } else { lobby.memberLeft(session: id) }
+        leftCounter.increment()
+        logger.info("member left the session", metadata: ["session": "\(id)", "user": "\(user)", "remaining": "\(session.members.count)"])
+        let departure = Departure(session: id, module: session.module, remaining: session.members.map(\.user), phase: session.phase)
+        return (drafts(for: actions, session: session, actor: user, now: now), departure)
+    }
+
     /// Where `user` stands now (after everything before this call is committed).
     public func status(of user: String) -> Status {
         if let id = userSession[user], let session = sessions[id], !session.phase.isOver { return .matched(session: id) }
-        if let entry = lobby.waiting(user), let position = lobby.position(of: user) {
-            return .waiting(module: entry.module, position: position, since: entry.joinedAt)
+        if let entry = lobby.waiting(user), let position = lobby.position(of: user), let outlook = lobby.outlook(of: user) {
+            return .waiting(
+                Waiting(module: entry.module, position: position, since: entry.joinedAt, settleAt: outlook.settleAt, giveUpAt: outlook.giveUpAt, group: outlook.group)
+            )
         }
         if let module = gaveUp[user] { return .gaveUp(module: module) }
         return .idle
@@ -178,6 +267,16 @@ public actor SessionManager {
     public func session(_ id: String) async -> SessionStateMachine? {
         await barrier()
         return sessions[id]
+    }
+
+    /// How much longer newcomers from the lobby may still join session `id` (nil for fixed
+    /// groups, and once the module's late-join window has passed).
+    public func lateJoinTimeLeft(session id: String) -> Duration? {
+        guard let session = sessions[id], !session.phase.isOver, !staticSessions.values.contains(id),
+            let window = lobby.settings[session.module]?.matching.lateJoin
+        else { return nil }
+        let left = window.timeInterval - clock.now.timeIntervalSince(session.createdAt)
+        return left > 0 ? .seconds(left) : nil
     }
 
     /// The live session `user` is in, if any.
@@ -408,6 +507,11 @@ public actor SessionManager {
                 )
             case .memberJoined(let user, let role):
                 return EventDraft(time: now, type: .sessionMemberJoined, actor: actor, session: session.id, payload: ["user": .string(user), "role": .string(role)])
+            case .memberLeft(let user):
+                return EventDraft(
+                    time: now, type: .sessionMemberLeft, actor: actor, session: session.id,
+                    payload: ["user": .string(user), "remaining": .array(session.members.map { .string($0.user) })]
+                )
             }
         }
     }

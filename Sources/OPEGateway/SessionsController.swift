@@ -53,12 +53,25 @@ struct SessionsController {
         var activity: Activity?
     }
 
-    /// The dashboard's view of a team: when it last did something, its latest test result per
-    /// task, and why it looks stuck, if it does.
+    /// The dashboard's view of a team: when it last did something (chat, test runs, editing in
+    /// JupyterLab), its latest test result per task, the task it is on, and why it looks stuck,
+    /// if it does.
     struct Activity: Encodable, Sendable {
         var lastActivity: Date?
+        /// When a member last edited a document in the workspace (to the minute: edits are
+        /// recorded coalesced, see ``EditActivity``), and who.
+        var lastEdit: Date?
+        var lastEditBy: String?
         var tests: [String: Bool]
         var stuck: String?
+        /// The task the bot last moved the team to or the team last tested, whichever came
+        /// later; the module's first task before either.
+        var currentTask: TaskRef?
+    }
+
+    struct TaskRef: Encodable, Sendable {
+        var id: String
+        var title: String
     }
 
     struct HintRequest: Decodable {
@@ -66,7 +79,7 @@ struct SessionsController {
         var module: String?
     }
 
-    /// A team counts as stuck after this long without chat or test runs, or after this many failed runs in a row.
+    /// A team counts as stuck after this long without chat, editing or test runs, or after this many failed runs in a row.
     static let stuckAfter: TimeInterval = 10 * 60
     static let stuckFailures = 3
 
@@ -82,6 +95,7 @@ struct SessionsController {
         group.post("sessions/:id/hint", use: hint)
         group.post("hints", use: hintAll)
         group.post("sessions/:id/end", use: end)
+        group.post("sessions/:id/leave", use: leave)
         group.post("sessions/:id/tests", use: runTests)
         group.post("sessions/:id/workspace/restart", use: restartWorkspace)
         group.post("modules/:id/matching", use: matching)
@@ -143,6 +157,7 @@ struct SessionsController {
 
     func activity(of session: SessionStateMachine) async throws -> Activity {
         let recent = try await store.reader.latest(EventFilter(session: session.id, types: [.chatMessage, .testResult]), limit: 50)
+        let edit = try await store.reader.latest(EventFilter(session: session.id, types: [.workspaceEdited])).first
         var tests: [String: Bool] = [:]
         var failuresInARow = 0
         var countingFailures = true
@@ -151,14 +166,32 @@ struct SessionsController {
             if tests[task] == nil { tests[task] = passed }
             if countingFailures { if passed { countingFailures = false } else { failuresInARow += 1 } }
         }
-        let last = recent.first?.time ?? session.activeSince ?? session.createdAt
+        let latest = [recent.first?.time, edit?.time].compactMap { $0 }.max()
+        let last = latest ?? session.activeSince ?? session.createdAt
         var stuck: String?
         if failuresInARow >= Self.stuckFailures {
             stuck = "\(failuresInARow) failed test runs in a row"
         } else if session.phase == .active, sessions.clock.now.timeIntervalSince(last) > Self.stuckAfter {
-            stuck = "no chat or test runs for \(Int(sessions.clock.now.timeIntervalSince(last) / 60)) minutes"
+            stuck = "no chat, editing or test runs for \(Int(sessions.clock.now.timeIntervalSince(last) / 60)) minutes"
         }
-        return Activity(lastActivity: recent.first?.time, tests: tests, stuck: stuck)
+        return Activity(
+            lastActivity: latest, lastEdit: edit?.time, lastEditBy: edit?.actor, tests: tests, stuck: stuck,
+            currentTask: try await currentTask(of: session)
+        )
+    }
+
+    /// The task a team is on: the bot's latest `task …` command or the latest test run, whichever is later.
+    func currentTask(of session: SessionStateMachine) async throws -> TaskRef? {
+        guard let module = await sessions.module(ofSession: session.id) else { return nil }
+        let recent = try await store.reader.latest(EventFilter(session: session.id, types: [.botCommand, .testResult]), limit: 20)
+        let named = recent.lazy.compactMap { event -> String? in
+            if event.type == .testResult { return event.payload["task"]?.stringValue }
+            guard let command = event.payload["command"]?.stringValue, command.hasPrefix("task ") else { return nil }
+            return String(command.dropFirst("task ".count)).trimmingCharacters(in: .whitespaces)
+        }
+        .first { id in module.tasks.contains { $0.id == id } }
+        guard let task = module.tasks.first(where: { $0.id == named }) ?? module.tasks.first else { return nil }
+        return TaskRef(id: task.id, title: task.title)
     }
 
     /// The refusal of anything more in an ended session, in words.
@@ -255,6 +288,41 @@ struct SessionsController {
     @Sendable func detail(request: Request, context: AppRequestContext) async throws -> JSONResponse<SessionResponse> {
         let session = try await visibleSession(context)
         return JSONResponse(value: try await response(session))
+    }
+
+    struct LeaveResponse: Encodable, Sendable {
+        var session: String
+        var module: String
+        /// Members still in the team.
+        var remaining: [String]
+        /// The session's phase now: `abandoned` when the leaver was the last one.
+        var phase: String
+        var message: String
+    }
+
+    /// A member leaves their session for good: the team is told in the room, works on without
+    /// them (or the session ends if nobody is left), and the leaver may join another module.
+    @Sendable func leave(request: Request, context: AppRequestContext) async throws -> JSONResponse<LeaveResponse> {
+        let identity = try context.requireIdentity()
+        let id = try context.parameters.require("id")
+        let user = identity.user.username
+        let departure: SessionManager.Departure
+        do {
+            departure = try await sessions.leaveSession(user: user, session: id)
+        } catch let error as SessionManager.LeaveError {
+            switch error {
+            case .unknownSession: throw APIError(.notFound, error.description)
+            case .notMember: throw APIError(.forbidden, error.description)
+            case .over: throw APIError(.conflict, error.description)
+            }
+        }
+        hub.closeConnections(of: user, in: id)
+        let message =
+            departure.remaining.isEmpty
+            ? "You left session \(id). Nobody was left in it, so it has ended." : "You left session \(id); your team was told and works on without you."
+        return JSONResponse(
+            value: LeaveResponse(session: id, module: departure.module, remaining: departure.remaining, phase: departure.phase.rawValue, message: message)
+        )
     }
 
     @Sendable func rotate(request: Request, context: AppRequestContext) async throws -> JSONResponse<SessionResponse> {

@@ -24,6 +24,8 @@ struct WebController {
     var allowedOrigins: Set<String> = []
     var loginTokens = LoginToken()
     var clock: any PlatformClock = SystemClock()
+    /// The team rooms, to close a leaver's other windows' connections.
+    var hub: RoomHub?
     static let loginCookie = "ope_login"
 
     /// The folder holding `templates/` and `static/`.
@@ -42,6 +44,7 @@ struct WebController {
         pages.post("join", use: page(join))
         pages.get("lobby", use: page(lobby))
         pages.post("leave", use: page(leave))
+        pages.post("sessions/:id/leave", use: page(leaveSession))
         pages.get("sessions/:id", use: page(session))
         pages.get("instructor", use: page(dashboard))
         pages.get("research", use: page(research))
@@ -107,6 +110,8 @@ struct WebController {
         var password: String?
         var next: String?
         var module: String?
+        /// The session a participant confirmed leaving to join `module`.
+        var leaveSession: String?
     }
 
     func form(_ request: Request) async throws -> Form {
@@ -218,10 +223,21 @@ struct WebController {
     // MARK: Exercises and lobby
 
     @Sendable func home(request: Request, context: AppRequestContext) async throws -> Response {
-        try await homePage(try signedIn(request, context), error: nil, status: .ok)
+        let identity = try signedIn(request, context)
+        var notice: String?
+        if let left = request.uri.queryParameters["left"].map(String.init) {
+            // Back from leaving a team (the module's title, or nothing for a made-up id).
+            if let title = await catalog.modules.first(where: { $0.id == left })?.title {
+                notice =
+                    request.uri.queryParameters["ended"] != nil
+                    ? "You left your team for \(title). Nobody was left in it, so the session has ended."
+                    : "You left your team for \(title). Your team was told and works on without you."
+            }
+        }
+        return try await homePage(identity, error: nil, notice: notice, status: .ok)
     }
 
-    func homePage(_ identity: Identity, error: String?, status: HTTPResponse.Status) async throws -> Response {
+    func homePage(_ identity: Identity, error: String?, notice: String? = nil, status: HTTPResponse.Status) async throws -> Response {
         var modules: [[String: Any]] = []
         for module in await catalog.modules.sorted(by: { $0.title < $1.title }) {
             let open = await sessions.matching(of: module.id)?.open ?? false
@@ -234,18 +250,25 @@ struct WebController {
         var values: [String: Any] = ["title": "Exercises", "modules": modules]
         if let current = await sessions.currentSession(of: identity.user.username) { values["current"] = current.id }
         if let error { values["error"] = error }
+        if let notice { values["notice"] = notice }
         return render("home", values, identity: identity, status: status)
     }
 
     @Sendable func join(request: Request, context: AppRequestContext) async throws -> Response {
         let (identity, form) = try await checked(request, context)
+        let module = form.module ?? ""
         do {
-            switch try await sessions.join(user: identity.user.username, module: form.module ?? "") {
+            let status = try await sessions.join(user: identity.user.username, module: module, leaving: form.leaveSession)
+            if let left = form.leaveSession { hub?.closeConnections(of: identity.user.username, in: left) }
+            switch status {
             case .matched(let session): return Self.redirect("/sessions/\(session)")
             default: return Self.redirect("/lobby")
             }
-        } catch SessionManager.JoinError.inSession(let session) {
+        } catch SessionManager.JoinError.inSession(let session, let current) where current == module {
+            // Join on the exercise they are already doing: back to their team.
             return Self.redirect("/sessions/\(session)")
+        } catch SessionManager.JoinError.inSession(let session, let current) {
+            return await joinChoice(identity, session: session, current: current, wanted: module)
         } catch SessionManager.JoinError.lobby(.alreadyWaiting) {
             // A second click on Join: the first one already put them in the queue.
             return Self.redirect("/lobby")
@@ -254,19 +277,42 @@ struct WebController {
         }
     }
 
+    /// Someone in a team asked to join another exercise: stay, or leave the team and join.
+    func joinChoice(_ identity: Identity, session: String, current: String, wanted: String) async -> Response {
+        let titles = await catalog.modules.reduce(into: [String: String]()) { $0[$1.id] = $1.title }
+        return render(
+            "choice",
+            [
+                "title": "You are in a team", "session": session, "currentTitle": titles[current] ?? current, "wantedTitle": titles[wanted] ?? wanted,
+                "wanted": wanted,
+            ],
+            identity: identity, status: .conflict
+        )
+    }
+
     @Sendable func lobby(request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try signedIn(request, context)
         switch await sessions.committedStatus(of: identity.user.username) {
         case .matched(let session):
             return Self.redirect("/sessions/\(session)")
-        case .waiting(let module, let position, let since):
-            let title = await catalog.modules.first { $0.id == module }?.title ?? module
+        case .waiting(let waiting):
+            let title = await catalog.modules.first { $0.id == waiting.module }?.title ?? waiting.module
             return render(
-                "lobby", ["title": "Waiting for your team", "moduleTitle": title, "position": position, "since": EventExporter.timestamp(since), "script": "lobby.js"],
+                "lobby",
+                [
+                    "title": "Waiting for your team", "moduleTitle": title, "module": waiting.module, "position": waiting.position,
+                    "since": EventExporter.timestamp(waiting.since), "giveUpAt": EventExporter.timestamp(waiting.giveUpAt),
+                    "timeLeft": LobbyWords.spoken(waiting.giveUpAt.timeIntervalSince(clock.now)), "teamForming": LobbyWords.teamForming(waiting),
+                    "waitLimit": LobbyWords.waitLimit(waiting), "gaveUpText": LobbyWords.gaveUp, "script": "lobby.js",
+                ],
                 identity: identity
             )
-        case .gaveUp:
-            return try await homePage(identity, error: "Nobody else joined in time, so you left the queue. Join again when you are ready.", status: .ok)
+        case .gaveUp(let module):
+            let title = await catalog.modules.first { $0.id == module }?.title ?? module
+            return render(
+                "lobby", ["title": "No team this time", "moduleTitle": title, "module": module, "gaveUp": true, "gaveUpText": LobbyWords.gaveUp, "script": "lobby.js"],
+                identity: identity
+            )
         case .idle:
             return Self.redirect("/")
         }
@@ -276,6 +322,21 @@ struct WebController {
         let (identity, _) = try await checked(request, context)
         _ = try await sessions.leave(user: identity.user.username)
         return Self.redirect("/")
+    }
+
+    /// A member leaves their session from its page (the page asked them to confirm first).
+    @Sendable func leaveSession(request: Request, context: AppRequestContext) async throws -> Response {
+        let (identity, _) = try await checked(request, context)
+        let id = try context.parameters.require("id")
+        do {
+            let departure = try await sessions.leaveSession(user: identity.user.username, session: id)
+            hub?.closeConnections(of: identity.user.username, in: id)
+            // Post/redirect/get: a reload of the list does not send the form again. (Module ids
+            // are lowercase letters, digits and dashes: nothing to encode.)
+            return Self.redirect("/?left=\(departure.module)" + (departure.remaining.isEmpty ? "&ended=1" : ""))
+        } catch let error as SessionManager.LeaveError {
+            return message("Could not leave", "You could not leave: \(error.description).", identity: identity, status: .conflict)
+        }
     }
 
     // MARK: Session
@@ -302,12 +363,17 @@ struct WebController {
         let tasks: [[String: Any]] = (module?.tasks ?? []).map { task in
             ["id": task.id, "title": task.title, "instructionsHTML": markdown.html(task.instructions)]
         }
+        // A team of one is told so, here as on the way from the lobby.
+        var alone: String?
+        if member != nil, session.members.count == 1, !session.phase.isOver {
+            alone = LobbyWords.alone(lateJoin: await sessions.lateJoinTimeLeft(session: session.id))
+        }
         return render(
             "session",
             [
                 "title": module?.title ?? session.module, "moduleTitle": module?.title ?? session.module, "sessionID": session.id, "phase": session.phase.rawValue,
                 "myRole": member?.role ?? "observer", "members": members, "tasks": tasks, "staffText": identity.user.role.isStaff ? "true" : "false",
-                "script": "session.js",
+                "script": "session.js", "isMember": member != nil && !session.phase.isOver, "alone": alone.map { $0 as Any } ?? false,
             ],
             identity: identity
         )

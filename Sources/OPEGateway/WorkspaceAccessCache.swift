@@ -12,28 +12,37 @@ final class WorkspaceAccessCache: Sendable {
 
     let lifetime: Duration
     let capacity: Int
-    private let entries = Mutex<[Key: ContinuousClock.Instant]>([:])
+    private struct Entry {
+        var expiry: ContinuousClock.Instant
+        /// Whom the credential belongs to (edits are noted per member).
+        var user: String
+    }
+
+    private let entries = Mutex<[Key: Entry]>([:])
 
     init(lifetime: Duration = .seconds(5), capacity: Int = 50_000) {
         self.lifetime = lifetime
         self.capacity = capacity
     }
 
-    func allows(_ credential: String, session: String) -> Bool {
+    /// The user the credential was let in as moments ago, or nil if it must be checked again.
+    func allowedUser(_ credential: String, session: String) -> String? {
         let key = Key(credential: credential, session: session)
         return entries.withLock { entries in
-            guard let expiry = entries[key] else { return false }
-            if expiry > .now { return true }
+            guard let entry = entries[key] else { return nil }
+            if entry.expiry > .now { return entry.user }
             entries[key] = nil
-            return false
+            return nil
         }
     }
 
-    func allow(_ credential: String, session: String) {
+    func allows(_ credential: String, session: String) -> Bool { allowedUser(credential, session: session) != nil }
+
+    func allow(_ credential: String, session: String, user: String) {
         entries.withLock { entries in
             // Full: start afresh rather than track ages; the next requests fill it again.
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
-            entries[Key(credential: credential, session: session)] = .now + lifetime
+            entries[Key(credential: credential, session: session)] = Entry(expiry: .now + lifetime, user: user)
         }
     }
 }

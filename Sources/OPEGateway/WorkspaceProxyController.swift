@@ -60,6 +60,9 @@ struct WorkspaceProxyController {
     /// allows only itself (`frame-ancestors 'self'`), which would blank the session page's frame.
     var frameAncestors: String? = nil
     let cache = WorkspaceAccessCache()
+    /// Notes members' edits (document updates on the collaboration sockets) for the dashboard
+    /// and the research record; nil records none.
+    var edits: EditActivity? = nil
 
     func addRoutes(to router: Router<AppRequestContext>) {
         // Authentication happens in `authorize`, which skips the lookups for callers it has just let in.
@@ -81,8 +84,8 @@ struct WorkspaceProxyController {
 
     // MARK: Authorisation
 
-    /// The running workspace behind `/w/{id}/` if the caller may use it.
-    func authorize(_ request: Request, context: AppRequestContext) async throws -> Workspace {
+    /// The running workspace behind `/w/{id}/` if the caller may use it, and who the caller is.
+    func authorize(_ request: Request, context: AppRequestContext) async throws -> (workspace: Workspace, user: String) {
         let id = try context.parameters.require("workspace")
         if !Self.isSafe(request.method), let origin = request.headers[.origin],
             !CSRFMiddleware(allowedOrigins: allowedOrigins).isSameSite(origin: origin, request: request)
@@ -91,9 +94,9 @@ struct WorkspaceProxyController {
         }
         // Fast path: a ready workspace and a caller let in moments ago.
         let credential = AuthenticationMiddleware.credential(of: request)
-        if let credential, let workspace = workspaces.route(id), cache.allows(credential, session: workspace.session) {
+        if let credential, let workspace = workspaces.route(id), let user = cache.allowedUser(credential, session: workspace.session) {
             workspaces.touch(session: workspace.session)
-            return workspace
+            return (workspace, user)
         }
         guard let identity = try await AuthenticationMiddleware(store: store).identity(for: request) else {
             throw APIError(.unauthorized, "sign in first: workspaces are only open to their team")
@@ -126,9 +129,9 @@ struct WorkspaceProxyController {
             let rest = request.uri.path.dropFirst("/w/\(id)/".count)
             throw APIError(.temporaryRedirect, "the workspace moved to \(workspace.path)", headers: [.location: workspace.path + rest])
         }
-        if let credential { cache.allow(credential, session: session) }
+        if let credential { cache.allow(credential, session: session, user: identity.user.username) }
         workspaces.touch(session: session)
-        return workspace
+        return (workspace, identity.user.username)
     }
 
     static func isSafe(_ method: HTTPRequest.Method) -> Bool { method == .get || method == .head || method == .options }
@@ -136,7 +139,7 @@ struct WorkspaceProxyController {
     // MARK: HTTP
 
     func forward(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let workspace = try await authorize(request, context: context)
+        let workspace = try await authorize(request, context: context).workspace
         var upstream = HTTPClientRequest(url: workspace.origin + (request.head.path ?? request.uri.path))
         upstream.method = HTTPMethod(rawValue: request.method.rawValue)
         for field in request.headers where !Self.dropRequestHeaders.contains(field.name.canonicalName) {
@@ -210,19 +213,24 @@ struct WorkspaceProxyController {
     // MARK: WebSocket
 
     func upgrade(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let workspace = try await authorize(request, context: context)
+        let (workspace, user) = try await authorize(request, context: context)
         if let origin = request.headers[.origin], !CSRFMiddleware(allowedOrigins: allowedOrigins).isSameSite(origin: origin, request: request) {
             throw APIError(.forbidden, "cross-origin WebSocket from \(origin) refused")
         }
         let path = request.head.path ?? request.uri.path
         let upgrader = WebSocketUpgradeMiddleware<AppRequestContext>(shouldUpgrade: { _, _ in .upgrade([:]) }) { inbound, outbound, wsContext in
-            try await relay(inbound: inbound, outbound: outbound, to: workspace, path: path, logger: wsContext.logger)
+            // Only the documents' collaboration sockets carry edits worth noting.
+            let noted = path.contains("/api/collaboration/room/") ? self.edits.map { ($0, user) } : nil
+            try await relay(inbound: inbound, outbound: outbound, to: workspace, path: path, edits: noted, logger: wsContext.logger)
         }
         return try await upgrader.handle(request, context: context) { _, _ in Response(status: .notFound) }
     }
 
     /// Pipes messages both ways until either side closes, then closes the other.
-    func relay(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, to workspace: Workspace, path: String, logger: Logger) async throws {
+    func relay(
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, to workspace: Workspace, path: String, edits: (EditActivity, String)? = nil,
+        logger: Logger
+    ) async throws {
         let session = workspace.session
         let workspaces = self.workspaces
         do {
@@ -250,7 +258,11 @@ struct WorkspaceProxyController {
                             workspaces.touch(session: session)
                             switch message {
                             case .text(let text): try await upstreamOut.write(UpstreamWebSocket.frame(.text, ByteBuffer(string: text)))
-                            case .binary(let data): try await upstreamOut.write(UpstreamWebSocket.frame(.binary, data))
+                            case .binary(let data):
+                                try await upstreamOut.write(UpstreamWebSocket.frame(.binary, data))
+                                if let edits, EditActivity.isDocumentUpdate(data) {
+                                    await edits.0.note(session: session, user: edits.1, logger: logger)
+                                }
                             }
                         }
                         var close = ByteBuffer()

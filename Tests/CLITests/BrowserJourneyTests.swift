@@ -24,7 +24,7 @@ import Testing
         let workspacePort = try freePort()
         let arguments = [
             "serve", "--port", "\(port)", "--workspace-port", "\(workspacePort)", "--data", data, "--modules", Self.repository + "/examples/modules", "--venv",
-            venv, "--warm-pool", "1",
+            venv, "--warm-pool", "1", "--modules", try Self.lobbyWaitModule(in: data),
         ]
         var server = try OPEProcess.start(arguments)
         try await server.waitFor("OPE is running at http://127.0.0.1:\(port)")
@@ -60,5 +60,25 @@ import Testing
         #expect(screenshots.count >= 10, "screenshots of every page visited: \(screenshots.sorted())")
         server.signal(SIGTERM)
         _ = try await server.waitForExit(timeout: .seconds(30))
+    }
+
+    /// A module whose lobby gives up after 20 s (teams of two only), so the journey sees the lobby
+    /// give up without waiting the example modules' five minutes. Returns its modules folder.
+    static func lobbyWaitModule(in data: String) throws -> String {
+        let folder = data + "/journey-modules"
+        try FileManager.default.createDirectory(atPath: folder + "/lobby-wait", withIntermediateDirectories: true)
+        let yaml = """
+            id: lobby-wait
+            title: "Lobby check (browser journey only)"
+            kit: python
+            group: {min: 2, target: 2, max: 2}
+            matching: {settle: 5s, giveUp: 20s}
+            tasks:
+              - id: wait
+                title: Wait
+                instructions: Nothing to do.
+            """
+        try yaml.write(toFile: folder + "/lobby-wait/module.yaml", atomically: true, encoding: .utf8)
+        return folder
     }
 }

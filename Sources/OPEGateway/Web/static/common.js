@@ -76,6 +76,15 @@ const OPE = {
 };
 
 // Forms that change something are sent once: a second click while the first is on its way does nothing.
+// A form with data-confirm asks first (leaving a team cannot be undone).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (form.dataset.confirm && !form.dataset.sent && !confirm(form.dataset.confirm)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
+
 document.addEventListener("submit", (event) => {
   const form = event.target;
   if (form.method && form.method.toLowerCase() === "post" && !form.dataset.script) {

@@ -52,8 +52,20 @@
     if (!list.children.length) list.append(OPE.el("li", "meta", "Nobody is waiting."));
   }
 
+  /** Who is in a team, in words: "Alice, Bob". */
+  function teamName(session) { return session.members.map((m) => m.displayName).join(", ") || session.id; }
+
+  /** Last activity in words, and what it was when it was editing in JupyterLab. */
+  function activityText(activity) {
+    if (!activity || !activity.lastActivity) return "nothing yet";
+    const when = ago(activity.lastActivity);
+    const editing = activity.lastEdit && activity.lastEdit === activity.lastActivity;
+    return when + (editing ? " (editing" + (activity.lastEditBy ? ", " + activity.lastEditBy : "") + ")" : "");
+  }
+
   function renderSessions(sessions) {
     const body = document.getElementById("sessions");
+    for (const placeholder of body.querySelectorAll("tr.empty")) placeholder.remove();
     const seen = new Set();
     for (const session of sessions) {
       seen.add(session.id);
@@ -61,9 +73,10 @@
       if (!row) {
         row = OPE.el("tr");
         row.dataset.session = session.id;
-        for (let i = 0; i < 6; i++) row.append(OPE.el("td"));
+        for (let i = 0; i < 5; i++) row.append(OPE.el("td"));
+        row.children[1].className = "task-cell";
         const actions = OPE.el("td", "actions");
-        const form = OPE.el("form", "inline");
+        const form = OPE.el("form", "inline hint-form");
         form.dataset.script = "1";
         const hint = OPE.el("input");
         hint.maxLength = 1000;
@@ -71,17 +84,31 @@
         hint.setAttribute("aria-label", "Hint for this team");
         hint.placeholder = "Hint for this team";
         const send = OPE.el("button", "", "Send hint");
-        form.append(hint, send);
+        const said = OPE.el("span", "hint-status");
+        said.setAttribute("role", "status");
+        said.setAttribute("aria-live", "polite");
+        form.append(hint, send, said);
         form.addEventListener("submit", async (event) => {
           event.preventDefault();
+          const name = row.dataset.team || session.id;
+          send.disabled = true;
+          said.className = "hint-status";
+          said.textContent = "Sending…";
           try {
             await OPE.api("POST", "/api/sessions/" + encodeURIComponent(session.id) + "/hint", { text: hint.value });
             hint.value = "";
-          } catch (error) { fail(error); }
+            said.className = "hint-status ok";
+            said.textContent = "Sent to team " + name + " at " + OPE.clock() + ".";
+          } catch (error) {
+            said.className = "hint-status error";
+            said.textContent = "Not sent to team " + name + ": " + error.message;
+          } finally {
+            send.disabled = false;
+          }
         });
         const open = OPE.el("a", "", "Open");
         open.href = "/sessions/" + encodeURIComponent(session.id);
-        actions.append(form, " ", open, " ", button("End", async () => {
+        actions.append(form, open, " ", button("End", async () => {
           if (!confirm("End this team's session? Their workspace stops.")) return;
           try { await OPE.api("POST", "/api/sessions/" + encodeURIComponent(session.id) + "/end"); load(); } catch (error) { fail(error); }
         }, "danger"));
@@ -89,19 +116,30 @@
         body.append(row);
         sessionRows.set(session.id, row);
       }
+      row.dataset.team = teamName(session);
       const cells = row.children;
-      cells[0].textContent = session.members.map((m) => (m.connected ? "● " : "○ ") + m.displayName).join(", ");
-      cells[1].textContent = session.module;
-      cells[2].textContent = session.phase;
-      cells[3].textContent = Object.entries(session.roles).map(([u, r]) => u + ": " + r).join(", ");
-      cells[4].textContent = ago(session.activity && session.activity.lastActivity);
-      cells[5].textContent = session.activity ? Object.entries(session.activity.tests).map(([t, ok]) => t + (ok ? " ✔" : " ✘")).join(", ") || "none yet" : "–";
+      cells[0].replaceChildren(
+        OPE.el("div", "", session.members.map((m) => (m.connected ? "● " : "○ ") + m.displayName).join(", ")),
+        OPE.el("div", "meta", session.module + " · " + session.phase),
+      );
+      const task = session.activity && session.activity.currentTask;
+      cells[1].textContent = task ? task.title : "–";
+      cells[2].textContent = Object.entries(session.roles).map(([u, r]) => u + ": " + r).join(", ");
+      cells[3].textContent = activityText(session.activity);
+      cells[4].textContent = session.activity ? Object.entries(session.activity.tests).map(([t, ok]) => t + (ok ? " ✔" : " ✘")).join(", ") || "none yet" : "–";
       const stuck = session.activity && session.activity.stuck;
       row.classList.toggle("stuck", !!stuck);
       row.title = stuck ? "Stuck: " + stuck : "";
-      if (stuck) cells[2].textContent = session.phase + " · stuck: " + stuck;
+      if (stuck) cells[0].lastChild.textContent = session.module + " · " + session.phase + " · stuck: " + stuck;
     }
     for (const [id, row] of sessionRows) if (!seen.has(id)) { row.remove(); sessionRows.delete(id); }
+    if (!sessions.length && !body.querySelector("tr.empty")) {
+      const empty = OPE.el("tr", "empty");
+      const cell = OPE.el("td", "meta", "No team is working right now.");
+      cell.colSpan = 6;
+      empty.append(cell);
+      body.append(empty);
+    }
   }
 
   async function load() {
@@ -119,7 +157,17 @@
   document.getElementById("hint-all").addEventListener("submit", async (event) => {
     event.preventDefault();
     const field = document.getElementById("hint-all-text");
-    try { await OPE.api("POST", "/api/hints", { text: field.value }); field.value = ""; } catch (error) { fail(error); }
+    const said = document.getElementById("hint-all-status");
+    try {
+      const result = await OPE.api("POST", "/api/hints", { text: field.value });
+      field.value = "";
+      said.className = "hint-status ok";
+      said.textContent = result.sent === 0 ? "No team is working right now, so nobody got it." :
+        "Sent to " + result.sent + (result.sent === 1 ? " team" : " teams") + " at " + OPE.clock() + ".";
+    } catch (error) {
+      said.className = "hint-status error";
+      said.textContent = "Not sent: " + error.message;
+    }
   });
   document.getElementById("hint-all").dataset.script = "1";
   document.getElementById("groups-form").dataset.script = "1";

@@ -14,6 +14,7 @@
   for (const li of document.querySelectorAll("#members li")) names[li.dataset.user] = li.querySelector(".name").textContent;
   let lastId = 0, socket = null, retry = 0, detail = null, currentTask = null, over = false, lastTyping = 0;
   const pending = new Map();
+  let historyDone = false; // after "synced": messages are news, not history
   const typing = new Map();
 
   // Tasks
@@ -132,6 +133,12 @@
       if (user === me) document.getElementById("my-role").textContent = role;
     }
   }
+  /** The team is now `members`: anyone else left it; a team that grew is no longer one person. */
+  function teamChanged(members) {
+    for (const li of document.querySelectorAll("#members li")) if (!members.includes(li.dataset.user)) li.remove();
+    const alone = document.getElementById("alone-notice");
+    if (alone && members.length > 1) alone.hidden = true;
+  }
   function setPresence(user, online) {
     const li = document.querySelector(`#members li[data-user="${CSS.escape(user)}"]`);
     if (li) li.classList.toggle("online", online);
@@ -189,6 +196,7 @@
         li.firstChild.setAttribute("aria-hidden", "true");
         list.append(li);
       }
+      teamChanged(detail.members.map((m) => m.username));
       setRoles(detail.roles);
       setPhase(detail.phase);
       renderRotation();
@@ -217,6 +225,7 @@
         setPhase(m.phase);
         break;
       case "synced":
+        historyDone = true;
         OPE.banner("");
         break;
       case "chat": {
@@ -257,6 +266,18 @@
       case "member":
         names[m.user] = names[m.user] || m.user;
         refresh();
+        break;
+      case "left":
+        if (m.user === me && historyDone) {
+          // Left in another window of theirs: this one is no longer part of the team.
+          over = true;
+          input.disabled = true;
+          document.getElementById("run-tests").disabled = true;
+          OPE.banner("You left this team.", "info", ["/", "Back to the exercises"]);
+          break;
+        }
+        system((names[m.user] || m.user) + " left the session" + (m.members && m.members.length === 1 && m.members[0] === me ? "; you are working on your own now." : "."), m.time, m.id);
+        if (m.members) teamChanged(m.members);
         break;
       case "phase":
         setPhase(m.phase);

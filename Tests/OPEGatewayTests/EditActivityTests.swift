@@ -1,0 +1,88 @@
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import OPECore
+import OPEGateway
+import OPEStore
+import Testing
+
+/// Editing in the team's JupyterLab counts as activity on the dashboard: the proxy notes document
+/// updates on the collaboration sockets, coalesced to one `workspace.edited` event per member and
+/// minute.
+@Suite struct EditActivityTests {
+    /// Two collaborative clients (as alice, through the proxy) add a cell, edit it and delete it
+    /// again: scripts/collab_check.py.
+    func edit(_ client: any TestClientProtocol, session: String, token: String, notebook: String) async throws {
+        let port = try #require(client.port)
+        let result = try await CommandRunner().run(
+            [
+                try TestGateway.venv + "/bin/python", WorkspaceTests.packageRoot + "/scripts/collab_check.py", "--base-url",
+                "http://127.0.0.1:\(port)/w/\(session)/", "--header", "Authorization: Bearer \(token)", "--origin", "http://127.0.0.1:\(port)",
+                "--notebook", notebook, "--timeout", "60",
+            ],
+            timeout: .seconds(180)
+        )
+        #expect(result.succeeded, "collab_check failed:\n\(result.output)")
+    }
+
+    @Test func editingThroughTheProxyUpdatesLastActivity() async throws {
+        let clock = ManualClock()
+        try await TestGateway.runWithWorkspaces(clock: clock) { client, store, _ in
+            let (alicesBrowser, bobsBrowser, session) = try await client.pair()
+            try await TestGateway.waitUntil("the workspace to start", timeout: .seconds(180)) {
+                try await !store.reader.events(EventFilter(session: session, types: [.workspaceStarted])).isEmpty
+            }
+            // Both have the session page open (they are in the room), so the quiet minutes below
+            // do not end the session for their absence.
+            let rooms = [RoomClient(), RoomClient()]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (room, browser) in zip(rooms, [alicesBrowser, bobsBrowser]) {
+                    group.addTask { try await room.run(client, path: "/api/sessions/\(session)/ws", cookie: browser.cookie) }
+                    _ = try await room.inbox.waitFor(type: "synced")
+                }
+                try await checkEdits(client, store: store, clock: clock, session: session)
+                for room in rooms { room.close() }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    func checkEdits(_ client: any TestClientProtocol, store: Store, clock: ManualClock, session: String) async throws {
+        let teacher = try await client.login("teacher")
+        func activity() async throws -> [String: Any] {
+            let teams = try await client.get("/api/sessions", headers: teacher.headers).jsonArray()
+            return try #require(teams.first { $0["id"] as? String == session }?["activity"] as? [String: Any])
+        }
+        // Twenty quiet minutes: the team looks stuck.
+        clock.advance(by: .seconds(20 * 60))
+        #expect(try await activity()["stuck"] as? String == "no chat, editing or test runs for 20 minutes")
+        #expect(try await activity()["lastEdit"] == nil)
+
+        let alice = try #require(try await store.users.find("alice"))
+        let token = try await store.tokens.create(for: alice, name: "edits", actor: "test")
+        try await edit(client, session: session, token: token, notebook: "first.ipynb")
+        let edits: @Sendable () async throws -> [Event] = { try await store.reader.events(EventFilter(session: session, types: [.workspaceEdited])) }
+        try await TestGateway.waitUntil("the edit to be recorded", timeout: .seconds(30)) { try await !edits().isEmpty }
+        let seen = try await activity()
+        #expect(seen["stuck"] == nil, "editing is activity")
+        #expect(seen["lastEditBy"] as? String == "alice")
+        let lastEdit = try #require((seen["lastEdit"] as? String).flatMap(LeaveSessionTests.date))
+        #expect(seen["lastActivity"] as? String == seen["lastEdit"] as? String)
+        #expect(abs(lastEdit.timeIntervalSince(clock.now)) < 1, "stamped with the server's clock")
+        // Several updates (a cell added, typed into, deleted) within the minute: one event.
+        let first = try await edits()
+        #expect(first.count == 1 && first.first?.actor == "alice" && first.first?.payload["updates"] == .number(1), "\(first)")
+
+        // A minute later the next edit records what was counted meanwhile.
+        clock.advance(by: .seconds(61))
+        try await edit(client, session: session, token: token, notebook: "second.ipynb")
+        try await TestGateway.waitUntil("the second edit to be recorded", timeout: .seconds(30)) { try await edits().count >= 2 }
+        let second = try await edits()
+        #expect(second.count == 2, "one event per member and minute, not one per update: \(second.map(\.payload))")
+        guard case .number(let updates)? = second.last?.payload["updates"] else {
+            Issue.record("no update count in \(second.last.map { "\($0.payload)" } ?? "nothing")")
+            return
+        }
+        #expect(updates >= 2, "the updates counted since the first event")
+    }
+}
