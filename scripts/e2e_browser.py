@@ -406,7 +406,7 @@ try:
     first_code = wait(carol, lambda d: (d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell .cm-content") or [None])[0], "the SQL console notebook", 120)
     wait(carol, lambda d: "--file schema.sql" in (first_code.get_attribute("textContent") or ""), "the console's first cell", 30)
     # Keys pressed before the notebook's kernel is up run nothing: wait for it, as a person would.
-    wait(carol, lambda d: any("Idle" in (e.text or "") for e in d.find_elements(By.CSS_SELECTOR, ".jp-StatusBar-Widget")),
+    wait(carol, lambda d: any("ipykernel) | Idle" in (e.text or "") for e in d.find_elements(By.CSS_SELECTOR, ".jp-StatusBar-Widget")),
          "the notebook's kernel to be idle", 180)
     carol.execute_script("arguments[0].scrollIntoView({block: 'center'});", first_code)
     first_code.click()
