@@ -62,6 +62,7 @@ def browser(name, width=1366, height=850):
     driver = webdriver.Chrome(service=Service(args.chromedriver), options=options)
     driver.set_page_load_timeout(60)
     drivers[name] = driver
+    resize(driver, width, height)  # the viewport, not the window, is what a page gets
     return driver
 
 
@@ -117,7 +118,6 @@ def message_with(driver, kind, fragment, timeout=40):
 
 
 # --- Lobby, leaving and dashboard checks (issue 12 items 9 and 10) ---------------------------
-LOBBY_CHECK_SIZES = ((1366, 850), (1024, 768))
 
 
 def check_lobby_wait_limit_and_give_up(driver):
@@ -129,18 +129,18 @@ def check_lobby_wait_limit_and_give_up(driver):
     limit = driver.find_element(By.ID, "wait-limit").text
     assert "You can wait up to 20 seconds" in limit and "leave the queue" in limit, f"the wait limit is not said: {limit!r}"
     wait(driver, lambda d: d.find_element(By.ID, "time-left").text in [f"0:{n:02d}" for n in range(1, 20)], "the countdown")
-    for width, height in LOBBY_CHECK_SIZES:
-        driver.set_window_size(width, height)
+    for width, height in SIZES:
+        resize(driver, width, height)
         no_horizontal_scroll(driver, f"the lobby at {width}x{height}")
         shot(driver, f"lobby-waiting-{width}x{height}")
     wait(driver, lambda d: d.find_element(By.ID, "lobby-gave-up").is_displayed(), "the lobby to give up", 45)
     assert not driver.find_element(By.ID, "lobby-waiting").is_displayed(), "'Waiting for your team' still shows after giving up"
     assert "Nobody else joined in time" in driver.find_element(By.ID, "lobby-gave-up").text
     assert driver.find_element(By.ID, "join-again").is_displayed()
-    for width, height in LOBBY_CHECK_SIZES:
-        driver.set_window_size(width, height)
+    for width, height in SIZES:
+        resize(driver, width, height)
         shot(driver, f"lobby-gave-up-{width}x{height}")
-    driver.set_window_size(1280, 800)
+    resize(driver, 1366, 850)
     driver.find_element(By.ID, "back-to-exercises").click()
     wait(driver, lambda d: d.current_url.rstrip("/") == base, "back on the exercises")
 
@@ -153,8 +153,8 @@ def check_hint_confirmed(row):
 def check_dashboard_first_screen_and_research(teacher, session):
     """At laptop sizes the live team, with its current task, is on the first screen of the dashboard;
     the research page's radio buttons sit next to their words. Screenshots of both pages."""
-    for width, height in LOBBY_CHECK_SIZES:
-        teacher.set_window_size(width, height)
+    for width, height in SIZES:
+        resize(teacher, width, height)
         teacher.get(base + "/instructor")
         row = wait(teacher, lambda d: (d.find_elements(By.CSS_SELECTOR, f"tr[data-session='{session}']") or [None])[0], "the team on the dashboard")
         task = wait(teacher, lambda d: row.find_element(By.CSS_SELECTOR, "td.task-cell").text.strip() not in ("", "–") and row.find_element(By.CSS_SELECTOR, "td.task-cell").text, "the team's current task")
@@ -172,7 +172,7 @@ def check_dashboard_first_screen_and_research(teacher, session):
         assert 0 <= gap < 16, f"a radio button sits {gap:.0f}px from its label at {width}x{height}"
         no_horizontal_scroll(teacher, f"the research page at {width}x{height}")
         shot(teacher, f"research-{width}x{height}")
-    teacher.set_window_size(1280, 800)
+    resize(teacher, 1366, 850)
 
 
 def check_leaving_a_session(leaver, partner):
