@@ -78,6 +78,7 @@ public func buildApplication(
     )
     // Services shut down in reverse order: workspaces stop before the store closes.
     app.addServices(StoreService(store: store, logger: logger), SessionTicker(sessions: sessions, interval: configuration.tickInterval, clock: configuration.clock, logger: logger))
+    app.addServices(CredentialSweeper(store: store, connections: live, interval: configuration.credentialCheckInterval, clock: configuration.clock, logger: logger))
     if let workspaces { app.addServices(workspaces) }
     // Last in, first out: the bots stop before the workspaces and the store they use.
     app.addServices(bots, externalBots)

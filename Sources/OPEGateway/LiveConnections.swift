@@ -37,6 +37,21 @@ public final class LiveConnections: Sendable {
     /// How many connections are open with a credential that could be revoked.
     public var count: Int { entries.withLock { $0.count } }
 
+    /// Every credential with an open connection.
+    var credentials: Set<Credential> { entries.withLock { Set($0.values.map(\.credential)) } }
+
+    /// Closes the connections whose credential was `checked` and found not `valid` (the periodic
+    /// check that catches what no notification said: another process's revocations, ends
+    /// passing). Connections opened since the check began are left alone.
+    func keep(checked: Set<Credential>, valid: Set<Credential>) {
+        let ended = entries.withLock { entries -> [Entry] in
+            let ids = entries.filter { checked.contains($0.value.credential) && !valid.contains($0.value.credential) }.map(\.key)
+            return ids.compactMap { entries.removeValue(forKey: $0) }
+        }
+        if !ended.isEmpty { closed.increment(by: ended.count) }
+        for entry in ended { entry.onRevoke() }
+    }
+
     private func revoke(_ revocation: Revocation) {
         let covered = entries.withLock { entries -> [Entry] in
             let ids = entries.filter { revocation.covers($0.value.credential) }.map(\.key)

@@ -5,11 +5,10 @@ import Synchronization
 ///
 /// The stores publish after the change is committed; subscribers (the room and the workspace
 /// proxy) close what was opened with a covered credential. Delivery is in-process and synchronous,
-/// so handlers must only signal, never wait. Gateway replicas sharing one database would feed
-/// ``publish(_:)`` from a shared channel as well (the rows are already gone for every replica;
-/// only the open connections need the push); a CLI command on the same data dir is such another
-/// process: its revocations refuse new requests at once and reach the proxy's access cache within
-/// its lifetime, but not sockets that are already open.
+/// so handlers must only signal, never wait. Another process on the same data dir (a CLI command,
+/// or a gateway replica sharing one database) does not reach it: the gateway's periodic check of
+/// open connections catches those; replicas could also feed ``publish(_:)`` from a shared channel
+/// for the immediate push.
 public final class RevocationNotifier: Sendable {
     public typealias Handler = @Sendable (Revocation) -> Void
     private let handlers = Mutex<[UUID: Handler]>([:])

@@ -127,7 +127,7 @@ struct UserCommand: AsyncParsableCommand {
         struct Revoke: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Revoke API tokens by id (from `list`), or all of a user's with --user.",
-                discussion: "A running server refuses the token at once (its workspace proxy within 5 s); WebSockets already open with it are closed only by revoking through the server (the API or /admin), see docs/accounts.md."
+                discussion: "A running server refuses the token at once (its workspace proxy within 5 s) and closes WebSockets opened with it at its next check (within 30 s); see docs/accounts.md."
             )
             @Argument(help: "Token ids.") var ids: [String] = []
             @Option(help: "Revoke every token of this user.") var user: String?

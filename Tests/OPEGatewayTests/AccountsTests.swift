@@ -240,3 +240,28 @@ import Testing
         }
     }
 }
+
+extension AccountsTests {
+    /// Another process on the same data dir (the CLI, or another gateway) ends a sign-in: no
+    /// notification reaches this server, and its periodic check closes the socket.
+    @Test func aSignInEndedByAnotherProcessClosesItsRoomSocketAtTheNextCheck() async throws {
+        let clock = ManualClock()
+        try await TestGateway.runWithGateway(clock: clock) { client, store, gateway in
+            let (alice, _, session) = try await client.pair()
+            let room = RoomClient()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await room.run(client, path: "/api/sessions/\(session)/ws", cookie: alice.cookie) }
+                _ = try await room.inbox.waitFor(type: "synced")
+                let other = try Store(dataDirectory: store.dataDirectory)
+                let user = try #require(try await other.users.find("alice"))
+                let cookieToken = String(try #require(alice.cookie.split(separator: "=", maxSplits: 1).last))
+                try await other.sessions.end(token: cookieToken, user: user, everywhere: true)
+                #expect(await !room.inbox.closed)
+                try await clock.advance(by: .seconds(30), until: "the room socket closed") { await room.inbox.closed }
+                #expect(await room.inbox.messages().contains { $0["type"] as? String == "signed_out" })
+                try await group.waitForAll()
+            }
+            #expect(gateway.connections.count == 0)
+        }
+    }
+}
