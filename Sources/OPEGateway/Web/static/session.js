@@ -226,6 +226,8 @@
     OPE.signedOut();
     input.disabled = true;
     for (const button of document.querySelectorAll("#chat-form button, #run-tests")) button.disabled = true;
+    // JupyterLab's own connections were closed too: dim it, so its error dialogs are not mistaken for the cause.
+    if (frame) frame.classList.add("signed-out");
   }
 
   function connect() {
