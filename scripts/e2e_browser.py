@@ -189,6 +189,48 @@ def check_leaving_a_session(leaver, partner):
     shot(leaver, "leaver-back-on-exercises")
 
 
+def accounts_sign_out_elsewhere(driver, user):
+    """(accounts) `user` signs out everywhere in another window, asking to revoke their tokens too:
+    the session page open in `driver` says so within a few seconds, over the page, and its chat box
+    stays where it was, in view."""
+    step(f"{user} signs out everywhere in another window; the session page says so at once")
+    before = driver.execute_script("return document.getElementById('chat-input').getBoundingClientRect().top")
+    other = browser(f"{user}-elsewhere")
+    sign_in(other, user)
+    other.get(base + "/account")
+    other.find_element(By.CSS_SELECTOR, "#signout-everywhere input[name='revokeTokens']")
+    other.find_element(By.CSS_SELECTOR, "#signout-everywhere button").click()
+    wait(other, lambda d: "signedOut" in d.current_url, "the signed-out page in the other window")
+    started = time.monotonic()
+    banner = wait(driver, lambda d: (d.find_elements(By.CSS_SELECTOR, "#banner.signed-out:not([hidden])") or [None])[0], "the signed-out banner", 10)
+    elapsed = time.monotonic() - started
+    assert "You were signed out" in banner.text, f"the banner says: {banner.text}"
+    assert elapsed < 5, f"the banner took {elapsed:.1f}s"
+    box = driver.execute_script(
+        "const r = document.getElementById('chat-input').getBoundingClientRect(); return {top: r.top, bottom: r.bottom, height: window.innerHeight};")
+    assert driver.find_element(By.ID, "chat-input").is_displayed(), "the chat box is hidden"
+    assert box["top"] < box["height"] and abs(box["top"] - before) < 1, f"the chat box moved or left the screen: {box}, was at {before}"
+    shot(driver, f"{user}-signed-out-elsewhere")
+    other.quit()
+    del drivers[f"{user}-elsewhere"]
+
+
+def accounts_admin_page():
+    """(accounts) The admin's account page at 1366x850 and 1024x768: every account listed, no
+    sideways scrolling, a screenshot of each."""
+    step("the admin manages accounts on /admin")
+    admin = browser("admin", 1366, 850)
+    sign_in(admin, "admin")
+    admin.get(base + "/admin")
+    wait(admin, lambda d: d.find_elements(By.CSS_SELECTOR, "#users tr[data-user='alice']"), "alice in the accounts table")
+    for width, height in SIZES:
+        resize(admin, width, height)
+        no_horizontal_scroll(admin, f"the admin page at {width}x{height}")
+        shot(admin, f"admin-accounts-{width}x{height}")
+    admin.quit()
+    del drivers["admin"]
+
+
 try:
     step("alice and bob sign in and see the exercises")
     alice = browser("alice")
@@ -425,7 +467,11 @@ try:
     carol.quit()
     del drivers["carol"]
 
-    step("bob leaves the session; alice's page says so")
+    accounts_sign_out_elsewhere(bob, "bob")
+    step("bob signs in again and leaves the session; alice's page says so")
+    sign_in(bob, "bob")
+    bob.get(base + "/sessions/" + session)
+    wait(bob, lambda d: d.find_elements(By.ID, "leave-session"), "bob's session page again")
     check_leaving_a_session(bob, alice)
 
     step("a narrow screen needs no sideways scrolling")
@@ -466,6 +512,8 @@ try:
             no_horizontal_scroll(teacher, f"the {page} page at {tag}")
             shot(teacher, f"{tag}-{page}")
     resize(alice, 1366, 850)
+
+    accounts_admin_page()
 
     step("signing out ends the sign-in everywhere")
     alice.find_element(By.CSS_SELECTOR, "form.logout button").click()

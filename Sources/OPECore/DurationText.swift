@@ -1,8 +1,9 @@
 import Foundation
 
-/// Reads and writes the durations used in module and plan files: `90`, `"90s"`, `"20m"`, `"1h30m"`.
+/// Reads and writes the durations used in module and plan files and on the command line: `90`,
+/// `"90s"`, `"20m"`, `"1h30m"`, `"90d"`.
 public enum DurationText {
-    /// Parses whole seconds, or a string of number+unit parts (`h`, `m`, `s`).
+    /// Parses whole seconds, or a string of number+unit parts (`d`, `h`, `m`, `s`).
     public static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingCharacters(in: .whitespaces)
         if let seconds = Int(trimmed), seconds >= 0 { return .seconds(seconds) }
@@ -16,6 +17,7 @@ public enum DurationText {
             }
             guard let value = Int(digits) else { return nil }
             switch character {
+            case "d": total += value * 86400
             case "h": total += value * 3600
             case "m": total += value * 60
             case "s": total += value

@@ -64,6 +64,14 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, CustomSt
     public static let userSignedOut: EventType = "user.signed_out"
     public static let userSignInFailed: EventType = "user.sign_in_failed"
     public static let tokenCreated: EventType = "token.created"
+    /// An API token was revoked (by its owner, an admin, or with sign-out everywhere); payload `id`, `username`.
+    public static let tokenRevoked: EventType = "token.revoked"
+    /// An admin changed an account's role or display name; payload `username` and the new values.
+    public static let userUpdated: EventType = "user.updated"
+    public static let userDisabled: EventType = "user.disabled"
+    public static let userEnabled: EventType = "user.enabled"
+    /// An admin set a new password; the account's sign-ins ended with it.
+    public static let userPasswordReset: EventType = "user.password_reset"
     public static let lobbyJoined: EventType = "lobby.joined"
     public static let lobbyLeft: EventType = "lobby.left"
     public static let lobbyGaveUp: EventType = "lobby.gave_up"

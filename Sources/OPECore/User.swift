@@ -6,12 +6,15 @@ public struct User: Sendable, Hashable, Codable {
     public var displayName: String
     public var role: PlatformRole
     public var createdAt: Date
+    /// A disabled account cannot sign in, and its sign-ins and API tokens are refused.
+    public var disabled: Bool
 
-    public init(username: String, displayName: String, role: PlatformRole, createdAt: Date = Date()) {
+    public init(username: String, displayName: String, role: PlatformRole, createdAt: Date = Date(), disabled: Bool = false) {
         self.username = username
         self.displayName = displayName
         self.role = role
         self.createdAt = createdAt
+        self.disabled = disabled
     }
 
     /// Usernames are short, lowercase and safe in URLs, file names and logs.

@@ -16,6 +16,8 @@ public struct Gateway: Sendable {
     public let workspaces: WorkspaceService?
     public let bots: BotService
     public let externalBots: ExternalBotService
+    /// Room sockets and proxied WebSockets, by the sign-in or token they were opened with.
+    public let connections: LiveConnections
 }
 
 /// Builds the OPE server: opens the store, loads modules, wires routes and middleware.
@@ -44,6 +46,7 @@ public func buildApplication(
     try await sessions.restore()
     let hub = RoomHub()
     _ = await store.events.subscribe { events in hub.deliver(events) }
+    let live = LiveConnections(revocations: store.revocations)
     let workspaces = configuration.workspaceBackend.map {
         WorkspaceService(
             backend: $0, sessions: sessions, events: store.events, configuration: configuration.workspaces, logger: logger,
@@ -57,8 +60,10 @@ public func buildApplication(
         clock: configuration.clock
     )
     let externalBots = ExternalBotService(sessions: sessions, store: store, logger: logger, clock: configuration.clock)
-    let gateway = Gateway(store: store, catalog: catalog, sessions: sessions, workspaces: workspaces, bots: bots, externalBots: externalBots)
-    let router = buildRouter(configuration, gateway: gateway, hub: hub, pages: try await WebController.loadLibrary())
+    let gateway = Gateway(
+        store: store, catalog: catalog, sessions: sessions, workspaces: workspaces, bots: bots, externalBots: externalBots, connections: live
+    )
+    let router = buildRouter(configuration, gateway: gateway, hub: hub, live: live, pages: try await WebController.loadLibrary())
     var app = Application(
         router: router,
         // Frames up to the proxy's limit; the team room enforces its own, smaller one.
@@ -73,6 +78,7 @@ public func buildApplication(
     )
     // Services shut down in reverse order: workspaces stop before the store closes.
     app.addServices(StoreService(store: store, logger: logger), SessionTicker(sessions: sessions, interval: configuration.tickInterval, clock: configuration.clock, logger: logger))
+    app.addServices(CredentialSweeper(store: store, connections: live, interval: configuration.credentialCheckInterval, clock: configuration.clock, logger: logger))
     if let workspaces { app.addServices(workspaces) }
     // Last in, first out: the bots stop before the workspaces and the store they use.
     app.addServices(bots, externalBots)
@@ -84,7 +90,7 @@ public func buildApplication(
         WorkspaceProxyController(
             workspaces: workspaces, sessions: sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
             frameAncestors: (["'self'"] + configuration.platformOrigins.sorted()).joined(separator: " "),
-            edits: EditActivity(events: store.events, clock: configuration.clock)
+            edits: EditActivity(events: store.events, clock: configuration.clock), live: live, clock: configuration.clock
         ).addRoutes(to: proxyRouter)
         app.addServices(
             Application(
@@ -98,7 +104,9 @@ public func buildApplication(
     return (app, gateway)
 }
 
-func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: RoomHub, pages: MustacheLibrary) -> Router<AppRequestContext> {
+func buildRouter(
+    _ configuration: GatewayConfiguration, gateway: Gateway, hub: RoomHub, live: LiveConnections, pages: MustacheLibrary
+) -> Router<AppRequestContext> {
     let store = gateway.store
     let router = Router(context: AppRequestContext.self)
     router.add(middleware: MetricsMiddleware())
@@ -115,9 +123,10 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
     ).addRoutes(to: router)
     SystemController(registry: OPEMetrics.registry, metricsToken: configuration.metricsToken).addRoutes(to: router)
     let api = router.group("api")
-        .add(middleware: AuthenticationMiddleware(store: store))
+        .add(middleware: AuthenticationMiddleware(store: store, clock: configuration.clock))
         .add(middleware: CSRFMiddleware(allowedOrigins: configuration.allowedOrigins))
-    AuthController(store: store, sessions: gateway.sessions, throttle: throttle, secureCookies: configuration.secureCookies).addRoutes(to: api)
+    AuthController(store: store, sessions: gateway.sessions, throttle: throttle, secureCookies: configuration.secureCookies, clock: configuration.clock)
+        .addRoutes(to: api)
     ModulesController(catalog: gateway.catalog, store: store, sessions: gateway.sessions).addRoutes(to: api)
     LobbyController(sessions: gateway.sessions, hub: hub).addRoutes(to: api)
     let tests = gateway.workspaces.flatMap { _ in
@@ -130,7 +139,8 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
     SessionsController(
         sessions: gateway.sessions, hub: hub, store: store, workspaces: gateway.workspaces, tests: tests, workspaceOrigin: configuration.workspaceOrigin
     ).addRoutes(to: api)
-    RoomController(store: store, sessions: gateway.sessions, hub: hub, allowedOrigins: configuration.allowedOrigins, clock: configuration.clock).addRoutes(to: api)
+    RoomController(store: store, sessions: gateway.sessions, hub: hub, live: live, allowedOrigins: configuration.allowedOrigins, clock: configuration.clock)
+        .addRoutes(to: api)
     UsersController(store: store).addRoutes(to: api)
     EventsController(store: store).addRoutes(to: api)
     if let origin = configuration.workspaceOrigin {
@@ -141,7 +151,7 @@ func buildRouter(_ configuration: GatewayConfiguration, gateway: Gateway, hub: R
     } else if let workspaces = gateway.workspaces {
         WorkspaceProxyController(
             workspaces: workspaces, sessions: gateway.sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
-            edits: EditActivity(events: store.events, clock: configuration.clock)
+            edits: EditActivity(events: store.events, clock: configuration.clock), live: live, clock: configuration.clock
         ).addRoutes(to: router)
     }
     return router

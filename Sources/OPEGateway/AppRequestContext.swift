@@ -3,6 +3,7 @@ import HummingbirdWebSocket
 import Logging
 import NIOCore
 import OPECore
+import OPEStore
 
 /// Who made a request and how they proved it.
 public struct Identity: Sendable {
@@ -10,7 +11,7 @@ public struct Identity: Sendable {
         /// A browser session cookie; state-changing requests must carry its CSRF token.
         case cookie(token: String, csrfToken: String)
         /// An API token in `Authorization: Bearer`; no CSRF token needed (browsers never send it by themselves).
-        case bearer
+        case bearer(token: String)
     }
 
     public var user: User
@@ -19,6 +20,14 @@ public struct Identity: Sendable {
     public var csrfToken: String? {
         if case .cookie(_, let csrf) = method { return csrf }
         return nil
+    }
+
+    /// The sign-in or token this request came with, as revocations name it.
+    public var credential: Credential {
+        switch method {
+        case .cookie(let token, _): .signIn(username: user.username, cookieToken: token)
+        case .bearer(let token): .token(username: user.username, secret: token)
+        }
     }
 }
 

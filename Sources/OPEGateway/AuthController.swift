@@ -11,6 +11,8 @@ struct AuthController {
     let sessions: SessionManager
     let throttle: LoginThrottle
     let secureCookies: Bool
+    /// Stamps tokens' creation and expiry.
+    var clock: any PlatformClock = SystemClock()
 
     struct LoginRequest: Decodable {
         var username: String
@@ -19,6 +21,8 @@ struct AuthController {
 
     struct LogoutRequest: Decodable {
         var everywhere: Bool?
+        /// With `everywhere`: revoke the user's API tokens too.
+        var revokeTokens: Bool?
     }
 
     struct MeResponse: Encodable, Sendable {
@@ -45,11 +49,38 @@ struct AuthController {
 
     struct TokenRequest: Decodable {
         var name: String
+        /// Days until the token expires: 1 to 365, 90 when left out.
+        var expiresInDays: Int?
     }
 
+    /// A token as listed: never its secret.
+    struct TokenInfo: Encodable, Sendable {
+        var id: String
+        var username: String
+        var name: String
+        var createdAt: String
+        var expiresAt: String?
+        var lastUsed: String?
+        var expired: Bool
+
+        init(_ token: APIToken, now: Date) {
+            id = token.id
+            username = token.username
+            name = token.name
+            createdAt = EventExporter.timestamp(token.createdAt)
+            expiresAt = token.expiresAt.map(EventExporter.timestamp)
+            lastUsed = token.lastUsed.map(EventExporter.timestamp)
+            expired = token.isExpired(at: now)
+        }
+    }
+
+    /// A new token: the secret, shown this once, and what the list will show.
     struct TokenResponse: Encodable, Sendable {
         var token: String
+        var id: String
         var name: String
+        var createdAt: String
+        var expiresAt: String?
     }
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -57,6 +88,8 @@ struct AuthController {
         group.post("auth/logout", use: logout)
         group.get("me", use: me)
         group.post("tokens", use: createToken)
+        group.get("tokens", use: listTokens)
+        group.delete("tokens/:id", use: revokeToken)
     }
 
     var passwords: PasswordSignIn { PasswordSignIn(store: store, throttle: throttle, secureCookies: secureCookies) }
@@ -80,12 +113,20 @@ struct AuthController {
 
     @Sendable func logout(request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard case .cookie(let token, _) = identity.method else { throw APIError(.badRequest, "API tokens do not sign out; revoke the token instead") }
-        var everywhere = false
-        if request.headers[.contentLength].map({ $0 != "0" }) ?? false {
-            everywhere = try await request.decodeJSON(LogoutRequest.self, context: context).everywhere ?? false
+        guard case .cookie(let token, _) = identity.method else {
+            throw APIError(.badRequest, "API tokens do not sign out; revoke the token instead (DELETE /api/tokens/{id})")
         }
+        var body = LogoutRequest()
+        if request.headers[.contentLength].map({ $0 != "0" }) ?? false {
+            body = try await request.decodeJSON(LogoutRequest.self, context: context)
+        }
+        let everywhere = body.everywhere ?? false
+        if body.revokeTokens == true, !everywhere { throw APIError(.badRequest, "revokeTokens goes with everywhere: true") }
         try await store.sessions.end(token: token, user: identity.user, everywhere: everywhere)
+        if body.revokeTokens == true {
+            let count = try await store.tokens.revokeAll(of: identity.user.username, actor: identity.user.username, now: clock.now)
+            context.logger.info("signed out everywhere and revoked API tokens", metadata: ["user": "\(identity.user.username)", "tokens": "\(count)"])
+        }
         var response = Response(status: .noContent)
         response.setCookie(passwords.clearedCookie)
         return response
@@ -102,7 +143,58 @@ struct AuthController {
         let body = try await request.decodeJSON(TokenRequest.self, context: context)
         let name = body.name.trimmingCharacters(in: .whitespaces)
         guard (1...100).contains(name.count) else { throw APIError(.badRequest, "field 'name' must be 1 to 100 characters") }
-        let token = try await store.tokens.create(for: identity.user, name: name, actor: identity.user.username)
-        return JSONResponse(value: TokenResponse(token: token, name: name), status: .created)
+        let days = body.expiresInDays ?? Int(APITokenStore.defaultLifetime / 86400)
+        guard (1...Int(APITokenStore.maxLifetime / 86400)).contains(days) else {
+            throw APIError(.badRequest, "field 'expiresInDays' must be 1 to \(Int(APITokenStore.maxLifetime / 86400))")
+        }
+        let issued = try await store.tokens.create(
+            for: identity.user, name: name, lifetime: TimeInterval(days) * 86400, actor: identity.user.username, now: clock.now
+        )
+        context.logger.info("API token created", metadata: ["user": "\(identity.user.username)", "token": "\(issued.token.id)"])
+        let token = issued.token
+        return JSONResponse(
+            value: TokenResponse(
+                token: issued.secret, id: token.id, name: token.name, createdAt: EventExporter.timestamp(token.createdAt),
+                expiresAt: token.expiresAt.map(EventExporter.timestamp)
+            ),
+            status: .created
+        )
+    }
+
+    /// The caller's own tokens; admins may ask for one user's (`?user=`) or everyone's (`?all=true`).
+    @Sendable func listTokens(request: Request, context: AppRequestContext) async throws -> JSONResponse<[TokenInfo]> {
+        let identity = try context.requireIdentity()
+        let query = request.uri.queryParameters
+        var owner: String? = identity.user.username
+        if let all = query["all"] {
+            guard all == "true" || all == "false" else { throw APIError(.badRequest, "all must be true or false") }
+            if all == "true" {
+                guard identity.user.role == .admin else { throw APIError(.forbidden, "only admins may list everyone's tokens") }
+                owner = nil
+            }
+        }
+        if let user = query["user"].map(String.init), owner != nil {
+            guard !user.isEmpty else { throw APIError(.badRequest, "user must be a username") }
+            if user != identity.user.username {
+                guard identity.user.role == .admin else { throw APIError(.forbidden, "only admins may list another user's tokens") }
+                guard try await store.users.find(user) != nil else { throw APIError(.notFound, "no user '\(user)'") }
+            }
+            owner = user
+        }
+        let now = clock.now
+        return JSONResponse(value: try await store.tokens.list(username: owner).map { TokenInfo($0, now: now) })
+    }
+
+    /// Revokes one of the caller's tokens (admins: anyone's); it stops working at once.
+    @Sendable func revokeToken(request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try context.requireIdentity()
+        let id = try context.parameters.require("id")
+        // Someone else's token is "not found" to a non-admin: ids are not secrets, but need not be confirmed.
+        guard let token = try await store.tokens.find(id: id), token.username == identity.user.username || identity.user.role == .admin else {
+            throw APIError(.notFound, "no token '\(id)' of yours")
+        }
+        try await store.tokens.revoke(id: id, actor: identity.user.username, now: clock.now)
+        context.logger.info("API token revoked", metadata: ["user": "\(identity.user.username)", "owner": "\(token.username)", "token": "\(id)"])
+        return Response(status: .noContent)
     }
 }

@@ -10,6 +10,8 @@ struct AuthenticationMiddleware: RouterMiddleware {
     static let cookieName = "ope_session"
 
     let store: Store
+    /// Decides whether an API token has expired (the gateway's clock, so tests can move it on).
+    var clock: any PlatformClock = SystemClock()
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -27,10 +29,11 @@ struct AuthenticationMiddleware: RouterMiddleware {
             guard parts.count == 2, parts[0].lowercased() == "bearer" else {
                 throw APIError(.unauthorized, "Authorization must be 'Bearer <token>'")
             }
-            guard let user = try await store.tokens.user(for: String(parts[1])) else {
-                throw APIError(.unauthorized, "unknown or revoked API token")
+            let token = String(parts[1])
+            guard let user = try await store.tokens.user(for: token, now: clock.now) else {
+                throw APIError(.unauthorized, "unknown, expired or revoked API token (or its account is disabled)")
             }
-            return Identity(user: user, method: .bearer)
+            return Identity(user: user, method: .bearer(token: token))
         }
         if let token = request.cookies[Self.cookieName]?.value, !token.isEmpty, let session = try await store.sessions.find(token: token) {
             return Identity(user: session.user, method: .cookie(token: token, csrfToken: session.csrfToken))

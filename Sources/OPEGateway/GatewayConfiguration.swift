@@ -20,6 +20,9 @@ public struct GatewayConfiguration: Sendable {
     public var gracePeriod: Duration = .seconds(120)
     /// How often the lobby and session timers run.
     public var tickInterval: Duration = .milliseconds(250)
+    /// How often open sockets' credentials are checked again (revocations made in this process
+    /// close them at once; this catches other processes' and ends that pass).
+    public var credentialCheckInterval: Duration = .seconds(30)
     /// The time every timer of the server runs on (lobby, sessions, bots, external bots, idle
     /// culling, room rate limits); tests pass a manual clock and move it on themselves.
     public var clock: any PlatformClock = SystemClock()

@@ -12,6 +12,8 @@ struct RoomController {
     let store: Store
     let sessions: SessionManager
     let hub: RoomHub
+    /// Closes the socket when the sign-in or token it was opened with is revoked.
+    let live: LiveConnections
     let allowedOrigins: Set<String>
     /// Stamps chat messages and refills the rate limits.
     let clock: any PlatformClock
@@ -73,6 +75,8 @@ struct RoomController {
         // Register first, then read history: live events that arrive meanwhile wait in the outbox
         // and are skipped if history already covered them. No gap, no duplicate.
         let (connection, first) = hub.connect(user: user, session: id)
+        let registration = live.register(identity.credential) { connection.signOut() }
+        defer { live.unregister(registration) }
         guard let session = await sessions.session(id) else {
             _ = hub.disconnect(connection)
             return
@@ -121,8 +125,13 @@ struct RoomController {
                     if let eventID = item.eventID, eventID <= replayedUpTo { continue }
                     try await outbound.write(.text(item.text))
                 }
-                // The outbox ended: the client was too slow, or the room is closing.
-                try? await outbound.close(.goingAway, reason: "too far behind; reconnect with ?after= to catch up")
+                // The outbox ended: the sign-in was revoked, the client was too slow, or the room is closing.
+                if connection.wasSignedOut {
+                    logger.info("room socket closed: its sign-in or token was revoked")
+                    try? await outbound.close(.unknown(RoomHub.signedOutCloseCode), reason: "signed out")
+                } else {
+                    try? await outbound.close(.goingAway, reason: "too far behind; reconnect with ?after= to catch up")
+                }
             }
             group.addTask {
                 if try await receive(inbound: inbound, connection: connection, session: id, user: user, logger: logger) == .tooLarge {

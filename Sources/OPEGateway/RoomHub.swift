@@ -16,6 +16,7 @@ final class RoomHub: Sendable {
         let session: String
         let outbox: AsyncStream<Outgoing>.Continuation
         let stream: AsyncStream<Outgoing>
+        private let signedOut = Mutex(false)
 
         init(user: String, session: String, capacity: Int) {
             self.user = user
@@ -34,7 +35,23 @@ final class RoomHub: Sendable {
             @unknown default: return false
             }
         }
+
+        /// Ends the connection because its sign-in or token was revoked: the client is told in a
+        /// `signed_out` message, then the socket closes with ``RoomHub/signedOutCloseCode``.
+        func signOut() {
+            signedOut.withLock { $0 = true }
+            var message = RoomMessage(type: "signed_out")
+            message.message = "You were signed out — sign in again."
+            send(message.json())
+            outbox.finish()
+        }
+
+        /// Whether ``signOut()`` ended it.
+        var wasSignedOut: Bool { signedOut.withLock { $0 } }
     }
+
+    /// The close code of a room socket whose sign-in ended (an application code, like HTTP's 401).
+    static let signedOutCloseCode: UInt16 = 4401
 
     /// A JSON text waiting to be written, with the id of the event it shows, if any.
     struct Outgoing: Sendable {

@@ -36,7 +36,7 @@ struct WebController {
     }
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        let pages = router.group().add(middleware: AuthenticationMiddleware(store: store))
+        let pages = router.group().add(middleware: AuthenticationMiddleware(store: store, clock: clock))
         pages.get("login", use: page(loginPage))
         pages.post("login", use: page(login))
         pages.post("logout", use: page(logout))
@@ -48,6 +48,8 @@ struct WebController {
         pages.get("sessions/:id", use: page(session))
         pages.get("instructor", use: page(dashboard))
         pages.get("research", use: page(research))
+        addAccountRoutes(to: pages)
+        addAdminRoutes(to: pages)
     }
 
     /// A page stops early with a redirect or an error page: thrown by the checks, answered here.
@@ -75,6 +77,7 @@ struct WebController {
             context["username"] = identity.user.username
             context["displayName"] = identity.user.displayName
             context["isStaff"] = identity.user.role.isStaff
+            context["isAdmin"] = identity.user.role == .admin
             context["csrf"] = identity.csrfToken ?? ""
         }
         let html = library.render(context, withTemplate: template) ?? "<!doctype html><title>OPE</title><p>Page template \(template) is missing.</p>"
@@ -112,6 +115,8 @@ struct WebController {
         var module: String?
         /// The session a participant confirmed leaving to join `module`.
         var leaveSession: String?
+        /// Sign out everywhere: revoke the API tokens too (a checkbox).
+        var revokeTokens: String?
     }
 
     func form(_ request: Request) async throws -> Form {
@@ -209,11 +214,16 @@ struct WebController {
         return normalised
     }
 
-    /// Signs out on every device: all of the user's sign-in sessions end.
+    /// Signs out on every device: all of the user's sign-in sessions end (and, when asked on the
+    /// account page, their API tokens are revoked).
     @Sendable func logout(request: Request, context: AppRequestContext) async throws -> Response {
-        let (identity, _) = try await checked(request, context)
+        let (identity, form) = try await checked(request, context)
         if case .cookie(let token, _) = identity.method {
             try await store.sessions.end(token: token, user: identity.user, everywhere: true)
+        }
+        if form.revokeTokens != nil {
+            let count = try await store.tokens.revokeAll(of: identity.user.username, actor: identity.user.username, now: clock.now)
+            context.logger.info("signed out everywhere and revoked API tokens", metadata: ["user": "\(identity.user.username)", "tokens": "\(count)"])
         }
         var response = Self.redirect("/login?signedOut=1")
         response.setCookie(passwords.clearedCookie)

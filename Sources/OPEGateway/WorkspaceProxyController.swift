@@ -63,8 +63,14 @@ struct WorkspaceProxyController {
     /// Notes members' edits (document updates on the collaboration sockets) for the dashboard
     /// and the research record; nil records none.
     var edits: EditActivity? = nil
+    /// Closes proxied WebSockets when the sign-in or token they were opened with is revoked.
+    let live: LiveConnections
+    /// Decides whether API tokens have expired.
+    var clock: any PlatformClock = SystemClock()
 
     func addRoutes(to router: Router<AppRequestContext>) {
+        // A revoked credential must not ride on the cache for its last seconds.
+        store.revocations.subscribe { [cache] _ in cache.clear() }
         // Authentication happens in `authorize`, which skips the lookups for callers it has just let in.
         let group = router.group("w")
         group.get(":workspace") { request, context -> Response in
@@ -84,8 +90,14 @@ struct WorkspaceProxyController {
 
     // MARK: Authorisation
 
-    /// The running workspace behind `/w/{id}/` if the caller may use it, and who the caller is.
-    func authorize(_ request: Request, context: AppRequestContext) async throws -> (workspace: Workspace, user: String) {
+    /// The running workspace behind `/w/{id}/` if the caller may use it.
+    func authorize(_ request: Request, context: AppRequestContext) async throws -> Workspace {
+        try await access(request, context: context).workspace
+    }
+
+    /// The running workspace behind `/w/{id}/` if the caller may use it, and the credential they
+    /// came with (to close their WebSockets when it is revoked).
+    func access(_ request: Request, context: AppRequestContext) async throws -> (workspace: Workspace, credential: Credential) {
         let id = try context.parameters.require("workspace")
         if !Self.isSafe(request.method), let origin = request.headers[.origin],
             !CSRFMiddleware(allowedOrigins: allowedOrigins).isSameSite(origin: origin, request: request)
@@ -94,11 +106,11 @@ struct WorkspaceProxyController {
         }
         // Fast path: a ready workspace and a caller let in moments ago.
         let credential = AuthenticationMiddleware.credential(of: request)
-        if let credential, let workspace = workspaces.route(id), let user = cache.allowedUser(credential, session: workspace.session) {
+        if let credential, let workspace = workspaces.route(id), let known = cache.allowed(credential, session: workspace.session) {
             workspaces.touch(session: workspace.session)
-            return (workspace, user)
+            return (workspace, known)
         }
-        guard let identity = try await AuthenticationMiddleware(store: store).identity(for: request) else {
+        guard let identity = try await AuthenticationMiddleware(store: store, clock: clock).identity(for: request) else {
             throw APIError(.unauthorized, "sign in first: workspaces are only open to their team")
         }
         // A culled or crashed session workspace restarts under the session's own id.
@@ -129,9 +141,9 @@ struct WorkspaceProxyController {
             let rest = request.uri.path.dropFirst("/w/\(id)/".count)
             throw APIError(.temporaryRedirect, "the workspace moved to \(workspace.path)", headers: [.location: workspace.path + rest])
         }
-        if let credential { cache.allow(credential, session: session, user: identity.user.username) }
+        if let credential { cache.allow(credential, as: identity.credential, session: session) }
         workspaces.touch(session: session)
-        return (workspace, identity.user.username)
+        return (workspace, identity.credential)
     }
 
     static func isSafe(_ method: HTTPRequest.Method) -> Bool { method == .get || method == .head || method == .options }
@@ -139,7 +151,7 @@ struct WorkspaceProxyController {
     // MARK: HTTP
 
     func forward(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let workspace = try await authorize(request, context: context).workspace
+        let workspace = try await authorize(request, context: context)
         var upstream = HTTPClientRequest(url: workspace.origin + (request.head.path ?? request.uri.path))
         upstream.method = HTTPMethod(rawValue: request.method.rawValue)
         for field in request.headers where !Self.dropRequestHeaders.contains(field.name.canonicalName) {
@@ -213,15 +225,22 @@ struct WorkspaceProxyController {
     // MARK: WebSocket
 
     func upgrade(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (workspace, user) = try await authorize(request, context: context)
+        let (workspace, credential) = try await access(request, context: context)
         if let origin = request.headers[.origin], !CSRFMiddleware(allowedOrigins: allowedOrigins).isSameSite(origin: origin, request: request) {
             throw APIError(.forbidden, "cross-origin WebSocket from \(origin) refused")
         }
         let path = request.head.path ?? request.uri.path
         let upgrader = WebSocketUpgradeMiddleware<AppRequestContext>(shouldUpgrade: { _, _ in .upgrade([:]) }) { inbound, outbound, wsContext in
             // Only the documents' collaboration sockets carry edits worth noting.
-            let noted = path.contains("/api/collaboration/room/") ? self.edits.map { ($0, user) } : nil
-            try await relay(inbound: inbound, outbound: outbound, to: workspace, path: path, edits: noted, logger: wsContext.logger)
+            let noted = path.contains("/api/collaboration/room/") ? self.edits.map { ($0, credential.username) } : nil
+            // Revoking the credential ends the relay: the signal wakes a task of its own in it.
+            let (revoked, signal) = AsyncStream<Void>.makeStream()
+            let registration = live.register(credential) {
+                signal.yield()
+                signal.finish()
+            }
+            defer { live.unregister(registration) }
+            try await relay(inbound: inbound, outbound: outbound, to: workspace, path: path, edits: noted, logger: wsContext.logger, revoked: revoked)
         }
         return try await upgrader.handle(request, context: context) { _, _ in Response(status: .notFound) }
     }
@@ -229,7 +248,7 @@ struct WorkspaceProxyController {
     /// Pipes messages both ways until either side closes, then closes the other.
     func relay(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, to workspace: Workspace, path: String, edits: (EditActivity, String)? = nil,
-        logger: Logger
+        logger: Logger, revoked: AsyncStream<Void> = AsyncStream { $0.finish() }
     ) async throws {
         let session = workspace.session
         let workspaces = self.workspaces
@@ -268,6 +287,18 @@ struct WorkspaceProxyController {
                         var close = ByteBuffer()
                         close.write(webSocketErrorCode: .normalClosure)
                         try? await upstreamOut.write(UpstreamWebSocket.frame(.connectionClose, close))
+                        return .normalClosure
+                    }
+                    group.addTask {
+                        // Ends the relay only when a revocation comes; otherwise waits to be cancelled.
+                        var signals = revoked.makeAsyncIterator()
+                        if await signals.next() != nil {
+                            var close = ByteBuffer()
+                            close.write(webSocketErrorCode: .goingAway)
+                            try? await upstreamOut.write(UpstreamWebSocket.frame(.connectionClose, close))
+                            return .unknown(RoomHub.signedOutCloseCode)
+                        }
+                        try await Task.sleep(for: .seconds(365 * 86400))
                         return .normalClosure
                     }
                     // Whichever side ends first ends the relay.

@@ -17,10 +17,12 @@ public struct AuthSessionStore: Sendable {
     public var idleTimeout: TimeInterval = 12 * 3600
     /// No session lives longer than this.
     public var absoluteTimeout: TimeInterval = 7 * 24 * 3600
+    let revocations: RevocationNotifier
 
-    public init(database: StoreDatabase, events: EventLog) {
+    public init(database: StoreDatabase, events: EventLog, revocations: RevocationNotifier = RevocationNotifier()) {
         self.database = database
         self.events = events
+        self.revocations = revocations
     }
 
     /// Starts a session for `user`, recording the sign-in; returns the cookie token and CSRF token.
@@ -57,7 +59,7 @@ public struct AuthSessionStore: Sendable {
             let session = AuthSession(user: try UserStore.user(row: row), csrfToken: row["csrf_token"], createdAt: Date(timeIntervalSince1970: created))
             return (session, row["last_seen"])
         }
-        guard let found else { return nil }
+        guard let found, !found.session.user.disabled else { return nil }
         let created = found.session.createdAt.timeIntervalSince1970
         let lastSeen = found.lastSeen
         let nowSeconds = now.timeIntervalSince1970
@@ -74,7 +76,8 @@ public struct AuthSessionStore: Sendable {
         return found.session
     }
 
-    /// Ends one session (logout) or, with `everywhere`, every session of its user.
+    /// Ends one session (logout) or, with `everywhere`, every session of its user; what is still
+    /// open with them (room sockets, proxied connections) is told to close.
     public func end(token: String, user: User, everywhere: Bool, now: Date = Date()) async throws {
         let hash = SecretToken.hash(token)
         let draft = EventDraft(time: now, type: .userSignedOut, actor: user.username, payload: ["everywhere": .bool(everywhere)])
@@ -85,5 +88,6 @@ public struct AuthSessionStore: Sendable {
                 try db.execute(sql: "DELETE FROM auth_sessions WHERE token_hash = ?", arguments: [hash])
             }
         }
+        revocations.publish(Revocation(username: user.username, scope: everywhere ? .allSignIns : .signIn(hash: hash)))
     }
 }

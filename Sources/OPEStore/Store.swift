@@ -9,6 +9,8 @@ public struct Store: Sendable {
     public let sessions: AuthSessionStore
     public let tokens: APITokenStore
     public let externalBotCursors: ExternalBotCursors
+    /// Where the stores announce ended sign-ins, revoked tokens and disabled accounts.
+    public let revocations: RevocationNotifier
     public let dataDirectory: String
 
     /// Opens the store in `dataDirectory`, creating it if needed.
@@ -20,9 +22,11 @@ public struct Store: Sendable {
         database = try StoreDatabase(dataDirectory: absolute)
         events = EventLog(database: database)
         reader = EventReader(database: database)
-        users = UserStore(database: database, events: events, hasher: hasher)
-        sessions = AuthSessionStore(database: database, events: events)
-        tokens = APITokenStore(database: database, events: events)
+        let revocations = RevocationNotifier()
+        self.revocations = revocations
+        users = UserStore(database: database, events: events, hasher: hasher, revocations: revocations)
+        sessions = AuthSessionStore(database: database, events: events, revocations: revocations)
+        tokens = APITokenStore(database: database, events: events, revocations: revocations)
         externalBotCursors = ExternalBotCursors(database: database)
     }
 }

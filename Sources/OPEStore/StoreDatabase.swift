@@ -96,6 +96,22 @@ public struct StoreDatabase: Sendable {
             // How far each session's events have been delivered to its external bot (the log is the outbox).
             try db.execute(sql: "CREATE TABLE external_bot_cursors (session TEXT PRIMARY KEY NOT NULL, delivered INTEGER NOT NULL)")
         }
+        migrator.registerMigration("v4-token-expiry-disabled-accounts") { db in
+            // Tokens get a public id to be listed and revoked by, and an end. Tokens made before
+            // this migration keep working and are given the default lifetime from today, so that
+            // no token lives for ever; their owners see the date in `ope user token list`.
+            try db.execute(
+                sql: """
+                    ALTER TABLE api_tokens ADD COLUMN id TEXT;
+                    ALTER TABLE api_tokens ADD COLUMN expires_at REAL;
+                    UPDATE api_tokens SET id = lower(hex(randomblob(6))), expires_at = ?;
+                    CREATE UNIQUE INDEX api_tokens_id ON api_tokens(id);
+                    CREATE INDEX api_tokens_user ON api_tokens(username);
+                    ALTER TABLE users ADD COLUMN disabled_at REAL;
+                    """,
+                arguments: [Date().timeIntervalSince1970 + APITokenStore.defaultLifetime]
+            )
+        }
         return migrator
     }
 }

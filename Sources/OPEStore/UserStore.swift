@@ -7,11 +7,13 @@ public struct UserStore: Sendable {
     let database: StoreDatabase
     let events: EventLog
     let hasher: PasswordHasher
+    let revocations: RevocationNotifier
 
-    public init(database: StoreDatabase, events: EventLog, hasher: PasswordHasher = .standard) {
+    public init(database: StoreDatabase, events: EventLog, hasher: PasswordHasher = .standard, revocations: RevocationNotifier = RevocationNotifier()) {
         self.database = database
         self.events = events
         self.hasher = hasher
+        self.revocations = revocations
     }
 
     /// Creates an account. `actor` is who did it (a username, or `system`/`cli`). An account
@@ -64,7 +66,8 @@ public struct UserStore: Sendable {
         try await database.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users") ?? 0 }
     }
 
-    /// The user if `password` is theirs; nil otherwise. Takes as long for unknown users.
+    /// The user if `password` is theirs and the account is not disabled; nil otherwise. Takes as
+    /// long for unknown and disabled users.
     public func authenticate(username: String, password: String) async throws -> User? {
         let found: (user: User, hash: String)? = try await database.writer.read { db in
             guard let row = try Row.fetchOne(db, sql: "SELECT * FROM users WHERE username = ?", arguments: [username]) else { return nil }
@@ -73,25 +76,111 @@ public struct UserStore: Sendable {
         // Unknown users are checked against a decoy, so the answer takes as long either way.
         let stored = found?.hash ?? PasswordHasher.decoy
         let matches = try await PasswordWork.run { PasswordHasher.verify(password, against: stored) }
-        return matches ? found?.user : nil
+        guard matches, let user = found?.user, !user.disabled else { return nil }
+        return user
+    }
+
+    /// Changes an account's role and/or display name.
+    ///
+    /// - Throws: ``UserStoreError/notFound(_:)``, ``UserStoreError/invalid(_:)`` for an empty
+    ///   display name, ``UserStoreError/lastAdmin(_:)`` if it would leave no enabled admin.
+    @discardableResult
+    public func update(_ username: String, role: PlatformRole? = nil, displayName: String? = nil, actor: String, now: Date = Date()) async throws -> User {
+        guard var user = try await find(username) else { throw UserStoreError.notFound(username) }
+        if let displayName {
+            let trimmed = displayName.trimmingCharacters(in: .whitespaces)
+            guard (1...100).contains(trimmed.count) else { throw UserStoreError.invalid("display name must be 1 to 100 characters") }
+            user.displayName = trimmed
+        }
+        let demoted = user.role == .admin && role != nil && role != .admin
+        if let role { user.role = role }
+        let draft = EventDraft(
+            time: now, type: .userUpdated, actor: actor,
+            payload: ["username": .string(username), "displayName": .string(user.displayName), "role": .string(user.role.rawValue)]
+        )
+        let changed = user
+        _ = try await events.append(draft) { db in
+            if demoted { try Self.requireAnotherAdmin(than: username, db) }
+            try db.execute(
+                sql: "UPDATE users SET role = ?, display_name = ? WHERE username = ?", arguments: [changed.role.rawValue, changed.displayName, username]
+            )
+        }
+        return user
+    }
+
+    /// Disables an account (it cannot sign in; its sign-ins end and its API tokens are refused at
+    /// once, open connections included) or enables it again (its tokens work again, unless
+    /// revoked or expired meanwhile; its sign-ins do not come back).
+    ///
+    /// - Throws: ``UserStoreError/notFound(_:)``, ``UserStoreError/lastAdmin(_:)`` if it would
+    ///   leave no enabled admin.
+    @discardableResult
+    public func setDisabled(_ username: String, _ disabled: Bool, actor: String, now: Date = Date()) async throws -> User {
+        guard var user = try await find(username) else { throw UserStoreError.notFound(username) }
+        guard user.disabled != disabled else { return user }
+        user.disabled = disabled
+        let draft = EventDraft(time: now, type: disabled ? .userDisabled : .userEnabled, actor: actor, payload: ["username": .string(username)])
+        let isAdmin = user.role == .admin
+        _ = try await events.append(draft) { db in
+            if disabled {
+                if isAdmin { try Self.requireAnotherAdmin(than: username, db) }
+                try db.execute(sql: "DELETE FROM auth_sessions WHERE username = ?", arguments: [username])
+            }
+            try db.execute(sql: "UPDATE users SET disabled_at = ? WHERE username = ?", arguments: [disabled ? now.timeIntervalSince1970 : nil, username])
+        }
+        if disabled { revocations.publish(Revocation(username: username, scope: .account)) }
+        return user
+    }
+
+    /// Sets a new password (an admin's reset); the account's browser sign-ins end with it, its
+    /// API tokens stay.
+    ///
+    /// - Throws: ``UserStoreError/notFound(_:)``, ``UserStoreError/invalid(_:)`` for a short password.
+    public func setPassword(_ username: String, password: String, actor: String, now: Date = Date()) async throws {
+        guard try await find(username) != nil else { throw UserStoreError.notFound(username) }
+        guard password.count >= 8 else { throw UserStoreError.invalid("password must have at least 8 characters") }
+        let hasher = self.hasher
+        let hash = try await PasswordWork.run { try hasher.hash(password) }
+        _ = try await events.append(EventDraft(time: now, type: .userPasswordReset, actor: actor, payload: ["username": .string(username)])) { db in
+            try db.execute(sql: "UPDATE users SET password_hash = ? WHERE username = ?", arguments: [hash, username])
+            try db.execute(sql: "DELETE FROM auth_sessions WHERE username = ?", arguments: [username])
+        }
+        revocations.publish(Revocation(username: username, scope: .allSignIns))
+    }
+
+    /// Throws ``UserStoreError/lastAdmin(_:)`` unless an enabled admin other than `username` exists
+    /// (checked inside the transaction that would remove the last one).
+    static func requireAnotherAdmin(than username: String, _ db: Database) throws {
+        let others =
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL AND username != ?", arguments: [username]) ?? 0
+        guard others > 0 else { throw UserStoreError.lastAdmin(username) }
     }
 
     static func user(row: Row) throws -> User {
         let roleText: String = row["role"]
         guard let role = PlatformRole(rawValue: roleText) else { throw StoreError("unknown role '\(roleText)' in the users table") }
-        return User(username: row["username"], displayName: row["display_name"], role: role, createdAt: Date(timeIntervalSince1970: row["created_at"]))
+        let disabledAt: Double? = row["disabled_at"]
+        return User(
+            username: row["username"], displayName: row["display_name"], role: role, createdAt: Date(timeIntervalSince1970: row["created_at"]),
+            disabled: disabledAt != nil
+        )
     }
 }
 
-/// Why an account could not be created.
+/// Why an account could not be created or changed.
 public enum UserStoreError: Error, Sendable, CustomStringConvertible, Equatable {
     case exists(String)
     case invalid(String)
+    case notFound(String)
+    /// The change would leave no enabled admin.
+    case lastAdmin(String)
 
     public var description: String {
         switch self {
         case .exists(let username): "user '\(username)' already exists"
         case .invalid(let reason): reason
+        case .notFound(let username): "no user '\(username)'"
+        case .lastAdmin(let username): "'\(username)' is the last admin: make another account admin first, so that someone can still manage the platform"
         }
     }
 }

@@ -202,7 +202,7 @@ struct BenchGateway {
         var tokens: [String] = []
         for index in 0..<users {
             let user = try await store.users.create(User(username: "u\(index)", displayName: "User \(index)", role: .participant), password: nil, actor: "bench")
-            tokens.append(try await store.tokens.create(for: user, name: "bench", actor: "bench"))
+            tokens.append(try await store.tokens.create(for: user, name: "bench", actor: "bench").secret)
         }
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: [modules])
         configuration.venv = venv

@@ -147,7 +147,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         let tokens = Mutex<[(String, String)]>([])
         _ = try await forEachConcurrently(names.map { ($0, "") }, limit: 256) { name, _ in
             let user = try await store.users.create(User(username: name, displayName: name, role: .participant), password: nil, actor: "loadtest")
-            let token = try await store.tokens.create(for: user, name: "loadtest", actor: "loadtest")
+            let token = try await store.tokens.create(for: user, name: "loadtest", actor: "loadtest").secret
             tokens.withLock { $0.append((name, token)) }
         }
         var passwords: [(String, String)] = []

@@ -84,7 +84,7 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try Store.open(data)
         // Accounts, chat and the research record: nobody else on the machine reads them.
         chmod(store.dataDirectory, 0o700)
-        let credentials = try await FirstRun(store: store, demoUsers: !noDemoUsers).prepare()
+        let credentials = try await FirstRun(store: store, demoUsers: !noDemoUsers, logger: logger).prepare()
 
         var configuration = GatewayConfiguration(
             host: host, port: port, dataDirectory: store.dataDirectory, moduleFolders: moduleFolders.map(Self.absolute), repositories: repositories,

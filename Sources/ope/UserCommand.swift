@@ -65,32 +65,95 @@ struct UserCommand: AsyncParsableCommand {
                 throw CLIError("\(error)")
             }
             let store = try Store.open(data)
+            let result = try await store.users.importRoster(roster, actor: "cli")
             print("username,password")
-            var skipped = 0
-            for entry in roster.entries {
-                let password = SecretToken.password()
-                do {
-                    try await store.users.create(User(username: entry.username, displayName: entry.displayName, role: entry.role), password: password, actor: "cli")
-                    print("\(entry.username),\(password)")
-                } catch UserStoreError.exists {
-                    skipped += 1
-                    FileHandle.standardError.write(Data("\(file):\(entry.line): '\(entry.username)' already exists, left unchanged\n".utf8))
-                }
+            for (user, password) in result.created { print("\(user.username),\(password)") }
+            for entry in result.existing {
+                FileHandle.standardError.write(Data("\(file):\(entry.line): '\(entry.username)' already exists, left unchanged\n".utf8))
             }
-            FileHandle.standardError.write(Data("imported \(roster.entries.count - skipped) accounts, \(skipped) already existed\n".utf8))
+            FileHandle.standardError.write(Data("imported \(result.created.count) accounts, \(result.existing.count) already existed\n".utf8))
         }
     }
 
     struct Token: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an API token (for scripts, `Authorization: Bearer`) and print it once.")
-        @Argument var username: String
-        @Option(help: "What the token is for.") var name: String = "cli"
-        @OptionGroup var data: DataOptions
+        static let configuration = CommandConfiguration(
+            abstract: "API tokens (for scripts, `Authorization: Bearer`): create (the default), list, revoke.",
+            subcommands: [Create.self, List.self, Revoke.self], defaultSubcommand: Create.self
+        )
 
-        func run() async throws {
-            let store = try Store.open(data)
-            guard let user = try await store.users.find(username) else { throw CLIError("no user '\(username)'") }
-            print(try await store.tokens.create(for: user, name: name, actor: "cli"))
+        struct Create: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "Create an API token for USERNAME and print it once (`ope user token NAME` does the same).")
+            @Argument var username: String
+            @Option(help: "What the token is for.") var name: String = "cli"
+            @Option(help: "How long it works: 90d (the default), 12h, 30d... at most 365d.") var expires: String = "90d"
+            @OptionGroup var data: DataOptions
+
+            func run() async throws {
+                guard let lifetime = DurationText.parse(expires), lifetime >= .seconds(60), lifetime <= .seconds(Int(APITokenStore.maxLifetime)) else {
+                    throw CLIError("--expires: '\(expires)' is not a duration from 1m to 365d (such as 90d or 12h)")
+                }
+                let store = try Store.open(data)
+                guard let user = try await store.users.find(username) else { throw CLIError("no user '\(username)'") }
+                let issued: APIToken.Issued
+                do {
+                    issued = try await store.tokens.create(for: user, name: name, lifetime: lifetime.timeInterval, actor: "cli")
+                } catch let error as UserStoreError {
+                    throw CLIError(error.description)
+                }
+                print(issued.secret)
+                let expiry = issued.token.expiresAt.map(EventExporter.timestamp) ?? "never"
+                FileHandle.standardError.write(Data("token \(issued.token.id) for \(username), expires \(expiry); it is not shown again\n".utf8))
+            }
+        }
+
+        struct List: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(abstract: "List API tokens (never their secrets): id, user, name, created, expires, last used.")
+            @Argument(help: "Only this user's tokens.") var username: String?
+            @OptionGroup var data: DataOptions
+
+            func run() async throws {
+                let store = try Store.open(data)
+                if let username, try await store.users.find(username) == nil { throw CLIError("no user '\(username)'") }
+                let now = Date()
+                print(["id", "user", "name", "created", "expires", "last used"].joined(separator: "\t"))
+                for token in try await store.tokens.list(username: username) {
+                    let expires = token.expiresAt.map { EventExporter.timestamp($0) + (token.isExpired(at: now) ? " (expired)" : "") } ?? "never"
+                    let fields = [token.id, token.username, token.name, EventExporter.timestamp(token.createdAt), expires, token.lastUsed.map(EventExporter.timestamp) ?? "never"]
+                    print(fields.joined(separator: "\t"))
+                }
+            }
+        }
+
+        struct Revoke: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Revoke API tokens by id (from `list`), or all of a user's with --user.",
+                discussion: "A running server refuses the token at once (its workspace proxy within 5 s) and closes WebSockets opened with it at its next check (within 30 s); see docs/accounts.md."
+            )
+            @Argument(help: "Token ids.") var ids: [String] = []
+            @Option(help: "Revoke every token of this user.") var user: String?
+            @OptionGroup var data: DataOptions
+
+            func validate() throws {
+                guard !ids.isEmpty || user != nil else { throw ValidationError("name token ids to revoke, or --user NAME for all of a user's") }
+            }
+
+            func run() async throws {
+                let store = try Store.open(data)
+                if let user {
+                    guard try await store.users.find(user) != nil else { throw CLIError("no user '\(user)'") }
+                    let count = try await store.tokens.revokeAll(of: user, actor: "cli")
+                    print("revoked \(count) token\(count == 1 ? "" : "s") of \(user)")
+                }
+                var unknown: [String] = []
+                for id in ids {
+                    if let token = try await store.tokens.revoke(id: id, actor: "cli") {
+                        print("revoked \(token.id) (\(token.name)) of \(token.username)")
+                    } else {
+                        unknown.append(id)
+                    }
+                }
+                guard unknown.isEmpty else { throw CLIError("no token \(unknown.joined(separator: ", ")) (see `ope user token list`)") }
+            }
         }
     }
 }

@@ -85,7 +85,7 @@ import Testing
             try await WorkspaceTests().waitForEvent(store, session: teamB, .workspaceStarted, timeout: .seconds(120))
             let workspaceB = try await WorkspaceTests().readyWorkspace(gateway, teamB)
             let aliceUser = try #require(try await store.users.find("alice"))
-            let token = try await store.tokens.create(for: aliceUser, name: "escape", actor: "test")
+            let token = try await store.tokens.create(for: aliceUser, name: "escape", actor: "test").secret
 
             // 1. Every way out of the sandbox.
             let probe = try String(contentsOfFile: WorkspaceTests.packageRoot + "/scripts/escape_probe.py", encoding: .utf8)

@@ -59,7 +59,7 @@ import Testing
         #expect(try await activity()["lastEdit"] == nil)
 
         let alice = try #require(try await store.users.find("alice"))
-        let token = try await store.tokens.create(for: alice, name: "edits", actor: "test")
+        let token = try await store.tokens.create(for: alice, name: "edits", actor: "test").secret
         try await edit(client, session: session, token: token, notebook: "first.ipynb")
         let edits: @Sendable () async throws -> [Event] = { try await store.reader.events(EventFilter(session: session, types: [.workspaceEdited])) }
         try await TestGateway.waitUntil("the edit to be recorded", timeout: .seconds(30)) { try await !edits().isEmpty }

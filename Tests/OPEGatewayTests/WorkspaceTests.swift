@@ -184,7 +184,7 @@ import Testing
             let (_, _, session) = try await client.pair()
             try await waitForEvent(store, session: session, .workspaceStarted)
             let alice = try #require(try await store.users.find("alice"))
-            let token = try await store.tokens.create(for: alice, name: "collab", actor: "test")
+            let token = try await store.tokens.create(for: alice, name: "collab", actor: "test").secret
             let port = try #require(client.port)
             let result = try await CommandRunner().run(
                 [
@@ -224,7 +224,7 @@ import Testing
 
             // The notebook's kernel reaches the group's database with the credentials it was handed.
             let user = try #require(try await store.users.find("alice"))
-            let token = try await store.tokens.create(for: user, name: "sql", actor: "test")
+            let token = try await store.tokens.create(for: user, name: "sql", actor: "test").secret
             let port = try #require(client.port)
             let code = [
                 "import os, pymysql",

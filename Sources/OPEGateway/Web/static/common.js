@@ -28,8 +28,9 @@ const OPE = {
     }
   },
 
+  /** The sign-in ended (signed out elsewhere, expired, account disabled): said at once, over the page. */
   signedOut() {
-    OPE.banner("You are signed out: your sign-in expired or you signed out in another window.", "error",
+    OPE.banner("You were signed out — sign in again.", "error signed-out",
       ["/login?next=" + encodeURIComponent(location.pathname), "Sign in again"]);
   },
 

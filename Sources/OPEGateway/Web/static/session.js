@@ -306,11 +306,25 @@
         if (type === "external_bot.recovered") system((payload.bot || "The assistant") + " is back.", m.time, m.id);
         break;
       }
+      case "signed_out":
+        signedOutHere();
+        break;
       case "error":
         if (m.code === "rate_limited") OPE.banner("You are sending messages too fast. Wait a moment.", "warning");
         else OPE.banner(m.message || "Something went wrong.", "error");
         break;
     }
+  }
+
+  /** The sign-in ended (signed out elsewhere, a disabled account): say so over the page, stop
+   *  the room, and keep the chat box (and what is typed in it) where it is, unusable. */
+  function signedOutHere() {
+    over = true;
+    OPE.signedOut();
+    input.disabled = true;
+    for (const button of document.querySelectorAll("#chat-form button, #run-tests")) button.disabled = true;
+    // JupyterLab's own connections were closed too: dim it, so its error dialogs are not mistaken for the cause.
+    if (frame) frame.classList.add("signed-out");
   }
 
   function connect() {
@@ -320,7 +334,8 @@
     socket.addEventListener("message", (event) => {
       try { handle(JSON.parse(event.data)); } catch (error) { console.error(error); }
     });
-    socket.addEventListener("close", async () => {
+    socket.addEventListener("close", async (event) => {
+      if (event.code === 4401) signedOutHere(); // the server closed the room: the sign-in ended
       for (const [clientId, li] of pending) {
         li.classList.remove("sending");
         li.classList.add("failed");

@@ -1,0 +1,43 @@
+import Foundation
+import Logging
+import OPECore
+import OPEStore
+import ServiceLifecycle
+
+/// Checks, every `interval` of `clock`'s time, that the credentials of open connections still
+/// work, and closes those that do not. Revocations in this process arrive at once through the
+/// ``RevocationNotifier``; this catches the rest: a token revoked with `ope user token revoke`
+/// (another process on the same data dir, as another gateway replica would be), a token that
+/// expired or a sign-in that reached its absolute end while its socket stayed open.
+struct CredentialSweeper: Service {
+    let store: Store
+    let connections: LiveConnections
+    let interval: Duration
+    let clock: any PlatformClock
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let began = clock.now
+                try await sweep(now: began)
+                try await clock.sleep(until: began.addingTimeInterval(interval.timeInterval))
+            }
+        }
+    }
+
+    func sweep(now: Date) async throws {
+        let open = connections.credentials
+        guard !open.isEmpty else { return }
+        do {
+            let valid = try await store.stillValid(open, now: now)
+            if valid.count < open.count {
+                logger.info("closing connections whose sign-in or token ended", metadata: ["credentials": "\(open.count - valid.count)"])
+            }
+            connections.keep(checked: open, valid: valid)
+        } catch {
+            // A database hiccup closes nothing: the next pass looks again.
+            logger.error("could not check the credentials of open connections", metadata: ["error": "\(error)"])
+        }
+    }
+}
