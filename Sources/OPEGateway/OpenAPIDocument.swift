@@ -96,7 +96,10 @@ enum OpenAPIDocument {
                 "type": "object",
                 "properties": {
                   "everywhere": {
-                    "type": "boolean"
+                    "type": [
+                      "boolean",
+                      "null"
+                    ]
                   }
                 }
               }
@@ -178,7 +181,9 @@ enum OpenAPIDocument {
                 ],
                 "properties": {
                   "name": {
-                    "type": "string"
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 100
                   }
                 }
               }
@@ -419,13 +424,22 @@ enum OpenAPIDocument {
                 ],
                 "properties": {
                   "username": {
-                    "type": "string"
+                    "type": "string",
+                    "pattern": "^[a-z0-9._-]{2,64}$"
                   },
                   "displayName": {
-                    "type": "string"
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "pattern": "\\S",
+                    "description": "default: the username"
                   },
                   "role": {
-                    "type": "string",
+                    "type": [
+                      "string",
+                      "null"
+                    ],
                     "enum": [
                       "participant",
                       "instructor",
@@ -480,7 +494,8 @@ enum OpenAPIDocument {
             "required": false,
             "description": "only events with a larger id",
             "schema": {
-              "type": "integer"
+              "type": "integer",
+              "format": "int64"
             }
           },
           {
@@ -505,18 +520,40 @@ enum OpenAPIDocument {
             "name": "since",
             "in": "query",
             "required": false,
-            "description": "ISO 8601 date or date-time",
+            "description": "ISO 8601 date or date-time; empty means no limit",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "anyOf": [
+                {
+                  "maxLength": 0
+                },
+                {
+                  "format": "date"
+                },
+                {
+                  "format": "date-time"
+                }
+              ]
             }
           },
           {
             "name": "until",
             "in": "query",
             "required": false,
-            "description": "ISO 8601 date or date-time",
+            "description": "ISO 8601 date or date-time (a date includes that day); empty means no limit",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "anyOf": [
+                {
+                  "maxLength": 0
+                },
+                {
+                  "format": "date"
+                },
+                {
+                  "format": "date-time"
+                }
+              ]
             }
           },
           {
@@ -525,7 +562,9 @@ enum OpenAPIDocument {
             "required": false,
             "description": "at most this many (1-10000, default 1000)",
             "schema": {
-              "type": "integer"
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 10000
             }
           }
         ]
@@ -583,7 +622,8 @@ enum OpenAPIDocument {
             "required": false,
             "description": "only events with a larger id",
             "schema": {
-              "type": "integer"
+              "type": "integer",
+              "format": "int64"
             }
           },
           {
@@ -608,18 +648,40 @@ enum OpenAPIDocument {
             "name": "since",
             "in": "query",
             "required": false,
-            "description": "ISO 8601 date or date-time",
+            "description": "ISO 8601 date or date-time; empty means no limit",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "anyOf": [
+                {
+                  "maxLength": 0
+                },
+                {
+                  "format": "date"
+                },
+                {
+                  "format": "date-time"
+                }
+              ]
             }
           },
           {
             "name": "until",
             "in": "query",
             "required": false,
-            "description": "ISO 8601 date or date-time",
+            "description": "ISO 8601 date or date-time (a date includes that day); empty means no limit",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "anyOf": [
+                {
+                  "maxLength": 0
+                },
+                {
+                  "format": "date"
+                },
+                {
+                  "format": "date-time"
+                }
+              ]
             }
           }
         ]
@@ -999,7 +1061,7 @@ enum OpenAPIDocument {
                 "required": ["text"],
                 "properties": {
                   "text": {"type": "string", "minLength": 1, "maxLength": 1000},
-                  "module": {"type": "string"}
+                  "module": {"type": ["string", "null"]}
                 }
               }
             }
@@ -1092,7 +1154,8 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "integer"
+              "type": "integer",
+              "format": "int64"
             }
           }
         ],
@@ -1110,6 +1173,9 @@ enum OpenAPIDocument {
             "$ref": "#/components/responses/Error"
           },
           "404": {
+            "$ref": "#/components/responses/Error"
+          },
+          "426": {
             "$ref": "#/components/responses/Error"
           }
         }
@@ -1139,13 +1205,20 @@ enum OpenAPIDocument {
                 "type": "object",
                 "properties": {
                   "open": {
-                    "type": "boolean"
+                    "type": [
+                      "boolean",
+                      "null"
+                    ]
                   },
                   "mode": {
-                    "type": "string",
+                    "type": [
+                      "string",
+                      "null"
+                    ],
                     "enum": [
                       "dynamic",
-                      "static"
+                      "static",
+                      null
                     ]
                   }
                 }
@@ -1160,12 +1233,38 @@ enum OpenAPIDocument {
               "application/json": {
                 "schema": {
                   "type": "object",
+                  "required": [
+                    "mode",
+                    "open",
+                    "settle",
+                    "giveUp",
+                    "lateJoin"
+                  ],
                   "properties": {
                     "mode": {
-                      "type": "string"
+                      "type": "string",
+                      "enum": [
+                        "dynamic",
+                        "static"
+                      ]
                     },
                     "open": {
                       "type": "boolean"
+                    },
+                    "settle": {
+                      "type": "integer",
+                      "minimum": 0,
+                      "description": "Seconds the lobby waits before forming a group smaller than the target"
+                    },
+                    "giveUp": {
+                      "type": "integer",
+                      "minimum": 0,
+                      "description": "Seconds in the queue after which a participant is told and leaves it"
+                    },
+                    "lateJoin": {
+                      "type": "integer",
+                      "minimum": 0,
+                      "description": "Seconds a session below its maximum size takes late joiners"
                     }
                   }
                 }
@@ -1208,7 +1307,9 @@ enum OpenAPIDocument {
           "content": {
             "text/csv": {
               "schema": {
-                "type": "string"
+                "type": "string",
+                "minLength": 1,
+                "description": "username,group per line (a header row is optional); every user must exist"
               }
             }
           }
