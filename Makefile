@@ -8,7 +8,7 @@ PORT ?= 8080
 HOST ?= 127.0.0.1
 OPE := .build/debug/ope
 
-.PHONY: run test build deps venv bench clean
+.PHONY: run test build deps venv tools bench clean
 
 deps:
 	@scripts/install-deps.sh
@@ -16,15 +16,19 @@ deps:
 venv: deps
 	@scripts/setup-venv.sh
 
+# Test-only tools (schemathesis) in their own virtualenv, apart from the workspaces' Python.
+tools: deps
+	@scripts/setup-tools-venv.sh
+
 build: deps
 	$(SWIFT) build --product ope
 
 run: venv build
 	$(OPE) serve --host $(HOST) --port $(PORT) --data $(DATA) --modules examples/modules
 
-test: venv
+test: venv tools
 	$(SWIFT) build --build-tests
-	OPE_BIN=$(CURDIR)/$(OPE) OPE_VENV=$(CURDIR)/.venv $(SWIFT) test --skip-build
+	OPE_BIN=$(CURDIR)/$(OPE) OPE_VENV=$(CURDIR)/.venv OPE_TOOLS_VENV=$(CURDIR)/.venv-tools $(SWIFT) test --skip-build
 
 # Benchmarks run on an optimised build; they are not part of `make test`.
 bench: venv

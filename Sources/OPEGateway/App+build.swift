@@ -68,9 +68,10 @@ public func buildApplication(
         router: router,
         // Frames up to the proxy's limit; the team room enforces its own, smaller one.
         // Frames as large as a notebook only where the workspace proxy shares this server.
-        server: .http1WebSocketUpgrade(
+        server: .guarded(
             webSocketRouter: router,
-            configuration: .init(maxFrameSize: configuration.workspaceOrigin == nil ? WorkspaceProxyController.maxMessageSize : RoomController.maxFrameSize)
+            maxFrameSize: configuration.workspaceOrigin == nil ? WorkspaceProxyController.maxMessageSize : RoomController.maxFrameSize,
+            limits: configuration.connections
         ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ope"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
@@ -85,17 +86,21 @@ public func buildApplication(
     if let workspacePort = configuration.workspacePort, let workspaces {
         // The separate workspace origin: the proxy alone, on its own port.
         let proxyRouter = Router(context: AppRequestContext.self)
-        proxyRouter.add(middleware: MetricsMiddleware())
+        let proxyRoutes = RouteTable()
+        proxyRouter.add(middleware: RouteProbeMiddleware())
+        proxyRouter.add(middleware: RequestMetricsMiddleware())
         proxyRouter.add(middleware: ErrorMiddleware())
+        proxyRouter.add(middleware: MethodNotAllowedMiddleware(routes: proxyRoutes))
         WorkspaceProxyController(
             workspaces: workspaces, sessions: sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
             frameAncestors: (["'self'"] + configuration.platformOrigins.sorted()).joined(separator: " "),
             edits: EditActivity(events: store.events, clock: configuration.clock), live: live, clock: configuration.clock
         ).addRoutes(to: proxyRouter)
+        proxyRoutes.use(proxyRouter)
         app.addServices(
             Application(
                 router: proxyRouter,
-                server: .http1WebSocketUpgrade(webSocketRouter: proxyRouter, configuration: .init(maxFrameSize: WorkspaceProxyController.maxMessageSize)),
+                server: .guarded(webSocketRouter: proxyRouter, maxFrameSize: WorkspaceProxyController.maxMessageSize, limits: configuration.connections),
                 configuration: .init(address: .hostname(configuration.host, port: workspacePort), serverName: "ope-workspaces"),
                 logger: logger
             )
@@ -109,12 +114,16 @@ func buildRouter(
 ) -> Router<AppRequestContext> {
     let store = gateway.store
     let router = Router(context: AppRequestContext.self)
-    router.add(middleware: MetricsMiddleware())
+    let routes = RouteTable()
+    // First: a route probe (for a 405's Allow header) stops before anything runs or is counted.
+    router.add(middleware: RouteProbeMiddleware())
+    router.add(middleware: RequestMetricsMiddleware())
     router.add(middleware: LogRequestsMiddleware(.debug))
     // Outside the error middleware: refusals get the security headers too.
     router.add(middleware: PageSecurityMiddleware(workspaceOrigin: configuration.workspaceOrigin))
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: FileMiddleware(WebController.resources + "/static", urlBasePath: "/static", searchForIndexHtml: false))
+    router.add(middleware: MethodNotAllowedMiddleware(routes: routes))
     let throttle = LoginThrottle(clock: configuration.clock)
     WebController(
         store: store, sessions: gateway.sessions, catalog: gateway.catalog,
@@ -154,5 +163,6 @@ func buildRouter(
             edits: EditActivity(events: store.events, clock: configuration.clock), live: live, clock: configuration.clock
         ).addRoutes(to: router)
     }
+    routes.use(router)
     return router
 }

@@ -39,6 +39,11 @@ public struct AppRequestContext: RequestContext, WebSocketRequestContext {
     public var identity: Identity?
     /// The peer's IP address, for rate limiting and the sign-in record.
     public let remoteAddress: String?
+    /// A WebSocket upgrade request being checked before the upgrade (``UpgradeRefusalHandler``);
+    /// it is decided again for real, so it is not counted in the request metrics.
+    var isUpgradeCheck = false
+    /// Asks only whether a route matches (``RouteProbeMiddleware``); nothing runs.
+    var isRouteProbe = false
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)

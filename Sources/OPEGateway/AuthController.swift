@@ -113,8 +113,9 @@ struct AuthController {
 
     @Sendable func logout(request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
+        // A well-formed request this credential cannot make: refused as such (403), not as malformed (400).
         guard case .cookie(let token, _) = identity.method else {
-            throw APIError(.badRequest, "API tokens do not sign out; revoke the token instead (DELETE /api/tokens/{id})")
+            throw APIError(.forbidden, "API tokens do not sign out; revoke the token instead (DELETE /api/tokens/{id})")
         }
         var body = LogoutRequest()
         if request.headers[.contentLength].map({ $0 != "0" }) ?? false {

@@ -16,6 +16,8 @@ public struct GatewayConfiguration: Sendable {
     public var publicURL: String?
     /// `/metrics` answers only this bearer token; without one, only callers on this machine.
     public var metricsToken: String?
+    /// Timeouts and limits that keep slow, idle and numerous connections from holding the server.
+    public var connections = ConnectionLimits()
     /// How long a session keeps members' seats while everyone is away.
     public var gracePeriod: Duration = .seconds(120)
     /// How often the lobby and session timers run.

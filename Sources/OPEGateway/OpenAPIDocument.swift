@@ -96,10 +96,16 @@ enum OpenAPIDocument {
                 "type": "object",
                 "properties": {
                   "everywhere": {
-                    "type": "boolean"
+                    "type": [
+                      "boolean",
+                      "null"
+                    ]
                   },
                   "revokeTokens": {
-                    "type": "boolean",
+                    "type": [
+                      "boolean",
+                      "null"
+                    ],
                     "description": "With everywhere: true, also revoke all of the user's API tokens"
                   }
                 }
@@ -530,13 +536,22 @@ enum OpenAPIDocument {
                 ],
                 "properties": {
                   "username": {
-                    "type": "string"
+                    "type": "string",
+                    "pattern": "^[a-z0-9._-]{2,64}$"
                   },
                   "displayName": {
-                    "type": "string"
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "pattern": "\\S",
+                    "description": "default: the username"
                   },
                   "role": {
-                    "type": "string",
+                    "type": [
+                      "string",
+                      "null"
+                    ],
                     "enum": [
                       "participant",
                       "instructor",
@@ -824,7 +839,8 @@ enum OpenAPIDocument {
             "required": false,
             "description": "only events with a larger id",
             "schema": {
-              "type": "integer"
+              "type": "integer",
+              "format": "int64"
             }
           },
           {
@@ -849,18 +865,40 @@ enum OpenAPIDocument {
             "name": "since",
             "in": "query",
             "required": false,
-            "description": "ISO 8601 date or date-time",
+            "description": "ISO 8601 date or date-time; empty means no limit",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "anyOf": [
+                {
+                  "maxLength": 0
+                },
+                {
+                  "format": "date"
+                },
+                {
+                  "format": "date-time"
+                }
+              ]
             }
           },
           {
             "name": "until",
             "in": "query",
             "required": false,
-            "description": "ISO 8601 date or date-time",
+            "description": "ISO 8601 date or date-time (a date includes that day); empty means no limit",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "anyOf": [
+                {
+                  "maxLength": 0
+                },
+                {
+                  "format": "date"
+                },
+                {
+                  "format": "date-time"
+                }
+              ]
             }
           },
           {
@@ -869,7 +907,9 @@ enum OpenAPIDocument {
             "required": false,
             "description": "at most this many (1-10000, default 1000)",
             "schema": {
-              "type": "integer"
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 10000
             }
           }
         ]
@@ -927,7 +967,8 @@ enum OpenAPIDocument {
             "required": false,
             "description": "only events with a larger id",
             "schema": {
-              "type": "integer"
+              "type": "integer",
+              "format": "int64"
             }
           },
           {
@@ -952,18 +993,40 @@ enum OpenAPIDocument {
             "name": "since",
             "in": "query",
             "required": false,
-            "description": "ISO 8601 date or date-time",
+            "description": "ISO 8601 date or date-time; empty means no limit",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "anyOf": [
+                {
+                  "maxLength": 0
+                },
+                {
+                  "format": "date"
+                },
+                {
+                  "format": "date-time"
+                }
+              ]
             }
           },
           {
             "name": "until",
             "in": "query",
             "required": false,
-            "description": "ISO 8601 date or date-time",
+            "description": "ISO 8601 date or date-time (a date includes that day); empty means no limit",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "anyOf": [
+                {
+                  "maxLength": 0
+                },
+                {
+                  "format": "date"
+                },
+                {
+                  "format": "date-time"
+                }
+              ]
             }
           }
         ]
@@ -1409,7 +1472,7 @@ enum OpenAPIDocument {
                 "required": ["text"],
                 "properties": {
                   "text": {"type": "string", "minLength": 1, "maxLength": 1000},
-                  "module": {"type": "string"}
+                  "module": {"type": ["string", "null"]}
                 }
               }
             }
@@ -1502,7 +1565,8 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "integer"
+              "type": "integer",
+              "format": "int64"
             }
           }
         ],
@@ -1520,6 +1584,9 @@ enum OpenAPIDocument {
             "$ref": "#/components/responses/Error"
           },
           "404": {
+            "$ref": "#/components/responses/Error"
+          },
+          "426": {
             "$ref": "#/components/responses/Error"
           }
         }
@@ -1549,13 +1616,20 @@ enum OpenAPIDocument {
                 "type": "object",
                 "properties": {
                   "open": {
-                    "type": "boolean"
+                    "type": [
+                      "boolean",
+                      "null"
+                    ]
                   },
                   "mode": {
-                    "type": "string",
+                    "type": [
+                      "string",
+                      "null"
+                    ],
                     "enum": [
                       "dynamic",
-                      "static"
+                      "static",
+                      null
                     ]
                   }
                 }
@@ -1570,12 +1644,38 @@ enum OpenAPIDocument {
               "application/json": {
                 "schema": {
                   "type": "object",
+                  "required": [
+                    "mode",
+                    "open",
+                    "settle",
+                    "giveUp",
+                    "lateJoin"
+                  ],
                   "properties": {
                     "mode": {
-                      "type": "string"
+                      "type": "string",
+                      "enum": [
+                        "dynamic",
+                        "static"
+                      ]
                     },
                     "open": {
                       "type": "boolean"
+                    },
+                    "settle": {
+                      "type": "integer",
+                      "minimum": 0,
+                      "description": "Seconds the lobby waits before forming a group smaller than the target"
+                    },
+                    "giveUp": {
+                      "type": "integer",
+                      "minimum": 0,
+                      "description": "Seconds in the queue after which a participant is told and leaves it"
+                    },
+                    "lateJoin": {
+                      "type": "integer",
+                      "minimum": 0,
+                      "description": "Seconds a session below its maximum size takes late joiners"
                     }
                   }
                 }
@@ -1618,7 +1718,9 @@ enum OpenAPIDocument {
           "content": {
             "text/csv": {
               "schema": {
-                "type": "string"
+                "type": "string",
+                "minLength": 1,
+                "description": "username,group per line (a header row is optional); every user must exist"
               }
             }
           }

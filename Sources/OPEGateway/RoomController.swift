@@ -61,6 +61,10 @@ struct RoomController {
         if let after = request.uri.queryParameters["after"], Int64(String(after)) == nil {
             throw APIError(.badRequest, "after must be an event id (a number)")
         }
+        // A plain GET (no upgrade asked for, or one refused before the upgrade) gets no empty 200.
+        guard request.headers[.upgrade]?.lowercased() == "websocket" else {
+            throw APIError(.upgradeRequired, "the team room is a WebSocket: connect with Upgrade: websocket", headers: [.upgrade: "websocket"])
+        }
         return .upgrade([:])
     }
 

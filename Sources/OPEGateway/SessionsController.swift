@@ -88,6 +88,23 @@ struct SessionsController {
         var mode: String?
     }
 
+    /// The matching rules in force, durations in seconds.
+    struct MatchingAnswer: Encodable, Sendable {
+        var mode: String
+        var open: Bool
+        var settle: Int
+        var giveUp: Int
+        var lateJoin: Int
+
+        init(_ policy: MatchingPolicy) {
+            mode = policy.mode.rawValue
+            open = policy.open
+            settle = DurationText.seconds(policy.settle)
+            giveUp = DurationText.seconds(policy.giveUp)
+            lateJoin = DurationText.seconds(policy.lateJoin)
+        }
+    }
+
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("sessions", use: list)
         group.get("sessions/:id", use: detail)
@@ -345,7 +362,7 @@ struct SessionsController {
         return JSONResponse(value: try await response(session))
     }
 
-    @Sendable func matching(request: Request, context: AppRequestContext) async throws -> JSONResponse<MatchingPolicy> {
+    @Sendable func matching(request: Request, context: AppRequestContext) async throws -> JSONResponse<MatchingAnswer> {
         let identity = try context.requireStaff()
         let module = try context.parameters.require("id")
         let body = try await request.decodeJSON(MatchingRequest.self, context: context)
@@ -355,7 +372,7 @@ struct SessionsController {
             mode = value
         }
         do {
-            return JSONResponse(value: try await sessions.setMatching(module: module, open: body.open, mode: mode, by: identity.user.username))
+            return JSONResponse(value: MatchingAnswer(try await sessions.setMatching(module: module, open: body.open, mode: mode, by: identity.user.username)))
         } catch is SessionManager.JoinError {
             throw APIError(.notFound, "no module '\(module)'")
         }

@@ -23,7 +23,7 @@ public struct UserStore: Sendable {
     @discardableResult
     public func create(_ user: User, password: String?, actor: String) async throws -> User {
         try User.validate(username: user.username)
-        guard !user.displayName.trimmingCharacters(in: .whitespaces).isEmpty else { throw UserStoreError.invalid("display name must not be empty") }
+        guard !user.displayName.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { throw UserStoreError.invalid("display name must not be empty") }
         if let password, password.count < 8 { throw UserStoreError.invalid("password must have at least 8 characters") }
         // "!" is no valid hash, so no password ever matches it.
         let hasher = self.hasher

@@ -45,6 +45,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("workspace-url"), help: "The workspace origin's URL as browsers reach it (default http://HOST:WORKSPACE-PORT).") var workspaceURL: String?
     @Option(name: .customLong("public-url"), help: "URL people use to reach OPE (behind a proxy); https makes cookies Secure.") var publicURL: String?
     @Option(name: .customLong("metrics-token"), help: "Serve /metrics to callers with this bearer token (default: to this machine only). Or set OPE_METRICS_TOKEN.") var metricsToken: String?
+    @Option(name: .customLong("header-timeout"), help: "Close a new connection that has not sent a whole request head after this long.") var headerTimeout: String = "20s"
+    @Option(name: .customLong("read-timeout"), help: "Close a connection silent this long mid-request or between requests (open WebSockets excepted).") var readTimeout: String = "60s"
+    @Option(name: .customLong("max-connections-per-address"), help: "Connections one IP address may hold open at once (loopback not counted); 0 for no limit.") var maxConnectionsPerAddress: Int = 512
+    @Option(name: .customLong("shutdown-grace"), help: "On SIGTERM or Ctrl-C, close connections still open after this long.") var shutdownGrace: String = "10s"
     @Flag(name: .customLong("no-demo-users"), help: "On a fresh data dir, create only the admin (for real courses).") var noDemoUsers = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
@@ -67,6 +71,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard warmPool >= 0, maxStarting >= 1 else { throw CLIError("--warm-pool must be 0 or more and --max-starting 1 or more") }
         guard let idle = DurationText.parse(idleTimeout) else { throw CLIError("--idle-timeout: '\(idleTimeout)' is not a duration such as 30m or 90s") }
+        let connections = try connectionLimits()
         var repositories: [ModuleRepository] = []
         let configFile = config ?? (FileManager.default.fileExists(atPath: "ope.yaml") ? "ope.yaml" : nil)
         if let configFile {
@@ -90,6 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
             host: host, port: port, dataDirectory: store.dataDirectory, moduleFolders: moduleFolders.map(Self.absolute), repositories: repositories,
             publicURL: publicURL
         )
+        configuration.connections = connections
         // A token on the command line would show in `ps`: the environment is the better place.
         configuration.metricsToken = metricsToken ?? ProcessInfo.processInfo.environment["OPE_METRICS_TOKEN"]
         var sandboxLines: [String] = []
@@ -150,6 +156,23 @@ struct ServeCommand: AsyncParsableCommand {
             }
             throw CLIError("the server stopped: \(text)")
         }
+    }
+
+    /// `--header-timeout`, `--read-timeout`, `--max-connections-per-address`, `--shutdown-grace`.
+    func connectionLimits() throws -> ConnectionLimits {
+        func duration(_ option: String, _ text: String, minimum: Int = 1) throws -> Duration {
+            guard let duration = DurationText.parse(text), DurationText.seconds(duration) >= minimum else {
+                throw CLIError("\(option): '\(text)' is not a duration of at least \(minimum)s, such as 20s or 2m")
+            }
+            return duration
+        }
+        var limits = ConnectionLimits()
+        limits.headerTimeout = try duration("--header-timeout", headerTimeout)
+        limits.readTimeout = try duration("--read-timeout", readTimeout)
+        limits.shutdownGrace = try duration("--shutdown-grace", shutdownGrace, minimum: 0)
+        guard maxConnectionsPerAddress >= 0 else { throw CLIError("--max-connections-per-address must be 0 (no limit) or more") }
+        limits.perAddress = maxConnectionsPerAddress == 0 ? nil : maxConnectionsPerAddress
+        return limits
     }
 
     /// The sandbox participant code runs in; `--no-sandbox` turns it off, loudly.

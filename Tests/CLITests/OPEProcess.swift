@@ -28,12 +28,15 @@ struct OPEProcess {
         try await runProgram(try binary, arguments, timeout: timeout, directory: directory)
     }
 
-    /// Runs any program to completion (killed after `timeout`).
-    static func runProgram(_ path: String, _ arguments: [String], timeout: Duration = .seconds(60), directory: String? = nil) async throws -> Result {
+    /// Runs any program to completion (killed after `timeout`), with `environment` added to this process's.
+    static func runProgram(
+        _ path: String, _ arguments: [String], timeout: Duration = .seconds(60), directory: String? = nil, environment: [String: String] = [:]
+    ) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         let out = Pipe()
         let err = Pipe()
         process.standardOutput = out

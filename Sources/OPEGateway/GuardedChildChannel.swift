@@ -1,0 +1,39 @@
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+
+/// A server's child channel with OPE's connection guards around Hummingbird's own: the
+/// ``ConnectionGate`` first in the pipeline, and after the HTTP request decoder the
+/// ``RequestHeadGuard`` and (where WebSocket upgrades are checked) the ``UpgradeRefusalHandler``.
+struct GuardedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Base.Value
+
+    let base: Base
+    let limits: ConnectionLimits
+    let counter: ConnectionCounter?
+    let upgradeCheck: UpgradeRefusalHandler.Check?
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        do {
+            let gate = ConnectionGate(counter: counter, exemptLoopback: limits.exemptLoopback, grace: limits.shutdownGrace, logger: logger)
+            try channel.pipeline.syncOperations.addHandler(gate, position: .first)
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+        let limits = self.limits
+        let upgradeCheck = self.upgradeCheck
+        return base.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            let pipeline = channel.pipeline.syncOperations
+            let decoder = try pipeline.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self).handler
+            var handlers: [any ChannelHandler] = [RequestHeadGuard(timeout: limits.headerTimeout, logger: logger)]
+            if let upgradeCheck { handlers.append(UpgradeRefusalHandler(check: upgradeCheck, logger: logger)) }
+            try pipeline.addHandlers(handlers, position: .after(decoder))
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
+    }
+}
