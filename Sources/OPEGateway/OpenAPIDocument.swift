@@ -207,7 +207,10 @@ enum OpenAPIDocument {
                     "maxLength": 100
                   },
                   "expiresInDays": {
-                    "type": "integer",
+                    "type": [
+                      "integer",
+                      "null"
+                    ],
                     "minimum": 1,
                     "maximum": 365,
                     "default": 90
@@ -674,24 +677,67 @@ enum OpenAPIDocument {
             "application/json": {
               "schema": {
                 "type": "object",
+                "description": "At least one of the three, not null (null means: leave as it is)",
                 "properties": {
                   "role": {
-                    "type": "string",
+                    "type": [
+                      "string",
+                      "null"
+                    ],
                     "enum": [
                       "participant",
                       "instructor",
-                      "admin"
+                      "admin",
+                      null
                     ]
                   },
                   "displayName": {
-                    "type": "string",
-                    "minLength": 1,
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "pattern": "\\S",
                     "maxLength": 100
                   },
                   "disabled": {
-                    "type": "boolean"
+                    "type": [
+                      "boolean",
+                      "null"
+                    ]
                   }
-                }
+                },
+                "anyOf": [
+                  {
+                    "required": [
+                      "role"
+                    ],
+                    "properties": {
+                      "role": {
+                        "type": "string"
+                      }
+                    }
+                  },
+                  {
+                    "required": [
+                      "displayName"
+                    ],
+                    "properties": {
+                      "displayName": {
+                        "type": "string"
+                      }
+                    }
+                  },
+                  {
+                    "required": [
+                      "disabled"
+                    ],
+                    "properties": {
+                      "disabled": {
+                        "type": "boolean"
+                      }
+                    }
+                  }
+                ]
               }
             }
           }
@@ -756,8 +802,24 @@ enum OpenAPIDocument {
                 "type": "object",
                 "properties": {
                   "password": {
-                    "type": "string",
-                    "minLength": 8
+                    "type": [
+                      "string",
+                      "null"
+                    ],
+                    "description": "At least 8 characters; empty or null: generate one",
+                    "anyOf": [
+                      {
+                        "type": "null"
+                      },
+                      {
+                        "type": "string",
+                        "maxLength": 0
+                      },
+                      {
+                        "type": "string",
+                        "minLength": 8
+                      }
+                    ]
                   }
                 }
               }

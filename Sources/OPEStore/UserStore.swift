@@ -88,7 +88,7 @@ public struct UserStore: Sendable {
     public func update(_ username: String, role: PlatformRole? = nil, displayName: String? = nil, actor: String, now: Date = Date()) async throws -> User {
         guard var user = try await find(username) else { throw UserStoreError.notFound(username) }
         if let displayName {
-            let trimmed = displayName.trimmingCharacters(in: .whitespaces)
+            let trimmed = displayName.trimmingCharacters(in: .whitespacesAndNewlines)
             guard (1...100).contains(trimmed.count) else { throw UserStoreError.invalid("display name must be 1 to 100 characters") }
             user.displayName = trimmed
         }
