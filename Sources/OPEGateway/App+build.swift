@@ -130,6 +130,7 @@ func buildRouter(
         passwords: PasswordSignIn(store: store, throttle: throttle, secureCookies: configuration.secureCookies), library: pages,
         allowedOrigins: configuration.allowedOrigins, clock: configuration.clock, hub: hub
     ).addRoutes(to: router)
+    _ = OpenAPIDocument.json  // read now: a build without it stops at start, not at the first request
     SystemController(registry: OPEMetrics.registry, metricsToken: configuration.metricsToken).addRoutes(to: router)
     let api = router.group("api")
         .add(middleware: AuthenticationMiddleware(store: store, clock: configuration.clock))
@@ -165,4 +166,18 @@ func buildRouter(
     }
     routes.use(router)
     return router
+}
+
+/// Every route the platform's router serves, as method and path with `{name}` for parameters
+/// (`**` is `{path}`): what `Web/openapi.json` must describe, and nothing more (`OpenAPIRouteTests`).
+public func platformRoutes(_ configuration: GatewayConfiguration, gateway: Gateway) async throws -> [(method: String, path: String)] {
+    let router = buildRouter(configuration, gateway: gateway, hub: RoomHub(), live: gateway.connections, pages: try await WebController.loadLibrary())
+    return router.routes.map { route in
+        let path = "\(route.path)".split(separator: "/").map { component -> String in
+            if component == "**" { return "{path}" }
+            if component.hasPrefix(":") { return "{" + component.dropFirst() + "}" }
+            return String(component)
+        }
+        return (route.method.rawValue, "/" + path.joined(separator: "/"))
+    }
 }
