@@ -41,4 +41,13 @@ extension Duration {
     public var timeInterval: TimeInterval {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
+
+    /// The duration in whole nanoseconds (NIO's `TimeAmount`, `Task.sleep`).
+    public var nanoseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+
+    /// The duration in milliseconds, for reports and `…Ms` fields.
+    public var milliseconds: Double { Double(nanoseconds) / 1_000_000 }
 }

@@ -88,6 +88,9 @@ public struct SessionStateMachine: Sendable, Hashable {
 
     public func member(_ user: String) -> Member? { members.first { $0.user == user } }
 
+    /// Whether `user` may see the session (its room, its workspace): its members, and staff.
+    public func admits(_ user: User) -> Bool { member(user.username) != nil || user.role.isStaff }
+
     /// When the next timed rotation is due, if the module rotates on a timer.
     public var nextRotation: Date? {
         guard let rotationInterval, phase == .active else { return nil }

@@ -25,3 +25,12 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }
+
+extension APIError {
+    /// Too many workspaces are starting: 429 with `Retry-After`, the same wherever a workspace is asked for.
+    init(_ busy: WorkspaceService.Busy) {
+        self.init(
+            .tooManyRequests, "many workspaces are starting; try again in \(busy.retryAfterSeconds) s", headers: [.retryAfter: "\(busy.retryAfterSeconds)"]
+        )
+    }
+}

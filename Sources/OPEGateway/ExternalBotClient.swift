@@ -74,7 +74,7 @@ struct ExternalBotClient: Sendable {
         let response: HTTPClientResponse
         let data: ByteBuffer
         do {
-            response = try await client.execute(request, timeout: .nanoseconds(Int64(bot.timeout.components.seconds) * 1_000_000_000 + bot.timeout.components.attoseconds / 1_000_000_000))
+            response = try await client.execute(request, timeout: .nanoseconds(bot.timeout.nanoseconds))
             data = try await response.body.collect(upTo: 1 << 20)
         } catch {
             throw .transient("no answer: \(error)")

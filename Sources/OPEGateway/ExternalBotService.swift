@@ -128,7 +128,7 @@ public actor ExternalBotService: Service {
         guard let bot = module.bot(condition: condition).externalBot else { return }
         deliveries[id] = Delivery(bot: bot, module: moduleID, condition: condition, cursor: cursor, pending: pending)
         if breakers[bot.url] == nil {
-            breakers[bot.url] = CircuitBreaker(threshold: bot.breakerFailures, cooldown: Double(bot.breakerCooldown.components.seconds))
+            breakers[bot.url] = CircuitBreaker(threshold: bot.breakerFailures, cooldown: Double(DurationText.seconds(bot.breakerCooldown)))
         }
     }
 

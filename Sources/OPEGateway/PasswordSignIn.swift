@@ -20,7 +20,7 @@ struct PasswordSignIn: Sendable {
     func attempt(username raw: String, password: String, address: String?) async throws -> Outcome {
         let username = raw.trimmingCharacters(in: .whitespaces).lowercased()
         if let wait = await throttle.retryAfter(username: username, address: address) {
-            return .throttled(seconds: max(1, Int(wait.components.seconds) + 1))
+            return .throttled(seconds: max(1, DurationText.seconds(wait) + 1))
         }
         guard let user = try await store.users.authenticate(username: username, password: password) else {
             await throttle.recordFailure(username: username, address: address)

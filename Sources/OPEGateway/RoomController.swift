@@ -55,7 +55,7 @@ struct RoomController {
         }
         let id = try context.parameters.require("id")
         guard let session = await sessions.session(id) else { throw APIError(.notFound, "no session '\(id)'") }
-        guard session.member(identity.user.username) != nil || identity.user.role.isStaff else {
+        guard session.admits(identity.user) else {
             throw APIError(.forbidden, "only members of session \(id) and instructors may join its room")
         }
         if let after = request.uri.queryParameters["after"], Int64(String(after)) == nil {
@@ -231,7 +231,7 @@ struct RoomController {
 
     static func rateLimited(_ wait: Duration) -> RoomMessage {
         var message = RoomMessage.error("rate_limited", "too many messages; slow down")
-        message.retryAfterMs = Int(wait.components.seconds * 1000) + Int(wait.components.attoseconds / 1_000_000_000_000_000)
+        message.retryAfterMs = Int(wait.milliseconds)
         return message
     }
 }

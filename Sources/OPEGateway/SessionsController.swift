@@ -283,10 +283,7 @@ struct SessionsController {
         do {
             try await workspaces.restart(session: session.id)
         } catch let busy as WorkspaceService.Busy {
-            throw APIError(
-                .tooManyRequests, "many workspaces are starting; try again in \(busy.retryAfterSeconds) s",
-                headers: [.retryAfter: "\(busy.retryAfterSeconds)"]
-            )
+            throw APIError(busy)
         }
         return JSONResponse(value: await workspaceInfo(session.id) ?? WorkspaceInfo(state: "waiting"), status: .accepted)
     }
@@ -383,7 +380,7 @@ struct SessionsController {
         let identity = try context.requireIdentity()
         let id = try context.parameters.require("id")
         guard let session = await sessions.session(id) else { throw APIError(.notFound, "no session '\(id)'") }
-        guard session.member(identity.user.username) != nil || identity.user.role.isStaff else {
+        guard session.admits(identity.user) else {
             throw APIError(.forbidden, "you are not a member of session \(id)")
         }
         return session

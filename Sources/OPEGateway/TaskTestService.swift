@@ -118,7 +118,7 @@ public actor TaskTestService {
         }
         let report = TestReport(pytestOutput: output)
         let excerpt = Self.excerpt(output)
-        let durationMs = Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+        let durationMs = Int(elapsed.milliseconds)
         let event = try await events.append(
             EventDraft(
                 time: Date(), type: .testResult, actor: user, session: session,

@@ -358,7 +358,7 @@ struct WebController {
             return message("No such session", "There is no session '\(id)'. It may have been mistyped.", identity: identity, status: .notFound)
         }
         let member = session.member(identity.user.username)
-        guard member != nil || identity.user.role.isStaff else {
+        guard session.admits(identity.user) else {
             return message(
                 "Not your team", "This is another team's session, so it cannot be opened. Your own session is linked from the list of exercises.",
                 identity: identity, status: .forbidden

@@ -116,7 +116,7 @@ struct WorkspaceProxyController {
         // A culled or crashed session workspace restarts under the session's own id.
         let session = workspaces.route(id)?.session ?? id
         guard let live = await sessions.session(session) else { throw APIError(.notFound, "no workspace '\(id)'") }
-        guard identity.user.role.isStaff || live.member(identity.user.username) != nil else {
+        guard live.admits(identity.user) else {
             throw APIError(.forbidden, "only members of session \(session) and instructors may open its workspace")
         }
         guard !live.phase.isOver else { throw APIError(.gone, "session \(session) has ended; its workspace is closed") }
@@ -124,10 +124,7 @@ struct WorkspaceProxyController {
         do {
             workspace = try await workspaces.open(session: session)
         } catch let busy as WorkspaceService.Busy {
-            throw APIError(
-                .tooManyRequests, "many workspaces are starting; try again in \(busy.retryAfterSeconds) s",
-                headers: [.retryAfter: "\(busy.retryAfterSeconds)"]
-            )
+            throw APIError(busy)
         }
         guard let workspace else {
             let reason = await workspaces.state(of: session).map { state -> String in

@@ -381,7 +381,7 @@ public actor WorkspaceService: Service {
                 readySince[session] = nil
                 await backend.stop(session: session)
                 readyGauge.record(readyCount)
-                await record(.workspaceStopped, session: session, ["reason": "idle", "idleSeconds": .number(Double(timeout.components.seconds))])
+                await record(.workspaceStopped, session: session, ["reason": "idle", "idleSeconds": .number(Double(DurationText.seconds(timeout)))])
             }
         }
     }
@@ -422,15 +422,6 @@ public actor WorkspaceService: Service {
     static func excerpt(_ text: String, limit: Int = 2000) -> String {
         text.count <= limit ? text : "…" + String(text.suffix(limit))
     }
-}
-
-extension Duration {
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
-    }
-
-    var milliseconds: Double { Double(nanoseconds) / 1_000_000 }
 }
 
 /// Callers waiting for a session's start to finish; a waiter that is cancelled (its wait ran out)

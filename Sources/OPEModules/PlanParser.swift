@@ -114,7 +114,7 @@ public struct PlanParser: Sendable {
     static func seconds(_ field: YAMLField) throws(ModuleError) -> Double {
         let duration = try field.duration()
         guard duration >= .zero else { throw field.error("must not be negative") }
-        return Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return duration.timeInterval
     }
 
     /// A text or a list of text variants.

@@ -357,7 +357,7 @@ enum HTTPLoad {
                 (try? await response.body.collect(upTo: 1 << 20)) != nil
             else { return nil }
             let elapsed = ContinuousClock.now - began
-            return Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000
+            return elapsed.milliseconds
         }
         // Warm the connections up first.
         for _ in 0..<concurrency { _ = await one() }
@@ -377,7 +377,7 @@ enum HTTPLoad {
             let all = await group.reduce(into: ([Double](), 0)) { $0.0 += $1.0; $0.1 += $1.1 }
             return (all.0.sorted(), all.1)
         }
-        let seconds = Double((ContinuousClock.now - began).components.seconds) + Double((ContinuousClock.now - began).components.attoseconds) / 1e18
+        let seconds = (ContinuousClock.now - began).timeInterval
         guard !latencies.isEmpty else { throw CLIError("every request to \(url) failed") }
         return Result(
             rate: Double(latencies.count) / seconds, p50: latencies[latencies.count / 2], p99: latencies[Int(Double(latencies.count) * 0.99)],
@@ -453,7 +453,7 @@ enum HTTPLoad {
                     break
                 }
                 let elapsed = ContinuousClock.now - began
-                if index >= 0 { trips.append(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15) }
+                if index >= 0 { trips.append(elapsed.milliseconds) }
             }
             result.withLock { $0 = trips }
             try await outbound.close(.normalClosure, reason: nil)

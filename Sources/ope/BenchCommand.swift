@@ -51,7 +51,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
 
         func seconds(_ duration: Duration) -> Double {
-            Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+            duration.timeInterval
         }
     }
 }
