@@ -17,16 +17,10 @@ struct CredentialSweeper: Service {
     let logger: Logger
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                let began = clock.now
-                try await sweep(now: began)
-                try await clock.sleep(until: began.addingTimeInterval(interval.timeInterval))
-            }
-        }
+        await every(interval, on: clock) { began in await sweep(now: began) }
     }
 
-    func sweep(now: Date) async throws {
+    func sweep(now: Date) async {
         let open = connections.credentials
         guard !open.isEmpty else { return }
         do {

@@ -12,18 +12,11 @@ struct SessionTicker: Service {
     let logger: Logger
 
     func run() async throws {
-        // Cancelled at graceful shutdown; a sleep cut short just ends the loop.
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                // The next pass is due an interval after this one began, so time moved on while
-                // it ran (a test advancing its clock) is never skipped.
-                let began = clock.now
-                do {
-                    try await sessions.tick()
-                } catch {
-                    logger.error("session timers failed; retrying", metadata: ["error": "\(error)"])
-                }
-                try await clock.sleep(until: began.addingTimeInterval(interval.timeInterval))
+        await every(interval, on: clock) { _ in
+            do {
+                try await sessions.tick()
+            } catch {
+                logger.error("session timers failed; retrying", metadata: ["error": "\(error)"])
             }
         }
     }
