@@ -4,20 +4,13 @@
 # workspaces run. Re-running is cheap: pip runs again only when requirements-tools.txt changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/venv-lib.sh
 venv="${OPE_TOOLS_VENV:-.venv-tools}"
 requirements="scripts/requirements-tools.txt"
-stamp="$venv/.ope-requirements"
-
-if [ ! -x "$venv/bin/python" ]; then
-  echo "==> creating the test tools' virtualenv in $venv"
-  python3 -m venv "$venv"
-fi
-if [ -f "$stamp" ] && cmp -s "$requirements" "$stamp"; then
-  exit 0
-fi
-echo "==> installing schemathesis into $venv"
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+status=0
+ensure_venv "$venv" "$requirements" "schemathesis" || status=$?
+[ "$status" = 0 ] && exit 0
+[ "$status" = 10 ] || exit "$status"
 "$venv/bin/schemathesis" --version >/dev/null
-cp "$requirements" "$stamp"
+mark_venv "$venv" "$requirements"
 echo "==> $venv ready: $("$venv/bin/schemathesis" --version)"
