@@ -23,6 +23,7 @@ run: venv build
 	$(OPE) serve --host $(HOST) --port $(PORT) --data $(DATA) --modules examples/modules
 
 test: venv
+	@scripts/setup-kube-tools.sh
 	$(SWIFT) build --build-tests
 	OPE_BIN=$(CURDIR)/$(OPE) OPE_VENV=$(CURDIR)/.venv $(SWIFT) test --skip-build
 
