@@ -16,9 +16,11 @@ deps:
 venv: deps
 	@scripts/setup-venv.sh
 
-# Test-only tools (schemathesis) in their own virtualenv, apart from the workspaces' Python.
+# Test-only tools in their own virtualenvs, apart from the workspaces' Python: schemathesis, and the
+# Kubernetes client and manifest validators.
 tools: deps
 	@scripts/setup-tools-venv.sh
+	@scripts/setup-kube-tools.sh
 
 build: deps
 	$(SWIFT) build --product ope

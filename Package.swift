@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/JohnSundell/Ink.git", from: "0.6.0"),
+        // Already resolved through async-http-client; named here because the Kubernetes client builds its own TLS configuration (a cluster's CA).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
     ],
     targets: [
         .target(
@@ -108,6 +110,35 @@ let package = Package(
             resources: [.copy("Web")],
             swiftSettings: swiftSettings
         ),
+        // A Kubernetes client on AsyncHTTPClient: typed resources, get/list/watch/create/replace/patch/status/delete, kubeconfig or in-cluster.
+        .target(
+            name: "OPEKube",
+            dependencies: [
+                "OPECore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A stand-in Kubernetes API server (in-process Hummingbird) with the semantics the operator depends on, for tests and `ope kube standin`.
+        .target(
+            name: "KubeStandIn",
+            dependencies: [
+                "OPECore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "ope",
             dependencies: [
@@ -116,6 +147,7 @@ let package = Package(
                 "OPEModules",
                 "OPEStore",
                 "OPEGateway",
+                "KubeStandIn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -146,6 +178,21 @@ let package = Package(
         ),
         // Runs the built `ope` binary as a user would (path from OPE_BIN, set by `make test`).
         .testTarget(name: "CLITests", dependencies: ["OPECore", "OPEStore", "OPEModules"], swiftSettings: swiftSettings),
+        // The stand-in API server checked with kubectl and the Python client, and the Swift client against the stand-in.
+        .testTarget(
+            name: "OPEKubeTests",
+            dependencies: [
+                "OPECore",
+                "OPEKube",
+                "KubeStandIn",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "OPEGatewayTests",
             dependencies: [

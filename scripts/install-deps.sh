@@ -11,6 +11,8 @@ packages=(git libsqlite3-dev sqlite3 python3-venv mariadb-server mariadb-client 
 # The spark kit's PySpark 4 needs Java 17 or later; Debian's default JRE is that (17 on 12, 21 on 13).
 java_major=$(java -version 2>&1 | sed -n 's/.* version "\([0-9]*\).*/\1/p' | head -n 1 || true)
 if [ -z "$java_major" ] || [ "$java_major" -lt 17 ]; then packages+=(default-jre-headless); fi
+# kubernetes-client (kubectl): the Kubernetes tests check the stand-in API server with it (unless a kubectl is already installed, e.g. a cloud SDK's, whose package owns the same file).
+command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
 # `install-deps.sh bench`: also nginx, the baseline `ope bench proxy` compares OPE's proxy with.
 if [ "${1:-}" = "bench" ]; then packages+=(nginx-light); fi
 missing=()

@@ -1,0 +1,60 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import KubeStandIn
+import OPEKube
+import Testing
+
+/// A stand-in API server on a free loopback port with OPE's CRDs installed, and a client for it.
+enum StandInHarness {
+    static var root: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    }
+
+    static var crdFiles: [String] {
+        let folder = root + "/deploy/kubernetes/crds"
+        return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted().map { folder + "/" + $0 }
+    }
+
+    /// Runs `body` with the server, its port and a client (quick retries, so tests of retrying do not wait long).
+    static func run(
+        installCRDs: Bool = true, historyLimit: Int = 10_000, _ body: @Sendable (StandInServer, Int, KubeClient) async throws -> Void
+    ) async throws {
+        let server = StandInServer(store: ObjectStore(historyLimit: historyLimit))
+        if installCRDs {
+            for file in crdFiles { try await server.create(yaml: try String(contentsOfFile: file, encoding: .utf8)) }
+        }
+        let app = server.buildApplication(port: 0)
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let kube = try KubeClient(
+                connection: ClusterConnection(server: "http://127.0.0.1:\(port)"),
+                retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(5), maxDelay: .milliseconds(50)))
+            // Open watches would hold the server's graceful shutdown until their timeout: end them first.
+            do {
+                try await body(server, port, kube)
+            } catch {
+                await server.store.dropWatches()
+                try? await kube.shutdown()
+                throw error
+            }
+            await server.store.dropWatches()
+            try await kube.shutdown()
+        }
+    }
+
+    /// Waits (polling, in real time) for something a real process or connection does; the bound only ends a wait for what is not coming.
+    static func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: @Sendable () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw HarnessError("\(what) did not happen within \(timeout)")
+    }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
