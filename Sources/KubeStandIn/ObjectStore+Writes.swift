@@ -227,7 +227,7 @@ extension ObjectStore {
     /// A CustomResourceDefinition is accepted and established at once.
     static func definitionStatus(_ definition: JSONObject) -> JSONValue {
         let names = definition["spec"]?["names"] ?? [:]
-        let time = JSONValue.string(formatter.string(from: Date()))
+        let time = JSONValue.string(Self.rfc3339(Date()))
         return [
             "acceptedNames": names,
             "storedVersions": .array((definition["spec"]?["versions"]?.arrayValue ?? []).compactMap { $0["storage"] == .bool(true) ? $0["name"] : nil }),

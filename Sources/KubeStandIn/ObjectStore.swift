@@ -34,7 +34,7 @@ public actor ObjectStore {
         self.historyLimit = historyLimit
         self.now = now
         // The namespaces every cluster starts with.
-        let created = Self.formatter.string(from: now())
+        let created = Self.rfc3339(now())
         for namespace in ["default", "kube-system", "kube-public"] {
             revision += 1
             let object: JSONObject = [
@@ -205,14 +205,14 @@ public actor ObjectStore {
     }
 
     func timestamp(_ date: Date? = nil) -> JSONValue {
-        .string(Self.formatter.string(from: date ?? now()))
+        .string(Self.rfc3339(date ?? now()))
     }
 
-    nonisolated(unsafe) static let formatter: ISO8601DateFormatter = {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter
-    }()
+    /// RFC 3339 in whole seconds, as the API server writes `Time`. A format style, not a shared
+    /// `ISO8601DateFormatter`: those are not safe to use from several threads at once.
+    static func rfc3339(_ date: Date) -> String { date.formatted(.iso8601) }
+
+    static func parseRFC3339(_ text: String) -> Date? { try? Date(text, strategy: .iso8601) }
 
     /// Fields every new object gets from the server.
     func prepareNew(_ object: inout JSONObject, type: ResourceType) {

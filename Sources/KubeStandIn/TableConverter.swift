@@ -40,7 +40,7 @@ struct TableConverter: Sendable {
     private func row(_ object: JSONObject) -> JSONValue {
         let cells: [JSONValue] = columns.map { column in
             let values = Self.evaluate(column.jsonPath, in: .object(object))
-            if column.type == "date", let text = values.first?.stringValue, let date = ObjectStore.formatter.date(from: text) {
+            if column.type == "date", let text = values.first?.stringValue, let date = ObjectStore.parseRFC3339(text) {
                 return .string(Self.age(now.timeIntervalSince(date)))
             }
             if values.count == 1, column.type != "string" { return values[0] }

@@ -200,26 +200,23 @@ public struct KubeClient: Sendable {
     }()
 }
 
-/// RFC 3339 times as Kubernetes writes them (with or without fractional seconds).
+/// RFC 3339 times as Kubernetes writes them (with or without fractional seconds). Format styles,
+/// not `ISO8601DateFormatter`, which is not safe to use from several threads at once.
 enum Timestamps {
+    /// With microseconds, as `MicroTime` expects (`Time` accepts them too).
     static func format(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        let text = formatter.string(from: date)  // …T12:00:00.123Z
-        // Microseconds, as MicroTime expects.
-        let micros = Int((date.timeIntervalSince1970 * 1_000_000).rounded()) % 1_000_000
-        return text.replacingOccurrences(of: #"\.\d+Z$"#, with: String(format: ".%06dZ", micros), options: .regularExpression)
+        let whole = date.timeIntervalSince1970.rounded(.down)
+        let micros = min(999_999, Int(((date.timeIntervalSince1970 - whole) * 1_000_000).rounded()))
+        let seconds = Date(timeIntervalSince1970: whole).formatted(.iso8601)  // …T12:00:00Z
+        return seconds.dropLast() + String(format: ".%06dZ", micros)
     }
 
     static func parse(_ text: String) -> Date? {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime]
-        if let date = formatter.date(from: text) { return date }
-        // More than millisecond precision: drop the digits ISO8601DateFormatter cannot read, keep the rest.
-        let trimmed = text.replacingOccurrences(of: #"(\.\d{3})\d+"#, with: "$1", options: .regularExpression)
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: trimmed)
+        // The fraction (any number of digits) is read apart; the rest is plain RFC 3339.
+        guard let dot = text.firstIndex(of: ".") else { return try? Date(text, strategy: .iso8601) }
+        let digits = text[text.index(after: dot)...].prefix { $0.isNumber }
+        guard !digits.isEmpty, let fraction = Double("0." + digits) else { return nil }
+        let rest = String(text[..<dot]) + String(text[text.index(after: dot)...].dropFirst(digits.count))
+        return (try? Date(rest, strategy: .iso8601)).map { $0.addingTimeInterval(fraction) }
     }
 }
