@@ -109,6 +109,20 @@ def sign_in(driver, user):
     wait(driver, lambda d: "/login" not in d.current_url, f"{user} signed in")
 
 
+def clear_jupyter_dialogs(driver, what, timeout=120):
+    """Inside a JupyterLab frame: answers the dialogs a person would answer before typing — "the
+    document is taking some time to load" (Continue waiting: a busy machine syncs slowly) — and
+    waits until none covers the notebook."""
+    def clear(d):
+        for button in d.find_elements(By.XPATH, "//div[contains(@class,'jp-Dialog')]//button[normalize-space()='Continue waiting']"):
+            try:
+                button.click()
+            except Exception:
+                pass
+        return not d.find_elements(By.CSS_SELECTOR, ".jp-Dialog")
+    wait(driver, clear, f"no JupyterLab dialog over {what}", timeout)
+
+
 def texts(driver, selector):
     return [element.text for element in driver.find_elements(By.CSS_SELECTOR, selector)]
 
@@ -319,6 +333,7 @@ try:
     time.sleep(2)  # let the shared document finish its first sync before typing
     for button in alice.find_elements(By.XPATH, "//button[normalize-space()='No']"):
         button.click()  # JupyterLab's "news?" toast covers part of the notebook
+    clear_jupyter_dialogs(alice, "alice's notebook")
     alice.execute_script("arguments[0].scrollIntoView({block: 'center'});", editor)
     editor.click()
     editor.send_keys(Keys.CONTROL, Keys.HOME)
@@ -450,6 +465,7 @@ try:
     # Keys pressed before the notebook's kernel is up run nothing: wait for it, as a person would.
     wait(carol, lambda d: any("ipykernel) | Idle" in (e.text or "") for e in d.find_elements(By.CSS_SELECTOR, ".jp-StatusBar-Widget")),
          "the notebook's kernel to be idle", 180)
+    clear_jupyter_dialogs(carol, "the SQL console")
     carol.execute_script("arguments[0].scrollIntoView({block: 'center'});", first_code)
     first_code.click()
     # Run the schema cell, step over the text, list the tables, select the students.
