@@ -299,18 +299,12 @@ public actor LocalJupyterBackend: WorkspaceBackend {
     /// Asks every process of the sandbox to end, then ends what is left after 5 s.
     private func terminate(_ process: Process, id: String) async {
         let sandbox = configuration.sandbox
-        if process.isRunning {
-            kill(-process.processIdentifier, SIGTERM)
-            sandbox.signal(id, SIGTERM)
-            let deadline = ContinuousClock.now + .seconds(5)
-            while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-            if process.isRunning { kill(-process.processIdentifier, SIGKILL) }
-        }
+        await process.terminateGroup(grace: .seconds(5)) { sandbox.signal(id, SIGTERM) }
         // Whatever is left (kernels that ignored SIGTERM, processes in sessions of their own) goes now.
         sandbox.release(id)
-        let killed = ContinuousClock.now
-        while process.isRunning, ContinuousClock.now - killed < .seconds(5) { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning { logger.error("a workspace process did not report its end after SIGKILL", metadata: ["workspace": "\(id)"]) }
+        if await !process.waitForExit(within: .seconds(5)) {
+            logger.error("a workspace process did not report its end after SIGKILL", metadata: ["workspace": "\(id)"])
+        }
     }
 
     private func waitUntilReady(_ entry: Running) async throws {

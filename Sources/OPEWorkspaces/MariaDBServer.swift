@@ -384,16 +384,9 @@ public actor MariaDBServer {
     /// Ends a process group: SIGTERM, then SIGKILL once `timeout` has passed; returns once the
     /// process has exited.
     static func terminate(_ process: Process, within timeout: Duration) async {
-        // Once it has exited its pid may belong to someone else: no signals then. (mariadbd starts
-        // no children that could outlive it.)
-        guard process.isRunning else { return }
-        let group = -process.processIdentifier
-        kill(group, SIGTERM)
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-        if process.isRunning { kill(group, SIGKILL) }
-        let killed = ContinuousClock.now
-        while process.isRunning, ContinuousClock.now - killed < .seconds(5) { try? await Task.sleep(for: .milliseconds(20)) }
+        // (mariadbd starts no children that could outlive it.)
+        await process.terminateGroup(grace: timeout)
+        _ = await process.waitForExit(within: .seconds(5))
     }
 
     /// Runs one of the MariaDB tools with its output and errors kept apart. Settings for the
