@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 runs="${1:-3}"
 command -v stress-ng >/dev/null || { echo "stress-ng is missing (apt-get install stress-ng)" >&2; exit 1; }
-export OPE_BIN="$PWD/.build/debug/ope" OPE_VENV="$PWD/.venv"
+export OPE_BIN="$PWD/.build/debug/ope" OPE_VENV="$PWD/.venv" OPE_TOOLS_VENV="$PWD/.venv-tools"
 stress-ng --cpu "$(nproc)" --timeout 4h >/dev/null 2>&1 &
 load=$!
 trap 'kill $load 2>/dev/null' EXIT
