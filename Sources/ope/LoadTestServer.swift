@@ -24,6 +24,8 @@ final class LoadTestServer: Sendable {
         let output = self.output
         pipe.fileHandleForReading.readabilityHandler = { handle in
             let data = handle.availableData
+            // At the pipe's end the handler takes itself off: Dispatch must not watch a closed pipe.
+            if data.isEmpty { handle.readabilityHandler = nil }
             if !data.isEmpty { output.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
         }
         try process.run()

@@ -47,6 +47,11 @@ struct OPEProcess {
         let collected = OutputBuffers()
         out.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData, error: false) }
         err.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData, error: true) }
+        // However this ends, Dispatch stops watching the pipes before they can be closed.
+        defer {
+            out.fileHandleForReading.readabilityHandler = nil
+            err.fileHandleForReading.readabilityHandler = nil
+        }
         try process.run()
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
@@ -87,6 +92,8 @@ final class RunningProcess: @unchecked Sendable {
         process.standardInput = FileHandle.nullDevice
         pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
             let data = handle.availableData
+            // At the pipe's end the handler takes itself off: Dispatch must not watch a closed pipe.
+            if data.isEmpty { handle.readabilityHandler = nil }
             guard let self, !data.isEmpty else { return }
             self.lock.withLock { self.output += String(decoding: data, as: UTF8.self) }
         }

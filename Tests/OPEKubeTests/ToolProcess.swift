@@ -1,4 +1,5 @@
 import Foundation
+import OPECore
 import Synchronization
 
 /// A real program the tests run (kubectl, the Python client): its output, read as it comes.
@@ -6,6 +7,7 @@ final class ToolProcess: Sendable {
     let process: Process
     private let output = OutputBuffer()
     private let errors = OutputBuffer()
+    private let pipes: [(Pipe, OutputBuffer)]
 
     /// Starts `executable` with `arguments`; fails saying so if the tool is not installed.
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
@@ -23,15 +25,25 @@ final class ToolProcess: Sendable {
         process.standardInput = FileHandle.nullDevice
         let output = self.output
         let errors = self.errors
-        out.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            output.data.withLock { $0.append(data) }
+        pipes = [(out, output), (err, errors)]
+        // At the end of a pipe (empty data) the handler takes itself off: a pipe closed while
+        // Dispatch still watches it crashes the whole test process (in _dispatch_event_loop_drain).
+        for (pipe, buffer) in [(out, output), (err, errors)] {
+            pipe.fileHandleForReading.readabilityHandler = { handle in
+                let data = handle.availableData
+                if data.isEmpty {
+                    handle.readabilityHandler = nil
+                } else {
+                    buffer.data.withLock { $0.append(data) }
+                }
+            }
         }
-        err.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            errors.data.withLock { $0.append(data) }
+        do {
+            try process.run()
+        } catch {
+            for pipe in [out, err] { pipe.fileHandleForReading.readabilityHandler = nil }
+            throw error
         }
-        try process.run()
     }
 
     var stdout: String { output.data.withLock { String(decoding: $0, as: UTF8.self) } }
@@ -40,20 +52,33 @@ final class ToolProcess: Sendable {
     /// Waits for the program to end (bounded) and returns its exit status.
     func wait(timeout: Duration = .seconds(120)) async throws -> Int32 {
         try await StandInHarness.waitUntil("\(process.executableURL?.lastPathComponent ?? "the tool") to finish", timeout: timeout) { !self.process.isRunning }
-        // Let the pipes deliver the last bytes.
-        try await StandInHarness.waitUntil("the output to be read", timeout: .seconds(5)) { true }
+        finishReading()
         return process.terminationStatus
     }
 
     func stop() {
         if process.isRunning { process.terminate() }
+        finishReading()
+    }
+
+    /// Stops watching the pipes (Dispatch must not watch a pipe that is closed when this goes) and
+    /// takes what is left in them, without waiting for a writer that may keep them open.
+    private func finishReading() {
+        for (pipe, buffer) in pipes {
+            pipe.fileHandleForReading.readabilityHandler = nil
+            let rest = pipe.fileHandleForReading.readRemainingWithoutBlocking()
+            buffer.data.withLock { $0.append(rest) }
+        }
+    }
+
+    deinit {
+        for (pipe, _) in pipes { pipe.fileHandleForReading.readabilityHandler = nil }
     }
 
     /// Runs the tool to its end and returns (status, stdout, stderr).
     static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, out: String, err: String) {
         let tool = try ToolProcess(executable, arguments, environment: environment)
         let status = try await tool.wait()
-        try await StandInHarness.waitUntil("the output to be complete", timeout: .seconds(5)) { true }
         return (status, tool.stdout, tool.stderr)
     }
 }
