@@ -7,11 +7,7 @@ extension KubeClient {
     public func update<R: KubeResource>(
         _ type: R.Type, name: String, namespace: String? = nil, attempts: Int = 5, _ change: (inout R) throws -> Void
     ) async throws -> R {
-        try await retryingConflicts(attempts: attempts) {
-            var object = try await get(R.self, name: name, namespace: namespace)
-            try change(&object)
-            return try await replace(object)
-        }
+        try await readChangeWrite(name: name, namespace: namespace, attempts: attempts, change) { try await self.replace($0) }
     }
 
     /// The same for the status (`/status`): the rest of the object is neither sent nor changed.
@@ -19,18 +15,19 @@ extension KubeClient {
     public func updateStatus<R: KubeResource>(
         _ type: R.Type, name: String, namespace: String? = nil, attempts: Int = 5, _ change: (inout R) throws -> Void
     ) async throws -> R {
-        try await retryingConflicts(attempts: attempts) {
-            var object = try await get(R.self, name: name, namespace: namespace)
-            try change(&object)
-            return try await replaceStatus(object)
-        }
+        try await readChangeWrite(name: name, namespace: namespace, attempts: attempts, change) { try await self.replaceStatus($0) }
     }
 
-    private func retryingConflicts<T>(attempts: Int, _ body: () async throws -> T) async throws -> T {
+    /// Get, `change`, `write`; again from the get on a 409, up to `attempts` times.
+    private func readChangeWrite<R: KubeResource>(
+        name: String, namespace: String?, attempts: Int, _ change: (inout R) throws -> Void, write: (R) async throws -> R
+    ) async throws -> R {
         var attempt = 1
         while true {
             do {
-                return try await body()
+                var object = try await get(R.self, name: name, namespace: namespace)
+                try change(&object)
+                return try await write(object)
             } catch let error as KubeAPIError where error.isConflict && attempt < attempts {
                 logger.debug("conflict, reading again", metadata: ["attempt": "\(attempt)"])
                 attempt += 1
