@@ -1,5 +1,4 @@
 import Foundation
-import OPECore
 import Synchronization
 
 /// A real program the tests run (kubectl, the Python client): its output, read as it comes.
@@ -7,7 +6,6 @@ final class ToolProcess: Sendable {
     let process: Process
     private let output = OutputBuffer()
     private let errors = OutputBuffer()
-    private let pipes: [(Pipe, OutputBuffer)]
 
     /// Starts `executable` with `arguments`; fails saying so if the tool is not installed.
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
@@ -25,24 +23,20 @@ final class ToolProcess: Sendable {
         process.standardInput = FileHandle.nullDevice
         let output = self.output
         let errors = self.errors
-        pipes = [(out, output), (err, errors)]
-        // At the end of a pipe (empty data) the handler takes itself off: a pipe closed while
-        // Dispatch still watches it crashes the whole test process (in _dispatch_event_loop_drain).
+        try process.run()
+        // Each pipe is read on a thread of its own, with plain blocking reads until its end: no
+        // Dispatch source watches it, so none can outlive it (a pipe closed under a live
+        // readability handler crashes the whole test process in _dispatch_event_loop_drain).
         for (pipe, buffer) in [(out, output), (err, errors)] {
-            pipe.fileHandleForReading.readabilityHandler = { handle in
-                let data = handle.availableData
-                if data.isEmpty {
-                    handle.readabilityHandler = nil
-                } else {
+            let handle = pipe.fileHandleForReading
+            Thread.detachNewThread {
+                while true {
+                    let data = handle.availableData
+                    if data.isEmpty { break }
                     buffer.data.withLock { $0.append(data) }
                 }
+                buffer.ended.withLock { $0 = true }
             }
-        }
-        do {
-            try process.run()
-        } catch {
-            for pipe in [out, err] { pipe.fileHandleForReading.readabilityHandler = nil }
-            throw error
         }
     }
 
@@ -52,27 +46,15 @@ final class ToolProcess: Sendable {
     /// Waits for the program to end (bounded) and returns its exit status.
     func wait(timeout: Duration = .seconds(120)) async throws -> Int32 {
         try await StandInHarness.waitUntil("\(process.executableURL?.lastPathComponent ?? "the tool") to finish", timeout: timeout) { !self.process.isRunning }
-        finishReading()
+        // The readers have everything once both pipes reached their end.
+        try await StandInHarness.waitUntil("the output to be read", timeout: .seconds(30)) {
+            self.output.ended.withLock { $0 } && self.errors.ended.withLock { $0 }
+        }
         return process.terminationStatus
     }
 
     func stop() {
         if process.isRunning { process.terminate() }
-        finishReading()
-    }
-
-    /// Stops watching the pipes (Dispatch must not watch a pipe that is closed when this goes) and
-    /// takes what is left in them, without waiting for a writer that may keep them open.
-    private func finishReading() {
-        for (pipe, buffer) in pipes {
-            pipe.fileHandleForReading.readabilityHandler = nil
-            let rest = pipe.fileHandleForReading.readRemainingWithoutBlocking()
-            buffer.data.withLock { $0.append(rest) }
-        }
-    }
-
-    deinit {
-        for (pipe, _) in pipes { pipe.fileHandleForReading.readabilityHandler = nil }
     }
 
     /// Runs the tool to its end and returns (status, stdout, stderr).
@@ -83,7 +65,8 @@ final class ToolProcess: Sendable {
     }
 }
 
-/// Bytes a pipe delivered so far.
+/// Bytes a pipe delivered so far, and whether it has ended.
 final class OutputBuffer: Sendable {
     let data = Mutex(Data())
+    let ended = Mutex(false)
 }
