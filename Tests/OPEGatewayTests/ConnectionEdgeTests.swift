@@ -45,7 +45,8 @@ import Testing
         try await Self.run(Self.limits(header: .seconds(1))) { _, port in
             let slow = try RawConnection(port: port)
             try slow.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-            // Slowloris: a byte now and then, never the end of the head.
+            // Slowloris: a byte now and then, never the end of the head. The pause is the slow
+            // client itself, not a wait; the loop ends on the condition (closed), with a bound.
             let deadline = ContinuousClock.now + .seconds(30)
             while try !slow.isClosed, ContinuousClock.now < deadline {
                 try? slow.send("x")

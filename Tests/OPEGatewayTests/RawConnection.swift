@@ -50,24 +50,29 @@ final class RawConnection: @unchecked Sendable {
     /// Everything the server sent until it closed the connection, or nil if it was still open
     /// after `timeout` (the bound only ends a wait for a close that is not coming).
     func readUntilClosed(timeout: Duration = .seconds(30)) async throws -> String? {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try readAvailable() { return text }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        return nil
+        try await poll(timeout: timeout) { closed in closed ? self.text : nil }
     }
 
     /// Waits until the server's answer contains `needle` (the connection may stay open).
     func waitFor(_ needle: String, timeout: Duration = .seconds(30)) async throws -> String {
+        let found = try await poll(timeout: timeout) { closed -> String? in
+            if self.text.contains(needle) { return self.text }
+            if closed { throw RoomTestError("connection closed without '\(needle)'; got:\n\(self.text)") }
+            return nil
+        }
+        guard let found else { throw RoomTestError("no '\(needle)' within \(timeout); got:\n\(text)") }
+        return found
+    }
+
+    /// Reads what has arrived and asks `check` (told whether the server closed) until it answers,
+    /// or `timeout` passes (nil): a wait for a condition, with a bound.
+    private func poll<T>(timeout: Duration, _ check: (Bool) throws -> T?) async throws -> T? {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            let closed = try readAvailable()
-            if text.contains(needle) { return text }
-            if closed { throw RoomTestError("connection closed without '\(needle)'; got:\n\(text)") }
+            if let answer = try check(try readAvailable()) { return answer }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw RoomTestError("no '\(needle)' within \(timeout); got:\n\(text)")
+        return nil
     }
 
     /// Whether the server has closed the connection (reads what is waiting first).
