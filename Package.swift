@@ -187,6 +187,8 @@ let package = Package(
         ),
         .testTarget(name: "OPEModulesTests", dependencies: ["OPEModules"], swiftSettings: swiftSettings),
         .testTarget(name: "OPEBotTests", dependencies: ["OPEBot", "OPEModules", "OPECore"], swiftSettings: swiftSettings),
+        // The runtime's rules that need no server (the HTTP-level behaviour is in OPEGatewayTests).
+        .testTarget(name: "OPERuntimeTests", dependencies: ["OPERuntime", "OPECore"], swiftSettings: swiftSettings),
         .testTarget(name: "OPEStoreTests", dependencies: ["OPEStore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "OPEWorkspacesTests",
