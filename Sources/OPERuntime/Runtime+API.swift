@@ -4,7 +4,7 @@ import OPEModules
 import OPEStore
 
 /// The in-process runtime carries out the commands itself.
-extension Runtime: RuntimeCommands {
+extension Runtime: RuntimeAPI {
     /// The longest hint, in characters.
     public static let maxHintLength = 1000
 
