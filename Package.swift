@@ -139,9 +139,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What both executables share: CLIError, DataOptions, Store.open, printNow.
+        .target(
+            name: "OPECLI",
+            dependencies: ["OPEStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "ope",
             dependencies: [
+                "OPECLI",
                 "OPEBot",
                 "OPECore",
                 "OPEModules",

@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
+import OPECLI
 import OPECore
 import OPEGateway
 import OPEStore

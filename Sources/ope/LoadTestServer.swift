@@ -1,4 +1,5 @@
 import Foundation
+import OPECLI
 import OPECore
 import Synchronization
 

@@ -9,9 +9,3 @@ struct OPECommand: AsyncParsableCommand {
         subcommands: [ServeCommand.self, UserCommand.self, ModuleCommand.self, PlanCommand.self, ExportCommand.self, KubeCommand.self, BenchCommand.self, LoadTestCommand.self, DebugCommand.self]
     )
 }
-
-/// Options shared by every command that works on a data dir.
-struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: "Folder holding OPE's database and workspaces.")
-    var data: String = ".ope-data"
-}
