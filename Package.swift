@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ope", targets: ["ope"]),
+        .executable(name: "ope-bench", targets: ["ope-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -145,6 +146,7 @@ let package = Package(
             dependencies: ["OPEStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: swiftSettings
         ),
+        // The product: serve, user, module, plan, export, kube.
         .executableTarget(
             name: "ope",
             dependencies: [
@@ -154,7 +156,23 @@ let package = Package(
                 "OPEModules",
                 "OPEStore",
                 "OPEGateway",
+                "OPEWorkspaces",
                 "KubeStandIn",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The tools apart from the product: benchmarks, the load test, debug commands for tests.
+        .executableTarget(
+            name: "ope-bench",
+            dependencies: [
+                "OPECLI",
+                "OPECore",
+                "OPEStore",
+                "OPEGateway",
+                "OPEWorkspaces",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -162,6 +180,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -183,7 +202,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Runs the built `ope` binary as a user would (path from OPE_BIN, set by `make test`).
+        // Runs the built `ope` binary as a user would (path from OPE_BIN, set by `make test`), and `ope-bench` beside it.
         .testTarget(name: "CLITests", dependencies: ["OPECore", "OPEStore", "OPEModules"], swiftSettings: swiftSettings),
         // The stand-in API server checked with kubectl and the Python client, and the Swift client against the stand-in.
         .testTarget(

@@ -3,7 +3,7 @@ import OPECLI
 import OPECore
 import Synchronization
 
-/// The `ope serve` a load test runs against: this same binary, as a child process.
+/// The `ope serve` a load test runs against, as a child process.
 final class LoadTestServer: Sendable {
     let process: Process
     private let output = OutputBuffer()
@@ -13,9 +13,20 @@ final class LoadTestServer: Sendable {
         let text = Mutex("")
     }
 
-    init(data: String, modules: String) throws {
+    /// The `ope` binary beside this `ope-bench`, where `swift build` puts both; an error naming the path when it is missing.
+    static func siblingOPE() throws -> String {
+        let me = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0]).standardizedFileURL
+        let path = me.deletingLastPathComponent().appendingPathComponent("ope").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw CLIError("no ope binary at \(path): build it (`swift build --product ope`, with -c release for release) or pass --ope")
+        }
+        return path
+    }
+
+    /// Starts `EXECUTABLE serve` on a free loopback port, without workspaces, on the data dir `data`.
+    init(executable: String, data: String, modules: String) throws {
         process = Process()
-        process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).standardizedFileURL
+        process.executableURL = URL(fileURLWithPath: executable).standardizedFileURL
         process.arguments = [
             "serve", "--port", "0", "--data", data, "--modules", modules, "--workspaces", "none", "--no-demo-users", "--log-level", "warning",
         ]
