@@ -28,16 +28,17 @@ build: deps
 run: venv build
 	$(OPE) serve --host $(HOST) --port $(PORT) --data $(DATA) --modules examples/modules
 
+# `--build-tests` builds every target, ope-bench too (the CLI tests run it beside OPE_BIN).
 test: venv tools
 	$(SWIFT) build --build-tests
 	OPE_BIN=$(CURDIR)/$(OPE) OPE_VENV=$(CURDIR)/.venv OPE_TOOLS_VENV=$(CURDIR)/.venv-tools $(SWIFT) test --skip-build
 
-# Benchmarks run on an optimised build; they are not part of `make test`.
+# Benchmarks run on an optimised build of ope-bench, the tools apart from the product; they are not part of `make test`.
 bench: venv
 	@scripts/install-deps.sh bench
-	$(SWIFT) build -c release --product ope
-	.build/release/ope bench events
-	.build/release/ope bench proxy --venv .venv
+	$(SWIFT) build -c release --product ope-bench
+	.build/release/ope-bench events
+	.build/release/ope-bench proxy --venv .venv
 
 # House style (.swift-format; the toolchain ships swift-format). CI runs `make lint`; `make format` fixes.
 lint:

@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ope", targets: ["ope"]),
+        .executable(name: "ope-bench", targets: ["ope-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -158,16 +159,41 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What both executables share: CLIError, DataOptions, Store.open, printNow.
+        .target(
+            name: "OPECLI",
+            dependencies: ["OPEStore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings
+        ),
+        // The product: serve, user, module, plan, export, kube.
         .executableTarget(
             name: "ope",
             dependencies: [
+                "OPECLI",
                 "OPEBot",
                 "OPECore",
                 "OPEModules",
                 "OPEStore",
                 "OPEGateway",
                 "OPERuntime",
+                "OPEWorkspaces",
                 "KubeStandIn",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The tools apart from the product: benchmarks, the load test, debug commands for tests.
+        .executableTarget(
+            name: "ope-bench",
+            dependencies: [
+                "OPECLI",
+                "OPECore",
+                "OPEStore",
+                "OPEGateway",
+                "OPERuntime",
+                "OPEWorkspaces",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -175,6 +201,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -198,7 +225,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Runs the built `ope` binary as a user would (path from OPE_BIN, set by `make test`).
+        // Runs the built `ope` binary as a user would (path from OPE_BIN, set by `make test`), and `ope-bench` beside it.
         .testTarget(name: "CLITests", dependencies: ["OPECore", "OPEStore", "OPEModules"], swiftSettings: swiftSettings),
         // The stand-in API server checked with kubectl and the Python client, and the Swift client against the stand-in.
         .testTarget(

@@ -13,7 +13,7 @@ java_major=$(java -version 2>&1 | sed -n 's/.* version "\([0-9]*\).*/\1/p' | hea
 if [ -z "$java_major" ] || [ "$java_major" -lt 17 ]; then packages+=(default-jre-headless); fi
 # kubernetes-client (kubectl): the Kubernetes tests check the stand-in API server with it (unless a kubectl is already installed, e.g. a cloud SDK's, whose package owns the same file).
 command -v kubectl >/dev/null 2>&1 || packages+=(kubernetes-client)
-# `install-deps.sh bench`: also nginx, the baseline `ope bench proxy` compares OPE's proxy with.
+# `install-deps.sh bench`: also nginx, the baseline `ope-bench proxy` compares OPE's proxy with.
 if [ "${1:-}" = "bench" ]; then packages+=(nginx-light); fi
 missing=()
 for package in "${packages[@]}"; do

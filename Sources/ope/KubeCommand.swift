@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import KubeStandIn
+import OPECLI
 
 /// Kubernetes tools. For now: the stand-in API server, so that kubectl and OPE's client can be tried without a cluster.
 struct KubeCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OPECLI
 import OPECore
 import OPEModules
 
@@ -60,15 +61,4 @@ struct ModuleCommand: AsyncParsableCommand {
             }
         }
     }
-}
-
-/// Writes a line to standard error.
-func printError(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
-}
-
-/// Writes a line to standard output at once, not when a buffer fills: people and scripts
-/// watching `ope serve` must see the URL as soon as it is printed.
-func printNow(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }

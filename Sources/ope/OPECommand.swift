@@ -1,17 +1,11 @@
 import ArgumentParser
 
-/// The `ope` command: one binary for the server, its administration and its tools.
+/// The `ope` command: the server and its administration (benchmarks and test tools are `ope-bench`).
 @main
 struct OPECommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ope",
         abstract: "OPE: group programming exercises in a shared JupyterLab, guided by a bot.",
-        subcommands: [ServeCommand.self, UserCommand.self, ModuleCommand.self, PlanCommand.self, ExportCommand.self, KubeCommand.self, BenchCommand.self, LoadTestCommand.self, DebugCommand.self]
+        subcommands: [ServeCommand.self, UserCommand.self, ModuleCommand.self, PlanCommand.self, ExportCommand.self, KubeCommand.self]
     )
-}
-
-/// Options shared by every command that works on a data dir.
-struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: "Folder holding OPE's database and workspaces.")
-    var data: String = ".ope-data"
 }

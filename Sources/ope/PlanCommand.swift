@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OPEBot
+import OPECLI
 import OPECore
 import OPEModules
 

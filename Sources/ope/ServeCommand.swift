@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Hummingbird
 import Logging
+import OPECLI
 import OPECore
 import OPEGateway
 import OPEModules

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OPECLI
 import OPECore
 import OPEStore
 

@@ -9,7 +9,7 @@ import Testing
         let data = temporaryFolder("ope-durability")
         defer { try? FileManager.default.removeItem(atPath: data) }
         let count = 3000
-        let writer = try OPEProcess.start(["debug", "append-events", "--count", "\(count)", "--writers", "60", "--data", data])
+        let writer = try OPEProcess.startBench(["debug", "append-events", "--count", "\(count)", "--writers", "60", "--data", data])
         try await writer.waitFor("acked \(count)")
         writer.signal(SIGKILL)
         let status = try await writer.waitForExit()

@@ -17,6 +17,18 @@ struct OPEProcess {
         }
     }
 
+    /// Path of `ope-bench` (benchmarks, load test, debug tools): beside the `ope` binary, where `swift build` puts both.
+    static var benchBinary: String {
+        get throws {
+            let ope = try binary
+            let path = URL(fileURLWithPath: ope).deletingLastPathComponent().appendingPathComponent("ope-bench").path
+            guard FileManager.default.isExecutableFile(atPath: path) else {
+                throw ProcessFailure("the ope-bench binary is missing at \(path), beside \(ope): run `swift build --build-tests` first (make test does)")
+            }
+            return path
+        }
+    }
+
     struct Result {
         var status: Int32
         var stdout: String
@@ -70,20 +82,30 @@ struct OPEProcess {
         return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
     }
 
+    /// Runs `ope-bench ARGUMENTS` to completion (killed after `timeout`).
+    static func runBench(_ arguments: [String], timeout: Duration = .seconds(60), directory: String? = nil) async throws -> Result {
+        try await runProgram(try benchBinary, arguments, timeout: timeout, directory: directory)
+    }
+
     /// Starts `ope ARGUMENTS` in the background; the caller reads its output and stops it.
     static func start(_ arguments: [String], directory: String? = nil) throws -> RunningProcess {
-        try RunningProcess(arguments: arguments, directory: directory)
+        try RunningProcess(program: try binary, arguments: arguments, directory: directory)
+    }
+
+    /// Starts `ope-bench ARGUMENTS` in the background; the caller reads its output and stops it.
+    static func startBench(_ arguments: [String], directory: String? = nil) throws -> RunningProcess {
+        try RunningProcess(program: try benchBinary, arguments: arguments, directory: directory)
     }
 }
 
-/// A background `ope` whose output lines can be awaited.
+/// A background `ope` (or `ope-bench`) whose output lines can be awaited.
 final class RunningProcess: @unchecked Sendable {
     let process = Process()
     private let lock = NSLock()
     private var output = ""
 
-    init(arguments: [String], directory: String?) throws {
-        process.executableURL = URL(fileURLWithPath: try OPEProcess.binary)
+    init(program: String, arguments: [String], directory: String?) throws {
+        process.executableURL = URL(fileURLWithPath: program)
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let pipe = Pipe()
@@ -102,11 +124,14 @@ final class RunningProcess: @unchecked Sendable {
 
     var text: String { lock.withLock { output } }
 
+    /// The program's file name, for messages.
+    var name: String { process.executableURL?.lastPathComponent ?? "the program" }
+
     /// Waits until the output contains `needle`, failing if the process exits or time runs out.
     func waitFor(_ needle: String, timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
         while !text.contains(needle) {
-            guard process.isRunning else { throw ProcessFailure("ope exited (\(process.terminationStatus)) before printing '\(needle)':\n\(text)") }
+            guard process.isRunning else { throw ProcessFailure("\(name) exited (\(process.terminationStatus)) before printing '\(needle)':\n\(text)") }
             guard ContinuousClock.now < deadline else { throw ProcessFailure("no '\(needle)' within \(timeout):\n\(text)") }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -120,7 +145,7 @@ final class RunningProcess: @unchecked Sendable {
         while process.isRunning {
             guard ContinuousClock.now < deadline else {
                 kill(process.processIdentifier, SIGKILL)
-                throw ProcessFailure("ope did not exit within \(timeout):\n\(text)")
+                throw ProcessFailure("\(name) did not exit within \(timeout):\n\(text)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }

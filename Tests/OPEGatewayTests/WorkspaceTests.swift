@@ -401,7 +401,7 @@ import Testing
             #expect(await backend.warmCount == 1, "the warm pool did not fill")
             let (alice, _, session) = try await client.pair()
             let started = try await WorkspaceTests().waitForEvent(store, session: session, .workspaceStarted)
-            // A pooled path says the session got the warm workspace (how fast is `ope bench`'s question).
+            // A pooled path says the session got the warm workspace (how fast is `ope-bench proxy`'s question).
             let path = try #require(started.payload["path"]?.stringValue)
             #expect(path.hasPrefix("/w/p-"), "expected a pooled workspace, got \(path)")
             #expect(started.payload["startMs"] != nil)

@@ -1,18 +1,19 @@
 import ArgumentParser
 import Foundation
+import OPECLI
 import OPECore
 import OPEStore
 
-/// Tools for testing OPE itself; hidden from `ope --help`.
+/// `ope-bench debug`: tools for testing OPE itself.
 struct DebugCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "debug", abstract: "Tools for testing OPE itself.", shouldDisplay: false, subcommands: [AppendEvents.self]
-    )
+    static let configuration = CommandConfiguration(commandName: "debug", abstract: "Tools for testing OPE itself.", subcommands: [AppendEvents.self])
 
     /// Appends events, prints `acked N` once all are acknowledged, then waits to be killed: the
     /// durability test SIGKILLs it at that point and checks that all N survived.
     struct AppendEvents: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "append-events")
+        static let configuration = CommandConfiguration(
+            commandName: "append-events", abstract: "Append events from concurrent writers, print `acked N` once all are acknowledged, then wait to be killed."
+        )
         @Option var count: Int = 1000
         @Option var writers: Int = 50
         @OptionGroup var data: DataOptions

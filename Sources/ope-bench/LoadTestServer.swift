@@ -1,8 +1,8 @@
 import Foundation
-import OPECore
+import OPECLI
 import Synchronization
 
-/// The `ope serve` a load test runs against: this same binary, as a child process.
+/// The `ope serve` a load test runs against, as a child process.
 final class LoadTestServer: Sendable {
     let process: Process
     private let output = OutputBuffer()
@@ -12,9 +12,20 @@ final class LoadTestServer: Sendable {
         let text = Mutex("")
     }
 
-    init(data: String, modules: String) throws {
+    /// The `ope` binary beside this `ope-bench`, where `swift build` puts both; an error naming the path when it is missing.
+    static func siblingOPE() throws -> String {
+        let me = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0]).standardizedFileURL
+        let path = me.deletingLastPathComponent().appendingPathComponent("ope").path
+        guard FileManager.default.isExecutableFile(atPath: path) else {
+            throw CLIError("no ope binary at \(path): build it (`swift build --product ope`, with -c release for release) or pass --ope")
+        }
+        return path
+    }
+
+    /// Starts `EXECUTABLE serve` on a free loopback port, without workspaces, on the data dir `data`.
+    init(executable: String, data: String, modules: String) throws {
         process = Process()
-        process.executableURL = URL(fileURLWithPath: ProcessInfo.processInfo.arguments[0]).standardizedFileURL
+        process.executableURL = URL(fileURLWithPath: executable).standardizedFileURL
         process.arguments = [
             "serve", "--port", "0", "--data", data, "--modules", modules, "--workspaces", "none", "--no-demo-users", "--log-level", "warning",
         ]
@@ -52,34 +63,5 @@ final class LoadTestServer: Sendable {
         guard process.isRunning else { return }
         process.terminate()
         process.waitUntilExit()
-    }
-}
-
-/// Peak resident memory of a process, sampled from /proc.
-final class RSSSampler: Sendable {
-    let pid: Int32
-    private let peakKiB = Mutex(0)
-
-    init(pid: Int32) { self.pid = pid }
-
-    var peak: Int { peakKiB.withLock { $0 } }
-
-    /// CPU seconds (user + system) the process has used so far.
-    var cpuSeconds: Double {
-        guard let stat = ProcFile.text("/proc/\(pid)/stat"),
-            let close = stat.lastIndex(of: ")")
-        else { return 0 }
-        // Fields after the command name; utime and stime are the 14th and 15th of the line.
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-
-    func sample() {
-        guard let status = ProcFile.text("/proc/\(pid)/status"),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-        else { return }
-        peakKiB.withLock { $0 = max($0, kib) }
     }
 }

@@ -9,15 +9,16 @@ import OPECore
 import OPEStore
 import Synchronization
 
-/// `ope loadtest`: many simulated participants against a real `ope serve` on this machine.
+/// `ope-bench loadtest`: many simulated participants against a real `ope serve` on this machine.
 struct LoadTestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "loadtest",
         abstract: "Sign in N users, match them in the lobby and chat in their rooms; report latencies, errors and server memory.",
         discussion: """
-            Starts its own `ope serve --workspaces none` on a free loopback port with a fresh data dir. Users are
-            provisioned with API tokens (so password hashing does not dominate); password sign-in throughput is
-            measured separately on a smaller set. Raise `ulimit -n` first for large N (scripts/loadtest.sh does).
+            Starts `ope serve --workspaces none` (the `ope` beside `ope-bench`, or --ope) on a free loopback port with a \
+            fresh data dir. Users are provisioned with API tokens (so password hashing does not dominate); password \
+            sign-in throughput is measured separately on a smaller set. Raise `ulimit -n` first for large N \
+            (scripts/loadtest.sh does).
             """
     )
 
@@ -28,8 +29,10 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Seconds between a participant's messages.") var interval: Double = 2
     @Option(help: "HTTP requests in flight at once.") var concurrency: Int = 256
     @Option(name: .customLong("password-sign-ins"), help: "Accounts used to measure password sign-in throughput.") var passwordSignIns: Int = 40
+    @Option(help: "The ope binary that serves (default: ope in the folder of this ope-bench).") var ope: String?
 
     func run() async throws {
+        let executable = try ope ?? LoadTestServer.siblingOPE()
         var logger = Logger(label: "ope.loadtest")
         logger.logLevel = .warning
         let data = NSTemporaryDirectory() + "ope-loadtest-\(UUID().uuidString)"
@@ -37,7 +40,7 @@ struct LoadTestCommand: AsyncParsableCommand {
 
         print("provisioning \(users) users with API tokens and \(passwordSignIns) with passwords in \(data)")
         let (tokens, passwords) = try await provision(data: data)
-        let server = try LoadTestServer(data: data, modules: modulesFolder)
+        let server = try LoadTestServer(executable: executable, data: data, modules: modulesFolder)
         defer { server.stop() }
         let base = try await server.waitForURL()
         print("server at \(base), pid \(server.pid)")
@@ -122,7 +125,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         let serverCores = (sampler.cpuSeconds - roomCPUStart) / roomSeconds
         let clientCores = (RSSSampler(pid: getpid()).cpuSeconds - ownCPUStart) / roomSeconds
         print("")
-        print("=== ope loadtest: \(users) users, module \(module), \(messages) messages each ===")
+        print("=== ope-bench loadtest: \(users) users, module \(module), \(messages) messages each ===")
         print(String(format: "password sign-in:  %.1f sign-ins/s (%d accounts, scrypt N=2^14), %d errors", signInRate, passwords.count, signInErrors))
         print(String(format: "lobby join (HTTP): %@, %.0f joins/s, %d errors", Self.summary(joinLatencies.withLock { $0 }), Double(tokens.count) / joinSeconds, joinErrors))
         print(String(format: "time to match:     %@ (server clock, join -> session), %d never matched", Self.summary(matchLatencies), unmatched))

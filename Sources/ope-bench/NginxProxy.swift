@@ -1,0 +1,53 @@
+import Foundation
+import OPECore
+
+/// nginx as a plain reverse proxy in front of one JupyterLab.
+struct NginxProxy {
+    let process: Process
+
+    /// - Parameter upstream: `host:port` or `unix:/path/to/socket`.
+    static func start(binary: String, folder: String, port: Int, upstream: String, token: String) throws -> NginxProxy {
+        try FileManager.default.createDirectory(atPath: folder + "/tmp", withIntermediateDirectories: true)
+        let host = upstream
+        let config = """
+            worker_processes auto;
+            pid \(folder)/nginx.pid;
+            error_log \(folder)/error.log warn;
+            events { worker_connections 4096; }
+            http {
+                access_log off;
+                client_body_temp_path \(folder)/tmp/body;
+                proxy_temp_path \(folder)/tmp/proxy;
+                fastcgi_temp_path \(folder)/tmp/fastcgi;
+                uwsgi_temp_path \(folder)/tmp/uwsgi;
+                scgi_temp_path \(folder)/tmp/scgi;
+                map $http_upgrade $connection_upgrade { default upgrade; '' ''; }
+                upstream jupyter { server \(host); keepalive 64; }
+                server {
+                    listen 127.0.0.1:\(port);
+                    location /w/ {
+                        proxy_pass http://jupyter;
+                        proxy_http_version 1.1;
+                        proxy_set_header Host $host:$server_port;
+                        proxy_set_header Authorization "token \(token)";
+                        proxy_set_header Upgrade $http_upgrade;
+                        proxy_set_header Connection $connection_upgrade;
+                        proxy_read_timeout 3600s;
+                    }
+                }
+            }
+            """
+        try config.write(toFile: folder + "/nginx.conf", atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["-p", folder, "-c", folder + "/nginx.conf", "-g", "daemon off; user root;"]
+        process.standardError = FileHandle.nullDevice
+        try process.runWithSignalsUnblocked()
+        return NginxProxy(process: process)
+    }
+
+    func stop() {
+        kill(-process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+    }
+}

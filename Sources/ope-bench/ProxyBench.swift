@@ -1,0 +1,151 @@
+import ArgumentParser
+import Foundation
+import OPECLI
+import OPEWorkspaces
+
+/// `ope-bench proxy`: workspace figures: proxy overhead against nginx, time-to-workspace, memory per workspace.
+struct ProxyBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proxy",
+        abstract: "Workspace proxy overhead (OPE vs nginx), time-to-workspace (cold vs warm pool) and memory per workspace, sandbox off vs on.",
+        discussion: """
+            Starts an OPE gateway in this process with real JupyterLab workspaces, forms sessions through the lobby and \
+            measures one sandboxed JupyterLab through OPE's proxy and through nginx configured as a plain reverse proxy \
+            (keep-alive upstream on its unix socket, WebSocket upgrade, token added), and time-to-workspace and memory with the \
+            sandbox off and on. Needs nginx (make bench installs it).
+            """
+    )
+    @Option(help: "HTTP requests per target.") var requests: Int = 5000
+    @Option(help: "Requests in flight at once.") var concurrency: Int = 16
+    @Option(help: "Rounds of HTTP load; targets take turns, the median round counts.") var rounds: Int = 5
+    @Option(name: .customLong("round-trips"), help: "WebSocket round trips per target (kernel_info over the kernel channel).") var roundTrips: Int = 1000
+    @Option(help: "Sessions started for the time-to-workspace figures, cold and warm each.") var starts: Int = 5
+    @Option(help: "Python virtualenv holding JupyterLab.") var venv: String = ".venv"
+    @Option(help: "Folder of modules (python-intro is used).") var modules: String = "examples/modules"
+    @Option(help: "The nginx binary.") var nginx: String = "/usr/sbin/nginx"
+
+    func run() async throws {
+        guard FileManager.default.isExecutableFile(atPath: nginx) else {
+            throw CLIError("nginx not found at \(nginx): install it (`apt-get install nginx-light`; `make bench` does) or pass --nginx")
+        }
+        let venv = URL(fileURLWithPath: self.venv).standardizedFileURL.path
+        let modules = URL(fileURLWithPath: self.modules).standardizedFileURL.path
+        let folder = NSTemporaryDirectory() + "ope-bench-proxy-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+
+        // Sandbox off, then on, in one run: what containment costs in start time and memory.
+        var rows: [(mode: String, cold: [Double], warm: [Double], memory: (server: Int, total: Int, processes: Int))] = []
+        for sandboxed in [false, true] {
+            let mode = sandboxed ? "sandbox on" : "sandbox off"
+            let cold = try await BenchGateway.start(
+                folder: folder + "/cold-\(sandboxed)", venv: venv, modules: modules, warmPool: 0, users: 2 * starts, sandboxed: sandboxed
+            )
+            print("Time-to-workspace, \(mode), cold (match → JupyterLab ready, \(starts) sessions one after another):")
+            var coldTimes: [Double] = []
+            var sessions: [String] = []
+            for index in 0..<starts {
+                let (session, ms) = try await cold.pairAndWait(index)
+                coldTimes.append(ms)
+                sessions.append(session)
+            }
+            print("  " + Self.summary(coldTimes))
+            let workspace = try await cold.workspace(sessions[0])
+            for session in sessions.dropFirst() { try await cold.end(session) }
+            let memory = try await Self.memory(of: workspace)
+            if sandboxed { try await compare(workspace: workspace, gatewayPort: cold.port, token: cold.tokens[0], folder: folder) }
+            try await cold.stop()
+
+            let warm = try await BenchGateway.start(
+                folder: folder + "/warm-\(sandboxed)", venv: venv, modules: modules, warmPool: 2, users: 2 * starts, sandboxed: sandboxed
+            )
+            print("Time-to-workspace, \(mode), warm pool of 2 (\(starts) sessions, each after the pool refilled):")
+            var warmTimes: [Double] = []
+            for index in 0..<starts {
+                try await warm.waitForPool(2)
+                warmTimes.append(try await warm.pairAndWait(index).ms)
+            }
+            print("  " + Self.summary(warmTimes))
+            try await warm.stop()
+            rows.append((mode, coldTimes, warmTimes, memory))
+        }
+        print("\nSandbox cost, same run (medians; memory = every process of one workspace with an idle kernel):")
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        for row in rows {
+            print(
+                String(
+                    format: "  %@  cold %.0f ms, warm %.1f ms, memory %.1f MiB (%d processes)", row.mode.padding(toLength: 11, withPad: " ", startingAt: 0),
+                    median(row.cold), median(row.warm), Double(row.memory.total) / 1024, row.memory.processes
+                )
+            )
+        }
+        let (off, on) = (rows[0], rows[1])
+        print(
+            String(
+                format: "  sandbox adds: cold %+.0f ms, warm %+.1f ms (target < 100 ms), memory %+.1f MiB per workspace (target < 10 MiB)",
+                median(on.cold) - median(off.cold), median(on.warm) - median(off.warm), Double(on.memory.total - off.memory.total) / 1024
+            )
+        )
+    }
+
+    /// Resident memory of every process of a workspace (the sandbox's own included) with one idle kernel.
+    static func memory(of workspace: Workspace) async throws -> (server: Int, total: Int, processes: Int) {
+        _ = try await HTTPLoad.startKernel(base: workspace.url, token: workspace.token)
+        try await Task.sleep(for: .seconds(3))  // let the kernel finish importing
+        let pids = WorkspaceProcesses.pids(of: workspace.id)
+        let server = workspace.processID.map(WorkspaceProcesses.residentKiB) ?? 0
+        return (server, pids.map(WorkspaceProcesses.residentKiB).reduce(0, +), pids.count)
+    }
+
+    /// The same JupyterLab through OPE and through nginx (and directly, when it is on TCP).
+    func compare(workspace: Workspace, gatewayPort: Int, token: String, folder: String) async throws {
+        let upstream = workspace.socketPath.map { "unix:" + $0 } ?? String(workspace.origin.dropFirst("http://".count))
+        let nginxPort = try LoopbackPort.free()
+        let nginx = try NginxProxy.start(binary: self.nginx, folder: folder + "/nginx", port: nginxPort, upstream: upstream, token: workspace.token)
+        defer { nginx.stop() }
+        try await Task.sleep(for: .milliseconds(500))
+        var targets: [(name: String, base: String, authorization: String?)] = [
+            ("OPE proxy", "http://127.0.0.1:\(gatewayPort)", "Bearer \(token)"),
+            ("nginx", "http://127.0.0.1:\(nginxPort)", nil),
+        ]
+        // A sandboxed JupyterLab listens on a unix socket only, which the load tool cannot open.
+        if workspace.socketPath == nil { targets.insert(("direct", workspace.origin, "token \(workspace.token)"), at: 0) }
+        print(
+            "\nHTTP GET \(workspace.path)api/status, \(requests) requests, \(concurrency) in flight, from a separate load process (\(rounds) rounds, targets taking turns, medians):"
+        )
+        var rounds: [String: [HTTPLoad.Result]] = [:]
+        for _ in 0..<self.rounds {
+            for target in targets {
+                let result = try await HTTPLoad.inChild(
+                    url: target.base + workspace.path + "api/status", authorization: target.authorization, requests: requests, concurrency: concurrency
+                )
+                rounds[target.name, default: []].append(result)
+            }
+        }
+        let results = rounds.mapValues(HTTPLoad.Result.median)
+        for target in targets { print("  \(target.name.padding(toLength: 10, withPad: " ", startingAt: 0)) \(results[target.name]!.line)") }
+        let ours = results["OPE proxy"]!
+        let theirs = results["nginx"]!
+        print(String(format: "  OPE/nginx: throughput %.2fx (target ≥ 0.8x), p99 %.2fx (target ≤ 1.2x)", ours.rate / theirs.rate, ours.p99 / theirs.p99))
+
+        let kernel = try await HTTPLoad.startKernel(base: workspace.url, token: workspace.token)
+
+        print("\nWebSocket round trips (kernel_info_request → reply on the kernel channel), \(roundTrips) each:")
+        var trips: [String: [Double]] = [:]
+        for target in targets {
+            // Each connection names its own client session, as JupyterLab does; without one they
+            // share a key and the server may drop one connection for the next.
+            let url = "ws" + target.base.dropFirst("http".count) + workspace.path + "api/kernels/\(kernel)/channels?session_id=\(UUID().uuidString)"
+            trips[target.name] = try await HTTPLoad.roundTripsInChild(url: url, authorization: target.authorization, count: roundTrips)
+            print("  \(target.name.padding(toLength: 10, withPad: " ", startingAt: 0)) " + Self.summary(trips[target.name]!))
+        }
+        let p99 = { (name: String) in trips[name]!.sorted()[Int(Double(trips[name]!.count) * 0.99)] }
+        print(String(format: "  OPE/nginx p99: %.2fx", p99("OPE proxy") / p99("nginx")))
+    }
+
+    static func summary(_ milliseconds: [Double]) -> String {
+        guard !milliseconds.isEmpty else { return "no samples" }
+        let sorted = milliseconds.sorted()
+        func at(_ quantile: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * quantile))] }
+        return String(format: "p50 %.1f ms, p99 %.1f ms, max %.1f ms (n=%d)", at(0.5), at(0.99), sorted.last!, sorted.count)
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import OPECore
+import Synchronization
+
+/// Peak resident memory of a process, sampled from /proc.
+final class RSSSampler: Sendable {
+    let pid: Int32
+    private let peakKiB = Mutex(0)
+
+    init(pid: Int32) { self.pid = pid }
+
+    var peak: Int { peakKiB.withLock { $0 } }
+
+    /// CPU seconds (user + system) the process has used so far.
+    var cpuSeconds: Double {
+        guard let stat = ProcFile.text("/proc/\(pid)/stat"),
+            let close = stat.lastIndex(of: ")")
+        else { return 0 }
+        // Fields after the command name; utime and stime are the 14th and 15th of the line.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    func sample() {
+        guard let status = ProcFile.text("/proc/\(pid)/status"),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kib = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return }
+        peakKiB.withLock { $0 = max($0, kib) }
+    }
+}
