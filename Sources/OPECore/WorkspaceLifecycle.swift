@@ -21,6 +21,7 @@ import Foundation
 /// Time is an input (`now`), so every rule is tested without waiting. `Workspace` is whatever the
 /// backend hands out for a started workspace; the lifecycle only keeps it and gives it back.
 public struct WorkspaceLifecycle<Workspace: Sendable & Hashable>: Sendable, Hashable {
+    /// The rules' numbers (`ope serve --max-starting` and `--idle-timeout` set two of them).
     public struct Configuration: Sendable, Hashable {
         /// Workspaces starting at the same time; more wait, and the lobby forms no new groups.
         public var maxConcurrentStarts = 4
@@ -30,6 +31,7 @@ public struct WorkspaceLifecycle<Workspace: Sendable & Hashable>: Sendable, Hash
         public var idleTimeout: Duration? = .seconds(1800)
         /// Crashes within `crashWindow` after which it is not restarted again.
         public var crashLimit = 3
+        /// How far back crashes count towards `crashLimit`.
         public var crashWindow: Duration = .seconds(600)
 
         public init(maxConcurrentStarts: Int = 4, idleTimeout: Duration? = .seconds(1800)) {
