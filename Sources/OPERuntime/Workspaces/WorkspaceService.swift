@@ -12,47 +12,17 @@ import Synchronization
 /// groups), restarts it when it crashes, stops it when the session ends or nobody has used it
 /// for `idleTimeout`, and starts it again when someone comes back. Every step is an event the
 /// team room shows.
+///
+/// What to do when is ``WorkspaceLifecycle``'s to decide; this actor feeds it what happens and
+/// carries out its actions: launching and stopping workspaces, waiting out backoffs, recording
+/// events, and answering the proxy and the lobby without waiting on the actor.
 public actor WorkspaceService: Service {
-    public struct Configuration: Sendable {
-        /// Workspaces starting at the same time; more wait, and the lobby forms no new groups.
-        public var maxConcurrentStarts = 4
-        /// Attempts per start before the team is told it failed.
-        public var startAttempts = 3
-        /// A workspace nobody has touched for this long is stopped (its files stay); nil keeps it.
-        public var idleTimeout: Duration? = .seconds(1800)
-        /// Crashes within `crashWindow` after which it is not restarted again.
-        public var crashLimit = 3
-        public var crashWindow: Duration = .seconds(600)
-
-        public init(maxConcurrentStarts: Int = 4, idleTimeout: Duration? = .seconds(1800)) {
-            self.maxConcurrentStarts = maxConcurrentStarts
-            self.idleTimeout = idleTimeout
-        }
-    }
-
+    /// How many start at once, how often a start is tried, when idle and crashing workspaces stop.
+    public typealias Configuration = WorkspaceLifecycle<Workspace>.Configuration
     /// Where a session's workspace stands.
-    public enum State: Sendable, Hashable {
-        case waiting
-        case starting
-        case ready(Workspace)
-        case stopped(reason: String)
-        case failed(String)
-
-        public var name: String {
-            switch self {
-            case .waiting: "waiting"
-            case .starting: "starting"
-            case .ready: "ready"
-            case .stopped: "stopped"
-            case .failed: "failed"
-            }
-        }
-    }
-
+    public typealias State = WorkspaceLifecycle<Workspace>.State
     /// Thrown when a start cannot begin now; the API answers 429 with `Retry-After`.
-    public struct Busy: Error, Sendable {
-        public var retryAfterSeconds: Int
-    }
+    public typealias Busy = WorkspaceLifecycle<Workspace>.Busy
 
     public nonisolated let backend: any WorkspaceBackend
     let sessions: SessionManager
@@ -65,28 +35,18 @@ public actor WorkspaceService: Service {
     let kitCleanup: @Sendable (Module, String) async -> Void
     /// Stops the kits' servers at shutdown.
     let kitShutdown: @Sendable () async -> Void
-    /// Idle culling's time: activity, readiness and the culling passes are measured on it.
+    /// The lifecycle's time: activity, readiness, crashes and the idle checks are measured on it.
     nonisolated let clock: any PlatformClock
 
-    private var states: [String: State] = [:]
-    /// Ready workspaces by id (the `/w/{id}/` segment), read by the proxy on every request.
+    /// Every session's workspace: what it is doing and what comes next.
+    private var lifecycle: WorkspaceLifecycle<Workspace>
+    /// Ready workspaces by id (the `/w/{id}/` segment), read by the proxy on every request: the
+    /// lifecycle's ready workspaces, copied after every change.
     private nonisolated let routes = Mutex<[String: Workspace]>([:])
-    /// Sessions whose start is queued or running, with whether it is a restart. Its size is
-    /// mirrored in `shared.queued` for readers outside the actor.
-    private var inFlight: [String: Bool] = [:] {
-        didSet { shared.withLock { $0.queued = inFlight.count } }
-    }
-    /// Starts the session ended during: they stop quietly.
-    private var abandonedStarts: Set<String> = []
-    /// Starts are run by `run()`'s task group, in the order asked for.
-    private nonisolated let startRequests: AsyncStream<String>
-    private nonisolated let startContinuation: AsyncStream<String>.Continuation
+    /// Attempts and backoffs are run by `run()`'s task group, so shutdown cancels them.
+    private nonisolated let jobs: AsyncStream<Job>
+    private nonisolated let jobContinuation: AsyncStream<Job>.Continuation
     private nonisolated let waiters = StartWaiters()
-    private var starting = 0
-    private var slotWaiters: [CheckedContinuation<Void, Never>] = []
-    private var crashes: [String: FailureWindow] = [:]
-    /// When each ready workspace became ready (idle culling counts from there).
-    private var readySince: [String: Date] = [:]
     /// The group's folder and kit settings from the last start, for test runs (also while stopped).
     private var places: [String: Place] = [:]
     /// Read by the lobby and the proxy without waiting on this actor.
@@ -96,8 +56,16 @@ public actor WorkspaceService: Service {
     private let waitingGauge = Gauge(label: "ope_workspace_starts_waiting")
 
     private struct Shared {
-        var queued = 0
+        /// The lifecycle's starts waiting or running, for ``hasStartCapacity``.
+        var startsInFlight = 0
+        /// The proxy's touches, handed to the lifecycle at each tick.
         var lastActivity: [String: Date] = [:]
+    }
+
+    /// Work that outlives the actor call that asked for it.
+    private enum Job {
+        case attempt(session: String, number: Int)
+        case retry(session: String, after: Duration)
     }
 
     public init(
@@ -116,18 +84,19 @@ public actor WorkspaceService: Service {
         self.kitCleanup = kitCleanup
         self.kitShutdown = kitShutdown
         self.clock = clock
-        (startRequests, startContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
+        self.lifecycle = WorkspaceLifecycle(configuration: configuration)
+        (jobs, jobContinuation) = AsyncStream.makeStream(bufferingPolicy: .unbounded)
     }
 
     // MARK: Questions
 
     /// Whether a new workspace could start without waiting; the lobby forms groups only then.
     public nonisolated var hasStartCapacity: Bool {
-        shared.withLock { $0.queued } < configuration.maxConcurrentStarts
+        shared.withLock { $0.startsInFlight } < configuration.maxConcurrentStarts
     }
 
     /// The state of a session's workspace (nil: the session never had one).
-    public func state(of session: String) -> State? { states[session] }
+    public func state(of session: String) -> State? { lifecycle.state(of: session) }
 
     /// Where a session's files are, what its workspace was started with, and which workspace.
     public struct Place: Sendable {
@@ -161,7 +130,7 @@ public actor WorkspaceService: Service {
         let subscription = await events.subscribe { continuation.yield($0) }
         // Sessions that were live before a restart get their workspace back.
         for session in await sessions.liveSessions() where session.phase == .starting || session.phase == .active {
-            ensureStarted(session: session.id, restart: true)
+            await carryOut(lifecycle.startWanted(session: session.id, restart: true, now: clock.now))
         }
         await withDiscardingTaskGroup { group in
             group.addTask { [self] in
@@ -176,16 +145,16 @@ public actor WorkspaceService: Service {
                 }
             }
             group.addTask { [self] in
-                // Each start is a child task; cancelling the group at shutdown cancels them.
-                await withDiscardingTaskGroup { starts in
-                    for await session in startRequests { starts.addTask { await self.start(session: session) } }
+                // Each job is a child task; cancelling the group at shutdown cancels them.
+                await withDiscardingTaskGroup { running in
+                    for await job in jobs { running.addTask { await self.run(job) } }
                 }
             }
             group.addTask { [self] in await backend.run() }
-            group.addTask { [self] in await self.cullIdle() }
+            group.addTask { [self] in await self.tickPeriodically() }
             try? await gracefulShutdown()
             continuation.finish()
-            startContinuation.finish()
+            jobContinuation.finish()
             group.cancelAll()
         }
         await events.unsubscribe(subscription)
@@ -198,40 +167,32 @@ public actor WorkspaceService: Service {
         for event in batch where event.type == .sessionPhaseChanged {
             guard let session = event.session, let phase = event.payload["phase"]?.stringValue else { continue }
             switch SessionStateMachine.Phase(rawValue: phase) {
-            case .starting: ensureStarted(session: session, restart: false)
-            case .completed, .abandoned: await end(session: session)
+            case .starting: await carryOut(lifecycle.startWanted(session: session, restart: false, now: clock.now))
+            case .completed, .abandoned:
+                shared.withLock { $0.lastActivity[session] = nil }
+                await carryOut(lifecycle.sessionEnded(session: session, now: clock.now))
             default: break
             }
         }
-    }
-
-    /// Queues a start of the session's workspace unless it runs or is starting; returns at once.
-    private func ensureStarted(session: String, restart: Bool) {
-        guard inFlight[session] == nil else { return }
-        if case .ready = states[session] { return }
-        states[session] = .waiting
-        inFlight[session] = restart
-        abandonedStarts.remove(session)
-        startContinuation.yield(session)
     }
 
     /// Makes sure the session's workspace runs when someone opens it: one stopped for being idle
     /// (or by a crash) starts again. Waits at most `wait` for a start; nil if it is not ready by
     /// then or failed (the caller says why). Over the start limit it throws ``Busy``.
     public func open(session: String, wait: Duration = .seconds(20)) async throws -> Workspace? {
-        switch states[session] {
+        switch lifecycle.opening(session) {
         case .ready(let workspace): return workspace
-        case .failed: return nil  // an instructor or member restarts it explicitly
-        case .stopped, nil:
-            guard inFlight[session] == nil else { break }
-            guard hasStartCapacity else {
-                throw Busy(retryAfterSeconds: max(1, 2 * shared.withLock { $0.queued } / max(1, configuration.maxConcurrentStarts)))
-            }
+        case .unavailable: return nil  // an instructor or member restarts it explicitly
+        case .busy(let busy): throw busy
+        case .start:
             guard let live = await sessions.session(session), !live.phase.isOver else { return nil }
-            ensureStarted(session: session, restart: true)
-        case .waiting, .starting: break
+            await carryOut(lifecycle.startWanted(session: session, restart: true, now: clock.now))
+        case .wait: break
         }
-        guard inFlight[session] != nil else { return readyWorkspace(session) }
+        guard lifecycle.hasStart(session) else {
+            if case .ready(let workspace)? = lifecycle.state(of: session) { return workspace }
+            return nil
+        }
         // Whichever comes first: the start, or the end of the wait (the start goes on regardless).
         let waiters = self.waiters
         return await withTaskGroup(of: Workspace?.self) { group in
@@ -246,166 +207,98 @@ public actor WorkspaceService: Service {
         }
     }
 
-    private func readyWorkspace(_ session: String) -> Workspace? {
-        if case .ready(let workspace) = states[session] { return workspace }
-        return nil
-    }
-
-    private func start(session: String) async {
-        let restart = inFlight[session] ?? false
-        await acquireSlot()
-        var result: Workspace?
-        defer {
-            releaseSlot()
-            inFlight[session] = nil
-            abandonedStarts.remove(session)
-            waiters.finish(session, with: result)
-        }
-        guard let module = await sessions.module(ofSession: session) else {
-            states[session] = .failed("the session's module is no longer on offer")
-            return
-        }
-        states[session] = .starting
-        let began = ContinuousClock.now
-        var lastError = ""
-        for attempt in 1...configuration.startAttempts {
-            if Task.isCancelled || abandonedStarts.contains(session) { break }
-            do {
-                let environment = try await kitEnvironment(module, session)
-                // The session may have ended while its kit was being prepared.
-                if Task.isCancelled || abandonedStarts.contains(session) { break }
-                let workspace = try await backend.start(WorkspaceRequest(session: session, module: module, environment: environment))
-                // The session ended while it started: it goes again at once.
-                if abandonedStarts.contains(session) {
-                    await backend.stop(session: session)
-                    break
-                }
-                places[session] = Place(directory: workspace.directory, environment: environment, workspaceID: workspace.id)
-                let elapsed = ContinuousClock.now - began
-                startTimer.recordNanoseconds(elapsed.nanoseconds)
-                if let old = states[session], case .ready(let previous) = old { removeRoute(previous) }
-                states[session] = .ready(workspace)
-                readySince[session] = clock.now
-                routes.withLock { $0[workspace.id] = workspace }
-                readyGauge.record(readyCount)
-                await record(
-                    .workspaceStarted, session: session,
-                    ["path": .string(workspace.path), "startMs": .number(elapsed.milliseconds), "attempt": .number(Double(attempt)), "restart": .bool(restart)]
-                )
-                result = workspace
-                return
-            } catch {
-                if Task.isCancelled || abandonedStarts.contains(session) { break }
-                lastError = "\(error)"
-                logger.warning("workspace start failed", metadata: ["session": "\(session)", "attempt": "\(attempt)", "error": "\(error)"])
-                if attempt < configuration.startAttempts { try? await Task.sleep(for: .seconds(attempt)) }
-            }
-        }
-        // Cancelled: the session ended or the server stops; nothing to tell.
-        if Task.isCancelled || abandonedStarts.contains(session) {
-            return
-        }
-        states[session] = .failed(lastError)
-        await record(.workspaceFailed, session: session, ["error": .string(Self.excerpt(lastError)), "attempts": .number(Double(configuration.startAttempts))])
-        // The team can still talk and the bot still runs; an instructor can retry the workspace.
-    }
-
     /// Asks for the workspace to be started again (instructor command or a member coming back).
     public func restart(session: String) async throws {
-        if inFlight[session] != nil { return }
-        guard hasStartCapacity else { throw Busy(retryAfterSeconds: 2) }
-        if case .ready(let workspace) = states[session] {
-            removeRoute(workspace)
-            readySince[session] = nil
-            await backend.stop(session: session)
-        }
-        states[session] = nil
-        crashes[session] = nil
-        ensureStarted(session: session, restart: true)
+        await carryOut(try lifecycle.restart(session: session, now: clock.now))
     }
 
     private func crashed(_ exit: WorkspaceExit) async {
-        guard case .ready(let workspace) = states[exit.session] else { return }
-        removeRoute(workspace)
-        states[exit.session] = .stopped(reason: "crashed")
-        readyGauge.record(readyCount)
-        readySince[exit.session] = nil
-        let now = ContinuousClock.now
-        var window = crashes[exit.session] ?? FailureWindow(limit: configuration.crashLimit, window: configuration.crashWindow)
-        window.recordFailure(now: now)
-        crashes[exit.session] = window
-        let restarting = window.retryAfter(now: now) == nil
-        await record(
-            .workspaceCrashed, session: exit.session,
-            ["status": .number(Double(exit.status)), "log": .string(Self.excerpt(exit.logTail)), "restarting": .bool(restarting)]
-        )
-        if restarting {
-            ensureStarted(session: exit.session, restart: true)
-        } else {
-            let count = window.failures.count
-            states[exit.session] = .failed("crashed \(count) times in \(configuration.crashWindow); not restarted")
-            await record(.workspaceFailed, session: exit.session, ["error": .string("the workspace crashed \(count) times; an instructor can restart it")])
+        await carryOut(lifecycle.exited(session: exit.session, status: exit.status, log: exit.logTail, now: clock.now))
+    }
+
+    // MARK: Starts
+
+    private func run(_ job: Job) async {
+        switch job {
+        case .attempt(let session, let number): await attempt(session: session, number: number)
+        case .retry(let session, let delay):
+            // Real time, not the platform's clock: a start's backoff is no schedule of the platform's.
+            try? await Task.sleep(for: delay)
+            guard !Task.isCancelled else { return await carryOut(lifecycle.startInterrupted(session: session, now: clock.now)) }
+            await carryOut(lifecycle.retryDue(session: session, now: clock.now))
         }
     }
 
-    private func end(session: String) async {
-        // A start in progress notices (its process is stopped below) and gives up quietly.
-        if inFlight[session] != nil { abandonedStarts.insert(session) }
-        let wasRunning = states[session].map { if case .ready = $0 { true } else { false } } ?? false
-        if case .ready(let workspace)? = states[session] { removeRoute(workspace) }
-        await backend.finish(session: session)
-        if let module = await sessions.module(ofSession: session) { await kitCleanup(module, session) }
-        states[session] = .stopped(reason: "ended")
-        readySince[session] = nil
-        shared.withLock { $0.lastActivity[session] = nil }
-        readyGauge.record(readyCount)
-        if wasRunning { await record(.workspaceStopped, session: session, ["reason": "ended"]) }
+    /// One attempt at starting the session's workspace, reported to the lifecycle.
+    private func attempt(session: String, number: Int) async {
+        guard let module = await sessions.module(ofSession: session) else {
+            return await carryOut(lifecycle.startRefused(session: session, reason: "the session's module is no longer on offer", now: clock.now))
+        }
+        do {
+            guard stillWanted(session) else { return await carryOut(lifecycle.startInterrupted(session: session, now: clock.now)) }
+            let environment = try await kitEnvironment(module, session)
+            // The session may have ended while its kit was being prepared.
+            guard stillWanted(session) else { return await carryOut(lifecycle.startInterrupted(session: session, now: clock.now)) }
+            let workspace = try await backend.start(WorkspaceRequest(session: session, module: module, environment: environment))
+            let actions = lifecycle.attemptSucceeded(session: session, workspace: workspace, path: workspace.path, now: clock.now)
+            if case .ready(workspace)? = lifecycle.state(of: session) {
+                places[session] = Place(directory: workspace.directory, environment: environment, workspaceID: workspace.id)
+            }
+            await carryOut(actions)
+        } catch {
+            // Cancelled: the server stops; nothing to tell.
+            guard !Task.isCancelled else { return await carryOut(lifecycle.startInterrupted(session: session, now: clock.now)) }
+            if lifecycle.isStartWanted(session) {
+                logger.warning("workspace start failed", metadata: ["session": "\(session)", "attempt": "\(number)", "error": "\(error)"])
+            }
+            await carryOut(lifecycle.attemptFailed(session: session, error: "\(error)", now: clock.now))
+        }
     }
 
-    private func cullIdle() async {
-        guard let timeout = configuration.idleTimeout else { return }
-        let policy = IdlePolicy(timeout: timeout)
+    private func stillWanted(_ session: String) -> Bool { !Task.isCancelled && lifecycle.isStartWanted(session) }
+
+    private func tickPeriodically() async {
+        guard let interval = lifecycle.tickInterval else { return }
         var now = clock.now
         while !Task.isCancelled {
-            // Due a check interval after the last pass began, on the injected clock (tests move it on).
-            do { try await clock.sleep(until: now.addingTimeInterval(policy.checkInterval.timeInterval)) } catch { return }
+            // Due an interval after the last pass began, on the injected clock (tests move it on).
+            do { try await clock.sleep(until: now.addingTimeInterval(interval.timeInterval)) } catch { return }
             now = clock.now
-            let activity = shared.withLock { $0.lastActivity }
-            for session in policy.idle(running: readySince, lastActivity: activity, now: now) {
-                guard case .ready(let workspace) = states[session] else { continue }
-                removeRoute(workspace)
-                states[session] = .stopped(reason: "idle")
-                readySince[session] = nil
-                await backend.stop(session: session)
-                readyGauge.record(readyCount)
-                await record(.workspaceStopped, session: session, ["reason": "idle", "idleSeconds": .number(Double(DurationText.seconds(timeout)))])
+            for (session, time) in shared.withLock({ $0.lastActivity }) { lifecycle.activity(session: session, at: time) }
+            await carryOut(lifecycle.tick(now: now))
+        }
+    }
+
+    // MARK: Carrying out
+
+    /// Publishes the lifecycle's new state to the lock-free readers, then does what it says, in order.
+    private func carryOut(_ actions: [WorkspaceLifecycle<Workspace>.Action]) async {
+        publish()
+        for action in actions {
+            switch action {
+            case .attempt(let session, let number): jobContinuation.yield(.attempt(session: session, number: number))
+            case .retry(let session, let delay): jobContinuation.yield(.retry(session: session, after: delay))
+            case .stop(let session): await backend.stop(session: session)
+            case .finish(let session): await backend.finish(session: session)
+            case .cleanUpKit(let session):
+                if let module = await sessions.module(ofSession: session) { await kitCleanup(module, session) }
+            case .record(let type, let session, let payload):
+                if type == .workspaceStarted, case .number(let milliseconds)? = payload["startMs"] {
+                    startTimer.recordNanoseconds(Int64(milliseconds * 1_000_000))
+                }
+                await record(type, session: session, payload)
+            case .resumeWaiters(let session, let workspace): waiters.finish(session, with: workspace)
             }
         }
     }
 
-    // MARK: Helpers
-
-    private func removeRoute(_ workspace: Workspace) {
-        routes.withLock { $0[workspace.id] = nil }
-    }
-
-    private var readyCount: Int { states.values.reduce(0) { if case .ready = $1 { $0 + 1 } else { $0 } } }
-
-    private func acquireSlot() async {
-        waitingGauge.record(shared.withLock { $0.queued })
-        if starting < configuration.maxConcurrentStarts {
-            starting += 1
-            return
-        }
-        await withCheckedContinuation { slotWaiters.append($0) }
-    }
-
-    private func releaseSlot() {
-        if slotWaiters.isEmpty {
-            starting -= 1
-        } else {
-            slotWaiters.removeFirst().resume()
-        }
+    /// Copies what the proxy and the lobby read without waiting on the actor.
+    private func publish() {
+        let ready = lifecycle.readyWorkspaces
+        routes.withLock { $0 = Dictionary(ready.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first }) }
+        shared.withLock { $0.startsInFlight = lifecycle.startsInFlight }
+        readyGauge.record(ready.count)
+        waitingGauge.record(lifecycle.startsInFlight)
     }
 
     private func record(_ type: EventType, session: String, _ payload: [String: JSONValue]) async {
@@ -414,10 +307,6 @@ public actor WorkspaceService: Service {
         } catch {
             logger.error("could not record a workspace event", metadata: ["session": "\(session)", "type": "\(type)", "error": "\(error)"])
         }
-    }
-
-    static func excerpt(_ text: String, limit: Int = 2000) -> String {
-        text.count <= limit ? text : "…" + String(text.suffix(limit))
     }
 }
 
