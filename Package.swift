@@ -80,8 +80,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the platform does, apart from HTTP: lobbies and sessions, bots, workspaces, task tests.
         .target(
-            name: "OPEGateway",
+            name: "OPERuntime",
             dependencies: [
                 "OPEBot",
                 "OPECore",
@@ -89,8 +90,26 @@ let package = Package(
                 "OPEStore",
                 "OPEWorkspaces",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // HTTP at the edge: pages, the REST API, team rooms over WebSockets and the workspace proxy.
+        .target(
+            name: "OPEGateway",
+            dependencies: [
+                "OPECore",
+                "OPEModules",
+                "OPERuntime",
+                "OPEStore",
+                "OPEWorkspaces",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -107,7 +126,7 @@ let package = Package(
                 .product(name: "Ink", package: "Ink"),
             ],
             // Page templates and the pages' scripts and styles.
-            resources: [.copy("Web")],
+            resources: [.copy("Pages/Web")],
             swiftSettings: swiftSettings
         ),
         // A Kubernetes client on AsyncHTTPClient: typed resources, get/list/watch/create/replace/patch/status/delete, kubeconfig or in-cluster.
@@ -147,6 +166,7 @@ let package = Package(
                 "OPEModules",
                 "OPEStore",
                 "OPEGateway",
+                "OPERuntime",
                 "KubeStandIn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -199,6 +219,7 @@ let package = Package(
                 "OPECore",
                 "OPEGateway",
                 "OPEModules",
+                "OPERuntime",
                 "OPEStore",
                 "OPEWorkspaces",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

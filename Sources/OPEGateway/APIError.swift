@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import OPERuntime
 
 /// An error answered to the client as `{"error": "..."}` with a 4xx (or, never on purpose, 5xx) status.
 public struct APIError: HTTPResponseError, CustomStringConvertible {
@@ -27,10 +28,16 @@ public struct APIError: HTTPResponseError, CustomStringConvertible {
 }
 
 extension APIError {
-    /// Too many workspaces are starting: 429 with `Retry-After`, the same wherever a workspace is asked for.
-    init(_ busy: WorkspaceService.Busy) {
-        self.init(
-            .tooManyRequests, "many workspaces are starting; try again in \(busy.retryAfterSeconds) s", headers: [.retryAfter: "\(busy.retryAfterSeconds)"]
-        )
+    /// A runtime refusal as HTTP: the one place its kinds become statuses (busy: 429 with `Retry-After`).
+    init(_ error: RuntimeError) {
+        switch error.kind {
+        case .invalid: self.init(.badRequest, error.message)
+        case .notFound: self.init(.notFound, error.message)
+        case .conflict: self.init(.conflict, error.message)
+        case .busy(let seconds): self.init(.tooManyRequests, error.message, headers: [.retryAfter: "\(seconds)"])
+        }
     }
+
+    /// Too many workspaces are starting, the same wherever a workspace is asked for.
+    init(_ busy: WorkspaceService.Busy) { self.init(RuntimeError(busy)) }
 }

@@ -3,21 +3,20 @@ import HummingbirdWebSocket
 import Logging
 import Mustache
 import OPEModules
+import OPERuntime
 import OPEStore
 import OPEWorkspaces
 import ServiceLifecycle
 
-/// The parts a running gateway is made of, for the CLI and the tests to reach into.
+/// The parts a running gateway is made of, for the CLI and the tests to reach into: the runtime
+/// it fronts (`gateway.sessions` is `gateway.runtime.sessions`) and the connections it holds.
+@dynamicMemberLookup
 public struct Gateway: Sendable {
-    public let store: Store
-    public let catalog: ModuleCatalog
-    public let sessions: SessionManager
-    /// Nil when the server runs without workspaces.
-    public let workspaces: WorkspaceService?
-    public let bots: BotService
-    public let externalBots: ExternalBotService
+    public let runtime: Runtime
     /// Room sockets and proxied WebSockets, by the sign-in or token they were opened with.
     public let connections: LiveConnections
+
+    public subscript<Part>(dynamicMember part: KeyPath<Runtime, Part>) -> Part { runtime[keyPath: part] }
 }
 
 /// Builds the OPE server: opens the store, loads modules, wires routes and middleware.
@@ -29,40 +28,12 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> (some ApplicationProtocol, Gateway) {
     OPEMetrics.bootstrap()
-    // Participant code never runs without a decision about its sandbox (Sandbox.off is one, said loudly).
-    guard configuration.workspaceBackend == nil || configuration.sandbox != nil else {
-        throw GatewayConfigurationError("workspaces need a sandbox for task tests and bot commands (Sandbox.make, or Sandbox.off for --no-sandbox)")
-    }
-    let syncService = RepositorySyncService(root: store.dataDirectory + "/repositories", logger: logger)
-    let catalog = ModuleCatalog(
-        folders: configuration.moduleFolders, repositories: configuration.repositories, syncService: syncService, logger: logger
-    )
-    await catalog.syncMissing()
-    let sessions = SessionManager(
-        store: store, configuration: .init(gracePeriod: configuration.gracePeriod, workspacesEnabled: configuration.workspaceBackend != nil), logger: logger,
-        clock: configuration.clock
-    )
-    await sessions.update(modules: await catalog.modules)
-    try await sessions.restore()
+    let clock = configuration.runtime.clock
+    let runtime = try await Runtime(configuration.runtime, store: store, logger: logger)
     let hub = RoomHub()
     _ = await store.events.subscribe { events in hub.deliver(events) }
     let live = LiveConnections(revocations: store.revocations)
-    let workspaces = configuration.workspaceBackend.map {
-        WorkspaceService(
-            backend: $0, sessions: sessions, events: store.events, configuration: configuration.workspaces, logger: logger,
-            kitEnvironment: configuration.kitEnvironment, kitCleanup: configuration.kitCleanup, kitShutdown: configuration.kitShutdown,
-            clock: configuration.clock
-        )
-    }
-    let bots = BotService(
-        sessions: sessions, store: store, workspaces: workspaces,
-        commands: configuration.sandbox.map { BotService.Commands(sandbox: $0, venv: configuration.venv, limits: configuration.limits) }, logger: logger,
-        clock: configuration.clock
-    )
-    let externalBots = ExternalBotService(sessions: sessions, store: store, logger: logger, clock: configuration.clock)
-    let gateway = Gateway(
-        store: store, catalog: catalog, sessions: sessions, workspaces: workspaces, bots: bots, externalBots: externalBots, connections: live
-    )
+    let gateway = Gateway(runtime: runtime, connections: live)
     let router = buildRouter(configuration, gateway: gateway, hub: hub, live: live, pages: try await WebController.loadLibrary())
     var app = Application(
         router: router,
@@ -77,13 +48,10 @@ public func buildApplication(
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
-    // Services shut down in reverse order: workspaces stop before the store closes.
-    app.addServices(StoreService(store: store, logger: logger), SessionTicker(sessions: sessions, interval: configuration.tickInterval, clock: configuration.clock, logger: logger))
-    app.addServices(CredentialSweeper(store: store, connections: live, interval: configuration.credentialCheckInterval, clock: configuration.clock, logger: logger))
-    if let workspaces { app.addServices(workspaces) }
-    // Last in, first out: the bots stop before the workspaces and the store they use.
-    app.addServices(bots, externalBots)
-    if let workspacePort = configuration.workspacePort, let workspaces {
+    // Services shut down in reverse order: the bots stop before the workspaces and the store they use.
+    app.addServices(runtime.services)
+    app.addServices(CredentialSweeper(store: store, connections: live, interval: configuration.credentialCheckInterval, clock: clock, logger: logger))
+    if let workspacePort = configuration.workspacePort, let workspaces = runtime.workspaces {
         // The separate workspace origin: the proxy alone, on its own port.
         let proxyRouter = Router(context: AppRequestContext.self)
         let proxyRoutes = RouteTable()
@@ -92,9 +60,9 @@ public func buildApplication(
         proxyRouter.add(middleware: ErrorMiddleware())
         proxyRouter.add(middleware: MethodNotAllowedMiddleware(routes: proxyRoutes))
         WorkspaceProxyController(
-            workspaces: workspaces, sessions: sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
+            workspaces: workspaces, sessions: runtime.sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
             frameAncestors: (["'self'"] + configuration.platformOrigins.sorted()).joined(separator: " "),
-            edits: EditActivity(events: store.events, clock: configuration.clock), live: live, clock: configuration.clock
+            edits: EditActivity(events: store.events, clock: clock), live: live, clock: clock
         ).addRoutes(to: proxyRouter)
         proxyRoutes.use(proxyRouter)
         app.addServices(
@@ -113,6 +81,7 @@ func buildRouter(
     _ configuration: GatewayConfiguration, gateway: Gateway, hub: RoomHub, live: LiveConnections, pages: MustacheLibrary
 ) -> Router<AppRequestContext> {
     let store = gateway.store
+    let clock = configuration.runtime.clock
     let router = Router(context: AppRequestContext.self)
     let routes = RouteTable()
     // First: a route probe (for a 405's Allow header) stops before anything runs or is counted.
@@ -124,35 +93,28 @@ func buildRouter(
     router.add(middleware: ErrorMiddleware())
     router.add(middleware: FileMiddleware(WebController.resources + "/static", urlBasePath: "/static", searchForIndexHtml: false))
     router.add(middleware: MethodNotAllowedMiddleware(routes: routes))
-    let throttle = LoginThrottle(clock: configuration.clock)
+    let throttle = LoginThrottle(clock: clock)
     WebController(
-        store: store, sessions: gateway.sessions, catalog: gateway.catalog,
+        store: store, sessions: gateway.sessions, runtime: gateway.runtime, catalog: gateway.catalog,
         passwords: PasswordSignIn(store: store, throttle: throttle, secureCookies: configuration.secureCookies), library: pages,
-        allowedOrigins: configuration.allowedOrigins, clock: configuration.clock, hub: hub
+        allowedOrigins: configuration.allowedOrigins, clock: clock, hub: hub
     ).addRoutes(to: router)
     _ = OpenAPIDocument.json  // read now: a build without it stops at start, not at the first request
     SystemController(registry: OPEMetrics.registry, metricsToken: configuration.metricsToken).addRoutes(to: router)
     let api = router.group("api")
-        .add(middleware: AuthenticationMiddleware(store: store, clock: configuration.clock))
+        .add(middleware: AuthenticationMiddleware(store: store, clock: clock))
         .add(middleware: CSRFMiddleware(allowedOrigins: configuration.allowedOrigins))
-    AuthController(store: store, sessions: gateway.sessions, throttle: throttle, secureCookies: configuration.secureCookies, clock: configuration.clock)
+    AuthController(store: store, sessions: gateway.sessions, throttle: throttle, secureCookies: configuration.secureCookies, clock: clock)
         .addRoutes(to: api)
-    ModulesController(catalog: gateway.catalog, store: store, sessions: gateway.sessions).addRoutes(to: api)
-    LobbyController(sessions: gateway.sessions, hub: hub).addRoutes(to: api)
-    let tests = gateway.workspaces.flatMap { _ in
-        configuration.sandbox.map {
-            TaskTestService(
-                events: store.events, venv: configuration.venv, sandbox: $0, limits: configuration.limits, kitEnvironment: configuration.kitTestEnvironment
-            )
-        }
-    }
+    ModulesController(catalog: gateway.catalog, store: store, sessions: gateway.sessions, runtime: gateway.runtime).addRoutes(to: api)
+    LobbyController(sessions: gateway.sessions, runtime: gateway.runtime, hub: hub).addRoutes(to: api)
     SessionsController(
-        sessions: gateway.sessions, hub: hub, store: store, workspaces: gateway.workspaces, tests: tests, workspaceOrigin: configuration.workspaceOrigin
+        sessions: gateway.sessions, hub: hub, store: store, workspaces: gateway.workspaces, runtime: gateway.runtime, workspaceOrigin: configuration.workspaceOrigin
     ).addRoutes(to: api)
-    RoomController(store: store, sessions: gateway.sessions, hub: hub, live: live, allowedOrigins: configuration.allowedOrigins, clock: configuration.clock)
+    RoomController(sessions: gateway.sessions, runtime: gateway.runtime, hub: hub, live: live, allowedOrigins: configuration.allowedOrigins, clock: clock)
         .addRoutes(to: api)
     UsersController(store: store).addRoutes(to: api)
-    EventsController(store: store).addRoutes(to: api)
+    EventsController(store: store, runtime: gateway.runtime).addRoutes(to: api)
     if let origin = configuration.workspaceOrigin {
         // Workspaces live on their own origin: send browsers there.
         router.on("w/**", method: .get) { request, _ in
@@ -161,7 +123,7 @@ func buildRouter(
     } else if let workspaces = gateway.workspaces {
         WorkspaceProxyController(
             workspaces: workspaces, sessions: gateway.sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
-            edits: EditActivity(events: store.events, clock: configuration.clock), live: live, clock: configuration.clock
+            edits: EditActivity(events: store.events, clock: clock), live: live, clock: clock
         ).addRoutes(to: router)
     }
     routes.use(router)

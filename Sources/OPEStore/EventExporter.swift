@@ -39,11 +39,14 @@ public struct EventExporter: Sendable {
     /// Exports every event matching `filter` from `reader`, handing text chunks to `write`.
     public func export(from reader: EventReader, filter: EventFilter, write: (String) async throws -> Void) async throws {
         if let header { try await write(header) }
-        try await reader.forEach(filter) { page in
-            var chunk = ""
-            for event in page { chunk += try line(event) }
-            try await write(chunk)
-        }
+        try await reader.forEach(filter) { page in try await write(try chunk(page)) }
+    }
+
+    /// A page of events as one text chunk of the export.
+    public func chunk(_ page: [Event]) throws -> String {
+        var chunk = ""
+        for event in page { chunk += try line(event) }
+        return chunk
     }
 
     /// ISO 8601 in UTC with milliseconds, the form spreadsheets and pandas read without help.

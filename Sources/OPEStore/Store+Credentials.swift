@@ -1,7 +1,15 @@
 import Foundation
 import GRDB
+import OPECore
 
 extension Store {
+    /// Records a failed password sign-in (the name as typed, and the address it came from).
+    public func recordSignInFailure(username: String, address: String?) async throws {
+        var payload: [String: JSONValue] = ["username": .string(username)]
+        if let address { payload["address"] = .string(address) }
+        _ = try await events.append(EventDraft(type: .userSignInFailed, payload: payload))
+    }
+
     /// Which of `credentials` still work at `now`: the sign-in or token exists (not ended or
     /// revoked, by this process or another on the same data dir), has not passed its end, and its
     /// account is not disabled. A sign-in's idle timeout is not checked here: an open socket is

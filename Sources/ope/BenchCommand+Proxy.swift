@@ -9,6 +9,7 @@ import NIOHTTP1
 import NIOWebSocket
 import OPECore
 import OPEGateway
+import OPERuntime
 import OPEStore
 import OPEWorkspaces
 import ServiceLifecycle
@@ -205,18 +206,18 @@ struct BenchGateway {
             tokens.append(try await store.tokens.create(for: user, name: "bench", actor: "bench").secret)
         }
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: [modules])
-        configuration.venv = venv
+        configuration.runtime.venv = venv
         let tag = Sandbox.tag(for: folder)
         let sandboxSettings = Sandbox.Configuration(runtimeRoot: Sandbox.defaultRuntimeRoot(tag: tag))
         let sandbox = sandboxed ? try await Sandbox.make(sandboxSettings, tag: tag) : Sandbox.off(sandboxSettings)
-        configuration.sandbox = sandbox
-        configuration.workspaceBackend = LocalJupyterBackend(
+        configuration.runtime.sandbox = sandbox
+        configuration.runtime.workspaceBackend = LocalJupyterBackend(
             configuration: .init(venv: venv, root: folder + "/workspaces", sandbox: sandbox, warmPool: warmPool), logger: logger
         )
-        configuration.workspaces = .init(maxConcurrentStarts: 4, idleTimeout: nil)
+        configuration.runtime.workspaces = .init(maxConcurrentStarts: 4, idleTimeout: nil)
         // The simulated members never open the team room, so without this their sessions would
         // be abandoned (and the workspaces stopped) two minutes into the run.
-        configuration.gracePeriod = .seconds(3600)
+        configuration.runtime.gracePeriod = .seconds(3600)
         let bound = AsyncStream<Int>.makeStream()
         let (app, gateway) = try await buildApplication(configuration, store: store, logger: logger) { port in bound.continuation.yield(port) }
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))

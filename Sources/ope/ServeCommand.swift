@@ -5,6 +5,7 @@ import Logging
 import OPECore
 import OPEGateway
 import OPEModules
+import OPERuntime
 import OPEStore
 import OPEWorkspaces
 
@@ -101,22 +102,22 @@ struct ServeCommand: AsyncParsableCommand {
         var sandboxLines: [String] = []
         if workspaces == .local {
             let venv = Self.absolute(self.venv)
-            configuration.venv = venv
+            configuration.runtime.venv = venv
             do {
-                configuration.limits = try limits.map { text throws(LimitsError) in try WorkspaceLimits.Changes.parse(text) } ?? .init()
+                configuration.runtime.limits = try limits.map { text throws(LimitsError) in try WorkspaceLimits.Changes.parse(text) } ?? .init()
             } catch {
                 throw CLIError("--limits: \(error)")
             }
             let sandbox = try await Self.sandbox(off: noSandbox, dataDirectory: store.dataDirectory, logger: logger)
             sandboxLines = sandbox.host?.summary ?? []
-            configuration.sandbox = sandbox
-            configuration.workspaceBackend = LocalJupyterBackend(
-                configuration: .init(venv: venv, root: store.dataDirectory + "/workspaces", sandbox: sandbox, limits: configuration.limits, warmPool: warmPool),
+            configuration.runtime.sandbox = sandbox
+            configuration.runtime.workspaceBackend = LocalJupyterBackend(
+                configuration: .init(venv: venv, root: store.dataDirectory + "/workspaces", sandbox: sandbox, limits: configuration.runtime.limits, warmPool: warmPool),
                 logger: logger
             )
-            configuration.workspaces = .init(maxConcurrentStarts: maxStarting, idleTimeout: idle == .zero ? nil : idle)
+            configuration.runtime.workspaces = .init(maxConcurrentStarts: maxStarting, idleTimeout: idle == .zero ? nil : idle)
             // sql-kit sessions get a database on a MariaDB the platform owns (started on first use).
-            configuration.useDatabases(MariaDBServer(configuration: .init(directory: store.dataDirectory + "/mariadb"), logger: logger))
+            configuration.runtime.useDatabases(MariaDBServer(configuration: .init(directory: store.dataDirectory + "/mariadb"), logger: logger))
             if sameOriginWorkspaces {
                 guard workspacePort == nil else { throw CLIError("--workspace-port and --same-origin-workspaces exclude each other") }
                 logger.warning("workspaces share the platform's origin (--same-origin-workspaces): a notebook's scripts can act as whoever opens it")

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import OPECore
 import OPEGateway
+import OPERuntime
 import OPEStore
 import OPEWorkspaces
 import Testing
@@ -22,7 +23,7 @@ import Testing
             try await store.users.create(User(username: name, displayName: name.capitalized, role: .participant), password: TestGateway.password, actor: "test")
         }
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: [TestGateway.examples])
-        configuration.clock = ManualClock()
+        configuration.runtime.clock = ManualClock()
         configuration.connections = limits
         let (app, _) = try await buildApplication(configuration, store: store)
         try await app.test(.live) { client in try await body(client, try #require(client.port)) }

@@ -3,6 +3,7 @@ import HummingbirdTesting
 import NIOCore
 import OPECore
 import OPEGateway
+import OPERuntime
 import OPEStore
 import Testing
 

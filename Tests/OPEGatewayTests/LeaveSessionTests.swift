@@ -4,6 +4,7 @@ import HummingbirdTesting
 import NIOCore
 import OPECore
 import OPEGateway
+import OPERuntime
 import OPEStore
 import Synchronization
 import Testing

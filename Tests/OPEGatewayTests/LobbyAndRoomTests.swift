@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import OPECore
 import OPEGateway
+import OPERuntime
 import OPEStore
 import Testing
 

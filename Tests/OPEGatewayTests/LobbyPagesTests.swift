@@ -3,6 +3,7 @@ import HTTPTypes
 import HummingbirdTesting
 import OPECore
 import OPEGateway
+import OPERuntime
 import OPEStore
 import Testing
 

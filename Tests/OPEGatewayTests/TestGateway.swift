@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import OPECore
 import OPEGateway
+import OPERuntime
 import OPEStore
 import OPEWorkspaces
 import Synchronization
@@ -47,7 +48,7 @@ struct TestGateway {
             try await store.users.create(User(username: name, displayName: name.capitalized, role: role), password: password, actor: "test")
         }
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: moduleFolders)
-        configuration.clock = clock
+        configuration.runtime.clock = clock
         configuration.metricsToken = metricsToken
         let (app, gateway) = try await buildApplication(configuration, store: store)
         try await app.test(.live) { client in try await body(client, store, gateway) }
@@ -113,20 +114,20 @@ struct TestGateway {
         }
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: moduleFolders)
         let venv = try venv ?? Self.venv
-        configuration.venv = try Self.venv
+        configuration.runtime.venv = try Self.venv
         let sandbox = try await Self.sandbox(for: folder)
-        configuration.sandbox = sandbox
-        configuration.workspaceBackend = LocalJupyterBackend(
+        configuration.runtime.sandbox = sandbox
+        configuration.runtime.workspaceBackend = LocalJupyterBackend(
             configuration: .init(venv: venv, root: folder + "/workspaces", sandbox: sandbox, readyTimeout: readyTimeout, warmPool: warmPool)
         )
-        configuration.workspaces = workspaces
+        configuration.runtime.workspaces = workspaces
         configuration.workspacePort = workspacePort
-        configuration.clock = clock
+        configuration.runtime.clock = clock
         let databaseFolder = NSTemporaryDirectory() + "ope-db-" + UUID().uuidString.prefix(8)
         defer { try? FileManager.default.removeItem(atPath: databaseFolder) }
         if databases {
             // A short path: MariaDB's socket path must stay under about 100 bytes.
-            configuration.useDatabases(MariaDBServer(configuration: .init(directory: databaseFolder)))
+            configuration.runtime.useDatabases(MariaDBServer(configuration: .init(directory: databaseFolder)))
         }
         let (app, gateway) = try await buildApplication(configuration, store: store)
         try await app.test(.live) { client in try await body(client, store, gateway) }

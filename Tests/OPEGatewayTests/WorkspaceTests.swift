@@ -8,6 +8,7 @@ import NIOHTTP1
 import OPECore
 import OPEGateway
 import OPEModules
+import OPERuntime
 import OPEStore
 import OPEWorkspaces
 import Synchronization

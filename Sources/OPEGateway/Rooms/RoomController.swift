@@ -5,12 +5,14 @@ import HummingbirdWebSocket
 import Logging
 import NIOWebSocket
 import OPECore
+import OPERuntime
 import OPEStore
 
 /// The team room: one WebSocket per participant at `GET /api/sessions/{id}/ws` (see `docs/protocol.md`).
 struct RoomController {
-    let store: Store
     let sessions: SessionManager
+    /// Chat and history go through the runtime's commands.
+    let runtime: any RuntimeCommands
     let hub: RoomHub
     /// Closes the socket when the sign-in or token it was opened with is revoked.
     let live: LiveConnections
@@ -112,7 +114,7 @@ struct RoomController {
         welcome.phase = session.phase.rawValue
         try await outbound.write(.text(welcome.json()))
         var lastSent = after
-        try await store.reader.forEach(EventFilter(afterID: after, session: id)) { page in
+        try await runtime.history(session: id, after: after) { page in
             for event in page {
                 try await outbound.write(.text(RoomMessage(event).json()))
                 lastSent = event.id
@@ -210,19 +212,15 @@ struct RoomController {
             connection.send(RoomMessage.error("bad_message", "clientId is limited to 100 characters").json())
             return
         }
-        // An ended session is a record: its room can be read, not written to.
-        if let phase = await sessions.session(id)?.phase, phase.isOver {
-            connection.send(RoomMessage.error("session_over", "this session has ended (\(phase.rawValue)); its chat can be read but not added to").json())
-            return
-        }
         do {
-            let event = try await store.events.append(
-                EventDraft(time: clock.now, type: .chatMessage, actor: user, session: id, payload: ["text": .string(text), "clientId": .string(clientId)])
-            )
+            let event = try await runtime.chat(text, clientID: clientId, session: id, by: user)
             var ack = RoomMessage(type: "ack")
             ack.id = event.id
             ack.clientId = clientId
             connection.send(ack.json())
+        } catch let refusal as RuntimeError {
+            // The only refusal: an ended session is a record, its room can be read, not written to.
+            connection.send(RoomMessage.error("session_over", refusal.message).json())
         } catch {
             logger.error("chat message not recorded", metadata: ["error": "\(error)"])
             connection.send(RoomMessage.error("not_saved", "the message could not be saved; send it again").json())

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import OPECore
 import OPEModules
+import OPERuntime
 import OPEStore
 
 /// The exercises on offer.
@@ -9,6 +10,7 @@ struct ModulesController {
     let catalog: ModuleCatalog
     let store: Store
     let sessions: SessionManager
+    let runtime: any RuntimeCommands
 
     /// A module as the list of exercises shows it.
     struct Summary: Encodable, Sendable {
@@ -136,21 +138,11 @@ struct ModulesController {
 
     @Sendable func sync(request: Request, context: AppRequestContext) async throws -> JSONResponse<SyncResponse> {
         let identity = try context.requireStaff()
-        await catalog.sync()
-        let modules = await catalog.modules
-        await sessions.update(modules: modules)
-        let errors = await catalog.errors
-        let outcomes = await catalog.repositoryOutcomes
-        let repositories = outcomes.map {
+        let sync = try await runtime.syncModules(by: identity.user.username)
+        let repositories = sync.repositories.map {
             SyncResponse.RepositoryStatus(name: $0.repository.name, url: $0.repository.url, ref: $0.repository.ref, commit: $0.commit, error: $0.error)
         }
-        let payload: [String: JSONValue] = [
-            "modules": .array(modules.map { .string($0.id) }),
-            "problems": .number(Double(errors.count)),
-            "repositories": .array(outcomes.map { .object(["name": .string($0.repository.name), "commit": $0.commit.map(JSONValue.string) ?? .null]) }),
-        ]
-        _ = try await store.events.append(EventDraft(type: .modulesSynced, actor: identity.user.username, payload: payload))
-        return JSONResponse(value: SyncResponse(modules: modules.map(Summary.init), problems: errors.map(Self.problem), repositories: repositories))
+        return JSONResponse(value: SyncResponse(modules: sync.modules.map(Summary.init), problems: sync.problems.map(Self.problem), repositories: repositories))
     }
 
     static func problem(_ error: ModuleError) -> Problem {

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import OPECore
+import OPERuntime
 import OPEStore
 
 /// Sign-in, sign-out, the current user and API tokens.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OPECore
+import OPERuntime
 import OPEStore
 import ServiceLifecycle
 

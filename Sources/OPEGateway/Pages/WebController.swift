@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Mustache
 import OPECore
+import OPERuntime
 import OPEStore
 
 /// The pages people use: sign-in, exercises, lobby, session, instructor dashboard and research
@@ -16,6 +17,7 @@ import OPEStore
 struct WebController {
     let store: Store
     let sessions: SessionManager
+    let runtime: any RuntimeCommands
     let catalog: ModuleCatalog
     let passwords: PasswordSignIn
     let library: MustacheLibrary
@@ -268,7 +270,7 @@ struct WebController {
         let (identity, form) = try await checked(request, context)
         let module = form.module ?? ""
         do {
-            let status = try await sessions.join(user: identity.user.username, module: module, leaving: form.leaveSession)
+            let status = try await runtime.join(user: identity.user.username, module: module, leaving: form.leaveSession)
             if let left = form.leaveSession { hub?.closeConnections(of: identity.user.username, in: left) }
             switch status {
             case .matched(let session): return Self.redirect("/sessions/\(session)")
@@ -330,7 +332,7 @@ struct WebController {
 
     @Sendable func leave(request: Request, context: AppRequestContext) async throws -> Response {
         let (identity, _) = try await checked(request, context)
-        _ = try await sessions.leave(user: identity.user.username)
+        _ = try await runtime.leaveLobby(user: identity.user.username)
         return Self.redirect("/")
     }
 
@@ -339,7 +341,7 @@ struct WebController {
         let (identity, _) = try await checked(request, context)
         let id = try context.parameters.require("id")
         do {
-            let departure = try await sessions.leaveSession(user: identity.user.username, session: id)
+            let departure = try await runtime.leave(user: identity.user.username, session: id)
             hub?.closeConnections(of: identity.user.username, in: id)
             // Post/redirect/get: a reload of the list does not send the form again. (Module ids
             // are lowercase letters, digits and dashes: nothing to encode.)

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import OPECore
+import OPERuntime
 import OPEStore
 import OPEWorkspaces
 
@@ -12,7 +13,8 @@ struct SessionsController {
     let hub: RoomHub
     let store: Store
     let workspaces: WorkspaceService?
-    let tests: TaskTestService?
+    /// Commands go through the runtime; the rest of this controller reads what it needs to answer.
+    let runtime: any RuntimeCommands
     /// Set when workspaces have their own origin.
     let workspaceOrigin: String?
 
@@ -211,18 +213,12 @@ struct SessionsController {
         return TaskRef(id: task.id, title: task.title)
     }
 
-    /// The refusal of anything more in an ended session, in words.
-    static func over(_ session: SessionStateMachine, _ consequence: String) -> APIError {
-        APIError(.conflict, "session \(session.id) has ended (\(session.phase.rawValue)): \(consequence)")
-    }
-
     /// An instructor sends a hint to one team; it appears in their chat, set apart.
     @Sendable func hint(request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireStaff()
         let session = try await visibleSession(context)
-        guard !session.phase.isOver else { throw Self.over(session, "no hint can reach the team") }
-        let text = try Self.hintText(await request.decodeJSON(HintRequest.self, context: context).text)
-        _ = try await store.events.append(EventDraft(type: .instructorHint, actor: identity.user.username, session: session.id, payload: ["text": .string(text)]))
+        let body = try await request.decodeJSON(HintRequest.self, context: context)
+        _ = try await runtime.hint(body.text, to: .session(session.id), by: identity.user.username)
         return Response(status: .noContent)
     }
 
@@ -230,17 +226,7 @@ struct SessionsController {
     @Sendable func hintAll(request: Request, context: AppRequestContext) async throws -> JSONResponse<[String: Int]> {
         let identity = try context.requireStaff()
         let body = try await request.decodeJSON(HintRequest.self, context: context)
-        let text = try Self.hintText(body.text)
-        let targets = await sessions.liveSessions().filter { body.module == nil || $0.module == body.module }
-        let drafts = targets.map { EventDraft(type: .instructorHint, actor: identity.user.username, session: $0.id, payload: ["text": .string(text)]) }
-        _ = try await store.events.append(contentsOf: drafts)
-        return JSONResponse(value: ["sent": drafts.count])
-    }
-
-    static func hintText(_ raw: String) throws -> String {
-        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
-        guard (1...1000).contains(text.count) else { throw APIError(.badRequest, "a hint needs 1 to 1000 characters") }
-        return text
+        return JSONResponse(value: ["sent": try await runtime.hint(body.text, to: .allLive(module: body.module), by: identity.user.username)])
     }
 
     func workspaceInfo(_ session: String) async -> WorkspaceInfo? {
@@ -258,33 +244,14 @@ struct SessionsController {
         let identity = try context.requireIdentity()
         let session = try await visibleSession(context)
         let body = try await request.decodeJSON(TestRequest.self, context: context)
-        guard let workspaces, let tests else { throw APIError(.conflict, "this server runs without workspaces (--workspaces none), so there are no files to test") }
-        guard !session.phase.isOver else { throw Self.over(session, "its tests can no longer be run") }
-        guard let module = await sessions.module(ofSession: session.id) else { throw APIError(.conflict, "module '\(session.module)' is no longer on offer") }
-        guard let files = await workspaces.files(of: session.id) else { throw APIError(.conflict, TaskTestService.Failure.noFiles.description) }
-        do {
-            let outcome = try await tests.run(
-                task: body.task, module: module, session: session.id, directory: files.directory, environment: files.environment, by: identity.user.username
-            )
-            return JSONResponse(value: outcome)
-        } catch let failure as TaskTestService.Failure {
-            switch failure {
-            case .unknownTask, .noTests: throw APIError(.badRequest, failure.description)
-            case .alreadyRunning, .noFiles: throw APIError(.conflict, failure.description)
-            }
-        }
+        return JSONResponse(value: try await runtime.runTests(task: body.task, session: session.id, by: identity.user.username))
     }
 
     /// A member or instructor asks for the workspace to start again.
     @Sendable func restartWorkspace(request: Request, context: AppRequestContext) async throws -> JSONResponse<WorkspaceInfo> {
+        let identity = try context.requireIdentity()
         let session = try await visibleSession(context)
-        guard let workspaces else { throw APIError(.conflict, "this server runs without workspaces (--workspaces none)") }
-        guard !session.phase.isOver else { throw Self.over(session, "its workspace is closed for good") }
-        do {
-            try await workspaces.restart(session: session.id)
-        } catch let busy as WorkspaceService.Busy {
-            throw APIError(busy)
-        }
+        try await runtime.restartWorkspace(session: session.id, by: identity.user.username)
         return JSONResponse(value: await workspaceInfo(session.id) ?? WorkspaceInfo(state: "waiting"), status: .accepted)
     }
 
@@ -322,7 +289,7 @@ struct SessionsController {
         let user = identity.user.username
         let departure: SessionManager.Departure
         do {
-            departure = try await sessions.leaveSession(user: user, session: id)
+            departure = try await runtime.leave(user: user, session: id)
         } catch let error as SessionManager.LeaveError {
             switch error {
             case .unknownSession: throw APIError(.notFound, error.description)
@@ -340,11 +307,11 @@ struct SessionsController {
     }
 
     @Sendable func rotate(request: Request, context: AppRequestContext) async throws -> JSONResponse<SessionResponse> {
-        try await command(context, refusal: "does not exist or is over") { id, actor in try await sessions.rotate(session: id, by: actor) }
+        try await command(context, refusal: "does not exist or is over") { id, actor in try await runtime.rotate(session: id, by: actor) }
     }
 
     @Sendable func end(request: Request, context: AppRequestContext) async throws -> JSONResponse<SessionResponse> {
-        try await command(context, refusal: "does not exist or is already over") { id, actor in try await sessions.complete(session: id, by: actor) }
+        try await command(context, refusal: "does not exist or is already over") { id, actor in try await runtime.end(session: id, by: actor) }
     }
 
     /// Runs an instructor's command on the session in the path and answers with the session after it.

@@ -1,7 +1,7 @@
 import OPECore
 import OPEWorkspaces
 
-extension GatewayConfiguration {
+extension RuntimeConfiguration {
     /// Gives sql-kit sessions a database of their own on `server` (started when the first such
     /// session needs it), and their task tests another one, so that a notebook holding the team's
     /// database open (an open transaction locks the tables the tests recreate) cannot block them.

@@ -8,6 +8,7 @@ import NIOCore
 import NIOHTTP1
 import NIOWebSocket
 import OPECore
+import OPERuntime
 import OPEStore
 import OPEWorkspaces
 

@@ -2,10 +2,12 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import OPECore
+import OPERuntime
 
 /// Joining and leaving the lobby, and where a participant stands.
 struct LobbyController {
     let sessions: SessionManager
+    let runtime: any RuntimeCommands
     /// The team rooms, to close the connections of someone who left their team to join elsewhere.
     var hub: RoomHub? = nil
 
@@ -101,7 +103,7 @@ struct LobbyController {
         let identity = try context.requireIdentity()
         let body = try await request.decodeJSON(JoinRequest.self, context: context)
         do {
-            let status = try await sessions.join(user: identity.user.username, module: body.module, leaving: body.leaveSession)
+            let status = try await runtime.join(user: identity.user.username, module: body.module, leaving: body.leaveSession)
             if let left = body.leaveSession { hub?.closeConnections(of: identity.user.username, in: left) }
             return JSONResponse(value: await response(status))
         } catch let error as SessionManager.JoinError {
@@ -120,7 +122,7 @@ struct LobbyController {
 
     @Sendable func leave(request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try context.requireIdentity()
-        guard try await sessions.leave(user: identity.user.username) else { throw APIError(.notFound, "you are not waiting in the lobby") }
+        guard try await runtime.leaveLobby(user: identity.user.username) else { throw APIError(.notFound, "you are not waiting in the lobby") }
         return Response(status: .noContent)
     }
 

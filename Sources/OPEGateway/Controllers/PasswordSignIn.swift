@@ -24,9 +24,7 @@ struct PasswordSignIn: Sendable {
         }
         guard let user = try await store.users.authenticate(username: username, password: password) else {
             await throttle.recordFailure(username: username, address: address)
-            var payload: [String: JSONValue] = ["username": .string(username)]
-            if let address { payload["address"] = .string(address) }
-            _ = try await store.events.append(EventDraft(type: .userSignInFailed, payload: payload))
+            try await store.recordSignInFailure(username: username, address: address)
             return .wrongPassword
         }
         await throttle.recordSuccess(username: username, address: address)

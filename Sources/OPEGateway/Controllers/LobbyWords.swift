@@ -1,5 +1,6 @@
 import Foundation
 import OPECore
+import OPERuntime
 
 /// What the lobby and the session pages say about waiting and teams, in one place, so the page,
 /// its script and the JSON API use the same words.

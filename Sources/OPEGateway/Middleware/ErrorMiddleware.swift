@@ -1,6 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import Logging
+import OPERuntime
 
 /// Turns every error into a JSON `{error}` answer: OPE's own errors keep their status and words,
 /// Hummingbird's (404, 413, bad JSON) get ours, and anything unexpected is logged and answered
@@ -13,6 +14,8 @@ struct ErrorMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as APIError {
             return try error.response(from: request, context: context)
+        } catch let error as RuntimeError {
+            return try APIError(error).response(from: request, context: context)
         } catch let error as HTTPError {
             let message: String
             switch error.status {

@@ -4,11 +4,13 @@ import Hummingbird
 import Logging
 import NIOCore
 import OPECore
+import OPERuntime
 import OPEStore
 
 /// The event record, for instructors and researchers: a JSON page API and a streamed download.
 struct EventsController {
     let store: Store
+    let runtime: any RuntimeCommands
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("events", use: list)
@@ -32,14 +34,13 @@ struct EventsController {
         guard let format = EventExporter.Format(rawValue: formatText) else { throw APIError(.badRequest, "format must be jsonl or csv") }
         let filter = try Self.filter(request)
         let exporter = EventExporter(format: format)
-        let reader = store.reader
+        let runtime = self.runtime
         let logger = context.logger
         // The body is produced page by page while it is sent: an export never sits whole in memory.
         let body = ResponseBody { writer in
             do {
-                try await exporter.export(from: reader, filter: filter) { chunk in
-                    try await writer.write(ByteBuffer(string: chunk))
-                }
+                if let header = exporter.header { try await writer.write(ByteBuffer(string: header)) }
+                try await runtime.export(filter) { page in try await writer.write(ByteBuffer(string: try exporter.chunk(page))) }
             } catch {
                 logger.error("event export stopped", metadata: ["error": "\(error)"])
                 throw error

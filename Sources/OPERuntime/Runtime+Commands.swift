@@ -1,0 +1,117 @@
+import Foundation
+import OPECore
+import OPEModules
+import OPEStore
+
+/// The in-process runtime carries out the commands itself.
+extension Runtime: RuntimeCommands {
+    /// The longest hint, in characters.
+    public static let maxHintLength = 1000
+
+    public func join(user: String, module: String, leaving: String?) async throws -> SessionManager.Status {
+        try await sessions.join(user: user, module: module, leaving: leaving)
+    }
+
+    public func leaveLobby(user: String) async throws -> Bool { try await sessions.leave(user: user) }
+
+    public func leave(user: String, session: String) async throws -> SessionManager.Departure {
+        try await sessions.leaveSession(user: user, session: session)
+    }
+
+    public func chat(_ text: String, clientID: String, session id: String, by user: String) async throws -> Event {
+        // An ended session is a record: its room can be read, not written to.
+        if let phase = await sessions.session(id)?.phase, phase.isOver {
+            throw RuntimeError(.conflict, "this session has ended (\(phase.rawValue)); its chat can be read but not added to")
+        }
+        return try await store.events.append(
+            EventDraft(
+                time: configuration.clock.now, type: .chatMessage, actor: user, session: id,
+                payload: ["text": .string(text), "clientId": .string(clientID)]
+            )
+        )
+    }
+
+    public func rotate(session: String, by actor: String) async throws -> Bool { try await sessions.rotate(session: session, by: actor) }
+
+    public func hint(_ raw: String, to target: HintTarget, by actor: String) async throws -> Int {
+        let text = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard (1...Self.maxHintLength).contains(text.count) else { throw RuntimeError(.invalid, "a hint needs 1 to \(Self.maxHintLength) characters") }
+        let targets: [String]
+        switch target {
+        case .session(let id): targets = [try await live(id, "no hint can reach the team").id]
+        case .allLive(let module): targets = await sessions.liveSessions().filter { module == nil || $0.module == module }.map(\.id)
+        }
+        let now = configuration.clock.now
+        _ = try await store.events.append(
+            contentsOf: targets.map { EventDraft(time: now, type: .instructorHint, actor: actor, session: $0, payload: ["text": .string(text)]) }
+        )
+        return targets.count
+    }
+
+    public func end(session: String, by actor: String) async throws -> Bool { try await sessions.complete(session: session, by: actor) }
+
+    public func runTests(task: String, session id: String, by actor: String) async throws -> TaskTestService.Outcome {
+        guard let workspaces, let tests else {
+            throw RuntimeError(.conflict, "this server runs without workspaces (--workspaces none), so there are no files to test")
+        }
+        let session = try await live(id, "its tests can no longer be run")
+        guard let module = await sessions.module(ofSession: session.id) else { throw RuntimeError(.conflict, "module '\(session.module)' is no longer on offer") }
+        guard let files = await workspaces.files(of: session.id) else { throw RuntimeError(.conflict, TaskTestService.Failure.noFiles.description) }
+        do {
+            return try await tests.run(
+                task: task, module: module, session: session.id, directory: files.directory, environment: files.environment, by: actor
+            )
+        } catch let failure as TaskTestService.Failure {
+            switch failure {
+            case .unknownTask, .noTests: throw RuntimeError(.invalid, failure.description)
+            case .alreadyRunning, .noFiles: throw RuntimeError(.conflict, failure.description)
+            }
+        }
+    }
+
+    public func restartWorkspace(session id: String, by actor: String) async throws {
+        guard let workspaces else { throw RuntimeError(.conflict, "this server runs without workspaces (--workspaces none)") }
+        let session = try await live(id, "its workspace is closed for good")
+        do {
+            try await workspaces.restart(session: session.id)
+        } catch let busy as WorkspaceService.Busy {
+            throw RuntimeError(busy)
+        }
+    }
+
+    public func syncModules(by actor: String) async throws -> ModuleSync {
+        await catalog.sync()
+        let sync = ModuleSync(modules: await catalog.modules, problems: await catalog.errors, repositories: await catalog.repositoryOutcomes)
+        await sessions.update(modules: sync.modules)
+        let payload: [String: JSONValue] = [
+            "modules": .array(sync.modules.map { .string($0.id) }),
+            "problems": .number(Double(sync.problems.count)),
+            "repositories": .array(
+                sync.repositories.map { .object(["name": .string($0.repository.name), "commit": $0.commit.map(JSONValue.string) ?? .null]) }
+            ),
+        ]
+        _ = try await store.events.append(EventDraft(time: configuration.clock.now, type: .modulesSynced, actor: actor, payload: payload))
+        return sync
+    }
+
+    public func subscribe(_ deliver: @escaping @Sendable ([Event]) -> Void) async -> RuntimeSubscription {
+        let events = store.events
+        let id = await events.subscribe(deliver)
+        return RuntimeSubscription { await events.unsubscribe(id) }
+    }
+
+    public func history(session: String, after: Int64?, page: ([Event]) async throws -> Void) async throws {
+        try await store.reader.forEach(EventFilter(afterID: after, session: session), page)
+    }
+
+    public func export(_ filter: EventFilter, page: ([Event]) async throws -> Void) async throws {
+        try await store.reader.forEach(filter, page)
+    }
+
+    /// The session, if it exists and has not ended; `consequence` says what its end rules out.
+    private func live(_ id: String, _ consequence: String) async throws -> SessionStateMachine {
+        guard let session = await sessions.session(id) else { throw RuntimeError(.notFound, "no session '\(id)'") }
+        guard !session.phase.isOver else { throw RuntimeError.over(session, consequence) }
+        return session
+    }
+}

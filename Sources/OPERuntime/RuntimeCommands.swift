@@ -1,0 +1,76 @@
+import Foundation
+import OPECore
+import OPEModules
+import OPEStore
+
+/// The platform as commands and subscriptions: the one API every front door uses (the HTTP
+/// gateway's controllers and team rooms today; a gRPC edge talking to a remote runtime later,
+/// behind this same protocol, without changing its callers).
+///
+/// Commands check what the platform's rules say (an ended session takes no chat, hint or test
+/// run) and throw ``RuntimeError``; the caller has already checked who is asking.
+public protocol RuntimeCommands: Sendable {
+    // MARK: Lobby
+
+    /// Puts `user` in `module`'s lobby (or its fixed group); `leaving` is a session they give up for it.
+    func join(user: String, module: String, leaving: String?) async throws -> SessionManager.Status
+    /// Takes `user` out of the lobby they wait in; false if they were not waiting.
+    func leaveLobby(user: String) async throws -> Bool
+
+    // MARK: A team's session
+
+    /// `user` leaves their session for good.
+    func leave(user: String, session: String) async throws -> SessionManager.Departure
+    /// A member's chat message; returns the committed event (its id acknowledges the message).
+    func chat(_ text: String, clientID: String, session: String, by user: String) async throws -> Event
+    /// Rotates the team's roles now; false if the session does not exist or is over.
+    func rotate(session: String, by actor: String) async throws -> Bool
+    /// An instructor's hint, shown in the chat of each target team; returns how many teams got it.
+    func hint(_ text: String, to target: HintTarget, by actor: String) async throws -> Int
+    /// Ends a session as completed; false if it does not exist or had already ended.
+    func end(session: String, by actor: String) async throws -> Bool
+    /// Runs a task's tests on the team's files and records the result.
+    func runTests(task: String, session: String, by actor: String) async throws -> TaskTestService.Outcome
+    /// Starts the team's workspace again.
+    func restartWorkspace(session: String, by actor: String) async throws
+
+    // MARK: Modules
+
+    /// Fetches the module repositories again and reloads every module; sessions get the new
+    /// versions, and the sync is recorded.
+    func syncModules(by actor: String) async throws -> ModuleSync
+
+    // MARK: Subscriptions
+
+    /// Every committed batch of events, in log order, until `cancel` is called on the result; the
+    /// team rooms fan it out to their members.
+    func subscribe(_ deliver: @escaping @Sendable ([Event]) -> Void) async -> RuntimeSubscription
+    /// A session's events after `after` (a room's history, or what a reconnecting page missed), in pages.
+    func history(session: String, after: Int64?, page: ([Event]) async throws -> Void) async throws
+    /// The research record: events matching `filter`, in log order, page by page.
+    func export(_ filter: EventFilter, page: ([Event]) async throws -> Void) async throws
+}
+
+/// What a module sync found.
+public struct ModuleSync: Sendable {
+    public var modules: [Module]
+    /// Modules that could not be loaded, with file, line and field.
+    public var problems: [ModuleError]
+    public var repositories: [RepositorySyncService.Outcome]
+}
+
+/// Which teams an instructor's hint goes to.
+public enum HintTarget: Sendable, Hashable {
+    case session(String)
+    /// Every live team, or every live team of one module.
+    case allLive(module: String?)
+}
+
+/// A subscription to the runtime's events; ends when cancelled.
+public struct RuntimeSubscription: Sendable {
+    let end: @Sendable () async -> Void
+
+    public init(end: @escaping @Sendable () async -> Void) { self.end = end }
+
+    public func cancel() async { await end() }
+}

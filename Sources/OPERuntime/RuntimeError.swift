@@ -1,0 +1,36 @@
+import OPECore
+
+/// A command the runtime refused, in words, with what kind of refusal it is: each front door maps
+/// the kind once (HTTP to a status, the team room to an error frame, later gRPC to a status code).
+public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable {
+        /// The request itself is wrong (an unknown task, an empty hint).
+        case invalid
+        /// No such thing (session, module).
+        case notFound
+        /// Not possible in the state things are in (the session has ended, no workspaces).
+        case conflict
+        /// Not now: try again after this many seconds (too many workspaces starting).
+        case busy(retryAfterSeconds: Int)
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+
+    /// Too many workspaces are starting.
+    public init(_ busy: WorkspaceService.Busy) {
+        self.init(.busy(retryAfterSeconds: busy.retryAfterSeconds), "many workspaces are starting; try again in \(busy.retryAfterSeconds) s")
+    }
+
+    /// The refusal of anything more in an ended session.
+    public static func over(_ session: SessionStateMachine, _ consequence: String) -> RuntimeError {
+        RuntimeError(.conflict, "session \(session.id) has ended (\(session.phase.rawValue)): \(consequence)")
+    }
+}
