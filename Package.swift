@@ -187,7 +187,8 @@ let package = Package(
         ),
         .testTarget(name: "OPEModulesTests", dependencies: ["OPEModules"], swiftSettings: swiftSettings),
         .testTarget(name: "OPEBotTests", dependencies: ["OPEBot", "OPEModules", "OPECore"], swiftSettings: swiftSettings),
-        .testTarget(name: "OPEStoreTests", dependencies: ["OPEStore"], swiftSettings: swiftSettings),
+        // The golden export files are read from the source tree (#filePath), not bundled.
+        .testTarget(name: "OPEStoreTests", dependencies: ["OPEStore"], exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(
             name: "OPEWorkspacesTests",
             dependencies: [
