@@ -37,6 +37,30 @@ import Testing
         }
     }
 
+    /// Readers get back from the log exactly what writers put in: every stored event reads as the
+    /// one payload type of its kind, and that payload writes the same object again.
+    @Test func everyEventReadsBackAsItsPayloadType() async throws {
+        let test = try TestStore()
+        defer { test.remove() }
+        _ = try await test.store.events.append(contentsOf: GoldenEvents.drafts)
+        for event in try await test.store.reader.events(EventFilter(), limit: 1000) {
+            let readers = GoldenEvents.payloadTypes.filter { $0.eventTypes.contains(event.type) }
+            if GoldenEvents.bareTypes.contains(event.type) {
+                #expect(readers.isEmpty && event.payload.isEmpty, "\(event.type) carries no payload")
+                continue
+            }
+            #expect(readers.count == 1, "\(event.type) should have exactly one payload type, has \(readers)")
+            for reader in readers {
+                #expect(Self.rewritten(event, as: reader) == event.payload, "\(event.type) as \(reader)")
+            }
+        }
+    }
+
+    /// The event's payload read as `type` and written again; nil if it does not read.
+    static func rewritten<P: EventPayload>(_ event: Event, as type: P.Type) -> [String: JSONValue]? {
+        event.decode(type).map { EventDraft(type: event.type, payload: $0).payload }
+    }
+
     @Test func everyEventTypeIsCovered() {
         let written = Set(GoldenEvents.drafts.map(\.type))
         let missing = GoldenEvents.allTypes.filter { !written.contains($0) }

@@ -180,10 +180,10 @@ struct SessionsController {
         var tests: [String: Bool] = [:]
         var failuresInARow = 0
         var countingFailures = true
-        for event in recent where event.type == .testResult {
-            guard let task = event.payload["task"]?.stringValue, case .bool(let passed)? = event.payload["passed"] else { continue }
-            if tests[task] == nil { tests[task] = passed }
-            if countingFailures { if passed { countingFailures = false } else { failuresInARow += 1 } }
+        for event in recent {
+            guard let run = event.decode(TestResultPayload.self) else { continue }
+            if tests[run.task] == nil { tests[run.task] = run.passed }
+            if countingFailures { if run.passed { countingFailures = false } else { failuresInARow += 1 } }
         }
         let latest = [recent.first?.time, edit?.time].compactMap { $0 }.max()
         let last = latest ?? session.activeSince ?? session.createdAt
@@ -203,11 +203,7 @@ struct SessionsController {
     func currentTask(of session: SessionStateMachine) async throws -> TaskRef? {
         guard let module = await sessions.module(ofSession: session.id) else { return nil }
         let recent = try await store.reader.latest(EventFilter(session: session.id, types: [.botCommand, .testResult]), limit: 20)
-        let named = recent.lazy.compactMap { event -> String? in
-            if event.type == .testResult { return event.payload["task"]?.stringValue }
-            guard let command = event.payload["command"]?.stringValue, command.hasPrefix("task ") else { return nil }
-            return String(command.dropFirst("task ".count)).trimmingCharacters(in: .whitespaces)
-        }
+        let named = recent.lazy.compactMap { event in event.decode(TestResultPayload.self)?.task ?? event.decode(BotCommandPayload.self)?.task }
         .first { id in module.tasks.contains { $0.id == id } }
         guard let task = module.tasks.first(where: { $0.id == named }) ?? module.tasks.first else { return nil }
         return TaskRef(id: task.id, title: task.title)

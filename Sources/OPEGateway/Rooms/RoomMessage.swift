@@ -40,64 +40,75 @@ struct RoomMessage: Sendable {
         type = "event"
         id = event.id
         time = EventExporter.timestamp(event.time)
-        let payload = event.payload
         switch event.type {
         case .chatMessage:
+            let chat = event.decode(ChatPayload.self)
             type = "chat"
             from = event.actor
-            text = payload["text"]?.stringValue
-            clientId = payload["clientId"]?.stringValue
+            text = chat?.text
+            clientId = chat?.clientId
         case .botMessage:
+            let said = event.decode(BotMessagePayload.self)
             type = "bot"
-            from = payload["name"]?.stringValue ?? event.actor ?? "bot"
-            text = payload["text"]?.stringValue
+            from = said?.name ?? event.actor ?? "bot"
+            text = said?.text
             // Plans write Markdown (*task*, **Run tests**, `code`); rendered once per event here.
             html = text.map(MarkdownRenderer().html)
         case .instructorHint:
+            let hint = event.decode(HintPayload.self)
             type = "hint"
             from = event.actor
-            text = payload["text"]?.stringValue
+            text = hint?.text
         case .botCommand:
+            let command = event.decode(BotCommandPayload.self)
             // The page acts on it (e.g. shows the next task).
             type = "command"
             from = event.actor
-            text = payload["command"]?.stringValue
+            text = command?.command
         case .roleChanged:
+            let change = event.decode(RolesPayload.self)
             type = "roles"
-            if case .object(let map)? = payload["roles"] { roles = map.compactMapValues(\.stringValue) }
-            reason = payload["reason"]?.stringValue
+            roles = change?.roles
+            reason = change?.reason
         case .sessionPhaseChanged:
+            let change = event.decode(PhaseChangedPayload.self)
             type = "phase"
-            phase = payload["phase"]?.stringValue
+            phase = change?.phase.rawValue
         case .sessionFormed:
+            let team = event.decode(SessionFormedPayload.self)
             type = "formed"
-            if case .array(let list)? = payload["members"] { members = list.compactMap(\.stringValue) }
-            if case .object(let map)? = payload["roles"] { roles = map.compactMapValues(\.stringValue) }
+            members = team?.members
+            roles = team?.roles
         case .sessionMemberJoined:
+            let joined = event.decode(MemberJoinedPayload.self)
             type = "member"
-            user = payload["user"]?.stringValue
-            role = payload["role"]?.stringValue
+            user = joined?.user
+            role = joined?.role
         case .sessionMemberLeft:
+            let left = event.decode(MemberLeftPayload.self)
             // The page says so and takes them off the team list; `members` is who is left.
             type = "left"
-            user = payload["user"]?.stringValue
-            if case .array(let list)? = payload["remaining"] { members = list.compactMap(\.stringValue) }
+            user = left?.user
+            members = left?.remaining
         case .presenceJoined, .presenceLeft:
             type = "presence"
             user = event.actor
             state = event.type == .presenceJoined ? "join" : "leave"
         case .testResult:
+            let run = event.decode(TestResultPayload.self)
             type = "test"
-            task = payload["task"]?.stringValue
-            if case .bool(let value)? = payload["passed"] { passed = value }
-            text = payload["output"]?.stringValue
-            cases = payload["cases"]
+            task = run?.task
+            passed = run?.passed
+            text = run?.output
+            cases = (run?.cases).map { TestReport(cases: $0).json }
         case .workspaceStarted, .workspaceStopped, .workspaceCrashed, .workspaceFailed, .workspaceLimit:
             // The page swaps or reloads the workspace frame and tells the team in words.
             type = "workspace"
             state = String(event.type.rawValue.dropFirst("workspace.".count))
-            message = payload["path"]?.stringValue
-            reason = payload["reason"]?.stringValue ?? payload["error"]?.stringValue ?? payload["log"]?.stringValue ?? payload["message"]?.stringValue
+            message = event.decode(WorkspaceStartedPayload.self)?.path
+            reason =
+                event.decode(WorkspaceStoppedPayload.self)?.reason ?? event.decode(WorkspaceFailedPayload.self)?.error
+                ?? event.decode(WorkspaceCrashedPayload.self)?.log ?? event.decode(WorkspaceLimitPayload.self)?.message
         default:
             self.event = event
         }

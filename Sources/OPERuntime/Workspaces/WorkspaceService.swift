@@ -196,9 +196,9 @@ public actor WorkspaceService: Service {
     }
 
     private func observe(_ batch: [Event]) async {
-        for event in batch where event.type == .sessionPhaseChanged {
-            guard let session = event.session, let phase = event.payload["phase"]?.stringValue else { continue }
-            switch SessionStateMachine.Phase(rawValue: phase) {
+        for event in batch {
+            guard let session = event.session, let change = event.decode(PhaseChangedPayload.self) else { continue }
+            switch change.phase {
             case .starting: ensureStarted(session: session, restart: false)
             case .completed, .abandoned: await end(session: session)
             default: break
