@@ -8,7 +8,7 @@ PORT ?= 8080
 HOST ?= 127.0.0.1
 OPE := .build/debug/ope
 
-.PHONY: run test build deps venv tools bench clean
+.PHONY: run test build deps venv tools bench lint format clean
 
 deps:
 	@scripts/install-deps.sh
@@ -38,6 +38,13 @@ bench: venv
 	$(SWIFT) build -c release --product ope
 	.build/release/ope bench events
 	.build/release/ope bench proxy --venv .venv
+
+# House style (.swift-format; the toolchain ships swift-format). CI runs `make lint`; `make format` fixes.
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel Sources Tests Package.swift
+
+format:
+	$(SWIFT) format format --in-place --recursive --parallel Sources Tests Package.swift
 
 clean:
 	rm -rf .build

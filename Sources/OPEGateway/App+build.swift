@@ -31,7 +31,7 @@ public func buildApplication(
     let clock = configuration.runtime.clock
     let runtime = try await Runtime(configuration.runtime, store: store, logger: logger)
     let hub = RoomHub()
-    _ = await store.events.subscribe { events in hub.deliver(events) }
+    _ = await runtime.subscribe { events in hub.deliver(events) }
     let live = LiveConnections(revocations: store.revocations)
     let gateway = Gateway(runtime: runtime, connections: live)
     let router = buildRouter(configuration, gateway: gateway, hub: hub, live: live, pages: try await WebController.loadLibrary())
@@ -62,7 +62,7 @@ public func buildApplication(
         WorkspaceProxyController(
             workspaces: workspaces, sessions: runtime.sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
             frameAncestors: (["'self'"] + configuration.platformOrigins.sorted()).joined(separator: " "),
-            edits: EditActivity(events: store.events, clock: clock), live: live, clock: clock
+            edits: runtime.edits, live: live, clock: clock
         ).addRoutes(to: proxyRouter)
         proxyRoutes.use(proxyRouter)
         app.addServices(
@@ -123,7 +123,7 @@ func buildRouter(
     } else if let workspaces = gateway.workspaces {
         WorkspaceProxyController(
             workspaces: workspaces, sessions: gateway.sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
-            edits: EditActivity(events: store.events, clock: clock), live: live, clock: clock
+            edits: gateway.edits, live: live, clock: clock
         ).addRoutes(to: router)
     }
     routes.use(router)

@@ -91,6 +91,24 @@ extension Runtime: RuntimeCommands {
         return sync
     }
 
+    public func uploadGroups(csv: String, module: String, by actor: String) async throws -> [String: [String]] {
+        let roster: GroupRoster
+        do {
+            roster = try GroupRoster(csv: csv, file: "groups.csv")
+        } catch {
+            throw RuntimeError(.invalid, "\(error)")
+        }
+        var unknown: [String] = []
+        for user in roster.groups.values.flatMap({ $0 }) where try await store.users.find(user) == nil { unknown.append(user) }
+        guard unknown.isEmpty else { throw RuntimeError(.invalid, "no such users: \(unknown.sorted().joined(separator: ", "))") }
+        do {
+            try await sessions.uploadGroups(module: module, groups: roster.groups, by: actor)
+        } catch is SessionManager.JoinError {
+            throw RuntimeError(.notFound, "no module '\(module)'")
+        }
+        return roster.groups
+    }
+
     public func subscribe(_ deliver: @escaping @Sendable ([Event]) -> Void) async -> RuntimeSubscription {
         let events = store.events
         let id = await events.subscribe(deliver)

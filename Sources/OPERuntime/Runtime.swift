@@ -21,6 +21,8 @@ public struct Runtime: Sendable {
     public let tests: TaskTestService?
     public let bots: BotService
     public let externalBots: ExternalBotService
+    /// Members' document edits as the workspace proxy relays them, recorded coalesced.
+    public let edits: EditActivity
     public let configuration: RuntimeConfiguration
     /// In start order: store, session timers, workspaces, bots.
     public let services: [any Service]
@@ -62,12 +64,14 @@ public struct Runtime: Sendable {
         tests = workspaces.flatMap { _ in
             configuration.sandbox.map {
                 TaskTestService(
-                    events: store.events, venv: configuration.venv, sandbox: $0, limits: configuration.limits, kitEnvironment: configuration.kitTestEnvironment
+                    events: store.events, venv: configuration.venv, sandbox: $0, limits: configuration.limits, kitEnvironment: configuration.kitTestEnvironment,
+                    logger: logger, clock: configuration.clock
                 )
             }
         }
         self.bots = bots
         self.externalBots = externalBots
+        edits = EditActivity(events: store.events, clock: configuration.clock)
         var services: [any Service] = [
             StoreService(store: store, logger: logger),
             SessionTicker(sessions: sessions, interval: configuration.tickInterval, clock: configuration.clock, logger: logger),

@@ -34,7 +34,16 @@ public protocol RuntimeCommands: Sendable {
     /// Starts the team's workspace again.
     func restartWorkspace(session: String, by actor: String) async throws
 
+    // MARK: Queries
+
+    /// How a team is doing (the instructors' dashboard).
+    func activity(of session: SessionStateMachine) async throws -> TeamActivity
+
     // MARK: Modules
+
+    /// Fixed groups for a module from a `username,group` CSV (every user must exist); the module
+    /// switches to static mode. Returns group name → usernames.
+    func uploadGroups(csv: String, module: String, by actor: String) async throws -> [String: [String]]
 
     /// Fetches the module repositories again and reloads every module; sessions get the new
     /// versions, and the sync is recorded.

@@ -13,7 +13,7 @@ extension Store {
     /// account is not disabled. A sign-in's idle timeout is not checked here: an open socket is
     /// use, though it touches no request.
     public func stillValid(_ credentials: Set<Credential>, now: Date = Date()) async throws -> Set<Credential> {
-        let absoluteTimeout = sessions.absoluteTimeout
+        let absoluteTimeout = signIns.absoluteTimeout
         return try await database.writer.read { db in
             var valid: Set<Credential> = []
             let signIns = credentials.filter { $0.kind == .signIn }

@@ -6,7 +6,7 @@ public struct Store: Sendable {
     public let events: EventLog
     public let reader: EventReader
     public let users: UserStore
-    public let sessions: AuthSessionStore
+    public let signIns: SignInStore
     public let tokens: APITokenStore
     public let externalBotCursors: ExternalBotCursors
     /// Where the stores announce ended sign-ins, revoked tokens and disabled accounts.
@@ -25,7 +25,7 @@ public struct Store: Sendable {
         let revocations = RevocationNotifier()
         self.revocations = revocations
         users = UserStore(database: database, events: events, hasher: hasher, revocations: revocations)
-        sessions = AuthSessionStore(database: database, events: events, revocations: revocations)
+        signIns = SignInStore(database: database, events: events, revocations: revocations)
         tokens = APITokenStore(database: database, events: events, revocations: revocations)
         externalBotCursors = ExternalBotCursors(database: database)
     }

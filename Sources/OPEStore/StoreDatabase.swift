@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// The SQLite database in the data dir: the event log plus the tables derived from it that need
-/// fast look-ups (accounts, sign-in sessions, API tokens).
+/// fast look-ups (accounts, sign-ins, API tokens).
 public struct StoreDatabase: Sendable {
     public let writer: DatabasePool
     public let path: String

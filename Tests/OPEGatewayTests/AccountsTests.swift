@@ -256,7 +256,7 @@ extension AccountsTests {
                 let other = try Store(dataDirectory: store.dataDirectory)
                 let user = try #require(try await other.users.find("alice"))
                 let cookieToken = String(try #require(alice.cookie.split(separator: "=", maxSplits: 1).last))
-                try await other.sessions.end(token: cookieToken, user: user, everywhere: true)
+                try await other.signIns.end(token: cookieToken, user: user, everywhere: true)
                 #expect(await !room.inbox.closed)
                 try await clock.advance(by: .seconds(30), until: "the room socket closed") { await room.inbox.closed }
                 #expect(await room.inbox.messages().contains { $0["type"] as? String == "signed_out" })

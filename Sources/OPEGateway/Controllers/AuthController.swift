@@ -124,7 +124,7 @@ struct AuthController {
         }
         let everywhere = body.everywhere ?? false
         if body.revokeTokens == true, !everywhere { throw APIError(.badRequest, "revokeTokens goes with everywhere: true") }
-        try await store.sessions.end(token: token, user: identity.user, everywhere: everywhere)
+        try await store.signIns.end(token: token, user: identity.user, everywhere: everywhere)
         if body.revokeTokens == true {
             let count = try await store.tokens.revokeAll(of: identity.user.username, actor: identity.user.username, now: clock.now)
             context.logger.info("signed out everywhere and revoked API tokens", metadata: ["user": "\(identity.user.username)", "tokens": "\(count)"])

@@ -4,7 +4,7 @@ import OPECore
 import OPEStore
 
 /// Signing in with a password, shared by the JSON API and the sign-in page: the throttle, the
-/// check, the record of a failure, the new sign-in session and its cookie.
+/// check, the record of a failure, the new sign-in and its cookie.
 struct PasswordSignIn: Sendable {
     enum Outcome: Sendable {
         case signedIn(User, token: String, csrfToken: String)
@@ -28,14 +28,14 @@ struct PasswordSignIn: Sendable {
             return .wrongPassword
         }
         await throttle.recordSuccess(username: username, address: address)
-        let session = try await store.sessions.create(for: user, address: address, via: "password")
+        let session = try await store.signIns.create(for: user, address: address, via: "password")
         return .signedIn(user, token: session.token, csrfToken: session.csrfToken)
     }
 
     /// The sign-in cookie: HttpOnly, SameSite=Lax, Secure behind https.
     func cookie(token: String) -> Cookie {
         Cookie(
-            name: AuthenticationMiddleware.cookieName, value: token, maxAge: Int(store.sessions.absoluteTimeout), path: "/", secure: secureCookies,
+            name: AuthenticationMiddleware.cookieName, value: token, maxAge: Int(store.signIns.absoluteTimeout), path: "/", secure: secureCookies,
             httpOnly: true, sameSite: .lax
         )
     }

@@ -52,38 +52,16 @@ struct SessionsController {
         var nextRotation: Date?
         var workspace: WorkspaceInfo?
         /// For instructors: how the team is doing.
-        var activity: Activity?
+        var activity: TeamActivity?
     }
 
     /// The dashboard's view of a team: when it last did something (chat, test runs, editing in
     /// JupyterLab), its latest test result per task, the task it is on, and why it looks stuck,
     /// if it does.
-    struct Activity: Encodable, Sendable {
-        var lastActivity: Date?
-        /// When a member last edited a document in the workspace (to the minute: edits are
-        /// recorded coalesced, see ``EditActivity``), and who.
-        var lastEdit: Date?
-        var lastEditBy: String?
-        var tests: [String: Bool]
-        var stuck: String?
-        /// The task the bot last moved the team to or the team last tested, whichever came
-        /// later; the module's first task before either.
-        var currentTask: TaskRef?
-    }
-
-    struct TaskRef: Encodable, Sendable {
-        var id: String
-        var title: String
-    }
-
     struct HintRequest: Decodable {
         var text: String
         var module: String?
     }
-
-    /// A team counts as stuck after this long without chat, editing or test runs, or after this many failed runs in a row.
-    static let stuckAfter: TimeInterval = 10 * 60
-    static let stuckFailures = 3
 
     struct MatchingRequest: Decodable {
         var open: Bool?
@@ -138,21 +116,8 @@ struct SessionsController {
         } catch {
             throw APIError(.contentTooLarge, "the groups file is larger than 1 MiB")
         }
-        let roster: GroupRoster
-        do {
-            roster = try GroupRoster(csv: String(buffer: buffer), file: "groups.csv")
-        } catch {
-            throw APIError(.badRequest, "\(error)")
-        }
-        var unknown: [String] = []
-        for user in roster.groups.values.flatMap({ $0 }) where try await store.users.find(user) == nil { unknown.append(user) }
-        guard unknown.isEmpty else { throw APIError(.badRequest, "no such users: \(unknown.sorted().joined(separator: ", "))") }
-        do {
-            try await sessions.uploadGroups(module: module, groups: roster.groups, by: identity.user.username)
-        } catch is SessionManager.JoinError {
-            throw APIError(.notFound, "no module '\(module)'")
-        }
-        return JSONResponse(value: GroupsResponse(module: module, groups: roster.groups))
+        let groups = try await runtime.uploadGroups(csv: String(buffer: buffer), module: module, by: identity.user.username)
+        return JSONResponse(value: GroupsResponse(module: module, groups: groups))
     }
 
     @Sendable func groups(request: Request, context: AppRequestContext) async throws -> JSONResponse<GroupsResponse> {
@@ -172,41 +137,6 @@ struct SessionsController {
             id: session.id, module: session.module, phase: session.phase.rawValue, members: members, roles: session.roleMap, roleOrder: session.roles,
             createdAt: session.createdAt, nextRotation: session.nextRotation, workspace: await workspaceInfo(session.id)
         )
-    }
-
-    func activity(of session: SessionStateMachine) async throws -> Activity {
-        let recent = try await store.reader.latest(EventFilter(session: session.id, types: [.chatMessage, .testResult]), limit: 50)
-        let edit = try await store.reader.latest(EventFilter(session: session.id, types: [.workspaceEdited])).first
-        var tests: [String: Bool] = [:]
-        var failuresInARow = 0
-        var countingFailures = true
-        for event in recent {
-            guard let run = event.decode(TestResultPayload.self) else { continue }
-            if tests[run.task] == nil { tests[run.task] = run.passed }
-            if countingFailures { if run.passed { countingFailures = false } else { failuresInARow += 1 } }
-        }
-        let latest = [recent.first?.time, edit?.time].compactMap { $0 }.max()
-        let last = latest ?? session.activeSince ?? session.createdAt
-        var stuck: String?
-        if failuresInARow >= Self.stuckFailures {
-            stuck = "\(failuresInARow) failed test runs in a row"
-        } else if session.phase == .active, sessions.clock.now.timeIntervalSince(last) > Self.stuckAfter {
-            stuck = "no chat, editing or test runs for \(Int(sessions.clock.now.timeIntervalSince(last) / 60)) minutes"
-        }
-        return Activity(
-            lastActivity: latest, lastEdit: edit?.time, lastEditBy: edit?.actor, tests: tests, stuck: stuck,
-            currentTask: try await currentTask(of: session)
-        )
-    }
-
-    /// The task a team is on: the bot's latest `task …` command or the latest test run, whichever is later.
-    func currentTask(of session: SessionStateMachine) async throws -> TaskRef? {
-        guard let module = await sessions.module(ofSession: session.id) else { return nil }
-        let recent = try await store.reader.latest(EventFilter(session: session.id, types: [.botCommand, .testResult]), limit: 20)
-        let named = recent.lazy.compactMap { event in event.decode(TestResultPayload.self)?.task ?? event.decode(BotCommandPayload.self)?.task }
-        .first { id in module.tasks.contains { $0.id == id } }
-        guard let task = module.tasks.first(where: { $0.id == named }) ?? module.tasks.first else { return nil }
-        return TaskRef(id: task.id, title: task.title)
     }
 
     /// An instructor sends a hint to one team; it appears in their chat, set apart.
@@ -256,7 +186,7 @@ struct SessionsController {
         var result: [SessionResponse] = []
         for session in await sessions.liveSessions() {
             var entry = try await response(session)
-            entry.activity = try await activity(of: session)
+            entry.activity = try await runtime.activity(of: session)
             result.append(entry)
         }
         return JSONResponse(value: result)

@@ -35,7 +35,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
             }
             return Identity(user: user, method: .bearer(token: token))
         }
-        if let token = request.cookies[Self.cookieName]?.value, !token.isEmpty, let session = try await store.sessions.find(token: token) {
+        if let token = request.cookies[Self.cookieName]?.value, !token.isEmpty, let session = try await store.signIns.find(token: token) {
             return Identity(user: session.user, method: .cookie(token: token, csrfToken: session.csrfToken))
         }
         return nil

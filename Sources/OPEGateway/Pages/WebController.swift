@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Mustache
 import OPECore
+import OPEModules
 import OPERuntime
 import OPEStore
 
@@ -11,7 +12,7 @@ import OPEStore
 /// export. Server-rendered with Mustache (which escapes every value), with small scripts in
 /// `Web/static` that talk to the JSON API and the team room.
 ///
-/// Forms carry a CSRF token in a hidden `_csrf` field: the sign-in session's token, or before
+/// Forms carry a CSRF token in a hidden `_csrf` field: the sign-in's token, or before
 /// sign-in a ``LoginToken`` (signed, time-limited, bound to the address) that must also match the
 /// `ope_login` cookie (double submit). The sign-in form also refuses another site's `Origin`.
 struct WebController {
@@ -216,12 +217,12 @@ struct WebController {
         return normalised
     }
 
-    /// Signs out on every device: all of the user's sign-in sessions end (and, when asked on the
+    /// Signs out on every device: all of the user's sign-ins end (and, when asked on the
     /// account page, their API tokens are revoked).
     @Sendable func logout(request: Request, context: AppRequestContext) async throws -> Response {
         let (identity, form) = try await checked(request, context)
         if case .cookie(let token, _) = identity.method {
-            try await store.sessions.end(token: token, user: identity.user, everywhere: true)
+            try await store.signIns.end(token: token, user: identity.user, everywhere: true)
         }
         if form.revokeTokens != nil {
             let count = try await store.tokens.revokeAll(of: identity.user.username, actor: identity.user.username, now: clock.now)

@@ -188,7 +188,7 @@ struct RoomController {
                 hub.broadcast(typing, in: id, except: connection)
             case "heartbeat":
                 var beat = RoomMessage(type: "heartbeat")
-                beat.time = EventExporter.timestamp(Date())
+                beat.time = EventExporter.timestamp(clock.now)
                 connection.send(beat.json())
             default:
                 connection.send(RoomMessage.error("unknown_type", "unknown message type '\(frame.type)'").json())

@@ -51,6 +51,8 @@ public actor TaskTestService {
     let limits: WorkspaceLimits.Changes
     /// Kit settings a test run gets over the workspace's (the sql kit's database of its own).
     let kitEnvironment: @Sendable (Module, String) async throws -> [String: String]
+    /// The time results are recorded at, the platform's like every other event's.
+    let clock: any PlatformClock
     let logger: Logger
     /// Test runs at once across all sessions: they are CPU-heavy and the machine is shared.
     let maxConcurrent: Int
@@ -64,9 +66,10 @@ public actor TaskTestService {
     public init(
         events: EventLog, venv: String?, sandbox: Sandbox, limits: WorkspaceLimits.Changes = .init(), maxConcurrent: Int = 2,
         kitEnvironment: @escaping @Sendable (Module, String) async throws -> [String: String] = { _, _ in [:] },
-        logger: Logger = Logger(label: "ope.tests")
+        logger: Logger = Logger(label: "ope.tests"), clock: any PlatformClock = SystemClock()
     ) {
         self.kitEnvironment = kitEnvironment
+        self.clock = clock
         self.events = events
         self.venv = venv
         self.sandbox = sandbox
@@ -121,7 +124,7 @@ public actor TaskTestService {
         let durationMs = Int(elapsed.milliseconds)
         let event = try await events.append(
             EventDraft(
-                time: Date(), type: .testResult, actor: user, session: session,
+                time: clock.now, type: .testResult, actor: user, session: session,
                 payload: TestResultPayload(
                     task: taskID, passed: result.succeeded, timedOut: result.timedOut, exitStatus: result.status, durationMs: durationMs, output: excerpt,
                     cases: report.cases

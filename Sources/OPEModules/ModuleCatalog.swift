@@ -1,6 +1,5 @@
 import Logging
 import OPECore
-import OPEModules
 
 /// The modules the platform offers right now, and what went wrong loading the others.
 ///

@@ -3,19 +3,20 @@ import GRDB
 import OPECore
 
 /// A signed-in browser: the user behind a session cookie and the CSRF token bound to it.
-public struct AuthSession: Sendable, Hashable {
+public struct SignIn: Sendable, Hashable {
     public var user: User
     public var csrfToken: String
     public var createdAt: Date
 }
 
-/// Server-side sign-in sessions. The cookie carries a random token; the table keeps only its hash.
-public struct AuthSessionStore: Sendable {
+/// Server-side sign-ins ("session" in OPE means a team's session; a browser's is a sign-in).
+/// The cookie carries a random token; the table (`auth_sessions`, its name from before) keeps only its hash.
+public struct SignInStore: Sendable {
     let database: StoreDatabase
     let events: EventLog
-    /// A session unused for this long is over.
+    /// A sign-in unused for this long is over.
     public var idleTimeout: TimeInterval = 12 * 3600
-    /// No session lives longer than this.
+    /// No sign-in lives longer than this.
     public var absoluteTimeout: TimeInterval = 7 * 24 * 3600
     let revocations: RevocationNotifier
 
@@ -25,7 +26,7 @@ public struct AuthSessionStore: Sendable {
         self.revocations = revocations
     }
 
-    /// Starts a session for `user`, recording the sign-in; returns the cookie token and CSRF token.
+    /// Starts a sign-in for `user`, recording the sign-in; returns the cookie token and CSRF token.
     public func create(for user: User, address: String?, via method: String, now: Date = Date()) async throws -> (token: String, csrfToken: String) {
         let token = SecretToken.generate()
         let csrf = SecretToken.generate()
@@ -40,10 +41,10 @@ public struct AuthSessionStore: Sendable {
         return (token, csrf)
     }
 
-    /// The live session for a cookie token, refreshing its idle timer; nil if unknown or expired.
-    public func find(token: String, now: Date = Date()) async throws -> AuthSession? {
+    /// The live sign-in for a cookie token, refreshing its idle timer; nil if unknown or expired.
+    public func find(token: String, now: Date = Date()) async throws -> SignIn? {
         let hash = SecretToken.hash(token)
-        let found: (session: AuthSession, lastSeen: Double)? = try await database.writer.read { db in
+        let found: (signIn: SignIn, lastSeen: Double)? = try await database.writer.read { db in
             guard
                 let row = try Row.fetchOne(
                     db,
@@ -55,11 +56,11 @@ public struct AuthSessionStore: Sendable {
                 )
             else { return nil }
             let created: Double = row["session_created"]
-            let session = AuthSession(user: try UserStore.user(row: row), csrfToken: row["csrf_token"], createdAt: Date(timeIntervalSince1970: created))
-            return (session, row["last_seen"])
+            let signIn = SignIn(user: try UserStore.user(row: row), csrfToken: row["csrf_token"], createdAt: Date(timeIntervalSince1970: created))
+            return (signIn, row["last_seen"])
         }
-        guard let found, !found.session.user.disabled else { return nil }
-        let created = found.session.createdAt.timeIntervalSince1970
+        guard let found, !found.signIn.user.disabled else { return nil }
+        let created = found.signIn.createdAt.timeIntervalSince1970
         let lastSeen = found.lastSeen
         let nowSeconds = now.timeIntervalSince1970
         guard nowSeconds - lastSeen < idleTimeout, nowSeconds - created < absoluteTimeout else {
@@ -72,10 +73,10 @@ public struct AuthSessionStore: Sendable {
                 try db.execute(sql: "UPDATE auth_sessions SET last_seen = ? WHERE token_hash = ?", arguments: [nowSeconds, hash])
             }
         }
-        return found.session
+        return found.signIn
     }
 
-    /// Ends one session (logout) or, with `everywhere`, every session of its user; what is still
+    /// Ends one sign-in (logout) or, with `everywhere`, every sign-in of its user; what is still
     /// open with them (room sockets, proxied connections) is told to close.
     public func end(token: String, user: User, everywhere: Bool, now: Date = Date()) async throws {
         let hash = SecretToken.hash(token)

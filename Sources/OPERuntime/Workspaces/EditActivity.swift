@@ -16,7 +16,7 @@ import Synchronization
 /// member's last event, and the next update then records the count. So the log holds at most one
 /// event per member and minute (the dashboard's "last activity" and the research record read it),
 /// never one per keystroke, and a member's burst of typing costs one counter increment per update.
-final class EditActivity: Sendable {
+public final class EditActivity: Sendable {
     /// Shortest time between two `workspace.edited` events of one member in one session.
     let window: Duration
     let events: EventLog
@@ -35,7 +35,7 @@ final class EditActivity: Sendable {
     private let tallies = Mutex<[Key: Tally]>([:])
     private let updatesCounter = Counter(label: "ope_workspace_edit_updates_total")
 
-    init(events: EventLog, clock: any PlatformClock, window: Duration = .seconds(60)) {
+    public init(events: EventLog, clock: any PlatformClock, window: Duration = .seconds(60)) {
         self.events = events
         self.clock = clock
         self.window = window
@@ -43,14 +43,14 @@ final class EditActivity: Sendable {
 
     /// Whether a binary message from a browser is a Yjs document update: message type sync (0),
     /// sync subtype update (2). Step 1 and 2 of the first sync are not edits.
-    static func isDocumentUpdate(_ data: ByteBuffer) -> Bool {
+    public static func isDocumentUpdate(_ data: ByteBuffer) -> Bool {
         data.readableBytes >= 2 && data.getInteger(at: data.readerIndex, as: UInt8.self) == 0
             && data.getInteger(at: data.readerIndex + 1, as: UInt8.self) == 2
     }
 
     /// One document update by `user` in `session`: counted, and recorded if their last event is a
     /// window old (or there is none).
-    func note(session: String, user: String, logger: Logger) async {
+    public func note(session: String, user: String, logger: Logger) async {
         updatesCounter.increment()
         let now = clock.now
         let due: Int? = tallies.withLock { tallies in
