@@ -51,7 +51,8 @@ enum GoldenEvents {
             time: at(1), type: .userCreated, actor: "admin",
             payload: UserPayload(username: "alice", displayName: "Alice Ämmälä", role: .participant)
         ),
-        EventDraft(time: at(2), type: .userCreated, actor: "admin", payload: UserPayload(username: "bob", displayName: "Bob, \"the builder\"", role: .participant)),
+        EventDraft(
+            time: at(2), type: .userCreated, actor: "admin", payload: UserPayload(username: "bob", displayName: "Bob, \"the builder\"", role: .participant)),
         EventDraft(time: at(3), type: .userSignInFailed, payload: SignInFailedPayload(username: "alice", address: "192.0.2.7")),
         EventDraft(time: at(3.5), type: .userSignInFailed, payload: SignInFailedPayload(username: "mallory", address: nil)),
         EventDraft(time: at(4), type: .userSignedIn, actor: "alice", payload: SignedInPayload(method: "password", address: "192.0.2.7")),
@@ -130,7 +131,8 @@ enum GoldenEvents {
         ),
         EventDraft(time: at(650), type: .sessionMemberJoined, actor: "lobby", session: session, payload: MemberJoinedPayload(user: "carol", role: "navigator")),
         EventDraft(time: at(660), type: .presenceLeft, actor: "dave", session: session),
-        EventDraft(time: at(700), type: .sessionMemberLeft, actor: "dave", session: session, payload: MemberLeftPayload(user: "dave", remaining: ["alice", "carol"])),
+        EventDraft(
+            time: at(700), type: .sessionMemberLeft, actor: "dave", session: session, payload: MemberLeftPayload(user: "dave", remaining: ["alice", "carol"])),
         EventDraft(
             time: at(700), type: .roleChanged, actor: "dave", session: session,
             payload: RolesPayload(roles: ["alice": "driver", "carol": "navigator"], reason: "member_left", rotation: 1)
@@ -162,7 +164,8 @@ enum GoldenEvents {
             time: at(52), type: .botMessage, actor: "external-bot", session: session,
             payload: BotMessagePayload(text: "echo: hi, \"team\"", name: "Helper", replyTo: 23)
         ),
-        EventDraft(time: at(52), type: .botCommand, actor: "external-bot", session: session, payload: BotCommandPayload(command: "task text-stats", replyTo: 23)),
+        EventDraft(
+            time: at(52), type: .botCommand, actor: "external-bot", session: session, payload: BotCommandPayload(command: "task text-stats", replyTo: 23)),
         EventDraft(
             time: at(53), type: .externalBotUnavailable, actor: "external-bot", session: session,
             payload: ExternalBotUnavailablePayload(bot: "Helper", error: "the endpoint answered 503", waiting: 2)
@@ -172,7 +175,9 @@ enum GoldenEvents {
             time: at(55), type: .externalBotGaveUp, actor: "external-bot", session: session,
             payload: ExternalBotGaveUpPayload(bot: "Helper", event: 24, reason: "the reply is not a JSON object", attempts: 5)
         ),
-        EventDraft(time: at(56), type: .botWarning, actor: "bot", session: session, payload: BotWarningPayload(message: "role 'scribe' is not one of the module's roles")),
+        EventDraft(
+            time: at(56), type: .botWarning, actor: "bot", session: session,
+            payload: BotWarningPayload(message: "role 'scribe' is not one of the module's roles")),
         EventDraft(time: at(900), type: .botChatLog, actor: "bot", session: session, payload: ChatLogPayload(messages: 4, file: "chat-log.txt")),
         EventDraft(time: at(900.5), type: .botChatLog, actor: "bot", session: session, payload: ChatLogPayload(messages: 0, file: nil)),
         EventDraft(time: at(901), type: .botStep, actor: "bot", session: session, payload: BotStepPayload.finished),
@@ -208,7 +213,8 @@ enum GoldenEvents {
             time: at(401), type: .workspaceFailed, actor: "system", session: session,
             payload: WorkspaceFailedPayload(error: "the workspace crashed 3 times; an instructor can restart it")
         ),
-        EventDraft(time: at(800), type: .workspaceStopped, actor: "system", session: session, payload: WorkspaceStoppedPayload(reason: "idle", idleSeconds: 1800)),
+        EventDraft(
+            time: at(800), type: .workspaceStopped, actor: "system", session: session, payload: WorkspaceStoppedPayload(reason: "idle", idleSeconds: 1800)),
         EventDraft(time: at(902), type: .workspaceStopped, actor: "system", session: session, payload: WorkspaceStoppedPayload(reason: "ended")),
     ]
 
@@ -225,7 +231,8 @@ enum GoldenEvents {
                 module: "pair-sql", members: ["erin"], roles: ["erin": "driver"], roleOrder: ["driver", "navigator"], lateJoinRole: "navigator", group: "g1"
             )
         ),
-        EventDraft(time: at(1020), type: .sessionMemberJoined, actor: "lobby", session: groupSession, payload: MemberJoinedPayload(user: "frank", role: "navigator")),
+        EventDraft(
+            time: at(1020), type: .sessionMemberJoined, actor: "lobby", session: groupSession, payload: MemberJoinedPayload(user: "frank", role: "navigator")),
         EventDraft(time: at(1020), type: .sessionPhaseChanged, actor: "system", session: groupSession, payload: PhaseChangedPayload(phase: .active)),
         EventDraft(time: at(5000), type: .sessionPhaseChanged, actor: "system", session: groupSession, payload: PhaseChangedPayload(phase: .abandoned)),
     ]
