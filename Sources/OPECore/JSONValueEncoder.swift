@@ -143,13 +143,13 @@ private struct KeyedContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func superEncoder(forKey key: Key) -> any Encoder { ValueEncoder(node: node.child(forKey: key.stringValue), codingPath: codingPath + [key]) }
 }
 
-private struct UnkeyedContainer: UnkeyedEncodingContainer {
-    let node: EncodingNode
-    let codingPath: [any CodingKey]
-    var count: Int { node.count }
+/// A container that writes one scalar at a time (an array's next element, or a single value):
+/// its scalar `encode` overloads, which both container protocols require, come from here.
+private protocol ScalarSink {
+    func put(_ value: JSONValue)
+}
 
-    func put(_ value: JSONValue) { node.appendChild().content = .single(value) }
-
+extension ScalarSink {
     mutating func encodeNil() throws { put(.null) }
     mutating func encode(_ value: Bool) throws { put(.bool(value)) }
     mutating func encode(_ value: String) throws { put(.string(value)) }
@@ -165,6 +165,14 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     mutating func encode(_ value: UInt16) throws { put(.number(Double(value))) }
     mutating func encode(_ value: UInt32) throws { put(.number(Double(value))) }
     mutating func encode(_ value: UInt64) throws { put(.number(Double(value))) }
+}
+
+private struct UnkeyedContainer: UnkeyedEncodingContainer, ScalarSink {
+    let node: EncodingNode
+    let codingPath: [any CodingKey]
+    var count: Int { node.count }
+
+    func put(_ value: JSONValue) { node.appendChild().content = .single(value) }
 
     mutating func encode(_ value: some Encodable) throws {
         try ValueEncoder.encode(value, into: node.appendChild(), codingPath: codingPath + [IndexKey(count - 1)])
@@ -185,27 +193,12 @@ private struct UnkeyedContainer: UnkeyedEncodingContainer {
     mutating func superEncoder() -> any Encoder { ValueEncoder(node: node.appendChild(), codingPath: codingPath + [IndexKey(count - 1)]) }
 }
 
-private struct SingleContainer: SingleValueEncodingContainer {
+private struct SingleContainer: SingleValueEncodingContainer, ScalarSink {
     let node: EncodingNode
     let codingPath: [any CodingKey]
 
     func put(_ value: JSONValue) { node.content = .single(value) }
 
-    mutating func encodeNil() throws { put(.null) }
-    mutating func encode(_ value: Bool) throws { put(.bool(value)) }
-    mutating func encode(_ value: String) throws { put(.string(value)) }
-    mutating func encode(_ value: Double) throws { put(.number(value)) }
-    mutating func encode(_ value: Float) throws { put(.number(Double(value))) }
-    mutating func encode(_ value: Int) throws { put(.number(Double(value))) }
-    mutating func encode(_ value: Int8) throws { put(.number(Double(value))) }
-    mutating func encode(_ value: Int16) throws { put(.number(Double(value))) }
-    mutating func encode(_ value: Int32) throws { put(.number(Double(value))) }
-    mutating func encode(_ value: Int64) throws { put(.number(Double(value))) }
-    mutating func encode(_ value: UInt) throws { put(.number(Double(value))) }
-    mutating func encode(_ value: UInt8) throws { put(.number(Double(value))) }
-    mutating func encode(_ value: UInt16) throws { put(.number(Double(value))) }
-    mutating func encode(_ value: UInt32) throws { put(.number(Double(value))) }
-    mutating func encode(_ value: UInt64) throws { put(.number(Double(value))) }
     mutating func encode(_ value: some Encodable) throws { try ValueEncoder.encode(value, into: node, codingPath: codingPath) }
 }
 
