@@ -60,7 +60,7 @@ public func buildApplication(
         proxyRouter.add(middleware: ErrorMiddleware())
         proxyRouter.add(middleware: MethodNotAllowedMiddleware(routes: proxyRoutes))
         WorkspaceProxyController(
-            workspaces: workspaces, sessions: runtime.sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
+            workspaces: workspaces, runtime: runtime, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
             frameAncestors: (["'self'"] + configuration.platformOrigins.sorted()).joined(separator: " "),
             edits: runtime.edits, live: live, clock: clock
         ).addRoutes(to: proxyRouter)
@@ -95,7 +95,7 @@ func buildRouter(
     router.add(middleware: MethodNotAllowedMiddleware(routes: routes))
     let throttle = LoginThrottle(clock: clock)
     WebController(
-        store: store, sessions: gateway.sessions, runtime: gateway.runtime, catalog: gateway.catalog,
+        store: store, runtime: gateway.runtime,
         passwords: PasswordSignIn(store: store, throttle: throttle, secureCookies: configuration.secureCookies), library: pages,
         allowedOrigins: configuration.allowedOrigins, clock: clock, hub: hub
     ).addRoutes(to: router)
@@ -104,14 +104,14 @@ func buildRouter(
     let api = router.group("api")
         .add(middleware: AuthenticationMiddleware(store: store, clock: clock))
         .add(middleware: CSRFMiddleware(allowedOrigins: configuration.allowedOrigins))
-    AuthController(store: store, sessions: gateway.sessions, throttle: throttle, secureCookies: configuration.secureCookies, clock: clock)
+    AuthController(store: store, runtime: gateway.runtime, throttle: throttle, secureCookies: configuration.secureCookies, clock: clock)
         .addRoutes(to: api)
-    ModulesController(catalog: gateway.catalog, store: store, sessions: gateway.sessions, runtime: gateway.runtime).addRoutes(to: api)
-    LobbyController(sessions: gateway.sessions, runtime: gateway.runtime, hub: hub).addRoutes(to: api)
+    ModulesController(store: store, runtime: gateway.runtime).addRoutes(to: api)
+    LobbyController(runtime: gateway.runtime, hub: hub).addRoutes(to: api)
     SessionsController(
-        sessions: gateway.sessions, hub: hub, store: store, workspaces: gateway.workspaces, runtime: gateway.runtime, workspaceOrigin: configuration.workspaceOrigin
+        hub: hub, store: store, runtime: gateway.runtime, workspaceOrigin: configuration.workspaceOrigin
     ).addRoutes(to: api)
-    RoomController(sessions: gateway.sessions, runtime: gateway.runtime, hub: hub, live: live, allowedOrigins: configuration.allowedOrigins, clock: clock)
+    RoomController(runtime: gateway.runtime, hub: hub, live: live, allowedOrigins: configuration.allowedOrigins, clock: clock)
         .addRoutes(to: api)
     UsersController(store: store).addRoutes(to: api)
     EventsController(store: store, runtime: gateway.runtime).addRoutes(to: api)
@@ -122,7 +122,7 @@ func buildRouter(
         }
     } else if let workspaces = gateway.workspaces {
         WorkspaceProxyController(
-            workspaces: workspaces, sessions: gateway.sessions, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
+            workspaces: workspaces, runtime: gateway.runtime, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
             edits: gateway.edits, live: live, clock: clock
         ).addRoutes(to: router)
     }

@@ -74,7 +74,10 @@ public struct Runtime: Sendable {
         edits = EditActivity(events: store.events, clock: configuration.clock)
         var services: [any Service] = [
             StoreService(store: store, logger: logger),
-            SessionTicker(sessions: sessions, interval: configuration.tickInterval, clock: configuration.clock, logger: logger),
+            SessionTicker(
+                sessions: sessions, events: store.events, canStart: { workspaces?.hasStartCapacity ?? true }, interval: configuration.tickInterval,
+                clock: configuration.clock, logger: logger
+            ),
         ]
         if let workspaces { services.append(workspaces) }
         services += [bots, externalBots] as [any Service]

@@ -300,7 +300,7 @@ import Synchronization
             let second = try await client.post("/api/lobby/join", json: ["module": "python-intro"], headers: bob.writeHeaders).json()
             #expect(second["session"] as? String == session)
             // The whole group is there: the session starts on the next timer pass.
-            try await gateway.sessions.tick()
+            try await gateway.runtime.tick()
             #expect(try await client.get("/api/sessions/\(session)", headers: alice.headers).json()["phase"] as? String == "active")
             let detail = try await client.get("/api/sessions/\(session)", headers: bob.headers).json()
             #expect(detail["roles"] as? [String: String] == ["alice": "driver", "bob": "navigator"])
@@ -312,10 +312,10 @@ import Synchronization
             #expect(carolSession != session)
             #expect(try await client.get("/api/sessions/\(carolSession)", headers: carol.headers).json()["phase"] as? String == "pending")
             clock.advance(by: .seconds(4))
-            try await gateway.sessions.tick()
+            try await gateway.runtime.tick()
             #expect(try await client.get("/api/sessions/\(carolSession)", headers: carol.headers).json()["phase"] as? String == "pending")
             clock.advance(by: .seconds(2))
-            try await gateway.sessions.tick()
+            try await gateway.runtime.tick()
             #expect(try await client.get("/api/sessions/\(carolSession)", headers: carol.headers).json()["phase"] as? String == "active")
             // Outsiders of the groups are told so.
             let outsider = try await client.post("/api/lobby/join", json: ["module": "python-intro"], headers: teacher.writeHeaders)

@@ -25,7 +25,7 @@ import Testing
             #expect(waiting.body.contains("<div id=\"lobby-waiting\">") && waiting.body.contains("<div id=\"lobby-gave-up\" hidden>"))
 
             clock.advance(by: .seconds(300))
-            try await gateway.sessions.tick()
+            try await gateway.runtime.tick()
             let gaveUp = try await Pages.get(client, "/lobby", cookie: carol.cookie)
             #expect(gaveUp.status == .ok)
             #expect(gaveUp.body.contains("<title>No team this time · OPE</title>"))
@@ -49,7 +49,7 @@ import Testing
             let lobby = try await Pages.get(client, "/lobby", cookie: alice.cookie)
             #expect(lobby.body.contains("If nobody else is waiting after 5 seconds, you start on your own"))
             clock.advance(by: .seconds(6))
-            try await gateway.sessions.tick()
+            try await gateway.runtime.tick()
             let toSession = try await Pages.get(client, "/lobby", cookie: alice.cookie)
             let path = try #require(toSession.location)
             let page = try await Pages.get(client, path, cookie: alice.cookie)

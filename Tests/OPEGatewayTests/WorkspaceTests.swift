@@ -378,13 +378,13 @@ import Testing
             #expect(waiting["status"] as? String == "waiting")
             // Past the settle time, a lobby pass still forms no group.
             clock.advance(by: .seconds(10))
-            try await gateway.sessions.tick()
+            try await gateway.runtime.tick()
             #expect(try await client.get("/api/lobby", headers: dave.headers).json()["status"] as? String == "waiting")
             // Once the slot is free, the next pass matches them.
             let teacher = try await client.login("teacher")
             _ = try await client.execute(uri: "/api/sessions/\(session)/end", method: .post, headers: teacher.writeHeaders)
             try await TestGateway.waitUntil("the start slot freed") { gateway.workspaces?.hasStartCapacity == true }
-            try await gateway.sessions.tick()
+            try await gateway.runtime.tick()
             #expect(try await client.get("/api/lobby", headers: dave.headers).json()["status"] as? String == "matched")
             _ = alice
         }

@@ -9,7 +9,7 @@ import OPEStore
 /// Sign-in, sign-out, the current user and API tokens.
 struct AuthController {
     let store: Store
-    let sessions: SessionManager
+    let runtime: any RuntimeAPI
     let throttle: LoginThrottle
     let secureCookies: Bool
     /// Stamps tokens' creation and expiry.
@@ -105,7 +105,7 @@ struct AuthController {
         case .signedIn(let user, let token, let csrfToken):
             context.logger.info("signed in", metadata: ["user": "\(user.username)"])
             var response = try JSONResponse(
-                value: MeResponse(user: user, session: await sessions.currentSession(of: user.username), csrfToken: csrfToken)
+                value: MeResponse(user: user, session: await runtime.currentSession(of: user.username), csrfToken: csrfToken)
             ).response(from: request, context: context)
             response.setCookie(passwords.cookie(token: token))
             return response
@@ -137,7 +137,7 @@ struct AuthController {
     @Sendable func me(request: Request, context: AppRequestContext) async throws -> JSONResponse<MeResponse> {
         let identity = try context.requireIdentity()
         let user = identity.user
-        return JSONResponse(value: MeResponse(user: user, session: await sessions.currentSession(of: user.username), csrfToken: identity.csrfToken))
+        return JSONResponse(value: MeResponse(user: user, session: await runtime.currentSession(of: user.username), csrfToken: identity.csrfToken))
     }
 
     @Sendable func createToken(request: Request, context: AppRequestContext) async throws -> JSONResponse<TokenResponse> {

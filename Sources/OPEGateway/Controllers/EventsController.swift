@@ -10,7 +10,7 @@ import OPEStore
 /// The event record, for instructors and researchers: a JSON page API and a streamed download.
 struct EventsController {
     let store: Store
-    let runtime: any RuntimeCommands
+    let runtime: any RuntimeAPI
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get("events", use: list)

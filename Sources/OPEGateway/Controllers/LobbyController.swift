@@ -6,8 +6,7 @@ import OPERuntime
 
 /// Joining and leaving the lobby, and where a participant stands.
 struct LobbyController {
-    let sessions: SessionManager
-    let runtime: any RuntimeCommands
+    let runtime: any RuntimeAPI
     /// The team rooms, to close the connections of someone who left their team to join elsewhere.
     var hub: RoomHub? = nil
 
@@ -59,11 +58,11 @@ struct LobbyController {
     /// The status, with the team's size and, for a team of one, the words that say so.
     func response(_ status: SessionManager.Status) async -> StatusResponse {
         var response = StatusResponse(status)
-        if case .matched(let id) = status, let session = await sessions.session(id) {
+        if case .matched(let id) = status, let session = await runtime.session(id) {
             response.module = session.module
             response.teamSize = session.members.count
             response.message = session.members.count == 1
-                ? LobbyWords.alone(lateJoin: await sessions.lateJoinTimeLeft(session: id)) : "Your team is ready."
+                ? LobbyWords.alone(lateJoin: await runtime.lateJoinTimeLeft(session: id)) : "Your team is ready."
         }
         return response
     }
@@ -88,7 +87,7 @@ struct LobbyController {
     /// Who waits for which module, for the instructor dashboard.
     @Sendable func queue(request: Request, context: AppRequestContext) async throws -> JSONResponse<[QueueEntry]> {
         _ = try context.requireStaff()
-        let queues = await sessions.queueSnapshot()
+        let queues = await runtime.queueSnapshot()
         return JSONResponse(
             value: queues.keys.sorted().map { module in
                 QueueEntry(
@@ -128,6 +127,6 @@ struct LobbyController {
 
     @Sendable func status(request: Request, context: AppRequestContext) async throws -> JSONResponse<StatusResponse> {
         let identity = try context.requireIdentity()
-        return JSONResponse(value: await response(await sessions.committedStatus(of: identity.user.username)))
+        return JSONResponse(value: await response(await runtime.committedStatus(of: identity.user.username)))
     }
 }

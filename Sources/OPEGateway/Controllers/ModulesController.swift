@@ -7,10 +7,8 @@ import OPEStore
 
 /// The exercises on offer.
 struct ModulesController {
-    let catalog: ModuleCatalog
     let store: Store
-    let sessions: SessionManager
-    let runtime: any RuntimeCommands
+    let runtime: any RuntimeAPI
 
     /// A module as the list of exercises shows it.
     struct Summary: Encodable, Sendable {
@@ -104,14 +102,14 @@ struct ModulesController {
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<[Summary]> {
         _ = try context.requireIdentity()
         var summaries: [Summary] = []
-        for module in await catalog.modules { summaries.append(await summary(module)) }
+        for module in await runtime.modules() { summaries.append(await summary(module)) }
         return JSONResponse(value: summaries)
     }
 
     /// The summary with the matching rules in force (an instructor may have changed the YAML's).
     func summary(_ module: Module) async -> Summary {
         var summary = Summary(module)
-        if let matching = await sessions.matching(of: module.id) {
+        if let matching = await runtime.matching(of: module.id) {
             summary.mode = matching.mode.rawValue
             summary.open = matching.open
         }
@@ -121,7 +119,7 @@ struct ModulesController {
     @Sendable func detail(request: Request, context: AppRequestContext) async throws -> JSONResponse<Detail> {
         _ = try context.requireIdentity()
         let id = try context.parameters.require("id")
-        guard let module = await catalog.module(id: id) else { throw APIError(.notFound, "no module '\(id)'") }
+        guard let module = await runtime.module(id: id) else { throw APIError(.notFound, "no module '\(id)'") }
         let tasks = module.tasks.map {
             TaskDetail(
                 id: $0.id, title: $0.title, instructions: $0.instructions, starterFiles: $0.starterFiles, hasTests: $0.test != nil,
@@ -133,7 +131,7 @@ struct ModulesController {
 
     @Sendable func problems(request: Request, context: AppRequestContext) async throws -> JSONResponse<[Problem]> {
         _ = try context.requireStaff()
-        return JSONResponse(value: await catalog.errors.map(Self.problem))
+        return JSONResponse(value: await runtime.moduleProblems().map(Self.problem))
     }
 
     @Sendable func sync(request: Request, context: AppRequestContext) async throws -> JSONResponse<SyncResponse> {

@@ -9,12 +9,9 @@ import OPEWorkspaces
 
 /// Sessions as members and instructors see them, and the instructor's commands.
 struct SessionsController {
-    let sessions: SessionManager
     let hub: RoomHub
     let store: Store
-    let workspaces: WorkspaceService?
-    /// Commands go through the runtime; the rest of this controller reads what it needs to answer.
-    let runtime: any RuntimeCommands
+    let runtime: any RuntimeAPI
     /// Set when workspaces have their own origin.
     let workspaceOrigin: String?
 
@@ -123,7 +120,7 @@ struct SessionsController {
     @Sendable func groups(request: Request, context: AppRequestContext) async throws -> JSONResponse<GroupsResponse> {
         _ = try context.requireStaff()
         let module = try context.parameters.require("id")
-        return JSONResponse(value: GroupsResponse(module: module, groups: await sessions.groups(of: module) ?? [:]))
+        return JSONResponse(value: GroupsResponse(module: module, groups: await runtime.groups(of: module) ?? [:]))
     }
 
     func response(_ session: SessionStateMachine) async throws -> SessionResponse {
@@ -156,7 +153,7 @@ struct SessionsController {
     }
 
     func workspaceInfo(_ session: String) async -> WorkspaceInfo? {
-        guard let workspaces, let state = await workspaces.state(of: session) else { return nil }
+        guard let state = await runtime.workspaceState(of: session) else { return nil }
         switch state {
         case .ready(let workspace): return WorkspaceInfo(state: state.name, path: workspace.path, url: (workspaceOrigin ?? "") + workspace.path)
         case .stopped(let reason): return WorkspaceInfo(state: state.name, reason: reason)
@@ -184,7 +181,7 @@ struct SessionsController {
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<[SessionResponse]> {
         _ = try context.requireStaff()
         var result: [SessionResponse] = []
-        for session in await sessions.liveSessions() {
+        for session in await runtime.liveSessions() {
             var entry = try await response(session)
             entry.activity = try await runtime.activity(of: session)
             result.append(entry)
@@ -246,7 +243,7 @@ struct SessionsController {
     ) async throws -> JSONResponse<SessionResponse> {
         let identity = try context.requireStaff()
         let id = try context.parameters.require("id")
-        guard try await run(id, identity.user.username), let session = await sessions.session(id) else {
+        guard try await run(id, identity.user.username), let session = await runtime.session(id) else {
             throw APIError(.conflict, "session \(id) \(refusal)")
         }
         return JSONResponse(value: try await response(session))
@@ -262,7 +259,7 @@ struct SessionsController {
             mode = value
         }
         do {
-            return JSONResponse(value: MatchingAnswer(try await sessions.setMatching(module: module, open: body.open, mode: mode, by: identity.user.username)))
+            return JSONResponse(value: MatchingAnswer(try await runtime.setMatching(module: module, open: body.open, mode: mode, by: identity.user.username)))
         } catch is SessionManager.JoinError {
             throw APIError(.notFound, "no module '\(module)'")
         }
@@ -272,7 +269,7 @@ struct SessionsController {
     func visibleSession(_ context: AppRequestContext) async throws -> SessionStateMachine {
         let identity = try context.requireIdentity()
         let id = try context.parameters.require("id")
-        guard let session = await sessions.session(id) else { throw APIError(.notFound, "no session '\(id)'") }
+        guard let session = await runtime.session(id) else { throw APIError(.notFound, "no session '\(id)'") }
         guard session.admits(identity.user) else {
             throw APIError(.forbidden, "you are not a member of session \(id)")
         }

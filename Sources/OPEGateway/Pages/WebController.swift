@@ -17,9 +17,7 @@ import OPEStore
 /// `ope_login` cookie (double submit). The sign-in form also refuses another site's `Origin`.
 struct WebController {
     let store: Store
-    let sessions: SessionManager
-    let runtime: any RuntimeCommands
-    let catalog: ModuleCatalog
+    let runtime: any RuntimeAPI
     let passwords: PasswordSignIn
     let library: MustacheLibrary
     let markdown = MarkdownRenderer()
@@ -240,7 +238,7 @@ struct WebController {
         var notice: String?
         if let left = request.uri.queryParameters["left"].map(String.init) {
             // Back from leaving a team (the module's title, or nothing for a made-up id).
-            if let title = await catalog.modules.first(where: { $0.id == left })?.title {
+            if let title = await runtime.modules().first(where: { $0.id == left })?.title {
                 notice =
                     request.uri.queryParameters["ended"] != nil
                     ? "You left your team for \(title). Nobody was left in it, so the session has ended."
@@ -252,8 +250,8 @@ struct WebController {
 
     func homePage(_ identity: Identity, error: String?, notice: String? = nil, status: HTTPResponse.Status) async throws -> Response {
         var modules: [[String: Any]] = []
-        for module in await catalog.modules.sorted(by: { $0.title < $1.title }) {
-            let open = await sessions.matching(of: module.id)?.open ?? false
+        for module in await runtime.modules().sorted(by: { $0.title < $1.title }) {
+            let open = await runtime.matching(of: module.id)?.open ?? false
             let group = module.group.min == module.group.max ? "\(module.group.min)" : "\(module.group.min)–\(module.group.max)"
             modules.append([
                 "id": module.id, "title": module.title, "descriptionHTML": markdown.html(module.description ?? ""), "kit": module.kit.rawValue,
@@ -261,7 +259,7 @@ struct WebController {
             ])
         }
         var values: [String: Any] = ["title": "Exercises", "modules": modules]
-        if let current = await sessions.currentSession(of: identity.user.username) { values["current"] = current.id }
+        if let current = await runtime.currentSession(of: identity.user.username) { values["current"] = current.id }
         if let error { values["error"] = error }
         if let notice { values["notice"] = notice }
         return render("home", values, identity: identity, status: status)
@@ -292,7 +290,7 @@ struct WebController {
 
     /// Someone in a team asked to join another exercise: stay, or leave the team and join.
     func joinChoice(_ identity: Identity, session: String, current: String, wanted: String) async -> Response {
-        let titles = await catalog.modules.reduce(into: [String: String]()) { $0[$1.id] = $1.title }
+        let titles = await runtime.modules().reduce(into: [String: String]()) { $0[$1.id] = $1.title }
         return render(
             "choice",
             [
@@ -305,11 +303,11 @@ struct WebController {
 
     @Sendable func lobby(request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try signedIn(request, context)
-        switch await sessions.committedStatus(of: identity.user.username) {
+        switch await runtime.committedStatus(of: identity.user.username) {
         case .matched(let session):
             return Self.redirect("/sessions/\(session)")
         case .waiting(let waiting):
-            let title = await catalog.modules.first { $0.id == waiting.module }?.title ?? waiting.module
+            let title = await runtime.modules().first { $0.id == waiting.module }?.title ?? waiting.module
             return render(
                 "lobby",
                 [
@@ -321,7 +319,7 @@ struct WebController {
                 identity: identity
             )
         case .gaveUp(let module):
-            let title = await catalog.modules.first { $0.id == module }?.title ?? module
+            let title = await runtime.modules().first { $0.id == module }?.title ?? module
             return render(
                 "lobby", ["title": "No team this time", "moduleTitle": title, "module": module, "gaveUp": true, "gaveUpText": LobbyWords.gaveUp, "script": "lobby.js"],
                 identity: identity
@@ -357,7 +355,7 @@ struct WebController {
     @Sendable func session(request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try signedIn(request, context)
         let id = try context.parameters.require("id")
-        guard let session = await sessions.session(id) else {
+        guard let session = await runtime.session(id) else {
             return message("No such session", "There is no session '\(id)'. It may have been mistyped.", identity: identity, status: .notFound)
         }
         let member = session.member(identity.user.username)
@@ -367,7 +365,7 @@ struct WebController {
                 identity: identity, status: .forbidden
             )
         }
-        let module = await sessions.module(named: session.module)
+        let module = await runtime.module(id: session.module)
         var members: [[String: Any]] = []
         for member in session.members {
             let name = try await store.users.find(member.user)?.displayName ?? member.user
@@ -379,7 +377,7 @@ struct WebController {
         // A team of one is told so, here as on the way from the lobby.
         var alone: String?
         if member != nil, session.members.count == 1, !session.phase.isOver {
-            alone = LobbyWords.alone(lateJoin: await sessions.lateJoinTimeLeft(session: session.id))
+            alone = LobbyWords.alone(lateJoin: await runtime.lateJoinTimeLeft(session: session.id))
         }
         return render(
             "session",
@@ -404,5 +402,5 @@ struct WebController {
         return render("research", ["title": "Research export", "modules": await moduleList()], identity: identity)
     }
 
-    func moduleList() async -> [[String: String]] { await catalog.modules.map { ["id": $0.id, "title": $0.title] } }
+    func moduleList() async -> [[String: String]] { await runtime.modules().map { ["id": $0.id, "title": $0.title] } }
 }

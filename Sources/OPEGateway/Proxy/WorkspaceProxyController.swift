@@ -22,7 +22,7 @@ import OPEWorkspaces
 /// `SameSite=Lax`, so other sites' forms and scripts do not carry it).
 struct WorkspaceProxyController {
     let workspaces: WorkspaceService
-    let sessions: SessionManager
+    let runtime: any RuntimeAPI
     let client: HTTPClient
     let allowedOrigins: Set<String>
     /// One connection pool for all proxied HTTP: never follows redirects (the browser must see
@@ -116,7 +116,7 @@ struct WorkspaceProxyController {
         }
         // A culled or crashed session workspace restarts under the session's own id.
         let session = workspaces.route(id)?.session ?? id
-        guard let live = await sessions.session(session) else { throw APIError(.notFound, "no workspace '\(id)'") }
+        guard let live = await runtime.session(session) else { throw APIError(.notFound, "no workspace '\(id)'") }
         guard live.admits(identity.user) else {
             throw APIError(.forbidden, "only members of session \(session) and instructors may open its workspace")
         }

@@ -9,9 +9,8 @@ import OPERuntime
 
 /// The team room: one WebSocket per participant at `GET /api/sessions/{id}/ws` (see `docs/protocol.md`).
 struct RoomController {
-    let sessions: SessionManager
     /// Chat and history go through the runtime's commands.
-    let runtime: any RuntimeCommands
+    let runtime: any RuntimeAPI
     let hub: RoomHub
     /// Closes the socket when the sign-in or token it was opened with is revoked.
     let live: LiveConnections
@@ -55,7 +54,7 @@ struct RoomController {
             throw APIError(.forbidden, "cross-origin WebSocket from \(origin) refused")
         }
         let id = try context.parameters.require("id")
-        guard let session = await sessions.session(id) else { throw APIError(.notFound, "no session '\(id)'") }
+        guard let session = await runtime.session(id) else { throw APIError(.notFound, "no session '\(id)'") }
         guard session.admits(identity.user) else {
             throw APIError(.forbidden, "only members of session \(id) and instructors may join its room")
         }
@@ -82,20 +81,20 @@ struct RoomController {
         let (connection, first) = hub.connect(user: user, session: id)
         let registration = live.register(identity.credential) { connection.signOut() }
         defer { live.unregister(registration) }
-        guard let session = await sessions.session(id) else {
+        guard let session = await runtime.session(id) else {
             _ = hub.disconnect(connection)
             return
         }
         let isMember = session.member(user) != nil
         var failure: (any Error)?
         do {
-            if first, isMember { try await sessions.connected(user: user, session: id) }
+            if first, isMember { try await runtime.connected(user: user, session: id) }
             try await serve(connection, session: session, after: after, inbound: inbound, outbound: outbound, user: user, logger: logger)
         } catch {
             failure = error
         }
         if hub.disconnect(connection), isMember {
-            try? await sessions.disconnected(user: user, session: id)
+            try? await runtime.disconnected(user: user, session: id)
         }
         if let failure { throw failure }
     }

@@ -46,9 +46,6 @@ public actor SessionManager {
     var nextChange = 0
     var uncommitted: Set<Int> = []
     var barrierWaiters: [(Int, CheckedContinuation<Void, Never>)] = []
-    /// Whether new sessions may form now; false while workspace starts are at their limit, so the
-    /// lobby waits instead of piling up sessions that cannot get a workspace.
-    var startCapacity: @Sendable () -> Bool = { true }
     let waitingGauge = Gauge(label: "ope_lobby_waiting")
     let liveGauge = Gauge(label: "ope_sessions_live")
     let leftCounter = Counter(label: "ope_session_members_left_total")
@@ -104,7 +101,10 @@ public actor SessionManager {
     /// Someone in a live session is refused (``JoinError/inSession(session:module:)``) unless
     /// `leaving` names that session: then they leave it and join in one step, so they are never
     /// half out of one team and not yet in the next queue.
-    public func join(user: String, module: String, leaving: String? = nil) async throws -> Status {
+    ///
+    /// `canStart` says whether a new session could get its workspace now; without it the lobby
+    /// holds the group back instead of piling up sessions that cannot start.
+    public func join(user: String, module: String, leaving: String? = nil, canStart: Bool = true) async throws -> Status {
         let now = clock.now
         var drafts: [EventDraft] = []
         if let id = userSession[user], let session = sessions[id], !session.phase.isOver {
@@ -127,7 +127,7 @@ public actor SessionManager {
         }
         gaveUp[user] = nil
         drafts.append(EventDraft(time: now, type: .lobbyJoined, actor: user, payload: LobbyPayload(module: module)))
-        drafts += apply(lobby.tick(now: now, formGroups: startCapacity()), now: now)
+        drafts += apply(lobby.tick(now: now, formGroups: canStart), now: now)
         try await commit(drafts)
         return status(of: user)
     }
@@ -274,10 +274,11 @@ public actor SessionManager {
         return !actions.isEmpty
     }
 
-    /// One pass of the timers: matching, give-ups, rotations, abandonment.
-    public func tick() async throws {
+    /// One pass of the timers: matching (new groups only if `canStart`, see ``join(user:module:leaving:canStart:)``),
+    /// give-ups, rotations, abandonment.
+    public func tick(canStart: Bool = true) async throws {
         let now = clock.now
-        var drafts = apply(lobby.tick(now: now, formGroups: startCapacity()), now: now)
+        var drafts = apply(lobby.tick(now: now, formGroups: canStart), now: now)
         drafts += startWaitingGroups(now: now)
         for id in sessions.keys.sorted() {
             guard var session = sessions[id], !session.phase.isOver else { continue }
@@ -294,8 +295,14 @@ public actor SessionManager {
 
     // MARK: Workspaces
 
-    /// Lets the workspace service hold back new sessions while its starts are at their limit.
-    public func setStartCapacity(_ check: @escaping @Sendable () -> Bool) { startCapacity = check }
+    /// What the workspaces reported: a `starting` session becomes active once its workspace is up,
+    /// or has given up starting (the team sees why and can ask again). The workspace service
+    /// writes only `workspace.*` events; the session's phase is decided here.
+    public func observe(_ events: [Event]) async throws {
+        for event in events where event.type == .workspaceStarted || event.type == .workspaceFailed {
+            if let session = event.session { try await workspaceSettled(session: session) }
+        }
+    }
 
     /// A module on offer, by id.
     public func module(named id: String) -> Module? { modules[id] }
@@ -304,7 +311,7 @@ public actor SessionManager {
     public func module(ofSession id: String) -> Module? { sessions[id].flatMap { modules[$0.module] } }
 
     /// The workspace is up (or gave up starting): a `starting` session becomes active.
-    public func workspaceSettled(session id: String) async throws {
+    private func workspaceSettled(session id: String) async throws {
         let now = clock.now
         guard var session = sessions[id], session.phase == .starting else { return }
         let actions = session.advance(to: .active, now: now)

@@ -1,22 +1,38 @@
 import Foundation
 import Logging
 import OPECore
+import OPEStore
 import ServiceLifecycle
 
-/// Runs the lobby and session timers (matching passes, give-ups, rotations, abandonment) at a
-/// fixed interval of `clock`'s time for as long as the server runs.
+/// Drives the session manager for as long as the server runs: the lobby and session timers
+/// (matching passes, give-ups, rotations, abandonment) every `interval` of `clock`'s time, and the
+/// workspaces' reports from the log, in one queue so the manager sees them in one order.
 struct SessionTicker: Service {
     let sessions: SessionManager
+    let events: EventLog
+    /// Whether a new session could get its workspace now (the lobby forms groups only then).
+    let canStart: @Sendable () -> Bool
     let interval: Duration
     let clock: any PlatformClock
     let logger: Logger
 
+    private enum Work: Sendable {
+        case events([Event])
+        case tick
+    }
+
     func run() async throws {
-        await every(interval, on: clock) { _ in
-            do {
-                try await sessions.tick()
-            } catch {
-                logger.error("session timers failed; retrying", metadata: ["error": "\(error)"])
+        let (queue, enqueue) = AsyncStream.makeStream(of: Work.self, bufferingPolicy: .unbounded)
+        await withEventFeed(from: events, into: enqueue, clock: clock, tick: interval, events: Work.events, tick: .tick) { _ in
+            for await work in queue.cancelOnGracefulShutdown() {
+                do {
+                    switch work {
+                    case .events(let batch): try await sessions.observe(batch)
+                    case .tick: try await sessions.tick(canStart: canStart())
+                    }
+                } catch {
+                    logger.error("session timers failed; retrying", metadata: ["error": "\(error)"])
+                }
             }
         }
     }

@@ -157,7 +157,6 @@ public actor WorkspaceService: Service {
     // MARK: Running
 
     public func run() async throws {
-        await sessions.setStartCapacity { [weak self] in self?.hasStartCapacity ?? true }
         let (stream, continuation) = AsyncStream<[Event]>.makeStream(bufferingPolicy: .unbounded)
         let subscription = await events.subscribe { continuation.yield($0) }
         // Sessions that were live before a restart get their workspace back.
@@ -293,7 +292,6 @@ public actor WorkspaceService: Service {
                     .workspaceStarted, session: session,
                     ["path": .string(workspace.path), "startMs": .number(elapsed.milliseconds), "attempt": .number(Double(attempt)), "restart": .bool(restart)]
                 )
-                try? await sessions.workspaceSettled(session: session)
                 result = workspace
                 return
             } catch {
@@ -310,7 +308,6 @@ public actor WorkspaceService: Service {
         states[session] = .failed(lastError)
         await record(.workspaceFailed, session: session, ["error": .string(Self.excerpt(lastError)), "attempts": .number(Double(configuration.startAttempts))])
         // The team can still talk and the bot still runs; an instructor can retry the workspace.
-        try? await sessions.workspaceSettled(session: session)
     }
 
     /// Asks for the workspace to be started again (instructor command or a member coming back).

@@ -3,13 +3,13 @@ import OPECore
 import OPEModules
 import OPEStore
 
-/// The platform as commands and subscriptions: the one API every front door uses (the HTTP
+/// The platform as commands, queries and subscriptions: the one API every front door uses (the HTTP
 /// gateway's controllers and team rooms today; a gRPC edge talking to a remote runtime later,
 /// behind this same protocol, without changing its callers).
 ///
 /// Commands check what the platform's rules say (an ended session takes no chat, hint or test
 /// run) and throw ``RuntimeError``; the caller has already checked who is asking.
-public protocol RuntimeCommands: Sendable {
+public protocol RuntimeAPI: Sendable {
     // MARK: Lobby
 
     /// Puts `user` in `module`'s lobby (or its fixed group); `leaving` is a session they give up for it.
@@ -34,8 +34,36 @@ public protocol RuntimeCommands: Sendable {
     /// Starts the team's workspace again.
     func restartWorkspace(session: String, by actor: String) async throws
 
+    /// Marks `user` connected to their session's room (their first open socket) or gone (their last closed).
+    func connected(user: String, session: String) async throws
+    func disconnected(user: String, session: String) async throws
+    /// An instructor opens or closes a module's lobby, or switches its matching mode.
+    func setMatching(module: String, open: Bool?, mode: MatchingPolicy.Mode?, by actor: String) async throws -> MatchingPolicy
+
     // MARK: Queries
 
+    func session(_ id: String) async -> SessionStateMachine?
+    /// The live session `user` is a member of.
+    func currentSession(of user: String) async -> SessionStateMachine?
+    /// Sessions not yet over, oldest first.
+    func liveSessions() async -> [SessionStateMachine]
+    /// Where `user` stands, once every change behind the answer is durable.
+    func committedStatus(of user: String) async -> SessionManager.Status
+    /// How long latecomers may still join the session, if it takes them.
+    func lateJoinTimeLeft(session: String) async -> Duration?
+    /// Every module's lobby queue.
+    func queueSnapshot() async -> [String: [LobbyStateMachine.Entry]]
+    /// A module's matching rules in force (an instructor may have changed the YAML's).
+    func matching(of module: String) async -> MatchingPolicy?
+    /// A module's fixed groups (group name → usernames), if it has any.
+    func groups(of module: String) async -> [String: [String]]?
+    /// The modules on offer.
+    func modules() async -> [Module]
+    func module(id: String) async -> Module?
+    /// Modules that could not be loaded, with file, line and field.
+    func moduleProblems() async -> [ModuleError]
+    /// Where a session's workspace stands; nil if it never had one (or there are no workspaces).
+    func workspaceState(of session: String) async -> WorkspaceService.State?
     /// How a team is doing (the instructors' dashboard).
     func activity(of session: SessionStateMachine) async throws -> TeamActivity
 

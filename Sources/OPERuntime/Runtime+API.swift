@@ -4,13 +4,20 @@ import OPEModules
 import OPEStore
 
 /// The in-process runtime carries out the commands itself.
-extension Runtime: RuntimeCommands {
+extension Runtime: RuntimeAPI {
     /// The longest hint, in characters.
     public static let maxHintLength = 1000
 
     public func join(user: String, module: String, leaving: String?) async throws -> SessionManager.Status {
-        try await sessions.join(user: user, module: module, leaving: leaving)
+        try await sessions.join(user: user, module: module, leaving: leaving, canStart: canStartSession)
     }
+
+    /// Whether a new session could get its workspace now: the lobby forms groups only then. An
+    /// input the runtime hands the session manager, which knows nothing of workspaces.
+    var canStartSession: Bool { workspaces?.hasStartCapacity ?? true }
+
+    /// One pass of the lobby and session timers now (the ticker runs them every tick interval).
+    public func tick() async throws { try await sessions.tick(canStart: canStartSession) }
 
     public func leaveLobby(user: String) async throws -> Bool { try await sessions.leave(user: user) }
 
