@@ -216,7 +216,8 @@ let package = Package(
         .testTarget(name: "OPEBotTests", dependencies: ["OPEBot", "OPEModules", "OPECore"], swiftSettings: swiftSettings),
         // The runtime's rules that need no server (the HTTP-level behaviour is in OPEGatewayTests).
         .testTarget(name: "OPERuntimeTests", dependencies: ["OPERuntime", "OPECore"], swiftSettings: swiftSettings),
-        .testTarget(name: "OPEStoreTests", dependencies: ["OPEStore"], swiftSettings: swiftSettings),
+        // The golden export files are read from the source tree (#filePath), not bundled.
+        .testTarget(name: "OPEStoreTests", dependencies: ["OPEStore"], exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(
             name: "OPEWorkspacesTests",
             dependencies: [

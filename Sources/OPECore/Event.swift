@@ -13,6 +13,7 @@ public struct Event: Sendable, Hashable, Codable {
     public var actor: String?
     /// Session the event belongs to, if any.
     public var session: String?
+    /// The payload as the log stores it, a JSON object; read it as its type with ``decode(_:)``.
     public var payload: [String: JSONValue]
 
     public init(id: Int64, time: Date, type: EventType, actor: String?, session: String?, payload: [String: JSONValue]) {
@@ -31,6 +32,7 @@ public struct EventDraft: Sendable, Hashable {
     public var type: EventType
     public var actor: String?
     public var session: String?
+    /// The payload as the log will store it; writers build it from an ``EventPayload``.
     public var payload: [String: JSONValue]
 
     public init(time: Date = Date(), type: EventType, actor: String? = nil, session: String? = nil, payload: [String: JSONValue] = [:]) {
@@ -64,9 +66,9 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, CustomSt
     public static let userSignedOut: EventType = "user.signed_out"
     public static let userSignInFailed: EventType = "user.sign_in_failed"
     public static let tokenCreated: EventType = "token.created"
-    /// An API token was revoked (by its owner, an admin, or with sign-out everywhere); payload `id`, `username`.
+    /// An API token was revoked (by its owner, an admin, or with sign-out everywhere); ``TokenRevokedPayload``.
     public static let tokenRevoked: EventType = "token.revoked"
-    /// An admin changed an account's role or display name; payload `username` and the new values.
+    /// An admin changed an account's role or display name; ``UserPayload`` with the new values.
     public static let userUpdated: EventType = "user.updated"
     public static let userDisabled: EventType = "user.disabled"
     public static let userEnabled: EventType = "user.enabled"
@@ -78,7 +80,7 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, CustomSt
     public static let moduleMatchingChanged: EventType = "module.matching_changed"
     public static let moduleGroupsUploaded: EventType = "module.groups_uploaded"
     public static let sessionMemberJoined: EventType = "session.member_joined"
-    /// A member left their session for good (their own choice); payload `user`, `remaining`.
+    /// A member left their session for good (their own choice); ``MemberLeftPayload``.
     public static let sessionMemberLeft: EventType = "session.member_left"
     public static let presenceJoined: EventType = "presence.joined"
     public static let presenceLeft: EventType = "presence.left"
@@ -113,10 +115,10 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, CustomSt
     public static let workspaceStopped: EventType = "workspace.stopped"
     public static let workspaceCrashed: EventType = "workspace.crashed"
     public static let workspaceFailed: EventType = "workspace.failed"
-    /// The workspace hit a limit (memory, processes, disk); payload `limit`, `message`.
+    /// The workspace hit a limit (memory, processes, disk); ``WorkspaceLimitPayload``.
     public static let workspaceLimit: EventType = "workspace.limit"
     /// Members edited documents in the workspace (coalesced: at most one per member and minute);
-    /// payload `updates`, the document updates since that member's previous such event.
+    /// ``EditedPayload``, the document updates since that member's previous such event.
     public static let workspaceEdited: EventType = "workspace.edited"
     public static let modulesSynced: EventType = "modules.synced"
 }

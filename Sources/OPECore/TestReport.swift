@@ -102,15 +102,10 @@ public struct TestReport: Sendable, Hashable, Codable {
     public var failures: [Case] { cases.filter(\.outcome.isProblem) }
     public var passedCount: Int { cases.filter { $0.outcome == .passed || $0.outcome == .xpassed }.count }
 
-    /// As an event payload value: `[{name, outcome, message}]`.
+    /// As JSON, the form event payloads and room messages hold: `[{name, outcome, message}]`.
     public var json: JSONValue {
-        .array(
-            cases.map { item in
-                var object: [String: JSONValue] = ["name": .string(item.name), "outcome": .string(item.outcome.rawValue)]
-                if let message = item.message { object["message"] = .string(message) }
-                return .object(object)
-            }
-        )
+        // Cases are plain strings and enums: encoding them cannot fail.
+        (try? JSONValueEncoder().encode(cases)) ?? .array([])
     }
 
     /// Read back from ``json`` (cases that do not parse are left out).
@@ -119,11 +114,6 @@ public struct TestReport: Sendable, Hashable, Codable {
             self.cases = []
             return
         }
-        self.cases = list.compactMap { value in
-            guard case .object(let object) = value, let name = object["name"]?.stringValue,
-                let outcome = object["outcome"]?.stringValue.flatMap(Outcome.init(rawValue:))
-            else { return nil }
-            return Case(name: name, outcome: outcome, message: object["message"]?.stringValue)
-        }
+        self.cases = list.compactMap { try? JSONValueDecoder().decode(Case.self, from: $0) }
     }
 }

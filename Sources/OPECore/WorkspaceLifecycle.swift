@@ -226,9 +226,7 @@ public struct WorkspaceLifecycle<Workspace: Sendable & Hashable>: Sendable, Hash
         entry.readySince = now
         entries[session] = entry
         let elapsed = now.timeIntervalSince(start.began ?? now)
-        let payload: [String: JSONValue] = [
-            "path": .string(path), "startMs": .number(elapsed * 1000), "attempt": .number(Double(start.attempt)), "restart": .bool(start.restart),
-        ]
+        let payload = WorkspaceStartedPayload(path: path, startMs: elapsed * 1000, attempt: start.attempt, restart: start.restart).fields
         return [.record(.workspaceStarted, session: session, payload: payload)] + endStart(session, with: workspace, now: now)
     }
 
@@ -240,7 +238,7 @@ public struct WorkspaceLifecycle<Workspace: Sendable & Hashable>: Sendable, Hash
         if start.attempt < configuration.startAttempts { return [.retry(session: session, after: .seconds(start.attempt))] }
         entry.state = .failed(error)
         entries[session] = entry
-        let payload: [String: JSONValue] = ["error": .string(Self.excerpt(error)), "attempts": .number(Double(configuration.startAttempts))]
+        let payload = WorkspaceFailedPayload(error: Self.excerpt(error), attempts: configuration.startAttempts).fields
         // The team can still talk and the bot still runs; an instructor can retry the workspace.
         return [.record(.workspaceFailed, session: session, payload: payload)] + endStart(session, with: nil, now: now)
     }
@@ -281,11 +279,11 @@ public struct WorkspaceLifecycle<Workspace: Sendable & Hashable>: Sendable, Hash
         let restarting = count < configuration.crashLimit
         if !restarting { entry.state = .failed("crashed \(count) times in \(configuration.crashWindow); not restarted") }
         entries[session] = entry
-        let crashed: [String: JSONValue] = ["status": .number(Double(status)), "log": .string(Self.excerpt(log)), "restarting": .bool(restarting)]
+        let crashed = WorkspaceCrashedPayload(status: status, log: Self.excerpt(log), restarting: restarting).fields
         let actions: [Action] = [.record(.workspaceCrashed, session: session, payload: crashed)]
         guard restarting else {
             let error = "the workspace crashed \(count) times; an instructor can restart it"
-            return actions + [.record(.workspaceFailed, session: session, payload: ["error": .string(error)])]
+            return actions + [.record(.workspaceFailed, session: session, payload: WorkspaceFailedPayload(error: error).fields)]
         }
         return actions + startWanted(session: session, restart: true, now: now)
     }
@@ -307,7 +305,7 @@ public struct WorkspaceLifecycle<Workspace: Sendable & Hashable>: Sendable, Hash
         for session in idle {
             entries[session]?.state = .stopped(reason: "idle")
             entries[session]?.readySince = nil
-            let payload: [String: JSONValue] = ["reason": "idle", "idleSeconds": .number(Double(DurationText.seconds(timeout)))]
+            let payload = WorkspaceStoppedPayload(reason: "idle", idleSeconds: DurationText.seconds(timeout)).fields
             actions += [.stop(session: session), .record(.workspaceStopped, session: session, payload: payload)]
         }
         return actions
@@ -332,7 +330,7 @@ public struct WorkspaceLifecycle<Workspace: Sendable & Hashable>: Sendable, Hash
         entry.readySince = nil
         entry.lastActivity = nil
         entries[session] = entry
-        if wasReady { actions.append(.record(.workspaceStopped, session: session, payload: ["reason": "ended"])) }
+        if wasReady { actions.append(.record(.workspaceStopped, session: session, payload: WorkspaceStoppedPayload(reason: "ended").fields)) }
         return actions
     }
 

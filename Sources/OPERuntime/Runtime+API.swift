@@ -33,7 +33,7 @@ extension Runtime: RuntimeAPI {
         return try await store.events.append(
             EventDraft(
                 time: configuration.clock.now, type: .chatMessage, actor: user, session: id,
-                payload: ["text": .string(text), "clientId": .string(clientID)]
+                payload: ChatPayload(text: text, clientId: clientID)
             )
         )
     }
@@ -50,7 +50,7 @@ extension Runtime: RuntimeAPI {
         }
         let now = configuration.clock.now
         _ = try await store.events.append(
-            contentsOf: targets.map { EventDraft(time: now, type: .instructorHint, actor: actor, session: $0, payload: ["text": .string(text)]) }
+            contentsOf: targets.map { EventDraft(time: now, type: .instructorHint, actor: actor, session: $0, payload: HintPayload(text: text)) }
         )
         return targets.count
     }
@@ -90,13 +90,10 @@ extension Runtime: RuntimeAPI {
         await catalog.sync()
         let sync = ModuleSync(modules: await catalog.modules, problems: await catalog.errors, repositories: await catalog.repositoryOutcomes)
         await sessions.update(modules: sync.modules)
-        let payload: [String: JSONValue] = [
-            "modules": .array(sync.modules.map { .string($0.id) }),
-            "problems": .number(Double(sync.problems.count)),
-            "repositories": .array(
-                sync.repositories.map { .object(["name": .string($0.repository.name), "commit": $0.commit.map(JSONValue.string) ?? .null]) }
-            ),
-        ]
+        let payload = ModulesSyncedPayload(
+            modules: sync.modules.map(\.id), problems: sync.problems.count,
+            repositories: sync.repositories.map { .init(name: $0.repository.name, commit: $0.commit) }
+        )
         _ = try await store.events.append(EventDraft(time: configuration.clock.now, type: .modulesSynced, actor: actor, payload: payload))
         return sync
     }

@@ -36,10 +36,9 @@ public struct APITokenStore: Sendable {
         let record = APIToken(id: Self.newID(), username: user.username, name: name, createdAt: now, expiresAt: now.addingTimeInterval(lifetime))
         let draft = EventDraft(
             time: now, type: .tokenCreated, actor: actor,
-            payload: [
-                "username": .string(user.username), "name": .string(name), "id": .string(record.id),
-                "expiresAt": .string(EventExporter.timestamp(now.addingTimeInterval(lifetime))),
-            ]
+            payload: TokenCreatedPayload(
+                username: user.username, name: name, id: record.id, expiresAt: EventExporter.timestamp(now.addingTimeInterval(lifetime))
+            )
         )
         _ = try await events.append(draft) { db in
             try db.execute(
@@ -102,7 +101,7 @@ public struct APITokenStore: Sendable {
     @discardableResult
     public func revoke(id: String, actor: String, now: Date = Date()) async throws -> APIToken? {
         guard let token = try await find(id: id) else { return nil }
-        let draft = EventDraft(time: now, type: .tokenRevoked, actor: actor, payload: ["username": .string(token.username), "id": .string(id)])
+        let draft = EventDraft(time: now, type: .tokenRevoked, actor: actor, payload: TokenRevokedPayload(username: token.username, id: id))
         let hash = try await database.writer.read { db in try String.fetchOne(db, sql: "SELECT token_hash FROM api_tokens WHERE id = ?", arguments: [id]) }
         _ = try await events.append(draft) { db in try db.execute(sql: "DELETE FROM api_tokens WHERE id = ?", arguments: [id]) }
         if let hash { revocations.publish(Revocation(username: token.username, scope: .token(hash: hash))) }
@@ -114,7 +113,7 @@ public struct APITokenStore: Sendable {
     public func revokeAll(of username: String, actor: String, now: Date = Date()) async throws -> Int {
         let tokens = try await list(username: username)
         guard !tokens.isEmpty else { return 0 }
-        let drafts = tokens.map { EventDraft(time: now, type: .tokenRevoked, actor: actor, payload: ["username": .string(username), "id": .string($0.id)]) }
+        let drafts = tokens.map { EventDraft(time: now, type: .tokenRevoked, actor: actor, payload: TokenRevokedPayload(username: username, id: $0.id)) }
         _ = try await events.append(contentsOf: drafts) { db in try db.execute(sql: "DELETE FROM api_tokens WHERE username = ?", arguments: [username]) }
         revocations.publish(Revocation(username: username, scope: .allTokens))
         return tokens.count

@@ -61,16 +61,17 @@ public struct EventExporter: Sendable {
     }
 }
 
-/// The JSON shape of an exported event, with the time as ISO 8601 text.
-struct ExportedEvent: Codable {
-    var id: Int64
-    var time: String
-    var type: String
-    var actor: String?
-    var session: String?
-    var payload: [String: JSONValue]
+/// The JSON shape of an exported event, with the time as ISO 8601 text (a team room sends events
+/// that have no message of their own in this shape too).
+public struct ExportedEvent: Codable, Sendable {
+    public var id: Int64
+    public var time: String
+    public var type: String
+    public var actor: String?
+    public var session: String?
+    public var payload: [String: JSONValue]
 
-    init(_ event: Event) {
+    public init(_ event: Event) {
         id = event.id
         time = EventExporter.timestamp(event.time)
         type = event.type.rawValue

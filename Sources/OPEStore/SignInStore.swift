@@ -31,8 +31,7 @@ public struct SignInStore: Sendable {
         let token = SecretToken.generate()
         let csrf = SecretToken.generate()
         let hash = SecretToken.hash(token)
-        var payload: [String: JSONValue] = ["method": .string(method)]
-        if let address { payload["address"] = .string(address) }
+        let payload = SignedInPayload(method: method, address: address)
         _ = try await events.append(EventDraft(time: now, type: .userSignedIn, actor: user.username, payload: payload)) { db in
             try db.execute(
                 sql: "INSERT INTO auth_sessions (token_hash, username, csrf_token, created_at, last_seen) VALUES (?, ?, ?, ?, ?)",
@@ -81,7 +80,7 @@ public struct SignInStore: Sendable {
     /// open with them (room sockets, proxied connections) is told to close.
     public func end(token: String, user: User, everywhere: Bool, now: Date = Date()) async throws {
         let hash = SecretToken.hash(token)
-        let draft = EventDraft(time: now, type: .userSignedOut, actor: user.username, payload: ["everywhere": .bool(everywhere)])
+        let draft = EventDraft(time: now, type: .userSignedOut, actor: user.username, payload: SignedOutPayload(everywhere: everywhere))
         _ = try await events.append(draft) { db in
             if everywhere {
                 try db.execute(sql: "DELETE FROM auth_sessions WHERE username = ?", arguments: [user.username])

@@ -5,9 +5,7 @@ import OPECore
 extension Store {
     /// Records a failed password sign-in (the name as typed, and the address it came from).
     public func recordSignInFailure(username: String, address: String?) async throws {
-        var payload: [String: JSONValue] = ["username": .string(username)]
-        if let address { payload["address"] = .string(address) }
-        _ = try await events.append(EventDraft(type: .userSignInFailed, payload: payload))
+        _ = try await events.append(EventDraft(type: .userSignInFailed, payload: SignInFailedPayload(username: username, address: address)))
     }
 
     /// Which of `credentials` still work at `now`: the sign-in or token exists (not ended or

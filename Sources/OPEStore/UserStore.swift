@@ -35,7 +35,7 @@ public struct UserStore: Sendable {
         }
         let draft = EventDraft(
             time: user.createdAt, type: .userCreated, actor: actor,
-            payload: ["username": .string(user.username), "displayName": .string(user.displayName), "role": .string(user.role.rawValue)]
+            payload: UserPayload(username: user.username, displayName: user.displayName, role: user.role)
         )
         do {
             _ = try await events.append(draft) { db in
@@ -96,7 +96,7 @@ public struct UserStore: Sendable {
         if let role { user.role = role }
         let draft = EventDraft(
             time: now, type: .userUpdated, actor: actor,
-            payload: ["username": .string(username), "displayName": .string(user.displayName), "role": .string(user.role.rawValue)]
+            payload: UserPayload(username: username, displayName: user.displayName, role: user.role)
         )
         let changed = user
         _ = try await events.append(draft) { db in
@@ -119,7 +119,7 @@ public struct UserStore: Sendable {
         guard var user = try await find(username) else { throw UserStoreError.notFound(username) }
         guard user.disabled != disabled else { return user }
         user.disabled = disabled
-        let draft = EventDraft(time: now, type: disabled ? .userDisabled : .userEnabled, actor: actor, payload: ["username": .string(username)])
+        let draft = EventDraft(time: now, type: disabled ? .userDisabled : .userEnabled, actor: actor, payload: AccountPayload(username: username))
         let isAdmin = user.role == .admin
         _ = try await events.append(draft) { db in
             if disabled {
@@ -141,7 +141,7 @@ public struct UserStore: Sendable {
         guard password.count >= 8 else { throw UserStoreError.invalid("password must have at least 8 characters") }
         let hasher = self.hasher
         let hash = try await PasswordWork.run { try hasher.hash(password) }
-        _ = try await events.append(EventDraft(time: now, type: .userPasswordReset, actor: actor, payload: ["username": .string(username)])) { db in
+        _ = try await events.append(EventDraft(time: now, type: .userPasswordReset, actor: actor, payload: AccountPayload(username: username))) { db in
             try db.execute(sql: "UPDATE users SET password_hash = ? WHERE username = ?", arguments: [hash, username])
             try db.execute(sql: "DELETE FROM auth_sessions WHERE username = ?", arguments: [username])
         }

@@ -65,7 +65,9 @@ struct BenchGateway {
             if let formed = events.first(where: { $0.type == .sessionFormed }), let ready = events.first(where: { $0.type == .workspaceStarted }) {
                 return (session, ready.time.timeIntervalSince(formed.time) * 1000)
             }
-            if let failed = events.first(where: { $0.type == .workspaceFailed }) { throw CLIError("workspace failed: \(failed.payload)") }
+            if let failed = events.first(where: { $0.type == .workspaceFailed }) {
+                throw CLIError("workspace failed: \(failed.decode(WorkspaceFailedPayload.self)?.error ?? "no reason recorded")")
+            }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw CLIError("the workspace of \(session) did not start within 120 s")

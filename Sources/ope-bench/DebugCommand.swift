@@ -26,7 +26,7 @@ struct DebugCommand: AsyncParsableCommand {
                     group.addTask {
                         for index in 0..<perWriter {
                             _ = try await store.events.append(
-                                EventDraft(type: .chatMessage, actor: "writer\(writer)", session: "durability", payload: ["index": .number(Double(index))])
+                                EventDraft(type: .chatMessage, actor: "writer\(writer)", session: "durability", payload: ChatPayload(text: "message \(index)", clientId: nil))
                             )
                         }
                     }

@@ -19,7 +19,7 @@ struct EventsBench: AsyncParsableCommand {
         let folder = data ?? NSTemporaryDirectory() + "ope-bench-\(UUID().uuidString)"
         defer { if data == nil { try? FileManager.default.removeItem(atPath: folder) } }
         let store = try Store(dataDirectory: folder)
-        let payload: [String: JSONValue] = ["text": "a chat message of ordinary length, about sixty characters", "clientId": "c-1"]
+        let payload = ChatPayload(text: "a chat message of ordinary length, about sixty characters", clientId: "c-1")
 
         // Baseline: each event waits for its own commit before the next is sent.
         let baselineStart = ContinuousClock.now

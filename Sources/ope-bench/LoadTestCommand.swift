@@ -174,13 +174,11 @@ struct LoadTestCommand: AsyncParsableCommand {
                 switch event.type {
                 case .lobbyJoined: if let actor = event.actor { joined[actor] = event.time }
                 case .sessionFormed:
-                    if case .array(let list)? = event.payload["members"] {
-                        for member in list.compactMap(\.stringValue) {
-                            if let start = joined.removeValue(forKey: member) { latencies.append(event.time.timeIntervalSince(start)) }
-                        }
+                    for member in event.decode(SessionFormedPayload.self)?.members ?? [] {
+                        if let start = joined.removeValue(forKey: member) { latencies.append(event.time.timeIntervalSince(start)) }
                     }
                 case .sessionMemberJoined:
-                    if let member = event.payload["user"]?.stringValue, let start = joined.removeValue(forKey: member) {
+                    if let member = event.decode(MemberJoinedPayload.self)?.user, let start = joined.removeValue(forKey: member) {
                         latencies.append(event.time.timeIntervalSince(start))
                     }
                 default: break

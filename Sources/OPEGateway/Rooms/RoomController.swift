@@ -6,7 +6,6 @@ import Logging
 import NIOWebSocket
 import OPECore
 import OPERuntime
-import OPEStore
 
 /// The team room: one WebSocket per participant at `GET /api/sessions/{id}/ws` (see `docs/protocol.md`).
 struct RoomController {
@@ -105,12 +104,7 @@ struct RoomController {
         outbound: WebSocketOutboundWriter, user: String, logger: Logger
     ) async throws {
         let id = session.id
-        var welcome = RoomMessage(type: "welcome")
-        welcome.session = id
-        welcome.user = user
-        welcome.members = session.members.map(\.user)
-        welcome.roles = session.roleMap
-        welcome.phase = session.phase.rawValue
+        let welcome = RoomMessage.welcome(session: id, user: user, members: session.members.map(\.user), roles: session.roleMap, phase: session.phase)
         try await outbound.write(.text(welcome.json()))
         var lastSent = after
         try await runtime.history(session: id, after: after) { page in
@@ -119,9 +113,7 @@ struct RoomController {
                 lastSent = event.id
             }
         }
-        var synced = RoomMessage(type: "synced")
-        synced.id = lastSent
-        try await outbound.write(.text(synced.json()))
+        try await outbound.write(.text(RoomMessage.synced(lastID: lastSent).json()))
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             let replayedUpTo = lastSent
@@ -157,7 +149,7 @@ struct RoomController {
         var anyBucket = TokenBucket(capacity: 40, rate: 20)
         for try await message in inbound.messages(maxSize: Self.maxFrameSize) {
             guard case .text(let text) = message else {
-                connection.send(RoomMessage.error("bad_message", "send JSON text frames").json())
+                connection.send(RoomMessage.error(code: "bad_message", message: "send JSON text frames").json())
                 continue
             }
             // `messages(maxSize:)` checks only messages in several frames; one big frame is ours to refuse.
@@ -170,7 +162,7 @@ struct RoomController {
                 continue
             }
             guard let frame = Inbound(json: text) else {
-                connection.send(RoomMessage.error("bad_message", "expected a JSON object with a \"type\"").json())
+                connection.send(RoomMessage.error(code: "bad_message", message: "expected a JSON object with a \"type\"").json())
                 continue
             }
             switch frame.type {
@@ -181,16 +173,11 @@ struct RoomController {
                 }
                 await chat(frame, connection: connection, session: id, user: user, logger: logger)
             case "typing":
-                var typing = RoomMessage(type: "typing")
-                typing.user = user
-                typing.active = frame.active ?? true
-                hub.broadcast(typing, in: id, except: connection)
+                hub.broadcast(.typing(user: user, active: frame.active ?? true), in: id, except: connection)
             case "heartbeat":
-                var beat = RoomMessage(type: "heartbeat")
-                beat.time = EventExporter.timestamp(clock.now)
-                connection.send(beat.json())
+                connection.send(RoomMessage.heartbeat(time: clock.now).json())
             default:
-                connection.send(RoomMessage.error("unknown_type", "unknown message type '\(frame.type)'").json())
+                connection.send(RoomMessage.error(code: "unknown_type", message: "unknown message type '\(frame.type)'").json())
             }
         }
         return .closed
@@ -200,35 +187,30 @@ struct RoomController {
         let text = (frame.text ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         let clientId = frame.clientId ?? ""
         guard !text.isEmpty else {
-            connection.send(RoomMessage.error("bad_message", "a chat message needs some text").json())
+            connection.send(RoomMessage.error(code: "bad_message", message: "a chat message needs some text").json())
             return
         }
         guard text.count <= Self.maxChatLength else {
-            connection.send(RoomMessage.error("too_large", "chat messages are limited to \(Self.maxChatLength) characters").json())
+            connection.send(RoomMessage.error(code: "too_large", message: "chat messages are limited to \(Self.maxChatLength) characters").json())
             return
         }
         guard clientId.count <= 100 else {
-            connection.send(RoomMessage.error("bad_message", "clientId is limited to 100 characters").json())
+            connection.send(RoomMessage.error(code: "bad_message", message: "clientId is limited to 100 characters").json())
             return
         }
         do {
             let event = try await runtime.chat(text, clientID: clientId, session: id, by: user)
-            var ack = RoomMessage(type: "ack")
-            ack.id = event.id
-            ack.clientId = clientId
-            connection.send(ack.json())
+            connection.send(RoomMessage.ack(id: event.id, clientId: clientId).json())
         } catch let refusal as RuntimeError {
             // The only refusal: an ended session is a record, its room can be read, not written to.
-            connection.send(RoomMessage.error("session_over", refusal.message).json())
+            connection.send(RoomMessage.error(code: "session_over", message: refusal.message).json())
         } catch {
             logger.error("chat message not recorded", metadata: ["error": "\(error)"])
-            connection.send(RoomMessage.error("not_saved", "the message could not be saved; send it again").json())
+            connection.send(RoomMessage.error(code: "not_saved", message: "the message could not be saved; send it again").json())
         }
     }
 
     static func rateLimited(_ wait: Duration) -> RoomMessage {
-        var message = RoomMessage.error("rate_limited", "too many messages; slow down")
-        message.retryAfterMs = Int(wait.milliseconds)
-        return message
+        .error(code: "rate_limited", message: "too many messages; slow down", retryAfterMs: Int(wait.milliseconds))
     }
 }

@@ -40,9 +40,7 @@ final class RoomHub: Sendable {
         /// `signed_out` message, then the socket closes with ``RoomHub/signedOutCloseCode``.
         func signOut() {
             signedOut.withLock { $0 = true }
-            var message = RoomMessage(type: "signed_out")
-            message.message = "You were signed out — sign in again."
-            send(message.json())
+            send(RoomMessage.signedOut(message: "You were signed out — sign in again.").json())
             outbox.finish()
         }
 

@@ -5,147 +5,237 @@ import OPEStore
 /// A message the server sends over a team room WebSocket (see `docs/protocol.md`).
 ///
 /// Every message is one JSON object with a `type`; those that come from the event log carry the
-/// event's `id`, which a client passes back as `?after=` when it reconnects.
-struct RoomMessage: Sendable {
-    var type: String
-    var id: Int64?
-    var time: String?
-    var from: String?
-    var user: String?
-    var text: String?
-    /// A bot message's Markdown as HTML, with the same allow-list as module text.
-    var html: String?
-    var clientId: String?
-    var state: String?
-    var active: Bool?
-    var roles: [String: String]?
-    var role: String?
-    var reason: String?
-    var phase: String?
-    var members: [String]?
-    var session: String?
-    var code: String?
-    var message: String?
-    var passed: Bool?
-    var task: String?
-    /// A test run's outcomes, as the event holds them (`[{name, outcome, message}]`).
-    var cases: JSONValue?
-    var event: Event?
-    var retryAfterMs: Int?
+/// event's `id`, which a client passes back as `?after=` when it reconnects, and its `time`.
+enum RoomMessage: Sendable, Hashable {
+    /// The event a message shows: its log position and when it happened.
+    struct Stamp: Sendable, Hashable {
+        var id: Int64
+        var time: Date
 
-    init(type: String) { self.type = type }
+        init(_ event: Event) {
+            id = event.id
+            time = event.time
+        }
+    }
 
-    /// The message that shows a committed session event to the room.
+    /// A member's first connection opened, or their last one closed.
+    enum Presence: String, Sendable, Hashable, Encodable {
+        case join, leave
+    }
+
+    /// The first message: the room as it is now.
+    case welcome(session: String, user: String, members: [String], roles: [String: String], phase: SessionStateMachine.Phase)
+    /// The history is complete: everything after this is live. `lastID` is the last event sent.
+    case synced(lastID: Int64)
+    /// The sender's chat message is durable as event `id`.
+    case ack(id: Int64, clientId: String)
+    case chat(Stamp, from: String?, text: String, clientId: String?)
+    /// `html` is `text` as Markdown, with the same allow-list as module text.
+    case bot(Stamp, from: String, text: String, html: String)
+    case hint(Stamp, from: String?, text: String)
+    /// A command for the page from a bot (e.g. show the next task).
+    case command(Stamp, from: String?, text: String)
+    case roles(Stamp, roles: [String: String], reason: String?)
+    case phase(Stamp, SessionStateMachine.Phase)
+    case formed(Stamp, members: [String], roles: [String: String]?)
+    /// Someone joined the running session.
+    case member(Stamp, user: String, role: String?)
+    /// Someone left for good; `members` is who is left.
+    case left(Stamp, user: String, members: [String]?)
+    case presence(Stamp, user: String?, state: Presence)
+    /// A task's test run; `output` goes out as `text`.
+    case test(Stamp, task: String, passed: Bool, output: String?, cases: [TestReport.Case]?)
+    /// `state` is what happened (`started`, `stopped`, `crashed`, `failed`, `limit`); `message` the
+    /// path to load when it started, `reason` the words for the team otherwise.
+    case workspace(Stamp, state: String, message: String?, reason: String?)
+    /// Any other event of the session, whole.
+    case event(Event)
+    /// Someone is typing (not an event).
+    case typing(user: String, active: Bool)
+    case heartbeat(time: Date)
+    /// The client's last frame was refused; nothing else changed.
+    case error(code: String, message: String, retryAfterMs: Int? = nil)
+    /// The credential the socket was opened with ended; the socket closes next.
+    case signedOut(message: String)
+
+    /// The message that shows a committed session event to the room. An event with a message of
+    /// its own whose payload does not read (not written by OPE) goes out whole, as `event`.
     init(_ event: Event) {
-        type = "event"
-        id = event.id
-        time = EventExporter.timestamp(event.time)
-        let payload = event.payload
+        self = Self.own(event) ?? .event(event)
+    }
+
+    private static func own(_ event: Event) -> RoomMessage? {
+        let stamp = Stamp(event)
+        /// What the page shows for the workspace: the part of the event type after `workspace.`.
+        func workspace(message: String? = nil, reason: String?) -> RoomMessage {
+            .workspace(stamp, state: String(event.type.rawValue.dropFirst("workspace.".count)), message: message, reason: reason)
+        }
         switch event.type {
         case .chatMessage:
-            type = "chat"
-            from = event.actor
-            text = payload["text"]?.stringValue
-            clientId = payload["clientId"]?.stringValue
+            return event.decode(ChatPayload.self).map { .chat(stamp, from: event.actor, text: $0.text, clientId: $0.clientId) }
         case .botMessage:
-            type = "bot"
-            from = payload["name"]?.stringValue ?? event.actor ?? "bot"
-            text = payload["text"]?.stringValue
             // Plans write Markdown (*task*, **Run tests**, `code`); rendered once per event here.
-            html = text.map(MarkdownRenderer().html)
+            return event.decode(BotMessagePayload.self).map {
+                .bot(stamp, from: $0.name ?? event.actor ?? "bot", text: $0.text, html: MarkdownRenderer().html($0.text))
+            }
         case .instructorHint:
-            type = "hint"
-            from = event.actor
-            text = payload["text"]?.stringValue
+            return event.decode(HintPayload.self).map { .hint(stamp, from: event.actor, text: $0.text) }
         case .botCommand:
-            // The page acts on it (e.g. shows the next task).
-            type = "command"
-            from = event.actor
-            text = payload["command"]?.stringValue
+            return event.decode(BotCommandPayload.self).map { .command(stamp, from: event.actor, text: $0.command) }
         case .roleChanged:
-            type = "roles"
-            if case .object(let map)? = payload["roles"] { roles = map.compactMapValues(\.stringValue) }
-            reason = payload["reason"]?.stringValue
+            return event.decode(RolesPayload.self).map { .roles(stamp, roles: $0.roles, reason: $0.reason) }
         case .sessionPhaseChanged:
-            type = "phase"
-            phase = payload["phase"]?.stringValue
+            return event.decode(PhaseChangedPayload.self).map { .phase(stamp, $0.phase) }
         case .sessionFormed:
-            type = "formed"
-            if case .array(let list)? = payload["members"] { members = list.compactMap(\.stringValue) }
-            if case .object(let map)? = payload["roles"] { roles = map.compactMapValues(\.stringValue) }
+            return event.decode(SessionFormedPayload.self).map { .formed(stamp, members: $0.members, roles: $0.roles) }
         case .sessionMemberJoined:
-            type = "member"
-            user = payload["user"]?.stringValue
-            role = payload["role"]?.stringValue
+            return event.decode(MemberJoinedPayload.self).map { .member(stamp, user: $0.user, role: $0.role) }
         case .sessionMemberLeft:
-            // The page says so and takes them off the team list; `members` is who is left.
-            type = "left"
-            user = payload["user"]?.stringValue
-            if case .array(let list)? = payload["remaining"] { members = list.compactMap(\.stringValue) }
-        case .presenceJoined, .presenceLeft:
-            type = "presence"
-            user = event.actor
-            state = event.type == .presenceJoined ? "join" : "leave"
+            return event.decode(MemberLeftPayload.self).map { .left(stamp, user: $0.user, members: $0.remaining) }
+        case .presenceJoined:
+            return .presence(stamp, user: event.actor, state: .join)
+        case .presenceLeft:
+            return .presence(stamp, user: event.actor, state: .leave)
         case .testResult:
-            type = "test"
-            task = payload["task"]?.stringValue
-            if case .bool(let value)? = payload["passed"] { passed = value }
-            text = payload["output"]?.stringValue
-            cases = payload["cases"]
-        case .workspaceStarted, .workspaceStopped, .workspaceCrashed, .workspaceFailed, .workspaceLimit:
-            // The page swaps or reloads the workspace frame and tells the team in words.
-            type = "workspace"
-            state = String(event.type.rawValue.dropFirst("workspace.".count))
-            message = payload["path"]?.stringValue
-            reason = payload["reason"]?.stringValue ?? payload["error"]?.stringValue ?? payload["log"]?.stringValue ?? payload["message"]?.stringValue
+            return event.decode(TestResultPayload.self).map { .test(stamp, task: $0.task, passed: $0.passed, output: $0.output, cases: $0.cases) }
+        case .workspaceStarted:
+            return event.decode(WorkspaceStartedPayload.self).map { workspace(message: $0.path, reason: nil) }
+        case .workspaceStopped:
+            return event.decode(WorkspaceStoppedPayload.self).map { workspace(reason: $0.reason) }
+        case .workspaceCrashed:
+            return event.decode(WorkspaceCrashedPayload.self).map { workspace(reason: $0.log) }
+        case .workspaceFailed:
+            return event.decode(WorkspaceFailedPayload.self).map { workspace(reason: $0.error) }
+        case .workspaceLimit:
+            return event.decode(WorkspaceLimitPayload.self).map { workspace(reason: $0.message) }
         default:
-            self.event = event
+            return nil
         }
     }
 
-    static func error(_ code: String, _ message: String) -> RoomMessage {
-        var value = RoomMessage(type: "error")
-        value.code = code
-        value.message = message
-        return value
-    }
-
-    /// The message as JSON text. Built with ``JSONValue`` rather than JSONEncoder: every chat
-    /// message is encoded once per event on the fan-out path, where Foundation's encoder cost
-    /// more than the rest of the delivery.
+    /// The message as JSON text (keys sorted), through ``JSONValueEncoder`` rather than
+    /// JSONEncoder: every chat message is encoded once per event on the fan-out path, where
+    /// Foundation's encoder cost more than the rest of the delivery.
     func json() -> String {
-        var object: [String: JSONValue] = ["type": .string(type)]
-        func put(_ key: String, _ value: String?) { if let value { object[key] = .string(value) } }
-        if let id { object["id"] = .number(Double(id)) }
-        put("time", time)
-        put("from", from)
-        put("user", user)
-        put("text", text)
-        put("html", html)
-        put("clientId", clientId)
-        put("state", state)
-        put("role", role)
-        put("reason", reason)
-        put("phase", phase)
-        put("session", session)
-        put("code", code)
-        put("message", message)
-        put("task", task)
-        if let active { object["active"] = .bool(active) }
-        if let passed { object["passed"] = .bool(passed) }
-        if let roles { object["roles"] = .object(roles.mapValues(JSONValue.string)) }
-        if let members { object["members"] = .array(members.map(JSONValue.string)) }
-        if let cases { object["cases"] = cases }
-        if let retryAfterMs { object["retryAfterMs"] = .number(Double(retryAfterMs)) }
-        if let event {
-            var fields: [String: JSONValue] = [
-                "id": .number(Double(event.id)), "time": .string(EventExporter.timestamp(event.time)), "type": .string(event.type.rawValue),
-                "payload": .object(event.payload),
-            ]
-            if let actor = event.actor { fields["actor"] = .string(actor) }
-            if let session = event.session { fields["session"] = .string(session) }
-            object["event"] = .object(fields)
+        // Strings, numbers, flags and JSON values only: encoding cannot fail.
+        try! JSONValueEncoder().encode(self).jsonText
+    }
+}
+
+extension RoomMessage: Encodable {
+    /// The `type` the pages switch on.
+    var type: String {
+        switch self {
+        case .welcome: "welcome"
+        case .synced: "synced"
+        case .ack: "ack"
+        case .chat: "chat"
+        case .bot: "bot"
+        case .hint: "hint"
+        case .command: "command"
+        case .roles: "roles"
+        case .phase: "phase"
+        case .formed: "formed"
+        case .member: "member"
+        case .left: "left"
+        case .presence: "presence"
+        case .test: "test"
+        case .workspace: "workspace"
+        case .event: "event"
+        case .typing: "typing"
+        case .heartbeat: "heartbeat"
+        case .error: "error"
+        case .signedOut: "signed_out"
         }
-        return JSONValue.jsonText(object: object)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case type, id, time, session, user, members, roles, phase, clientId, from, text, html, reason, role, state, task, passed, cases, message
+        case event, active, code, retryAfterMs
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var out = encoder.container(keyedBy: CodingKeys.self)
+        try out.encode(type, forKey: .type)
+        func stamp(_ stamp: Stamp) throws {
+            try out.encode(stamp.id, forKey: .id)
+            try out.encode(EventExporter.timestamp(stamp.time), forKey: .time)
+        }
+        switch self {
+        case .welcome(let session, let user, let members, let roles, let phase):
+            try out.encode(session, forKey: .session)
+            try out.encode(user, forKey: .user)
+            try out.encode(members, forKey: .members)
+            try out.encode(roles, forKey: .roles)
+            try out.encode(phase, forKey: .phase)
+        case .synced(let lastID):
+            try out.encode(lastID, forKey: .id)
+        case .ack(let id, let clientId):
+            try out.encode(id, forKey: .id)
+            try out.encode(clientId, forKey: .clientId)
+        case .chat(let at, let from, let text, let clientId):
+            try stamp(at)
+            try out.encodeIfPresent(from, forKey: .from)
+            try out.encode(text, forKey: .text)
+            try out.encodeIfPresent(clientId, forKey: .clientId)
+        case .bot(let at, let from, let text, let html):
+            try stamp(at)
+            try out.encode(from, forKey: .from)
+            try out.encode(text, forKey: .text)
+            try out.encode(html, forKey: .html)
+        case .hint(let at, let from, let text), .command(let at, let from, let text):
+            try stamp(at)
+            try out.encodeIfPresent(from, forKey: .from)
+            try out.encode(text, forKey: .text)
+        case .roles(let at, let roles, let reason):
+            try stamp(at)
+            try out.encode(roles, forKey: .roles)
+            try out.encodeIfPresent(reason, forKey: .reason)
+        case .phase(let at, let phase):
+            try stamp(at)
+            try out.encode(phase, forKey: .phase)
+        case .formed(let at, let members, let roles):
+            try stamp(at)
+            try out.encode(members, forKey: .members)
+            try out.encodeIfPresent(roles, forKey: .roles)
+        case .member(let at, let user, let role):
+            try stamp(at)
+            try out.encode(user, forKey: .user)
+            try out.encodeIfPresent(role, forKey: .role)
+        case .left(let at, let user, let members):
+            try stamp(at)
+            try out.encode(user, forKey: .user)
+            try out.encodeIfPresent(members, forKey: .members)
+        case .presence(let at, let user, let state):
+            try stamp(at)
+            try out.encodeIfPresent(user, forKey: .user)
+            try out.encode(state, forKey: .state)
+        case .test(let at, let task, let passed, let output, let cases):
+            try stamp(at)
+            try out.encode(task, forKey: .task)
+            try out.encode(passed, forKey: .passed)
+            try out.encodeIfPresent(output, forKey: .text)
+            try out.encodeIfPresent(cases, forKey: .cases)
+        case .workspace(let at, let state, let message, let reason):
+            try stamp(at)
+            try out.encode(state, forKey: .state)
+            try out.encodeIfPresent(message, forKey: .message)
+            try out.encodeIfPresent(reason, forKey: .reason)
+        case .event(let event):
+            try stamp(Stamp(event))
+            // The shape of an exported event, as researchers get it.
+            try out.encode(ExportedEvent(event), forKey: .event)
+        case .typing(let user, let active):
+            try out.encode(user, forKey: .user)
+            try out.encode(active, forKey: .active)
+        case .heartbeat(let time):
+            try out.encode(EventExporter.timestamp(time), forKey: .time)
+        case .error(let code, let message, let retryAfterMs):
+            try out.encode(code, forKey: .code)
+            try out.encode(message, forKey: .message)
+            try out.encodeIfPresent(retryAfterMs, forKey: .retryAfterMs)
+        case .signedOut(let message):
+            try out.encode(message, forKey: .message)
+        }
     }
 }

@@ -129,9 +129,7 @@ public actor BotService: Service {
             return
         }
         guard let bot = bots[id] else { return }
-        if event.type == .sessionPhaseChanged, let phase = event.payload["phase"]?.stringValue,
-            SessionStateMachine.Phase(rawValue: phase)?.isOver == true
-        {
+        if event.decode(PhaseChangedPayload.self)?.phase.isOver == true {
             bots[id] = nil
             return
         }
@@ -148,32 +146,26 @@ public actor BotService: Service {
         case .presenceJoined: return event.actor.map { .joined($0) }
         case .presenceLeft: return event.actor.map { .left($0) }
         case .chatMessage:
-            guard let user = event.actor, let text = event.payload["text"]?.stringValue else { return nil }
-            return .chat(user: user, text: text)
+            guard let user = event.actor, let chat = event.decode(ChatPayload.self) else { return nil }
+            return .chat(user: user, text: chat.text)
         case .testResult:
-            guard let task = event.payload["task"]?.stringValue, case .bool(let passed)? = event.payload["passed"] else { return nil }
-            return .testResult(task: task, passed: passed)
+            guard let result = event.decode(TestResultPayload.self) else { return nil }
+            return .testResult(task: result.task, passed: result.passed)
         case .botRun: return .runFinished
         case .roleChanged where event.actor != actor:
-            guard case .object(let map)? = event.payload["roles"] else { return nil }
-            var roles: [String: String] = [:]
-            for (user, value) in map {
-                guard let role = value.stringValue else { continue }
-                roles[user] = plan.settings.roles.first { PlanLoader.moduleRole($0, in: module) == role } ?? role
-            }
-            return .rolesChanged(roles)
+            guard let changed = event.decode(RolesPayload.self) else { return nil }
+            return .rolesChanged(changed.roles.mapValues { role in plan.settings.roles.first { PlanLoader.moduleRole($0, in: module) == role } ?? role })
         default: return nil
         }
     }
 
     /// A new session of a module with a plan gets its bot.
     func start(session id: String, formed: Event) async {
-        guard let moduleID = formed.payload["module"]?.stringValue, let module = await sessions.module(named: moduleID) else { return }
-        let (plan, _) = module.bot(condition: formed.payload["condition"]?.stringValue)
+        guard let team = formed.decode(SessionFormedPayload.self), let module = await sessions.module(named: team.module) else { return }
+        let (plan, _) = module.bot(condition: team.condition)
         guard let plan else { return }
         // The plan waits for the team that formed (a group of one starts at once).
-        let size: Int
-        if case .array(let members)? = formed.payload["members"], !members.isEmpty { size = members.count } else { size = module.group.target }
+        let size = team.members.isEmpty ? module.group.target : team.members.count
         bots[id] = Bot(engine: PlanEngine(plan: plan, teamSize: size, seed: SeededGenerator.seed(id)), origin: formed.time, module: module, plan: plan)
         logger.info("bot started", metadata: ["session": "\(id)", "plan": "\(plan.name)"])
     }
@@ -206,14 +198,19 @@ public actor BotService: Service {
                 try await execute(action.kind, bot: bot, session: id, group: &group, logger: logger)
             } catch {
                 logger.error("bot action failed", metadata: ["action": "\(action.kind)", "error": "\(error)"])
-                record(.botWarning, id, ["message": .string("the bot could not \(PlanSimulator.describe(action.kind)): \(error)")])
+                record(.botWarning, id, BotWarningPayload(message: "the bot could not \(PlanSimulator.describe(action.kind)): \(error)"))
             }
         }
     }
 
     /// Queues an event of the bot; ``flush()`` commits the queue.
-    func record(_ type: EventType, _ session: String, _ payload: [String: JSONValue]) {
+    func record(_ type: EventType, _ session: String, _ payload: some EventPayload) {
         pending.append(EventDraft(time: clock.now, type: type, actor: Self.actor, session: session, payload: payload))
+    }
+
+    /// Queues an event of the bot that has no payload.
+    func record(_ type: EventType, _ session: String) {
+        pending.append(EventDraft(time: clock.now, type: type, actor: Self.actor, session: session))
     }
 
     func flush() async throws {
@@ -226,32 +223,32 @@ public actor BotService: Service {
     func execute(_ kind: PlanEngine.Kind, bot: Bot, session id: String, group: inout TaskGroup<Void>, logger: Logger) async throws {
         switch kind {
         case .launched:
-            record(.botStep, id, ["kind": "launched", "plan": .string(bot.plan.name)])
+            record(.botStep, id, BotStepPayload.launched(plan: bot.plan.name))
         case .stage(let name):
-            record(.botStep, id, ["kind": "stage", "stage": .string(name)])
+            record(.botStep, id, BotStepPayload.stage(name))
         case .step(let stage, let step):
-            record(.botStep, id, ["kind": "step", "stage": .string(stage), "step": .string(step)])
+            record(.botStep, id, BotStepPayload.step(stage: stage, step: step))
         case .finished:
-            record(.botStep, id, ["kind": "finished"])
+            record(.botStep, id, BotStepPayload.finished)
             if bot.ended { try await leave(id, bot: bot) }
         case .say(let text, let prompt):
-            record(.botMessage, id, ["text": .string(text), "prompt": .string(prompt), "name": .string(bot.plan.settings.botName)])
+            record(.botMessage, id, BotMessagePayload(text: text, name: bot.plan.settings.botName, prompt: prompt))
         case .roles(let map, let reason):
             try await flush()
             var roles: [String: String] = [:]
             for (user, role) in map { roles[user] = PlanLoader.moduleRole(role, in: bot.module) ?? role }
             try await sessions.assignRoles(session: id, roles: roles, reason: reason, by: Self.actor)
         case .command(let command):
-            record(.botCommand, id, ["command": .string(command)])
+            record(.botCommand, id, BotCommandPayload(command: command))
         case .run(let command, let timeout):
             guard let place = await workspaces?.files(of: id), let commands else {
-                record(.botRun, id, ["command": .string(command), "error": "the session has no workspace"])
+                record(.botRun, id, BotRunPayload(command: command, error: "the session has no workspace"))
                 return
             }
             let limits = bot.module.workspaceLimits(server: commands.limits)
             // The step finishes when the `bot.run` event comes back through the log.
             group.addTask { [store, clock] in
-                var payload: [String: JSONValue] = ["command": .string(command)]
+                var payload = BotRunPayload(command: command)
                 do {
                     // In the team's folder, so in a sandbox: as the team's own account while its
                     // workspace runs (what it writes stays the team's), never as the server.
@@ -259,22 +256,22 @@ public actor BotService: Service {
                         command, home: place.directory, homeWritable: true, shareAccountWith: place.workspaceID, environment: place.environment,
                         venv: commands.venv, limits: limits, timeout: .seconds(timeout)
                     )
-                    payload["status"] = .number(Double(result.status))
-                    payload["timedOut"] = .bool(result.timedOut)
-                    payload["output"] = .string(String(result.output.suffix(4000)))
+                    payload.status = result.status
+                    payload.timedOut = result.timedOut
+                    payload.output = String(result.output.suffix(4000))
                 } catch {
-                    payload["error"] = .string("\(error)")
+                    payload.error = "\(error)"
                 }
                 _ = try? await store.events.append(EventDraft(time: clock.now, type: .botRun, actor: Self.actor, session: id, payload: payload))
             }
         case .external(let message):
-            var payload: [String: JSONValue] = ["message": .string(message)]
+            var payload = BotExternalPayload(message: message, url: nil)
             if let base = bot.plan.settings.externalURL {
                 // Bazaar's form: GET <url>?session_id=<room>&<message>. Sent beside the plan with a
                 // time limit: an outside system never holds the bot up.
                 let separator = base.contains("?") ? "&" : "?"
                 let url = base + separator + "session_id=" + id + "&" + message
-                payload["url"] = .string(url)
+                payload.url = url
                 group.addTask { [store, clock] in
                     var request = HTTPClientRequest(url: url)
                     request.method = .GET
@@ -284,7 +281,7 @@ public actor BotService: Service {
                     } catch {
                         let warning = EventDraft(
                             time: clock.now, type: .botWarning, actor: Self.actor, session: id,
-                            payload: ["message": .string("external message '\(message)' not delivered: \(error)")]
+                            payload: BotWarningPayload(message: "external message '\(message)' not delivered: \(error)")
                         )
                         _ = try? await store.events.append(warning)
                     }
@@ -292,24 +289,24 @@ public actor BotService: Service {
             }
             record(.botExternal, id, payload)
         case .log(let tag, let details):
-            record(.botLog, id, ["tag": .string(tag), "details": .string(details)])
+            record(.botLog, id, BotLogPayload(tag: tag, details: details))
         case .postChatLog:
             try await postChatLog(id)
         case .end:
             bots[id]?.ended = true
-            record(.botEnd, id, [:])
+            record(.botEnd, id)
         case .logout:
             try await leave(id, bot: bots[id] ?? bot)
         case .warning(let message):
             logger.warning("plan problem", metadata: ["message": "\(message)"])
-            record(.botWarning, id, ["message": .string(message)])
+            record(.botWarning, id, BotWarningPayload(message: message))
         }
     }
 
     /// The bot leaves; if it declared the activity over, the session completes.
     func leave(_ id: String, bot: Bot) async throws {
         bots[id] = nil
-        record(.botStopped, id, [:])
+        record(.botStopped, id)
         try await flush()
         if bot.ended { _ = try await sessions.complete(session: id, by: Self.actor) }
     }
@@ -320,15 +317,15 @@ public actor BotService: Service {
         var lines: [String] = []
         try await store.reader.forEach(EventFilter(session: id, types: [.chatMessage, .botMessage])) { page in
             for event in page {
-                let who = event.type == .botMessage ? (event.payload["name"]?.stringValue ?? Self.actor) : (event.actor ?? "?")
-                lines.append("[\(EventExporter.timestamp(event.time))] \(who): \(event.payload["text"]?.stringValue ?? "")")
+                guard let line = event.chatLine else { continue }
+                lines.append("[\(EventExporter.timestamp(event.time))] \(line.speaker): \(line.text)")
             }
         }
-        var payload: [String: JSONValue] = ["messages": .number(Double(lines.count))]
+        var payload = ChatLogPayload(messages: lines.count, file: nil)
         if let place = await workspaces?.files(of: id) {
             let file = place.directory + "/chat-log.txt"
             try (lines.joined(separator: "\n") + "\n").write(toFile: file, atomically: true, encoding: .utf8)
-            payload["file"] = "chat-log.txt"
+            payload.file = "chat-log.txt"
         }
         record(.botChatLog, id, payload)
     }

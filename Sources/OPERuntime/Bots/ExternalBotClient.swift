@@ -32,7 +32,7 @@ struct ExternalBotClient: Sendable {
     /// Whether `event` needs a call at all (a chat-completions persona answers chat only).
     func needsCall(_ event: Event) -> Bool {
         guard case .chatCompletions(_, _, _, _, let respondToAll) = bot.kind else { return true }
-        guard event.type == .chatMessage, let text = event.payload["text"]?.stringValue else { return false }
+        guard let text = event.decode(ChatPayload.self)?.text else { return false }
         return respondToAll || text.lowercased().contains(bot.name.lowercased())
     }
 
@@ -60,12 +60,11 @@ struct ExternalBotClient: Sendable {
             }
             var messages: [JSONValue] = [.object(["role": "system", "content": .string(systemPrompt)])]
             for message in context {
-                let text = message.payload["text"]?.stringValue ?? ""
-                if message.type == .botMessage, message.actor == ExternalBotService.actor {
-                    messages.append(.object(["role": "assistant", "content": .string(text)]))
+                guard let line = message.chatLine else { continue }
+                if line.byBot, message.actor == ExternalBotService.actor {
+                    messages.append(.object(["role": "assistant", "content": .string(line.text)]))
                 } else {
-                    let who = message.type == .botMessage ? (message.payload["name"]?.stringValue ?? "bot") : (message.actor ?? "?")
-                    messages.append(.object(["role": "user", "content": .string("\(who): \(text)")]))
+                    messages.append(.object(["role": "user", "content": .string("\(line.speaker): \(line.text)")]))
                 }
             }
             body = ["model": .string(model), "messages": .array(messages)]

@@ -116,17 +116,16 @@ public actor ExternalBotService: Service {
             }
             guard deliveries[id] != nil, Self.relevant(event) else { continue }
             deliveries[id]?.pending += 1
-            if event.type == .sessionPhaseChanged, let phase = event.payload["phase"]?.stringValue, SessionStateMachine.Phase(rawValue: phase)?.isOver == true {
+            if event.decode(PhaseChangedPayload.self)?.phase.isOver == true {
                 deliveries[id]?.over = true
             }
         }
     }
 
     func register(_ id: String, formed: Event, cursor: Int64, pending: Int) async {
-        guard let moduleID = formed.payload["module"]?.stringValue, let module = await sessions.module(named: moduleID) else { return }
-        let condition = formed.payload["condition"]?.stringValue
-        guard let bot = module.bot(condition: condition).externalBot else { return }
-        deliveries[id] = Delivery(bot: bot, module: moduleID, condition: condition, cursor: cursor, pending: pending)
+        guard let team = formed.decode(SessionFormedPayload.self), let module = await sessions.module(named: team.module) else { return }
+        guard let bot = module.bot(condition: team.condition).externalBot else { return }
+        deliveries[id] = Delivery(bot: bot, module: team.module, condition: team.condition, cursor: cursor, pending: pending)
         if breakers[bot.url] == nil {
             breakers[bot.url] = CircuitBreaker(threshold: bot.breakerFailures, cooldown: Double(DurationText.seconds(bot.breakerCooldown)))
         }
@@ -212,13 +211,13 @@ public actor ExternalBotService: Service {
             consumed = believedPending
         case .delivered(let event, let reply):
             var drafts = reply.messages.map { text in
-                EventDraft(time: clock.now, type: .botMessage, actor: Self.actor, session: id, payload: ["text": .string(text), "name": .string(delivery.bot.name), "replyTo": .number(Double(event.id))])
+                EventDraft(time: clock.now, type: .botMessage, actor: Self.actor, session: id, payload: BotMessagePayload(text: text, name: delivery.bot.name, replyTo: event.id))
             }
             drafts += reply.commands.map { command in
-                EventDraft(time: clock.now, type: .botCommand, actor: Self.actor, session: id, payload: ["command": .string(command), "replyTo": .number(Double(event.id))])
+                EventDraft(time: clock.now, type: .botCommand, actor: Self.actor, session: id, payload: BotCommandPayload(command: command, replyTo: event.id))
             }
             if delivery.reportedDown {
-                drafts.append(EventDraft(time: clock.now, type: .externalBotRecovered, actor: Self.actor, session: id, payload: ["bot": .string(delivery.bot.name)]))
+                drafts.append(EventDraft(time: clock.now, type: .externalBotRecovered, actor: Self.actor, session: id, payload: ExternalBotRecoveredPayload(bot: delivery.bot.name)))
             }
             do {
                 if drafts.isEmpty {
@@ -246,7 +245,7 @@ public actor ExternalBotService: Service {
                 // Recorded, with the cursor moved past it in the same transaction: never silently dropped.
                 let draft = EventDraft(
                     time: clock.now, type: .externalBotGaveUp, actor: Self.actor, session: id,
-                    payload: ["bot": .string(delivery.bot.name), "event": .number(Double(event.id)), "reason": .string(reason), "attempts": .number(Double(delivery.attempts))]
+                    payload: ExternalBotGaveUpPayload(bot: delivery.bot.name, event: event.id, reason: reason, attempts: delivery.attempts)
                 )
                 if (try? await store.events.append(contentsOf: [draft]) { db in try ExternalBotCursors.write(db, session: id, delivered: event.id) }) != nil {
                     delivery.cursor = event.id
@@ -262,7 +261,7 @@ public actor ExternalBotService: Service {
                     delivery.reportedDown = true
                     let draft = EventDraft(
                         time: clock.now, type: .externalBotUnavailable, actor: Self.actor, session: id,
-                        payload: ["bot": .string(delivery.bot.name), "error": .string(failure.description), "waiting": .number(Double(believedPending))]
+                        payload: ExternalBotUnavailablePayload(bot: delivery.bot.name, error: failure.description, waiting: believedPending)
                     )
                     _ = try? await store.events.append(draft)
                 }

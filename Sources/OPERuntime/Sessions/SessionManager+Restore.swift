@@ -39,76 +39,62 @@ extension SessionManager {
     }
 
     private func replay(_ event: Event) {
-        let payload = event.payload
         switch event.type {
         case .lobbyJoined:
-            guard let user = event.actor, let module = payload["module"]?.stringValue else { return }
+            guard let user = event.actor, let joined = event.decode(LobbyPayload.self) else { return }
             gaveUp[user] = nil
-            lobby.restore(.init(user: user, module: module, joinedAt: event.time))
+            lobby.restore(.init(user: user, module: joined.module, joinedAt: event.time))
         case .lobbyLeft:
             if let user = event.actor { lobby.leave(user: user) }
         case .lobbyGaveUp:
             guard let user = event.actor else { return }
             lobby.leave(user: user)
-            gaveUp[user] = payload["module"]?.stringValue
+            gaveUp[user] = event.decode(LobbyPayload.self)?.module
         case .moduleMatchingChanged:
-            guard let module = payload["module"]?.stringValue, var settings = lobby.settings[module] else { return }
-            if case .bool(let open)? = payload["open"] { settings.matching.open = open }
-            if let mode = payload["mode"]?.stringValue.flatMap(MatchingPolicy.Mode.init(rawValue:)) { settings.matching.mode = mode }
-            lobby.configure(module: module, settings)
+            guard let change = event.decode(MatchingChangedPayload.self), var settings = lobby.settings[change.module] else { return }
+            settings.matching.open = change.open
+            settings.matching.mode = change.mode
+            lobby.configure(module: change.module, settings)
         case .moduleGroupsUploaded:
-            guard let module = payload["module"]?.stringValue, case .object(let groups)? = payload["groups"] else { return }
-            staticGroups[module] = groups.compactMapValues { value in
-                if case .array(let users) = value { return users.compactMap(\.stringValue) }
-                return nil
-            }
+            guard let upload = event.decode(GroupsUploadedPayload.self) else { return }
+            staticGroups[upload.module] = upload.groups
         case .sessionFormed:
-            guard let id = event.session, let module = payload["module"]?.stringValue, case .array(let list)? = payload["members"] else { return }
-            let members = list.compactMap(\.stringValue)
-            let roleOrder: [String] = {
-                if case .array(let roles)? = payload["roleOrder"] { return roles.compactMap(\.stringValue) }
-                return Module.defaultRoles
-            }()
-            var rotation: Duration?
-            if case .number(let seconds)? = payload["rotationSeconds"] { rotation = .seconds(seconds) }
+            guard let id = event.session, let team = event.decode(SessionFormedPayload.self) else { return }
+            let roleOrder = team.roleOrder ?? Module.defaultRoles
             var session = SessionStateMachine(
-                id: id, module: module, members: members, roles: roleOrder.isEmpty ? Module.defaultRoles : roleOrder,
-                lateJoinRole: payload["lateJoinRole"]?.stringValue ?? roleOrder.last ?? "researcher", rotationInterval: rotation,
+                id: id, module: team.module, members: team.members, roles: roleOrder.isEmpty ? Module.defaultRoles : roleOrder,
+                lateJoinRole: team.lateJoinRole ?? roleOrder.last ?? "researcher", rotationInterval: team.rotationSeconds.map { .seconds($0) },
                 gracePeriod: configuration.gracePeriod, now: event.time
             )
-            if case .object(let roles)? = payload["roles"] { session.restore(roles: roles.compactMapValues(\.stringValue), rotation: 0, at: event.time) }
-            for member in members {
+            if let roles = team.roles { session.restore(roles: roles, rotation: 0, at: event.time) }
+            for member in team.members {
                 lobby.leave(user: member)
                 gaveUp[member] = nil
             }
             sessions[id] = session
-            if let group = payload["group"]?.stringValue { staticSessions[module + "/" + group] = id }
-            sessions[id]?.condition = payload["condition"]?.stringValue
+            if let group = team.group { staticSessions[team.module + "/" + group] = id }
+            sessions[id]?.condition = team.condition
         case .experimentAssigned:
-            if let module = payload["module"]?.stringValue { experimentCounts[module, default: 0] += 1 }
+            if let assignment = event.decode(ExperimentAssignedPayload.self) { experimentCounts[assignment.module, default: 0] += 1 }
         case .sessionMemberJoined:
-            guard let id = event.session, var session = sessions[id], let user = payload["user"]?.stringValue else { return }
-            lobby.leave(user: user)
-            _ = session.addMember(user, now: event.time)
-            if let role = payload["role"]?.stringValue, let member = session.member(user), member.role != role {
-                session.restore(roles: [user: role], rotation: session.rotation, at: session.lastRotation)
+            guard let id = event.session, var session = sessions[id], let joined = event.decode(MemberJoinedPayload.self) else { return }
+            lobby.leave(user: joined.user)
+            _ = session.addMember(joined.user, now: event.time)
+            if let role = joined.role, let member = session.member(joined.user), member.role != role {
+                session.restore(roles: [joined.user: role], rotation: session.rotation, at: session.lastRotation)
             }
             sessions[id] = session
         case .sessionMemberLeft:
-            guard let id = event.session, var session = sessions[id], let user = payload["user"]?.stringValue else { return }
-            _ = session.removeMember(user, now: event.time)
+            guard let id = event.session, var session = sessions[id], let left = event.decode(MemberLeftPayload.self) else { return }
+            _ = session.removeMember(left.user, now: event.time)
             sessions[id] = session
         case .roleChanged:
-            guard let id = event.session, var session = sessions[id], case .object(let roles)? = payload["roles"] else { return }
-            var rotation = session.rotation
-            if case .number(let value)? = payload["rotation"] { rotation = Int(value) }
-            session.restore(roles: roles.compactMapValues(\.stringValue), rotation: rotation, at: event.time)
+            guard let id = event.session, var session = sessions[id], let change = event.decode(RolesPayload.self) else { return }
+            session.restore(roles: change.roles, rotation: change.rotation ?? session.rotation, at: event.time)
             sessions[id] = session
         case .sessionPhaseChanged:
-            guard let id = event.session, var session = sessions[id],
-                let phase = payload["phase"]?.stringValue.flatMap(SessionStateMachine.Phase.init(rawValue:))
-            else { return }
-            session.restore(phase: phase, at: event.time)
+            guard let id = event.session, var session = sessions[id], let change = event.decode(PhaseChangedPayload.self) else { return }
+            session.restore(phase: change.phase, at: event.time)
             sessions[id] = session
         default:
             break

@@ -88,7 +88,7 @@ public actor SessionManager {
         lobby.configure(module: module, settings)
         let draft = EventDraft(
             time: clock.now, type: .moduleMatchingChanged, actor: actor,
-            payload: ["module": .string(module), "open": .bool(settings.matching.open), "mode": .string(settings.matching.mode.rawValue)]
+            payload: MatchingChangedPayload(module: module, open: settings.matching.open, mode: settings.matching.mode)
         )
         try await commit([draft])
         return settings.matching
@@ -126,7 +126,7 @@ public actor SessionManager {
             throw JoinError.lobby(error)
         }
         gaveUp[user] = nil
-        drafts.append(EventDraft(time: now, type: .lobbyJoined, actor: user, payload: ["module": .string(module)]))
+        drafts.append(EventDraft(time: now, type: .lobbyJoined, actor: user, payload: LobbyPayload(module: module)))
         drafts += apply(lobby.tick(now: now, formGroups: canStart), now: now)
         try await commit(drafts)
         return status(of: user)
@@ -142,7 +142,7 @@ public actor SessionManager {
     public func leave(user: String) async throws -> Bool {
         let now = clock.now
         guard let module = lobby.leave(user: user) else { return false }
-        try await commit([EventDraft(time: now, type: .lobbyLeft, actor: user, payload: ["module": .string(module)])])
+        try await commit([EventDraft(time: now, type: .lobbyLeft, actor: user, payload: LobbyPayload(module: module))])
         return true
     }
 
@@ -329,10 +329,9 @@ public actor SessionManager {
         settings.matching.open = true
         lobby.configure(module: module, settings)
         let now = clock.now
-        let groupsPayload = JSONValue.object(groups.mapValues { .array($0.map(JSONValue.string)) })
         try await commit([
-            EventDraft(time: now, type: .moduleGroupsUploaded, actor: actor, payload: ["module": .string(module), "groups": groupsPayload]),
-            EventDraft(time: now, type: .moduleMatchingChanged, actor: actor, payload: ["module": .string(module), "open": true, "mode": "static"]),
+            EventDraft(time: now, type: .moduleGroupsUploaded, actor: actor, payload: GroupsUploadedPayload(module: module, groups: groups)),
+            EventDraft(time: now, type: .moduleMatchingChanged, actor: actor, payload: MatchingChangedPayload(module: module, open: true, mode: .static)),
         ])
     }
 
@@ -385,7 +384,7 @@ public actor SessionManager {
                 drafts += self.drafts(for: actions, session: session, actor: "lobby", now: now)
             case .giveUp(let user, let module):
                 gaveUp[user] = module
-                drafts.append(EventDraft(time: now, type: .lobbyGaveUp, actor: user, payload: ["module": .string(module)]))
+                drafts.append(EventDraft(time: now, type: .lobbyGaveUp, actor: user, payload: LobbyPayload(module: module)))
             }
         }
         return drafts
@@ -399,12 +398,10 @@ public actor SessionManager {
             id: id, module: moduleID, members: members, roles: roles, lateJoinRole: module?.lateJoinRole ?? roles.last!,
             rotationInterval: module?.rotationInterval, gracePeriod: configuration.gracePeriod, now: now
         )
-        var payload: [String: JSONValue] = [
-            "module": .string(moduleID), "members": .array(members.map(JSONValue.string)), "roles": .object(session.roleMap.mapValues(JSONValue.string)),
-            "roleOrder": .array(roles.map(JSONValue.string)), "lateJoinRole": .string(session.lateJoinRole),
-        ]
-        if let interval = session.rotationInterval { payload["rotationSeconds"] = .number(Double(DurationText.seconds(interval))) }
-        if let group { payload["group"] = .string(group) }
+        var payload = SessionFormedPayload(
+            module: moduleID, members: members, roles: session.roleMap, roleOrder: roles, lateJoinRole: session.lateJoinRole,
+            rotationSeconds: session.rotationInterval.map(DurationText.seconds), group: group
+        )
         var assignment: EventDraft?
         if let experiment = module?.experiment {
             // Seeded, balanced randomisation over the module's sessions in the order they form.
@@ -412,10 +409,10 @@ public actor SessionManager {
             experimentCounts[moduleID] = index + 1
             let condition = ExperimentAssigner.condition(index: index, of: experiment)
             session.condition = condition
-            payload["condition"] = .string(condition)
+            payload.condition = condition
             assignment = EventDraft(
                 time: now, type: .experimentAssigned, actor: "system", session: id,
-                payload: ["module": .string(moduleID), "condition": .string(condition), "index": .number(Double(index)), "seed": .number(Double(experiment.seed))]
+                payload: ExperimentAssignedPayload(module: moduleID, condition: condition, index: index, seed: experiment.seed)
             )
         }
         var drafts = [EventDraft(time: now, type: .sessionFormed, actor: "lobby", session: id, payload: payload)]
@@ -443,18 +440,18 @@ public actor SessionManager {
         actions.map { action in
             switch action {
             case .phaseChanged(let phase):
-                return EventDraft(time: now, type: .sessionPhaseChanged, actor: actor, session: session.id, payload: ["phase": .string(phase.rawValue)])
+                return EventDraft(time: now, type: .sessionPhaseChanged, actor: actor, session: session.id, payload: PhaseChangedPayload(phase: phase))
             case .rolesChanged(let roles, let reason):
                 return EventDraft(
                     time: now, type: .roleChanged, actor: actor, session: session.id,
-                    payload: ["roles": .object(roles.mapValues(JSONValue.string)), "reason": .string(reason), "rotation": .number(Double(session.rotation))]
+                    payload: RolesPayload(roles: roles, reason: reason, rotation: session.rotation)
                 )
             case .memberJoined(let user, let role):
-                return EventDraft(time: now, type: .sessionMemberJoined, actor: actor, session: session.id, payload: ["user": .string(user), "role": .string(role)])
+                return EventDraft(time: now, type: .sessionMemberJoined, actor: actor, session: session.id, payload: MemberJoinedPayload(user: user, role: role))
             case .memberLeft(let user):
                 return EventDraft(
                     time: now, type: .sessionMemberLeft, actor: actor, session: session.id,
-                    payload: ["user": .string(user), "remaining": .array(session.members.map { .string($0.user) })]
+                    payload: MemberLeftPayload(user: user, remaining: session.members.map(\.user))
                 )
             }
         }

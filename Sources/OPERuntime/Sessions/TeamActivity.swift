@@ -42,10 +42,10 @@ public struct TeamActivity: Encodable, Sendable, Hashable {
         var tests: [String: Bool] = [:]
         var failuresInARow = 0
         var countingFailures = true
-        for event in recent where event.type == .testResult {
-            guard let task = event.payload["task"]?.stringValue, case .bool(let passed)? = event.payload["passed"] else { continue }
-            if tests[task] == nil { tests[task] = passed }
-            if countingFailures { if passed { countingFailures = false } else { failuresInARow += 1 } }
+        for event in recent {
+            guard let run = event.decode(TestResultPayload.self) else { continue }
+            if tests[run.task] == nil { tests[run.task] = run.passed }
+            if countingFailures { if run.passed { countingFailures = false } else { failuresInARow += 1 } }
         }
         let latest = [recent.first?.time, edit?.time].compactMap { $0 }.max()
         let last = latest ?? session.activeSince ?? session.createdAt
@@ -63,12 +63,8 @@ public struct TeamActivity: Encodable, Sendable, Hashable {
 
     /// The latest task named by a `task …` bot command or a test run that the module has.
     static func currentTask(in module: Module, events: [Event]) -> TaskRef? {
-        let named = events.lazy.compactMap { event -> String? in
-            if event.type == .testResult { return event.payload["task"]?.stringValue }
-            guard let command = event.payload["command"]?.stringValue, command.hasPrefix("task ") else { return nil }
-            return String(command.dropFirst("task ".count)).trimmingCharacters(in: .whitespaces)
-        }
-        .first { id in module.tasks.contains { $0.id == id } }
+        let named = events.lazy.compactMap { event in event.decode(TestResultPayload.self)?.task ?? event.decode(BotCommandPayload.self)?.task }
+            .first { id in module.tasks.contains { $0.id == id } }
         guard let task = module.tasks.first(where: { $0.id == named }) ?? module.tasks.first else { return nil }
         return TaskRef(id: task.id, title: task.title)
     }

@@ -71,7 +71,7 @@ public final class EditActivity: Sendable {
         guard let due else { return }
         do {
             _ = try await events.append(
-                EventDraft(time: now, type: .workspaceEdited, actor: user, session: session, payload: ["updates": .number(Double(due))])
+                EventDraft(time: now, type: .workspaceEdited, actor: user, session: session, payload: EditedPayload(updates: due))
             )
         } catch {
             logger.warning("edit activity not recorded", metadata: ["session": "\(session)", "user": "\(user)", "error": "\(error)"])

@@ -125,11 +125,10 @@ public actor TaskTestService {
         let event = try await events.append(
             EventDraft(
                 time: clock.now, type: .testResult, actor: user, session: session,
-                payload: [
-                    "task": .string(taskID), "passed": .bool(result.succeeded), "timedOut": .bool(result.timedOut),
-                    "exitStatus": .number(Double(result.status)), "durationMs": .number(Double(durationMs)), "output": .string(excerpt),
-                    "cases": report.json,
-                ]
+                payload: TestResultPayload(
+                    task: taskID, passed: result.succeeded, timedOut: result.timedOut, exitStatus: result.status, durationMs: durationMs, output: excerpt,
+                    cases: report.cases
+                )
             )
         )
         logger.info("tests ran", metadata: ["session": "\(session)", "task": "\(taskID)", "passed": "\(result.succeeded)", "ms": "\(durationMs)"])

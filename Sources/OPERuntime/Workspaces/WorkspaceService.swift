@@ -141,7 +141,7 @@ public actor WorkspaceService: Service {
             }
             group.addTask { [self] in
                 for await notice in backend.notices {
-                    await record(.workspaceLimit, session: notice.session, ["limit": .string(notice.limit.rawValue), "message": .string(notice.message)])
+                    await record(.workspaceLimit, session: notice.session, WorkspaceLimitPayload(limit: notice.limit.rawValue, message: notice.message).fields)
                 }
             }
             group.addTask { [self] in
@@ -164,9 +164,9 @@ public actor WorkspaceService: Service {
     }
 
     private func observe(_ batch: [Event]) async {
-        for event in batch where event.type == .sessionPhaseChanged {
-            guard let session = event.session, let phase = event.payload["phase"]?.stringValue else { continue }
-            switch SessionStateMachine.Phase(rawValue: phase) {
+        for event in batch {
+            guard let session = event.session, let change = event.decode(PhaseChangedPayload.self) else { continue }
+            switch change.phase {
             case .starting: await carryOut(lifecycle.startWanted(session: session, restart: false, now: clock.now))
             case .completed, .abandoned:
                 shared.withLock { $0.lastActivity[session] = nil }
@@ -283,8 +283,8 @@ public actor WorkspaceService: Service {
             case .cleanUpKit(let session):
                 if let module = await sessions.module(ofSession: session) { await kitCleanup(module, session) }
             case .record(let type, let session, let payload):
-                if type == .workspaceStarted, case .number(let milliseconds)? = payload["startMs"] {
-                    startTimer.recordNanoseconds(Int64(milliseconds * 1_000_000))
+                if type == .workspaceStarted, let started = try? JSONValueDecoder().decode(WorkspaceStartedPayload.self, from: .object(payload)) {
+                    startTimer.recordNanoseconds(Int64(started.startMs * 1_000_000))
                 }
                 await record(type, session: session, payload)
             case .resumeWaiters(let session, let workspace): waiters.finish(session, with: workspace)
@@ -303,7 +303,7 @@ public actor WorkspaceService: Service {
 
     private func record(_ type: EventType, session: String, _ payload: [String: JSONValue]) async {
         do {
-            _ = try await events.append(EventDraft(time: Date(), type: type, actor: "system", session: session, payload: payload))
+            _ = try await events.append(EventDraft(time: clock.now, type: type, actor: "system", session: session, payload: payload))
         } catch {
             logger.error("could not record a workspace event", metadata: ["session": "\(session)", "type": "\(type)", "error": "\(error)"])
         }
