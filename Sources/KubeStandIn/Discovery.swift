@@ -12,14 +12,15 @@ enum Discovery {
         }
         return [
             "kind": "APIGroupList", "apiVersion": "v1",
-            "groups": .array(order.map { group in
-                let list = versions[group] ?? []
-                return [
-                    "name": .string(group),
-                    "versions": .array(list.map { ["groupVersion": .string("\(group)/\($0)"), "version": .string($0)] }),
-                    "preferredVersion": ["groupVersion": .string("\(group)/\(list[0])"), "version": .string(list[0])],
-                ]
-            }),
+            "groups": .array(
+                order.map { group in
+                    let list = versions[group] ?? []
+                    return [
+                        "name": .string(group),
+                        "versions": .array(list.map { ["groupVersion": .string("\(group)/\($0)"), "version": .string($0)] }),
+                        "preferredVersion": ["groupVersion": .string("\(group)/\(list[0])"), "version": .string(list[0])],
+                    ]
+                }),
         ]
     }
 

@@ -21,7 +21,8 @@ extension ObjectStore {
             default: "InternalError"
             }
         let message = code == 429 ? "Too many requests, please try again later." : "Internal error occurred: injected by the stand-in's fault hook"
-        faults.failures += Array(repeating: StatusError(code: code, reason: reason, message: message, retryAfter: code == 429 ? retryAfterSeconds : nil), count: count)
+        faults.failures += Array(
+            repeating: StatusError(code: code, reason: reason, message: message, retryAfter: code == 429 ? retryAfterSeconds : nil), count: count)
     }
 
     /// Answers the next `count` updates that carry a resourceVersion with 409 Conflict, as if someone had written first.

@@ -65,7 +65,9 @@ extension ObjectStore {
             throw .invalid(type, name, "metadata.resourceVersion: Invalid value: 0x0: must be specified for an update")
         }
         if let uid = body.metadata["uid"]?.stringValue, uid != existing.metadata["uid"]?.stringValue {
-            throw StatusError(code: 409, reason: "Conflict", message: "Precondition failed: UID in precondition: \(uid), UID in object meta: \(existing.metadata["uid"]?.stringValue ?? "")")
+            throw StatusError(
+                code: 409, reason: "Conflict",
+                message: "Precondition failed: UID in precondition: \(uid), UID in object meta: \(existing.metadata["uid"]?.stringValue ?? "")")
         }
         var object: JSONObject
         switch subresource {
@@ -95,7 +97,9 @@ extension ObjectStore {
             if existing.metadata["deletionTimestamp"] != nil {
                 let added = Set(object.finalizers).subtracting(existing.finalizers)
                 guard added.isEmpty else {
-                    throw .invalid(type, name, "metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers \(added.sorted())")
+                    throw .invalid(
+                        type, name,
+                        "metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers \(added.sorted())")
                 }
             }
         }
@@ -115,7 +119,9 @@ extension ObjectStore {
     }
 
     /// Applies a patch (merge, JSON, or strategic merge for built-in kinds) and writes the result like a replace.
-    func patch(_ type: ResourceType, namespace: String, name: String, contentType: String, body: JSONValue, subresource: Subresource) throws(StatusError) -> JSONObject {
+    func patch(_ type: ResourceType, namespace: String, name: String, contentType: String, body: JSONValue, subresource: Subresource) throws(StatusError)
+        -> JSONObject
+    {
         let key = ObjectKey(namespace: type.namespaced ? namespace : "", name: name)
         guard let existing = objects[type.storageKey]?[key] else { throw .notFound(type, name) }
         let patched: JSONValue
@@ -127,7 +133,11 @@ extension ObjectStore {
             // The real server refuses strategic merge patch for custom resources; for built-in kinds the stand-in
             // applies it as a merge patch (the same result unless lists with merge keys are patched).
             guard !type.isCustom else {
-                throw StatusError(code: 415, reason: "UnsupportedMediaType", message: "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
+                throw StatusError(
+                    code: 415, reason: "UnsupportedMediaType",
+                    message:
+                        "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml"
+                )
             }
             patched = Patch.merge(.object(existing), body)
         case "application/json-patch+json":
@@ -135,7 +145,9 @@ extension ObjectStore {
         default:
             throw StatusError(
                 code: 415, reason: "UnsupportedMediaType",
-                message: "the stand-in accepts application/merge-patch+json, application/json-patch+json and (for built-in kinds) application/strategic-merge-patch+json; server-side apply is not supported")
+                message:
+                    "the stand-in accepts application/merge-patch+json, application/json-patch+json and (for built-in kinds) application/strategic-merge-patch+json; server-side apply is not supported"
+            )
         }
         guard var result = patched.objectValue else { throw .badRequest("the patched object is not a JSON object") }
         // A patch that names no resourceVersion applies to the current one.
@@ -150,10 +162,14 @@ extension ObjectStore {
         let key = ObjectKey(namespace: type.namespaced ? namespace : "", name: name)
         guard let existing = objects[type.storageKey]?[key] else { throw .notFound(type, name) }
         if let uid = preconditions.uid, uid != existing.metadata["uid"]?.stringValue {
-            throw StatusError(code: 409, reason: "Conflict", message: "Precondition failed: UID in precondition: \(uid), UID in object meta: \(existing.metadata["uid"]?.stringValue ?? "")")
+            throw StatusError(
+                code: 409, reason: "Conflict",
+                message: "Precondition failed: UID in precondition: \(uid), UID in object meta: \(existing.metadata["uid"]?.stringValue ?? "")")
         }
         if let version = preconditions.resourceVersion, version != existing.resourceVersion {
-            throw StatusError(code: 409, reason: "Conflict", message: "Precondition failed: ResourceVersion in precondition: \(version), ResourceVersion in object meta: \(existing.resourceVersion ?? "")")
+            throw StatusError(
+                code: 409, reason: "Conflict",
+                message: "Precondition failed: ResourceVersion in precondition: \(version), ResourceVersion in object meta: \(existing.resourceVersion ?? "")")
         }
         guard existing.finalizers.isEmpty else {
             guard existing.metadata["deletionTimestamp"] == nil else { return (present(existing, type), false) }
@@ -215,12 +231,14 @@ extension ObjectStore {
 
     /// Names are DNS subdomains: lowercase letters, digits, '-' and '.', at most 253 characters.
     private func checkName(_ name: String, _ type: ResourceType) throws(StatusError) {
-        let valid = name.count <= 253 && name.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "." }
+        let valid =
+            name.count <= 253 && name.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "." }
             && name.first.map { $0.isLetter || $0.isNumber } == true && name.last.map { $0.isLetter || $0.isNumber } == true
         guard valid else {
             throw .invalid(
                 type, name,
-                "metadata.name: Invalid value: \"\(name)\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character")
+                "metadata.name: Invalid value: \"\(name)\": a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character"
+            )
         }
     }
 
@@ -233,7 +251,10 @@ extension ObjectStore {
             "storedVersions": .array((definition["spec"]?["versions"]?.arrayValue ?? []).compactMap { $0["storage"] == .bool(true) ? $0["name"] : nil }),
             "conditions": [
                 ["type": "NamesAccepted", "status": "True", "reason": "NoConflicts", "message": "no conflicts found", "lastTransitionTime": time],
-                ["type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted", "lastTransitionTime": time],
+                [
+                    "type": "Established", "status": "True", "reason": "InitialNamesAccepted", "message": "the initial names have been accepted",
+                    "lastTransitionTime": time,
+                ],
             ],
         ]
     }

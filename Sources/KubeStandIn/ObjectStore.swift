@@ -75,7 +75,8 @@ public actor ObjectStore {
             let token = try ContinueToken(decoding: continueToken)
             guard token.revision >= compactedThrough else {
                 throw .expired(
-                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results.")
+                    "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results."
+                )
             }
             snapshotRevision = token.revision
             after = token.after
@@ -110,7 +111,8 @@ public actor ObjectStore {
         _ type: ResourceType, namespace: String?, labels: LabelSelector, fields: FieldSelector, from resourceVersion: String?, bookmarks: Bool,
         continuation: AsyncStream<WatchMessage>.Continuation
     ) throws(StatusError) -> Int {
-        let watcher = Watcher(storageKey: type.storageKey, namespace: namespace, labels: labels, fields: fields, bookmarks: bookmarks, continuation: continuation)
+        let watcher = Watcher(
+            storageKey: type.storageKey, namespace: namespace, labels: labels, fields: fields, bookmarks: bookmarks, continuation: continuation)
         if let resourceVersion, !resourceVersion.isEmpty, resourceVersion != "0" {
             guard let start = Int(resourceVersion) else { throw .badRequest("invalid resourceVersion \"\(resourceVersion)\"") }
             guard start >= compactedThrough else { throw .expired("too old resource version: \(start) (\(compactedThrough))") }

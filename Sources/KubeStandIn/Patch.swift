@@ -33,7 +33,9 @@ enum Patch {
                 document = try set(document, pointer, try value(operation), insert: false)
             case "remove": document = try remove(document, pointer)
             case "test":
-                guard try get(document, pointer) == (try value(operation)) else { throw StatusError(code: 422, reason: "Invalid", message: "the test operation at \(path) failed") }
+                guard try get(document, pointer) == (try value(operation)) else {
+                    throw StatusError(code: 422, reason: "Invalid", message: "the test operation at \(path) failed")
+                }
             case "copy", "move":
                 guard let from = operation["from"]?.stringValue else { throw .badRequest("\(op) needs \"from\"") }
                 let source = try Self.pointer(from)
@@ -64,10 +66,14 @@ enum Patch {
         for token in pointer {
             switch current {
             case .object(let object):
-                guard let next = object[token] else { throw StatusError(code: 422, reason: "Invalid", message: "no value at /\(pointer.joined(separator: "/"))") }
+                guard let next = object[token] else {
+                    throw StatusError(code: 422, reason: "Invalid", message: "no value at /\(pointer.joined(separator: "/"))")
+                }
                 current = next
             case .array(let array):
-                guard let index = Int(token), array.indices.contains(index) else { throw StatusError(code: 422, reason: "Invalid", message: "no element at /\(pointer.joined(separator: "/"))") }
+                guard let index = Int(token), array.indices.contains(index) else {
+                    throw StatusError(code: 422, reason: "Invalid", message: "no element at /\(pointer.joined(separator: "/"))")
+                }
                 current = array[index]
             default: throw StatusError(code: 422, reason: "Invalid", message: "no value at /\(pointer.joined(separator: "/"))")
             }
@@ -83,7 +89,9 @@ enum Patch {
             if rest.isEmpty {
                 object[token] = value
             } else {
-                guard let child = object[token] else { throw StatusError(code: 422, reason: "Invalid", message: "no parent for /\(pointer.joined(separator: "/"))") }
+                guard let child = object[token] else {
+                    throw StatusError(code: 422, reason: "Invalid", message: "no parent for /\(pointer.joined(separator: "/"))")
+                }
                 object[token] = try set(child, rest, value, insert: insert)
             }
             return .object(object)
@@ -95,7 +103,9 @@ enum Patch {
                 }
                 if insert { array.insert(value, at: index) } else { array[index] = value }
             } else {
-                guard let index = Int(token), array.indices.contains(index) else { throw StatusError(code: 422, reason: "Invalid", message: "index \(token) out of range") }
+                guard let index = Int(token), array.indices.contains(index) else {
+                    throw StatusError(code: 422, reason: "Invalid", message: "index \(token) out of range")
+                }
                 array[index] = try set(array[index], rest, value, insert: insert)
             }
             return .array(array)
@@ -109,11 +119,15 @@ enum Patch {
         let rest = Array(pointer.dropFirst())
         switch document {
         case .object(var object):
-            guard let child = object[token] else { throw StatusError(code: 422, reason: "Invalid", message: "no value to remove at /\(pointer.joined(separator: "/"))") }
+            guard let child = object[token] else {
+                throw StatusError(code: 422, reason: "Invalid", message: "no value to remove at /\(pointer.joined(separator: "/"))")
+            }
             if rest.isEmpty { object.removeValue(forKey: token) } else { object[token] = try remove(child, rest) }
             return .object(object)
         case .array(var array):
-            guard let index = Int(token), array.indices.contains(index) else { throw StatusError(code: 422, reason: "Invalid", message: "index \(token) out of range") }
+            guard let index = Int(token), array.indices.contains(index) else {
+                throw StatusError(code: 422, reason: "Invalid", message: "index \(token) out of range")
+            }
             if rest.isEmpty { array.remove(at: index) } else { array[index] = try remove(array[index], rest) }
             return .array(array)
         default:

@@ -94,7 +94,9 @@ public struct StandInServer: Sendable {
         let types = await store.allTypes()
         guard
             let apiPath = APIPath(
-                path, isNamespaced: { group, version, plural in types.contains { $0.group == group && $0.version == version && $0.plural == plural && $0.namespaced } })
+                path,
+                isNamespaced: { group, version, plural in types.contains { $0.group == group && $0.version == version && $0.plural == plural && $0.namespaced }
+                })
         else { throw StatusError.noSuchResource }
         guard let plural = apiPath.resource else {
             let served = apiPath.group.isEmpty ? apiPath.version == "v1" : types.contains { $0.group == apiPath.group && $0.version == apiPath.version }
@@ -232,7 +234,9 @@ public struct StandInServer: Sendable {
                     case .bookmark(let revision):
                         line = [
                             "type": "BOOKMARK",
-                            "object": ["kind": .string(type.kind), "apiVersion": .string(type.apiVersion), "metadata": ["resourceVersion": .string(String(revision))]],
+                            "object": [
+                                "kind": .string(type.kind), "apiVersion": .string(type.apiVersion), "metadata": ["resourceVersion": .string(String(revision))],
+                            ],
                         ]
                     case .error(let error):
                         line = ["type": "ERROR", "object": error.status]

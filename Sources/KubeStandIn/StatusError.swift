@@ -36,7 +36,8 @@ struct StatusError: Error, Sendable {
     static func conflict(_ resource: ResourceType, _ name: String) -> StatusError {
         StatusError(
             code: 409, reason: "Conflict",
-            message: "Operation cannot be fulfilled on \(resource.qualifiedName) \"\(name)\": the object has been modified; please apply your changes to the latest version and try again",
+            message:
+                "Operation cannot be fulfilled on \(resource.qualifiedName) \"\(name)\": the object has been modified; please apply your changes to the latest version and try again",
             details: ["name": .string(name), "group": .string(resource.group), "kind": .string(resource.plural)])
     }
 

@@ -15,22 +15,28 @@ struct TableConverter: Sendable {
         if let continueToken { metadata["continue"] = .string(continueToken) }
         return [
             "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": .object(metadata),
-            "columnDefinitions": .array(columns.map { column in
-                [
-                    "name": .string(column.name), "type": .string(column.type), "format": .string(column.format ?? ""),
-                    "description": .string(column.description), "priority": .number(Double(column.priority)),
-                ]
-            }),
+            "columnDefinitions": .array(
+                columns.map { column in
+                    [
+                        "name": .string(column.name), "type": .string(column.type), "format": .string(column.format ?? ""),
+                        "description": .string(column.description), "priority": .number(Double(column.priority)),
+                    ]
+                }),
             "rows": .array(objects.map(row)),
         ]
     }
 
     private var columns: [ResourceType.PrinterColumn] {
-        let name = ResourceType.PrinterColumn(name: "Name", type: "string", jsonPath: ".metadata.name", description: "Name must be unique within a namespace.", priority: 0, format: "name")
-        let age = ResourceType.PrinterColumn(name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp", description: "CreationTimestamp is a timestamp representing the server time when this object was created.", priority: 0, format: nil)
+        let name = ResourceType.PrinterColumn(
+            name: "Name", type: "string", jsonPath: ".metadata.name", description: "Name must be unique within a namespace.", priority: 0, format: "name")
+        let age = ResourceType.PrinterColumn(
+            name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp",
+            description: "CreationTimestamp is a timestamp representing the server time when this object was created.", priority: 0, format: nil)
         if type.printerColumns.isEmpty {
             if type.plural == "pods" {
-                return [name, .init(name: "Status", type: "string", jsonPath: ".status.phase", description: "The phase of the pod.", priority: 0, format: nil), age]
+                return [
+                    name, .init(name: "Status", type: "string", jsonPath: ".status.phase", description: "The phase of the pod.", priority: 0, format: nil), age,
+                ]
             }
             return [name, age]
         }

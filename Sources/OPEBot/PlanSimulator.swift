@@ -30,7 +30,9 @@ public struct PlanSimulator: Sendable {
     public func run(_ plan: BotPlan, options: Options) -> [PlanEngine.Action] {
         var engine = PlanEngine(plan: plan, teamSize: options.members, seed: options.seed)
         let limit = options.until ?? 86_400
-        var inputs: [(time: Double, input: PlanEngine.Input)] = (0..<options.members).map { (0, .joined(Self.names[$0 % Self.names.count] + ($0 >= Self.names.count ? "\($0)" : ""))) }
+        var inputs: [(time: Double, input: PlanEngine.Input)] = (0..<options.members).map {
+            (0, .joined(Self.names[$0 % Self.names.count] + ($0 >= Self.names.count ? "\($0)" : "")))
+        }
         inputs += options.testsPass.sorted { $0.value < $1.value }.map { ($0.value, .testResult(task: $0.key, passed: true)) }
         inputs.sort { $0.time < $1.time }
         var actions: [PlanEngine.Action] = []

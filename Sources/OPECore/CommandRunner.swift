@@ -41,7 +41,9 @@ public struct CommandRunner: Sendable {
         }
         if let input {
             let data = Data(input.utf8)
-            guard data.count <= Self.maxInput else { throw CommandError("input of \(data.count) bytes is more than \(Self.maxInput) for \(arguments.first ?? "")") }
+            guard data.count <= Self.maxInput else {
+                throw CommandError("input of \(data.count) bytes is more than \(Self.maxInput) for \(arguments.first ?? "")")
+            }
             let stdin = Pipe()
             try stdin.fileHandleForWriting.write(contentsOf: data)
             try stdin.fileHandleForWriting.close()

@@ -106,7 +106,8 @@ public struct MatchingPolicy: Sendable, Hashable, Codable {
     /// A session younger than this and below the maximum size takes late joiners.
     public var lateJoin: Duration
 
-    public init(mode: Mode = .dynamic, open: Bool = true, settle: Duration = .seconds(5), giveUp: Duration = .seconds(300), lateJoin: Duration = .seconds(600)) {
+    public init(mode: Mode = .dynamic, open: Bool = true, settle: Duration = .seconds(5), giveUp: Duration = .seconds(300), lateJoin: Duration = .seconds(600))
+    {
         self.mode = mode
         self.open = open
         self.settle = settle

@@ -122,7 +122,8 @@ func buildRouter(
         }
     } else if let workspaces = gateway.workspaces {
         WorkspaceProxyController(
-            workspaces: workspaces, runtime: gateway.runtime, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
+            workspaces: workspaces, runtime: gateway.runtime, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins,
+            store: store,
             edits: gateway.edits, live: live, clock: clock
         ).addRoutes(to: router)
     }

@@ -43,7 +43,9 @@ public struct ClusterConnection: Sendable {
         let environment = ProcessInfo.processInfo.environment
         let path = file ?? environment["KUBECONFIG"]?.split(separator: ":").first.map(String.init) ?? (NSHomeDirectory() + "/.kube/config")
         let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch { throw KubeClientError("cannot read the kubeconfig \(path): \(error.localizedDescription)") }
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw KubeClientError("cannot read the kubeconfig \(path): \(error.localizedDescription)")
+        }
         return try kubeconfig(yaml: text, context: context, folder: (path as NSString).deletingLastPathComponent)
     }
 
@@ -56,7 +58,9 @@ public struct ClusterConnection: Sendable {
         guard let contextName = wanted ?? root["current-context"] as? String, !contextName.isEmpty else {
             throw KubeClientError("the kubeconfig has no current-context; name one")
         }
-        guard let context = named("contexts", contextName)?["context"] as? [String: Any] else { throw KubeClientError("the kubeconfig has no context \"\(contextName)\"") }
+        guard let context = named("contexts", contextName)?["context"] as? [String: Any] else {
+            throw KubeClientError("the kubeconfig has no context \"\(contextName)\"")
+        }
         guard let clusterName = context["cluster"] as? String, let cluster = named("clusters", clusterName)?["cluster"] as? [String: Any],
             let server = cluster["server"] as? String
         else { throw KubeClientError("context \"\(contextName)\" names no cluster with a server") }
@@ -65,22 +69,35 @@ public struct ClusterConnection: Sendable {
             return try String(contentsOfFile: full, encoding: .utf8)
         }
         func base64(_ value: String) throws -> String {
-            guard let data = Data(base64Encoded: value), let text = String(data: data, encoding: .utf8) else { throw KubeClientError("bad base64 data in the kubeconfig") }
+            guard let data = Data(base64Encoded: value), let text = String(data: data, encoding: .utf8) else {
+                throw KubeClientError("bad base64 data in the kubeconfig")
+            }
             return text
         }
         var connection = ClusterConnection(server: server, namespace: context["namespace"] as? String ?? "default")
         connection.insecureSkipTLSVerify = cluster["insecure-skip-tls-verify"] as? Bool ?? false
-        if let data = cluster["certificate-authority-data"] as? String { connection.certificateAuthorityPEM = try base64(data) }
-        else if let path = cluster["certificate-authority"] as? String { connection.certificateAuthorityPEM = try file(path) }
+        if let data = cluster["certificate-authority-data"] as? String {
+            connection.certificateAuthorityPEM = try base64(data)
+        } else if let path = cluster["certificate-authority"] as? String {
+            connection.certificateAuthorityPEM = try file(path)
+        }
         if let userName = context["user"] as? String, let user = named("users", userName)?["user"] as? [String: Any] {
             connection.token = user["token"] as? String
             if let path = user["tokenFile"] as? String { connection.tokenFile = path.hasPrefix("/") ? path : folder + "/" + path }
-            if let data = user["client-certificate-data"] as? String { connection.clientCertificatePEM = try base64(data) }
-            else if let path = user["client-certificate"] as? String { connection.clientCertificatePEM = try file(path) }
-            if let data = user["client-key-data"] as? String { connection.clientKeyPEM = try base64(data) }
-            else if let path = user["client-key"] as? String { connection.clientKeyPEM = try file(path) }
+            if let data = user["client-certificate-data"] as? String {
+                connection.clientCertificatePEM = try base64(data)
+            } else if let path = user["client-certificate"] as? String {
+                connection.clientCertificatePEM = try file(path)
+            }
+            if let data = user["client-key-data"] as? String {
+                connection.clientKeyPEM = try base64(data)
+            } else if let path = user["client-key"] as? String {
+                connection.clientKeyPEM = try file(path)
+            }
             if user["exec"] != nil || user["auth-provider"] != nil, connection.token == nil, connection.clientCertificatePEM == nil {
-                throw KubeClientError("user \"\(userName)\" authenticates through an exec plugin or auth provider, which OPE's client does not run; use a token or client certificate")
+                throw KubeClientError(
+                    "user \"\(userName)\" authenticates through an exec plugin or auth provider, which OPE's client does not run; use a token or client certificate"
+                )
             }
         }
         return connection

@@ -126,7 +126,9 @@ public struct Lease: KubeResource, Hashable {
         public var acquireTime: Date?
         public var renewTime: Date?
         public var leaseTransitions: Int?
-        public init(holderIdentity: String? = nil, leaseDurationSeconds: Int? = nil, acquireTime: Date? = nil, renewTime: Date? = nil, leaseTransitions: Int? = nil) {
+        public init(
+            holderIdentity: String? = nil, leaseDurationSeconds: Int? = nil, acquireTime: Date? = nil, renewTime: Date? = nil, leaseTransitions: Int? = nil
+        ) {
             self.holderIdentity = holderIdentity
             self.leaseDurationSeconds = leaseDurationSeconds
             self.acquireTime = acquireTime
@@ -153,7 +155,8 @@ public struct Namespace: KubeResource, Hashable {
 
 /// `apiextensions.k8s.io/v1 CustomResourceDefinition`, kept as JSON (installing OPE's CRDs from their YAML).
 public struct CustomResourceDefinition: KubeResource, Hashable {
-    public static let resource = ResourceDescriptor(group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", kind: "CustomResourceDefinition", namespaced: false)
+    public static let resource = ResourceDescriptor(
+        group: "apiextensions.k8s.io", version: "v1", plural: "customresourcedefinitions", kind: "CustomResourceDefinition", namespaced: false)
     public var apiVersion = "apiextensions.k8s.io/v1"
     public var kind = "CustomResourceDefinition"
     public var metadata: ObjectMeta

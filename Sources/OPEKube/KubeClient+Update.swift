@@ -1,4 +1,5 @@
 import Logging
+
 extension KubeClient {
     /// Reads the object, applies `change`, and replaces it under the read's resourceVersion; on a
     /// 409 Conflict (someone wrote in between) it reads again and re-applies `change` to what is

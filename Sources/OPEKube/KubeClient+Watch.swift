@@ -87,7 +87,8 @@ public struct WatchStream<R: KubeResource>: AsyncSequence, Sendable {
             case "DELETED": return .deleted(try KubeClient.decoder.decode(Wrapped.self, from: line).object)
             case "BOOKMARK": return .bookmark(resourceVersion: header.object?.metadata?.resourceVersion ?? "")
             case "ERROR":
-                throw KubeAPIError(code: header.object?.code ?? 500, reason: header.object?.reason ?? "Unknown", message: header.object?.message ?? "watch error")
+                throw KubeAPIError(
+                    code: header.object?.code ?? 500, reason: header.object?.reason ?? "Unknown", message: header.object?.message ?? "watch error")
             default: throw KubeClientError("unknown watch event type \(header.type)")
             }
         }

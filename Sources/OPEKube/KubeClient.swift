@@ -21,7 +21,9 @@ public struct KubeClient: Sendable {
 
     /// - Parameter httpClient: a client to share; by default the Kubernetes client makes its own
     ///   (with the cluster's TLS configuration), which ``shutdown()`` ends.
-    public init(connection: ClusterConnection, httpClient: HTTPClient? = nil, retry: RetryPolicy = RetryPolicy(), logger: Logger = Logger(label: "ope.kube.client")) throws {
+    public init(
+        connection: ClusterConnection, httpClient: HTTPClient? = nil, retry: RetryPolicy = RetryPolicy(), logger: Logger = Logger(label: "ope.kube.client")
+    ) throws {
         self.connection = connection
         self.retry = retry
         self.logger = logger
@@ -69,7 +71,8 @@ public struct KubeClient: Sendable {
         var items: [R] = []
         var token: String?
         repeat {
-            let page = try await list(R.self, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector, limit: pageSize, continue: token)
+            let page = try await list(
+                R.self, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector, limit: pageSize, continue: token)
             items += page.items
             token = page.metadata.continue.flatMap { $0.isEmpty ? nil : $0 }
             if token == nil { return (items, page.metadata.resourceVersion ?? "") }
@@ -110,7 +113,8 @@ public struct KubeClient: Sendable {
     }
 
     /// Deletes the object (with finalizers, the server only marks it); `resourceVersion` and `uid` are preconditions.
-    public func delete<R: KubeResource>(_ type: R.Type, name: String, namespace: String? = nil, resourceVersion: String? = nil, uid: String? = nil) async throws {
+    public func delete<R: KubeResource>(_ type: R.Type, name: String, namespace: String? = nil, resourceVersion: String? = nil, uid: String? = nil) async throws
+    {
         let path = R.resource.path(namespace: resolved(namespace, R.self), name: name)
         var preconditions: [String: JSONValue] = [:]
         if let resourceVersion { preconditions["resourceVersion"] = .string(resourceVersion) }
@@ -127,7 +131,9 @@ public struct KubeClient: Sendable {
         return connection.namespace
     }
 
-    func request(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil, contentType: String = "application/json") -> HTTPClientRequest {
+    func request(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil, contentType: String = "application/json")
+        -> HTTPClientRequest
+    {
         var components = URLComponents()
         components.queryItems = query.isEmpty ? nil : query.map { URLQueryItem(name: $0.0, value: $0.1) }
         // '+' would read as a space on the server, as in Go's url.Values.
@@ -145,7 +151,9 @@ public struct KubeClient: Sendable {
     }
 
     /// Sends a request, retrying what the policy allows, and returns the body of a 2xx answer.
-    func send(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil, contentType: String = "application/json") async throws -> Data {
+    func send(_ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: Data? = nil, contentType: String = "application/json") async throws
+        -> Data
+    {
         var attempt = 1
         while true {
             do {
@@ -157,7 +165,9 @@ public struct KubeClient: Sendable {
                 let delay = retry.delay(afterAttempt: attempt, retryAfterSeconds: error.retryAfterSeconds)
                 logger.debug("retrying", metadata: ["path": "\(path)", "code": "\(error.code)", "delay": "\(delay)"])
                 try await Task.sleep(for: delay)
-            } catch where method == .GET && attempt < retry.maxAttempts && !(error is KubeAPIError) && !(error is CancellationError) && !(error is DecodingError) {
+            } catch
+                where method == .GET && attempt < retry.maxAttempts && !(error is KubeAPIError) && !(error is CancellationError) && !(error is DecodingError)
+            {
                 let delay = retry.delay(afterAttempt: attempt, retryAfterSeconds: nil)
                 logger.debug("retrying after a transport error", metadata: ["path": "\(path)", "error": "\(error)"])
                 try await Task.sleep(for: delay)

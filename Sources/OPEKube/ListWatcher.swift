@@ -1,7 +1,7 @@
-import NIOHTTP1
 import AsyncHTTPClient
 import Foundation
 import Logging
+import NIOHTTP1
 
 /// What a ``ListWatcher`` reports.
 public enum ListWatchEvent<R: KubeResource>: Sendable {
@@ -25,7 +25,10 @@ public struct ListWatcher<R: KubeResource>: AsyncSequence, Sendable {
     /// Pause after a failure before trying again (doubling up to its maximum; reset by success).
     public var backoff: RetryPolicy
 
-    public init(client: KubeClient, namespace: String? = nil, labelSelector: String? = nil, fieldSelector: String? = nil, backoff: RetryPolicy = RetryPolicy(maxAttempts: .max)) {
+    public init(
+        client: KubeClient, namespace: String? = nil, labelSelector: String? = nil, fieldSelector: String? = nil,
+        backoff: RetryPolicy = RetryPolicy(maxAttempts: .max)
+    ) {
         self.client = client
         self.namespace = namespace
         self.labelSelector = labelSelector

@@ -57,7 +57,8 @@ public struct BazaarPlanImporter: Sendable {
         let gatekeeper = attempt { () throws(ModuleError) in try PromptTable(file: find("gatekeeper_prompts.xml")) }
         let commands = attempt { () throws(ModuleError) in try PromptTable(file: find("plan_commands.xml")) }
         let settings = attempt { () throws(ModuleError) in try self.settings(find: find) }
-        let handlers = attempt { () throws(ModuleError) in try find("PlanExecutor.properties").map { file throws(ModuleError) in try JavaProperties(file: file) } } ?? nil
+        let handlers =
+            attempt { () throws(ModuleError) in try find("PlanExecutor.properties").map { file throws(ModuleError) in try JavaProperties(file: file) } } ?? nil
         guard let root = attempt({ () throws(ModuleError) in try XMLTree.read(file: stepsFile) }), let prompts, let gatekeeper, let commands,
             let settings
         else { throw PlanError(problems) }
@@ -76,7 +77,9 @@ public struct BazaarPlanImporter: Sendable {
             func number(_ element: XMLTree, _ name: String) -> Double {
                 guard let raw = element.attributes[name] else { return 0 }
                 guard let value = Int(raw.trimmingCharacters(in: .whitespaces)), value >= 0 else {
-                    problems.append(ModuleError(file: stepsFile, line: element.line, field: "\(element.name).\(name)", message: "expected a whole number of seconds, got '\(raw)'"))
+                    problems.append(
+                        ModuleError(
+                            file: stepsFile, line: element.line, field: "\(element.name).\(name)", message: "expected a whole number of seconds, got '\(raw)'"))
                     return 0
                 }
                 return Double(value)

@@ -103,7 +103,8 @@ public struct ModuleParser: Sendable {
 
     static func identifier(_ field: YAMLField) throws(ModuleError) -> String {
         let value = try field.nonEmptyString()
-        let valid = (2...64).contains(value.count)
+        let valid =
+            (2...64).contains(value.count)
             && value.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }
             && value.first != "-"
         guard valid else { throw field.error("'\(value)' must be 2 to 64 lowercase letters, digits or '-', not starting with '-'") }

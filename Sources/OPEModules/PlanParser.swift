@@ -203,7 +203,8 @@ public struct PlanParser: Sendable {
                 }
             }
             guard problems.isEmpty else { throw PlanError(problems) }
-            return BotPlan.Stage(name: name, delay: delay, timeout: at, steps: steps, when: when, location: PlanLocation(file: file, line: field.node.mark?.line))
+            return BotPlan.Stage(
+                name: name, delay: delay, timeout: at, steps: steps, when: when, location: PlanLocation(file: file, line: field.node.mark?.line))
         }
 
         mutating func step(_ field: YAMLField, id: String) throws(ModuleError) -> BotPlan.Step {
@@ -250,8 +251,12 @@ public struct PlanParser: Sendable {
                     for (index, hintField) in try field.sequence().enumerated() {
                         let hint = try hintField.mapping(allowed: ["after", "say", "prompt"])
                         let after = try PlanParser.seconds(ModuleParser.required(hint, "after", in: hintField))
-                        guard let prompt = try promptID(hint, id: "\(id).hint\(index + 1)") else { throw hintField.error("a hint needs say: text or prompt: ID") }
-                        if timeout > 0, after >= timeout { throw hint["after"]!.error("comes after the gate's timeout (\(Int(timeout))s); it would never be said") }
+                        guard let prompt = try promptID(hint, id: "\(id).hint\(index + 1)") else {
+                            throw hintField.error("a hint needs say: text or prompt: ID")
+                        }
+                        if timeout > 0, after >= timeout {
+                            throw hint["after"]!.error("comes after the gate's timeout (\(Int(timeout))s); it would never be said")
+                        }
                         gate.hints.append(BotPlan.Hint(after: after, prompt: prompt))
                     }
                 }
@@ -281,7 +286,8 @@ public struct PlanParser: Sendable {
             let name = try fields["name"]?.nonEmptyString() ?? id
             let delay = try fields["delay"].map { field throws(ModuleError) in try PlanParser.seconds(field) } ?? 0
             let when = try fields["when"].map { field throws(ModuleError) in try PlanParser.teamSizes(field) }
-            return BotPlan.Step(name: name, delay: delay, timeout: timeout, action: action, when: when, location: PlanLocation(file: file, line: field.node.mark?.line))
+            return BotPlan.Step(
+                name: name, delay: delay, timeout: timeout, action: action, when: when, location: PlanLocation(file: file, line: field.node.mark?.line))
         }
 
         mutating func trigger(_ field: YAMLField, number: Int) throws(ModuleError) -> BotPlan.Trigger {
@@ -308,7 +314,8 @@ public struct PlanParser: Sendable {
             guard let prompt = try promptID(fields, id: "trigger\(number)") else { throw field.error("a trigger needs say: text or prompt: ID") }
             let cooldown = try fields["cooldown"].map { field throws(ModuleError) in try PlanParser.seconds(field) } ?? 0
             let when = try fields["when"].map { field throws(ModuleError) in try PlanParser.teamSizes(field) }
-            return BotPlan.Trigger(event: event, prompt: prompt, cooldown: cooldown, when: when, location: PlanLocation(file: file, line: field.node.mark?.line))
+            return BotPlan.Trigger(
+                event: event, prompt: prompt, cooldown: cooldown, when: when, location: PlanLocation(file: file, line: field.node.mark?.line))
         }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
-import OPECore
 import Logging
+import OPECore
 
 /// Clones and updates module repositories with the git command-line tool.
 ///

@@ -62,7 +62,9 @@ extension Runtime: RuntimeAPI {
             throw RuntimeError(.conflict, "this server runs without workspaces (--workspaces none), so there are no files to test")
         }
         let session = try await live(id, "its tests can no longer be run")
-        guard let module = await sessions.module(ofSession: session.id) else { throw RuntimeError(.conflict, "module '\(session.module)' is no longer on offer") }
+        guard let module = await sessions.module(ofSession: session.id) else {
+            throw RuntimeError(.conflict, "module '\(session.module)' is no longer on offer")
+        }
         guard let files = await workspaces.files(of: session.id) else { throw RuntimeError(.conflict, TaskTestService.Failure.noFiles.description) }
         do {
             return try await tests.run(

@@ -149,28 +149,29 @@ public actor EventLog {
         let work = batch.map { (drafts: $0.drafts, alongside: $0.alongside) }
         let outcome: Result<[Result<[Event], any Error>], any Error>
         do {
-            outcome = .success(try await writer.write { db in
-                let insert = try db.cachedStatement(sql: "INSERT INTO events (time, type, actor, session, payload) VALUES (?, ?, ?, ?, ?)")
-                func insertAll(_ drafts: [(draft: EventDraft, payload: String)]) throws -> [Event] {
-                    try drafts.map { draft, payload in
-                        try insert.execute(arguments: [draft.time.timeIntervalSince1970, draft.type.rawValue, draft.actor, draft.session, payload])
-                        return draft.committed(id: db.lastInsertedRowID)
-                    }
-                }
-                return work.map { item -> Result<[Event], any Error> in
-                    guard let alongside = item.alongside else { return Result { try insertAll(item.drafts) } }
-                    // A savepoint lets one failing append drop out without failing its batch.
-                    var events: [Event] = []
-                    return Result {
-                        try db.inSavepoint {
-                            try alongside(db)
-                            events = try insertAll(item.drafts)
-                            return .commit
+            outcome = .success(
+                try await writer.write { db in
+                    let insert = try db.cachedStatement(sql: "INSERT INTO events (time, type, actor, session, payload) VALUES (?, ?, ?, ?, ?)")
+                    func insertAll(_ drafts: [(draft: EventDraft, payload: String)]) throws -> [Event] {
+                        try drafts.map { draft, payload in
+                            try insert.execute(arguments: [draft.time.timeIntervalSince1970, draft.type.rawValue, draft.actor, draft.session, payload])
+                            return draft.committed(id: db.lastInsertedRowID)
                         }
-                        return events
                     }
-                }
-            })
+                    return work.map { item -> Result<[Event], any Error> in
+                        guard let alongside = item.alongside else { return Result { try insertAll(item.drafts) } }
+                        // A savepoint lets one failing append drop out without failing its batch.
+                        var events: [Event] = []
+                        return Result {
+                            try db.inSavepoint {
+                                try alongside(db)
+                                events = try insertAll(item.drafts)
+                                return .commit
+                            }
+                            return events
+                        }
+                    }
+                })
         } catch {
             outcome = .failure(error)
         }

@@ -100,7 +100,8 @@ public struct EventReader: Sendable {
             _ = arguments.append(contentsOf: StatementArguments(types.map(\.rawValue)))
         }
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-        let rows = try Row.fetchAll(db, sql: "SELECT * FROM events \(whereClause) ORDER BY id \(newestFirst ? "DESC" : "") LIMIT \(limit)", arguments: arguments)
+        let rows = try Row.fetchAll(
+            db, sql: "SELECT * FROM events \(whereClause) ORDER BY id \(newestFirst ? "DESC" : "") LIMIT \(limit)", arguments: arguments)
         return try rows.map(EventCoding.event(row:))
     }
 }

@@ -349,7 +349,9 @@ public actor LocalJupyterBackend: WorkspaceBackend {
                     // metadata), so "full" starts a few per cent before the end.
                     let full = usage.available < max(4 << 20, (usage.used + usage.available) / 32)
                     if full, !entry.diskFull {
-                        notice(session, .disk, "the team's folder is full: disk limit \(ByteSize.text(entry.limits.diskBytes)); delete files to be able to save again")
+                        notice(
+                            session, .disk,
+                            "the team's folder is full: disk limit \(ByteSize.text(entry.limits.diskBytes)); delete files to be able to save again")
                     }
                     updated.diskFull = full
                 }

@@ -165,7 +165,7 @@ public actor MariaDBServer {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tools.server)
         var arguments = [
-            "--no-defaults", // the machine's my.cnf (e.g. Debian's socket in /run/mysqld) must not apply
+            "--no-defaults",  // the machine's my.cnf (e.g. Debian's socket in /run/mysqld) must not apply
             "--datadir=\(dataDirectory)", "--socket=\(socketPath)", "--pid-file=\(pidFile)", "--log-error=\(errorLog)",
             "--port=\(port)", "--bind-address=127.0.0.1", "--skip-name-resolve",
             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
@@ -215,8 +215,9 @@ public actor MariaDBServer {
     /// (it still holds the datadir), and removes the pid and socket files of one that crashed.
     private func stopLeftoverServer(_ tools: MariaDBTools) async throws {
         if let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
-           let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
-           kill(pid, 0) == 0, await isOurServer(pid: pid, tools) {
+            let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0,
+            kill(pid, 0) == 0, await isOurServer(pid: pid, tools)
+        {
             logger.warning("stopping a MariaDB server left running by an earlier run", metadata: ["pid": "\(pid)"])
             kill(pid, SIGTERM)
             let deadline = ContinuousClock.now + configuration.stopTimeout
@@ -323,7 +324,8 @@ public actor MariaDBServer {
         if force { arguments.append("--force") }
         let result = try await Self.run(tools.client, arguments, input: sql, timeout: .seconds(60))
         guard result.succeeded else {
-            throw MariaDBError("MariaDB refused the administration command (\(result.statusText)): \(result.errorOutput.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw MariaDBError(
+                "MariaDB refused the administration command (\(result.statusText)): \(result.errorOutput.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
         return result.output
     }
@@ -418,7 +420,8 @@ struct MariaDBTools: Sendable {
     static func locate() throws -> MariaDBTools {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
         // mariadbd is in /usr/sbin, which is not in every PATH.
-        let directories = path.split(separator: ":").map(String.init)
+        let directories =
+            path.split(separator: ":").map(String.init)
             + ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin", "/opt/homebrew/bin", "/opt/homebrew/sbin"]
         func find(_ names: String...) throws -> String {
             // MariaDB's own names first: a `mysqld` may be MySQL's.

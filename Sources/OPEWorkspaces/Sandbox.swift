@@ -172,7 +172,8 @@ public final class Sandbox: Sendable {
         if spec.homeWritable, shared == nil { try Self.chown(spec.home, to: owner) }
         Foundation.chown(view.runtimeOnHost, owner, owner)
         let passwd = folder + "/passwd", group = folder + "/group"
-        try "root:x:0:0:root:/root:/usr/sbin/nologin\n\(Self.account):x:\(owner):\(owner):OPE team:\(Self.home):/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+        try
+            "root:x:0:0:root:/root:/usr/sbin/nologin\n\(Self.account):x:\(owner):\(owner):OPE team:\(Self.home):/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
             .write(toFile: passwd, atomically: true, encoding: .utf8)
         try "root:x:0:\n\(Self.account):x:\(owner):\nnogroup:x:65534:\n".write(toFile: group, atomically: true, encoding: .utf8)
 
@@ -361,9 +362,10 @@ public final class Sandbox: Sendable {
     /// Ids in `range` that real accounts use, from `/etc/passwd`.
     static func accountsIn(_ range: ClosedRange<UInt32>) -> Set<UInt32> {
         let text = (try? String(contentsOfFile: "/etc/passwd", encoding: .utf8)) ?? ""
-        return Set(text.split(whereSeparator: \.isNewline).compactMap { line in
-            let fields = line.split(separator: ":", omittingEmptySubsequences: false)
-            return fields.count > 2 ? UInt32(fields[2]).flatMap { range.contains($0) ? $0 : nil } : nil
-        })
+        return Set(
+            text.split(whereSeparator: \.isNewline).compactMap { line in
+                let fields = line.split(separator: ":", omittingEmptySubsequences: false)
+                return fields.count > 2 ? UInt32(fields[2]).flatMap { range.contains($0) ? $0 : nil } : nil
+            })
     }
 }

@@ -37,7 +37,10 @@ public struct SandboxHost: Sendable {
         let uid = UIDPool.defaultRange.lowerBound
         let check =
             isRoot
-            ? [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"] + view
+            ? [
+                bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add",
+                "CAP_SETGID",
+            ] + view
                 + [setpriv!, "--reuid=\(uid)", "--regid=\(uid)", "--clear-groups", "--no-new-privs", "--inh-caps=-all", "true"]
             : [bwrap, "--unshare-all", "--unshare-user", "--disable-userns"] + view + ["true"]
         let result = try await CommandRunner().run(check, timeout: .seconds(30))

@@ -94,7 +94,8 @@ public enum TeamVolume {
         let resolved = [tool(arguments[0]) ?? arguments[0]] + arguments.dropFirst()
         let result = try await CommandRunner().run(resolved, timeout: .seconds(60))
         guard result.succeeded else {
-            throw WorkspaceError("\(arguments.joined(separator: " ")) failed (\(result.statusText)): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
+            throw WorkspaceError(
+                "\(arguments.joined(separator: " ")) failed (\(result.statusText)): \(result.output.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
     }
 

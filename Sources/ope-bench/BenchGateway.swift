@@ -26,7 +26,8 @@ struct BenchGateway {
         let store = try Store(dataDirectory: folder)
         var tokens: [String] = []
         for index in 0..<users {
-            let user = try await store.users.create(User(username: "u\(index)", displayName: "User \(index)", role: .participant), password: nil, actor: "bench")
+            let user = try await store.users.create(
+                User(username: "u\(index)", displayName: "User \(index)", role: .participant), password: nil, actor: "bench")
             tokens.append(try await store.tokens.create(for: user, name: "bench", actor: "bench").secret)
         }
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: [modules])

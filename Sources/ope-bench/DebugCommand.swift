@@ -26,7 +26,9 @@ struct DebugCommand: AsyncParsableCommand {
                     group.addTask {
                         for index in 0..<perWriter {
                             _ = try await store.events.append(
-                                EventDraft(type: .chatMessage, actor: "writer\(writer)", session: "durability", payload: ChatPayload(text: "message \(index)", clientId: nil))
+                                EventDraft(
+                                    type: .chatMessage, actor: "writer\(writer)", session: "durability",
+                                    payload: ChatPayload(text: "message \(index)", clientId: nil))
                             )
                         }
                     }

@@ -68,7 +68,9 @@ enum HTTPLoad {
                     return (mine, failed)
                 }
             }
-            let all = await group.reduce(into: ([Double](), 0)) { $0.0 += $1.0; $0.1 += $1.1 }
+            let all = await group.reduce(into: ([Double](), 0)) {
+                $0.0 += $1.0; $0.1 += $1.1
+            }
             return (all.0.sorted(), all.1)
         }
         let seconds = (ContinuousClock.now - began).timeInterval
@@ -84,7 +86,9 @@ enum HTTPLoad {
         var arguments = ["--url", url, "--requests", "\(requests)", "--concurrency", "\(concurrency)"]
         if let authorization { arguments += ["--authorization", authorization] }
         let object = try await child(arguments)
-        guard let rate = object["rate"] as? Double, let p50 = object["p50"] as? Double, let p99 = object["p99"] as? Double, let errors = object["errors"] as? Int else {
+        guard let rate = object["rate"] as? Double, let p50 = object["p50"] as? Double, let p99 = object["p99"] as? Double,
+            let errors = object["errors"] as? Int
+        else {
             throw CLIError("ope-bench load gave \(object)")
         }
         return Result(rate: rate, p50: p50, p99: p99, errors: errors)

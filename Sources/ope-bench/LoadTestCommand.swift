@@ -48,7 +48,8 @@ struct LoadTestCommand: AsyncParsableCommand {
 
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60))))
         do {
-            try await measure(LoadTestHTTP(http: http, base: base), base: base, data: data, tokens: tokens, passwords: passwords, sampler: sampler, logger: logger)
+            try await measure(
+                LoadTestHTTP(http: http, base: base), base: base, data: data, tokens: tokens, passwords: passwords, sampler: sampler, logger: logger)
         } catch {
             try? await http.shutdown()
             throw error
@@ -127,10 +128,16 @@ struct LoadTestCommand: AsyncParsableCommand {
         print("")
         print("=== ope-bench loadtest: \(users) users, module \(module), \(messages) messages each ===")
         print(String(format: "password sign-in:  %.1f sign-ins/s (%d accounts, scrypt N=2^14), %d errors", signInRate, passwords.count, signInErrors))
-        print(String(format: "lobby join (HTTP): %@, %.0f joins/s, %d errors", Self.summary(joinLatencies.withLock { $0 }), Double(tokens.count) / joinSeconds, joinErrors))
+        print(
+            String(
+                format: "lobby join (HTTP): %@, %.0f joins/s, %d errors", Self.summary(joinLatencies.withLock { $0 }), Double(tokens.count) / joinSeconds,
+                joinErrors))
         print(String(format: "time to match:     %@ (server clock, join -> session), %d never matched", Self.summary(matchLatencies), unmatched))
         print(String(format: "room connect:      %@, %d errors", Self.summary(report.connect), report.connectErrors))
-        print(String(format: "chat fan-out:      %@ over %d deliveries; %d missing, %d error frames", Self.summary(report.fanOut), report.fanOut.count, report.missing, report.errorFrames))
+        print(
+            String(
+                format: "chat fan-out:      %@ over %d deliveries; %d missing, %d error frames", Self.summary(report.fanOut), report.fanOut.count,
+                report.missing, report.errorFrames))
         print(String(format: "server RSS:        peak %.0f MiB", Double(sampler.peak) / 1024))
         print(
             String(

@@ -1,9 +1,9 @@
 import Foundation
 import HTTPTypes
-import OPECore
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import OPECore
 import Synchronization
 
 /// The team-room part of a load test: every participant holds a WebSocket, waits until all are

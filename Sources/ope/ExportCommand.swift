@@ -30,7 +30,7 @@ struct ExportCommand: AsyncParsableCommand {
             let store = try Store.open(data)
             let handle: FileHandle
             if let output {
-                guard FileManager.default.createFile(atPath: output, contents: nil) , let file = FileHandle(forWritingAtPath: output) else {
+                guard FileManager.default.createFile(atPath: output, contents: nil), let file = FileHandle(forWritingAtPath: output) else {
                     throw CLIError("cannot write \(output)")
                 }
                 handle = file

@@ -35,7 +35,9 @@ struct FirstRun {
             var lines = ["username  role         password"]
             for (user, password) in accounts {
                 try await store.users.create(user, password: password, actor: "system")
-                lines.append(user.username.padding(toLength: 10, withPad: " ", startingAt: 0) + user.role.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0) + password)
+                lines.append(
+                    user.username.padding(toLength: 10, withPad: " ", startingAt: 0) + user.role.rawValue.padding(toLength: 13, withPad: " ", startingAt: 0)
+                        + password)
             }
             let text = lines.joined(separator: "\n") + "\n"
             FileManager.default.createFile(atPath: credentialsFile, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
@@ -48,7 +50,8 @@ struct FirstRun {
             summary = try await existingAccountsSummary()
         }
         guard let text = try? String(contentsOfFile: credentialsFile, encoding: .utf8) else {
-            return summary + "\nSign in with your OPE account (an admin creates accounts at /admin, or `ope user add NAME --role admin --data \(store.dataDirectory)`)."
+            return summary
+                + "\nSign in with your OPE account (an admin creates accounts at /admin, or `ope user add NAME --role admin --data \(store.dataDirectory)`)."
         }
         return """
             \(summary)
@@ -63,10 +66,14 @@ struct FirstRun {
     func existingAccountsSummary() async throws -> String {
         let users = try await store.users.list()
         let admins = users.filter { $0.role == .admin && !$0.disabled }.map(\.username)
-        var lines = ["Accounts: \(users.count) (\(admins.count) admin\(admins.count == 1 ? "" : "s")\(admins.isEmpty ? "" : ": " + admins.joined(separator: ", ")))."]
+        var lines = [
+            "Accounts: \(users.count) (\(admins.count) admin\(admins.count == 1 ? "" : "s")\(admins.isEmpty ? "" : ": " + admins.joined(separator: ", ")))."
+        ]
         let madeByFirstRun = try await store.reader.events(EventFilter(types: [.userCreated]), limit: 10_000).contains { $0.actor == "system" }
         if !madeByFirstRun {
-            lines.append("No admin or demo accounts were created: the data dir already had accounts when OPE first started (made with `ope user add` or `ope user import`).")
+            lines.append(
+                "No admin or demo accounts were created: the data dir already had accounts when OPE first started (made with `ope user add` or `ope user import`)."
+            )
             logger.notice("demo accounts not created because accounts existed before the first start", metadata: ["accounts": "\(users.count)"])
         }
         if admins.isEmpty {

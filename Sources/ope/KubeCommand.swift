@@ -31,8 +31,11 @@ struct KubeCommand: AsyncParsableCommand {
             for path in apply {
                 var isFolder: ObjCBool = false
                 guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw CLIError("no such file or folder: \(path)") }
-                let files = isFolder.boolValue
-                    ? try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map { path + "/" + $0 }
+                let files =
+                    isFolder.boolValue
+                    ? try FileManager.default.contentsOfDirectory(atPath: path).filter { $0.hasSuffix(".yaml") || $0.hasSuffix(".yml") }.sorted().map {
+                        path + "/" + $0
+                    }
                     : [path]
                 for file in files {
                     do { try await server.create(yaml: try String(contentsOfFile: file, encoding: .utf8)) } catch { throw CLIError("\(file): \(error)") }

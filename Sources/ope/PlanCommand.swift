@@ -19,7 +19,8 @@ struct PlanCommand: AsyncParsableCommand {
         )
         @Argument(help: "Plan file or Bazaar plan folder.") var path: String
         @Option(help: "Team members present from the start.") var members: Int = 3
-        @Option(name: .customLong("tests-pass"), help: "TASK=SECONDS: the task's tests pass at that second (repeatable). TASK is a task id or Bazaar gate file.")
+        @Option(
+            name: .customLong("tests-pass"), help: "TASK=SECONDS: the task's tests pass at that second (repeatable). TASK is a task id or Bazaar gate file.")
         var testsPass: [String] = []
         @Option(help: "Stop at this second (default: when the plan is over).") var until: Double?
         @Option(help: "Random seed for prompt variants and role shuffles.") var seed: UInt64 = 1
@@ -44,10 +45,13 @@ struct PlanCommand: AsyncParsableCommand {
             }
             let unknown = passes.keys.filter { !plan.gateTargets.contains($0) }
             if !unknown.isEmpty {
-                throw ValidationError("the plan waits for no task named \(unknown.sorted().joined(separator: ", ")) (it waits for: \(plan.gateTargets.joined(separator: ", ")))")
+                throw ValidationError(
+                    "the plan waits for no task named \(unknown.sorted().joined(separator: ", ")) (it waits for: \(plan.gateTargets.joined(separator: ", ")))")
             }
             let options = PlanSimulator.Options(members: members, testsPass: passes, until: until, seed: seed, showSteps: steps)
-            print("# \(plan.name) (\(plan.format) plan), \(members) member\(members == 1 ? "" : "s"): \(PlanSimulator.names.prefix(members).joined(separator: ", "))")
+            print(
+                "# \(plan.name) (\(plan.format) plan), \(members) member\(members == 1 ? "" : "s"): \(PlanSimulator.names.prefix(members).joined(separator: ", "))"
+            )
             for action in PlanSimulator().run(plan, options: options) { print(PlanSimulator.line(action)) }
         }
     }

@@ -40,22 +40,36 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("warm-pool"), help: "JupyterLab servers kept started for new sessions (cuts time-to-workspace).") var warmPool: Int = 0
     @Option(name: .customLong("max-starting"), help: "Workspaces starting at once; the lobby waits above this.") var maxStarting: Int = 4
     @Option(name: .customLong("idle-timeout"), help: "Stop a workspace nobody used for this long, e.g. 30m; 0 never.") var idleTimeout: String = "30m"
-    @Option(name: .customLong("workspace-port"), help: "Port of the workspaces' own origin (default: --port + 1; see docs/security.md).") var workspacePort: Int?
-    @Flag(name: .customLong("same-origin-workspaces"), help: "Serve workspaces under the platform's own origin (notebook scripts can then act as the user; not for classes).") var sameOriginWorkspaces = false
-    @Flag(name: .customLong("no-sandbox"), help: "Run participant code unconfined as this server's user (only on a machine nobody else uses; see docs/security.md).") var noSandbox = false
-    @Option(name: .customLong("limits"), help: "Change the kits' workspace limits, e.g. memory=2GiB,processes=512,cpus=1,openFiles=1024,disk=1GiB,network=off.") var limits: String?
-    @Option(name: .customLong("workspace-url"), help: "The workspace origin's URL as browsers reach it (default http://HOST:WORKSPACE-PORT).") var workspaceURL: String?
+    @Option(name: .customLong("workspace-port"), help: "Port of the workspaces' own origin (default: --port + 1; see docs/security.md).") var workspacePort:
+        Int?
+    @Flag(
+        name: .customLong("same-origin-workspaces"),
+        help: "Serve workspaces under the platform's own origin (notebook scripts can then act as the user; not for classes).") var sameOriginWorkspaces = false
+    @Flag(
+        name: .customLong("no-sandbox"),
+        help: "Run participant code unconfined as this server's user (only on a machine nobody else uses; see docs/security.md).") var noSandbox = false
+    @Option(name: .customLong("limits"), help: "Change the kits' workspace limits, e.g. memory=2GiB,processes=512,cpus=1,openFiles=1024,disk=1GiB,network=off.")
+    var limits: String?
+    @Option(name: .customLong("workspace-url"), help: "The workspace origin's URL as browsers reach it (default http://HOST:WORKSPACE-PORT).") var workspaceURL:
+        String?
     @Option(name: .customLong("public-url"), help: "URL people use to reach OPE (behind a proxy); https makes cookies Secure.") var publicURL: String?
-    @Option(name: .customLong("metrics-token"), help: "Serve /metrics to callers with this bearer token (default: to this machine only). Or set OPE_METRICS_TOKEN.") var metricsToken: String?
-    @Option(name: .customLong("header-timeout"), help: "Close a new connection that has not sent a whole request head after this long.") var headerTimeout: String = "20s"
-    @Option(name: .customLong("read-timeout"), help: "Close a connection silent this long mid-request or between requests (open WebSockets excepted).") var readTimeout: String = "60s"
-    @Option(name: .customLong("max-connections-per-address"), help: "Connections one IP address may hold open at once (loopback not counted); 0 for no limit.") var maxConnectionsPerAddress: Int = 512
+    @Option(
+        name: .customLong("metrics-token"), help: "Serve /metrics to callers with this bearer token (default: to this machine only). Or set OPE_METRICS_TOKEN.")
+    var metricsToken: String?
+    @Option(name: .customLong("header-timeout"), help: "Close a new connection that has not sent a whole request head after this long.") var headerTimeout:
+        String = "20s"
+    @Option(name: .customLong("read-timeout"), help: "Close a connection silent this long mid-request or between requests (open WebSockets excepted).")
+    var readTimeout: String = "60s"
+    @Option(name: .customLong("max-connections-per-address"), help: "Connections one IP address may hold open at once (loopback not counted); 0 for no limit.")
+    var maxConnectionsPerAddress: Int = 512
     @Option(name: .customLong("shutdown-grace"), help: "On SIGTERM or Ctrl-C, close connections still open after this long.") var shutdownGrace: String = "10s"
     @Flag(name: .customLong("no-demo-users"), help: "On a fresh data dir, create only the admin (for real courses).") var noDemoUsers = false
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else { throw CLIError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))") }
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw CLIError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -113,7 +127,8 @@ struct ServeCommand: AsyncParsableCommand {
             sandboxLines = sandbox.host?.summary ?? []
             configuration.runtime.sandbox = sandbox
             configuration.runtime.workspaceBackend = LocalJupyterBackend(
-                configuration: .init(venv: venv, root: store.dataDirectory + "/workspaces", sandbox: sandbox, limits: configuration.runtime.limits, warmPool: warmPool),
+                configuration: .init(
+                    venv: venv, root: store.dataDirectory + "/workspaces", sandbox: sandbox, limits: configuration.runtime.limits, warmPool: warmPool),
                 logger: logger
             )
             configuration.runtime.workspaces = .init(maxConcurrentStarts: maxStarting, idleTimeout: idle == .zero ? nil : idle)
@@ -139,7 +154,8 @@ struct ServeCommand: AsyncParsableCommand {
             var text = "\nOPE is running at \(url)   (workspaces: \(workspaces.summary); stop with Ctrl-C)\n"
             if let workspaceOrigin { text += "Workspaces are served at \(workspaceOrigin) (their own origin; both must be reachable)\n" }
             if workspaces == .local {
-                text += noSandbox
+                text +=
+                    noSandbox
                     ? "WARNING: --no-sandbox: participant code runs as this server's user and can read its data dir\n"
                     : "Participant code is sandboxed:\n" + sandboxSummary.map { "  - " + $0 }.joined(separator: "\n") + "\n"
             }

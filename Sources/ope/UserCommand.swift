@@ -83,7 +83,8 @@ struct UserCommand: AsyncParsableCommand {
         )
 
         struct Create: AsyncParsableCommand {
-            static let configuration = CommandConfiguration(abstract: "Create an API token for USERNAME and print it once (`ope user token NAME` does the same).")
+            static let configuration = CommandConfiguration(
+                abstract: "Create an API token for USERNAME and print it once (`ope user token NAME` does the same).")
             @Argument var username: String
             @Option(help: "What the token is for.") var name: String = "cli"
             @Option(help: "How long it works: 90d (the default), 12h, 30d... at most 365d.") var expires: String = "90d"
@@ -119,7 +120,10 @@ struct UserCommand: AsyncParsableCommand {
                 print(["id", "user", "name", "created", "expires", "last used"].joined(separator: "\t"))
                 for token in try await store.tokens.list(username: username) {
                     let expires = token.expiresAt.map { EventExporter.timestamp($0) + (token.isExpired(at: now) ? " (expired)" : "") } ?? "never"
-                    let fields = [token.id, token.username, token.name, EventExporter.timestamp(token.createdAt), expires, token.lastUsed.map(EventExporter.timestamp) ?? "never"]
+                    let fields = [
+                        token.id, token.username, token.name, EventExporter.timestamp(token.createdAt), expires,
+                        token.lastUsed.map(EventExporter.timestamp) ?? "never",
+                    ]
                     print(fields.joined(separator: "\t"))
                 }
             }
@@ -128,7 +132,8 @@ struct UserCommand: AsyncParsableCommand {
         struct Revoke: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
                 abstract: "Revoke API tokens by id (from `list`), or all of a user's with --user.",
-                discussion: "A running server refuses the token at once (its workspace proxy within 5 s) and closes WebSockets opened with it at its next check (within 30 s); see docs/accounts.md."
+                discussion:
+                    "A running server refuses the token at once (its workspace proxy within 5 s) and closes WebSockets opened with it at its next check (within 30 s); see docs/accounts.md."
             )
             @Argument(help: "Token ids.") var ids: [String] = []
             @Option(help: "Revoke every token of this user.") var user: String?

@@ -33,7 +33,8 @@ import Testing
         let data = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: data) }
         let roster = data + "/roster.csv"
-        try "username,display name,role\nann,\"Ann, the first\",participant\nben,Ben,\ntina,Tina T,instructor\n".write(toFile: roster, atomically: true, encoding: .utf8)
+        try "username,display name,role\nann,\"Ann, the first\",participant\nben,Ben,\ntina,Tina T,instructor\n".write(
+            toFile: roster, atomically: true, encoding: .utf8)
         let result = try await OPEProcess.run(["user", "import", roster, "--data", data])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)

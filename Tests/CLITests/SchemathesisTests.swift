@@ -1,8 +1,9 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 /// The server against its own OpenAPI document (`/api/openapi.json`), by schemathesis with every
 /// check: no 5xx, answers (status, headers, body) as documented, schema-valid requests accepted and
@@ -17,7 +18,8 @@ import Testing
         let tools = ProcessInfo.processInfo.environment["OPE_TOOLS_VENV"] ?? Self.repository + "/.venv-tools"
         let schemathesis = tools + "/bin/schemathesis"
         try #require(
-            FileManager.default.isExecutableFile(atPath: schemathesis), "schemathesis is missing at \(schemathesis): run scripts/setup-tools-venv.sh (make test does)"
+            FileManager.default.isExecutableFile(atPath: schemathesis),
+            "schemathesis is missing at \(schemathesis): run scripts/setup-tools-venv.sh (make test does)"
         )
         let data = temporaryFolder("ope-schema")
         defer { try? FileManager.default.removeItem(atPath: data) }

@@ -1,8 +1,9 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 @Suite struct ServeCommandTests {
     static var examples: String { CLICommandTests.examples }
@@ -80,7 +81,8 @@ import Testing
         ])
         try await server.waitFor("OPE is running")
         #expect(server.text.contains("Loaded 3 modules"))
-        #expect(server.text.contains("module skipped: \(data)/mods/bad/module.yaml:8:15: tasks[0].starter[0]: '../../escape.py' points outside the module folder"))
+        #expect(
+            server.text.contains("module skipped: \(data)/mods/bad/module.yaml:8:15: tasks[0].starter[0]: '../../escape.py' points outside the module folder"))
         server.signal(SIGTERM)
         _ = try await server.waitForExit()
     }

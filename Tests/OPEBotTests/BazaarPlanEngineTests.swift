@@ -66,9 +66,10 @@ import Testing
     @Test func importsThePlanAndItsSettings() throws {
         let plan = try BazaarReference.plan()
         #expect(plan.format == .bazaar)
-        #expect(plan.stages.map(\.name) == [
-            "StageLO1", "StageLO1_Discussion", "StageLO2", "StageL02_Discussion", "StageLO3", "StageLO3_Discussion", "WrapUp", "EndStage",
-        ])
+        #expect(
+            plan.stages.map(\.name) == [
+                "StageLO1", "StageLO1_Discussion", "StageLO2", "StageL02_Discussion", "StageLO3", "StageLO3_Discussion", "WrapUp", "EndStage",
+            ])
         #expect(plan.stages.last?.timeout == 6060)
         #expect(plan.settings.roles == ["Driver", "Navigator", "Researcher"])
         #expect(plan.settings.defaultRole == "Researcher")
@@ -162,7 +163,9 @@ import Testing
         Self.close(run.time { $0 == .postChatLog }, 6070 + 7.75 + 10)
         Self.close(run.time { $0 == .logout }, 6070 + 7.75 + 10 + 10 + 5)
         #expect(run.engine.loggedOut)
-        let submission = run.said.filter { $0.1.hasPrefix("The time allotted") || $0.1.hasPrefix("When you are ready") || $0.1 == "Thanks for participating in today's OPE." }
+        let submission = run.said.filter {
+            $0.1.hasPrefix("The time allotted") || $0.1.hasPrefix("When you are ready") || $0.1 == "Thanks for participating in today's OPE."
+        }
         #expect(submission.count == 3, "PROMPT_STEP_SUBMISSION is three chat messages")
     }
 

@@ -34,7 +34,10 @@ import Testing
         let reported = Self.problems { try BazaarPlanImporter().load(folder: folder) }
         #expect(reported.count == 3, "\(reported) line \(line)")
         #expect(reported.contains { $0.hasPrefix("\(folder)/plan_steps.xml:\(line): step DANCE: step type 'dance' has no handler") }, "\(reported)")
-        #expect(reported.contains { $0.hasPrefix("\(folder)/plan_steps.xml:\(line): step X: prompt id 'PROMPT_MISSING' is not defined in \(folder)/plan_prompts.xml") })
+        #expect(
+            reported.contains {
+                $0.hasPrefix("\(folder)/plan_steps.xml:\(line): step X: prompt id 'PROMPT_MISSING' is not defined in \(folder)/plan_prompts.xml")
+            })
         #expect(reported.contains { $0.hasPrefix("\(folder)/plan_steps.xml:\(commandLine): step COMMAND_2: command id 'COMMAND_NONE' is not defined") })
     }
 
@@ -77,12 +80,13 @@ import Testing
     @Test func aPlanWaitingForAMissingTaskIsRefusedWithItsModule() throws {
         let folder = NSTemporaryDirectory() + "ope-module-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path + "/examples/modules"
+        let examples =
+            URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path + "/examples/modules"
         try FileManager.default.copyItem(atPath: examples + "/python-intro", toPath: folder)
         var plan = try String(contentsOfFile: folder + "/bot/guide.yaml", encoding: .utf8)
         plan = plan.replacingOccurrences(of: "task: run-length", with: "task: run-lenght")
         try plan.write(toFile: folder + "/bot/guide.yaml", atomically: true, encoding: .utf8)
-        let line = plan.components(separatedBy: "\n").firstIndex { $0.contains("run-lenght") }! 
+        let line = plan.components(separatedBy: "\n").firstIndex { $0.contains("run-lenght") }!
         let report = ModuleLoader().load(path: folder)
         #expect(report.modules.isEmpty)
         let message = try #require(report.errors.first?.description)

@@ -65,7 +65,9 @@ import Testing
             case 10 where !ended.contains(session) && lifecycle.opening(session) == .start:
                 actions = lifecycle.startWanted(session: session, restart: true, now: now)
             case 11 where attempts[session] != nil:
-                actions = session.hasSuffix("0") ? lifecycle.startRefused(session: session, reason: "gone", now: now) : lifecycle.startInterrupted(session: session, now: now)
+                actions =
+                    session.hasSuffix("0")
+                    ? lifecycle.startRefused(session: session, reason: "gone", now: now) : lifecycle.startInterrupted(session: session, now: now)
             default: actions = []
             }
             let after = Set(WorkspaceLifecyclePropertyTests.sessions.filter { lifecycle.hasStart($0) })
@@ -124,7 +126,9 @@ import Testing
                 default: break
                 }
             }
-            #expect(lifecycle.readyWorkspaces.count == WorkspaceLifecyclePropertyTests.sessions.count { if case .ready? = lifecycle.state(of: $0) { true } else { false } })
+            #expect(
+                lifecycle.readyWorkspaces.count
+                    == WorkspaceLifecyclePropertyTests.sessions.count { if case .ready? = lifecycle.state(of: $0) { true } else { false } })
         }
     }
 }

@@ -71,7 +71,8 @@ import Testing
         let clock = ManualClock()
         try await TestGateway.run(clock: clock) { client, _ in
             let alice = try await client.login("alice")
-            let token = try #require(try await client.post("/api/tokens", json: ["name": "short", "expiresInDays": 1], headers: alice.writeHeaders).json()["token"] as? String)
+            let token = try #require(
+                try await client.post("/api/tokens", json: ["name": "short", "expiresInDays": 1], headers: alice.writeHeaders).json()["token"] as? String)
             clock.advance(by: .seconds(86400 - 60))
             #expect(try await client.get("/api/me", headers: Self.bearer(token)).status == .ok)
             clock.advance(by: .seconds(61))
@@ -94,7 +95,8 @@ import Testing
             let again = try await client.login("teacher")
             let bad = try await client.post("/api/auth/logout", json: ["revokeTokens": true], headers: again.writeHeaders)
             #expect(bad.status == .badRequest && bad.errorMessage?.contains("everywhere") == true)
-            #expect(try await client.post("/api/auth/logout", json: ["everywhere": true, "revokeTokens": true], headers: again.writeHeaders).status == .noContent)
+            #expect(
+                try await client.post("/api/auth/logout", json: ["everywhere": true, "revokeTokens": true], headers: again.writeHeaders).status == .noContent)
             #expect(try await client.get("/api/me", headers: Self.bearer(token)).status == .unauthorized)
             #expect(try await client.get("/api/me", headers: again.headers).status == .unauthorized)
         }
@@ -163,11 +165,15 @@ import Testing
         try await TestGateway.run { client, store in
             let root = try await client.login("root")
             // Created with a generated password, shown once.
-            let created = try await client.post("/api/users", json: ["username": "dana", "displayName": "Dana D", "role": "instructor"], headers: root.writeHeaders)
+            let created = try await client.post(
+                "/api/users", json: ["username": "dana", "displayName": "Dana D", "role": "instructor"], headers: root.writeHeaders)
             #expect(created.status == .created)
             let password = try #require(try created.json()["password"] as? String)
             _ = try await client.login("dana", password)
-            #expect(try await client.get("/api/users", headers: root.headers).jsonArray().contains { $0["username"] as? String == "dana" && $0["disabled"] as? Bool == false })
+            #expect(
+                try await client.get("/api/users", headers: root.headers).jsonArray().contains {
+                    $0["username"] as? String == "dana" && $0["disabled"] as? Bool == false
+                })
 
             let duplicate = try await client.post("/api/users", json: ["username": "dana"], headers: root.writeHeaders)
             #expect(duplicate.status == .conflict && duplicate.errorMessage == "user 'dana' already exists")
@@ -231,7 +237,8 @@ import Testing
             #expect(try await store.users.authenticate(username: "ann", password: annPassword)?.displayName == "Ann, the first")
 
             let badRole = try await upload("bo,Bo,participant\ncy,Cy,wizard\n")
-            #expect(badRole.status == .badRequest && badRole.errorMessage?.contains("roster.csv:2: unknown role 'wizard'") == true, "\(badRole.errorMessage ?? "")")
+            #expect(
+                badRole.status == .badRequest && badRole.errorMessage?.contains("roster.csv:2: unknown role 'wizard'") == true, "\(badRole.errorMessage ?? "")")
             let badName = try await upload("username\nok-name\nNot OK\n")
             #expect(badName.status == .badRequest && badName.errorMessage?.contains("roster.csv:3") == true, "\(badName.errorMessage ?? "")")
             let empty = try await upload("username,display name,role\n")

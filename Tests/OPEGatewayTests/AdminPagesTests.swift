@@ -38,12 +38,15 @@ import Testing
             #expect(forged.status == .forbidden)
             #expect(try await store.users.find("mallory") == nil)
 
-            let created = try await Pages.post(client, "/admin/users", form: ["_csrf": root.csrf, "username": "dana", "displayName": "Dana", "role": "instructor"], cookie: root.cookie)
+            let created = try await Pages.post(
+                client, "/admin/users", form: ["_csrf": root.csrf, "username": "dana", "displayName": "Dana", "role": "instructor"], cookie: root.cookie)
             #expect(created.status == .ok && created.body.contains("Account dana created."))
             #expect(created.body.contains("id=\"new-passwords\""))
             #expect(try await store.users.find("dana")?.role == .instructor)
             let duplicate = try await Pages.post(client, "/admin/users", form: ["_csrf": root.csrf, "username": "dana"], cookie: root.cookie)
-            #expect(duplicate.status == .conflict && (duplicate.body.contains("user &#39;dana&#39; already exists") || duplicate.body.contains("user 'dana' already exists")))
+            #expect(
+                duplicate.status == .conflict
+                    && (duplicate.body.contains("user &#39;dana&#39; already exists") || duplicate.body.contains("user 'dana' already exists")))
 
             let imported = try await Pages.post(client, "/admin/import", form: ["_csrf": root.csrf, "csv": "ann,Ann\nalice,Alice\n"], cookie: root.cookie)
             #expect(imported.status == .ok && imported.body.contains("Imported 1 accounts.") && imported.body.contains("alice (line 2)"))

@@ -60,7 +60,9 @@ import Testing
                 _ = try await store.events.append(
                     EventDraft(time: clock.now, type: .testResult, actor: "bob", session: session, payload: ["task": "text-stats", "passed": true])
                 )
-                _ = try await bobRoom.inbox.waitFor("praise") { $0["type"] as? String == "bot" && ($0["text"] as? String)?.hasPrefix("The tests pass.") == true }
+                _ = try await bobRoom.inbox.waitFor("praise") {
+                    $0["type"] as? String == "bot" && ($0["text"] as? String)?.hasPrefix("The tests pass.") == true
+                }
                 // The next task comes after the praise's delay.
                 clock.advance(by: .seconds(60))
                 let rotation = try await aliceRoom.inbox.waitFor("the rotation for task 2") {
@@ -127,7 +129,9 @@ extension BotTests {
             let said = try await store.reader.events(EventFilter(session: session, types: [.botMessage])).compactMap { $0.payload["text"]?.stringValue }
             #expect(said.filter { $0.hasPrefix("Hi ") && $0.contains("I'm OPE_Bot") }.count == 1, "no second greeting: \(said)")
             #expect(said.filter { $0.hasPrefix("Your roles:") }.count == 1)
-            let launches = try await store.reader.events(EventFilter(session: session, types: [.botStep])).filter { $0.payload["kind"]?.stringValue == "launched" }
+            let launches = try await store.reader.events(EventFilter(session: session, types: [.botStep])).filter {
+                $0.payload["kind"]?.stringValue == "launched"
+            }
             #expect(launches.count == 1)
         }
     }
@@ -140,12 +144,12 @@ extension BotTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         try FileManager.default.copyItem(atPath: TestGateway.examples + "/python-intro", toPath: folder)
         try """
-            name: Quiet variant
-            readingSpeed: 0
-            stages:
-              - steps:
-                  - say: "Hello from the quiet variant."
-            """.write(toFile: folder + "/bot/quiet.yaml", atomically: true, encoding: .utf8)
+        name: Quiet variant
+        readingSpeed: 0
+        stages:
+          - steps:
+              - say: "Hello from the quiet variant."
+        """.write(toFile: folder + "/bot/quiet.yaml", atomically: true, encoding: .utf8)
         var yaml = try String(contentsOfFile: folder + "/module.yaml", encoding: .utf8)
         yaml += """
 

@@ -20,21 +20,21 @@ import Testing
         try "answer = 42\n".write(toFile: module + "/work.py", atomically: true, encoding: .utf8)
         try "def test_secret():\n    assert 'the hidden expected answer'\n".write(toFile: module + "/tests/test_secret.py", atomically: true, encoding: .utf8)
         try """
-            id: escape
-            title: Escape
-            kit: python
-            group: {min: 1, target: 1, max: 1}
-            limits: {memory: 512MiB, processes: 128, cpus: 0.5, disk: 64MiB}
-            tasks:
-              - id: only
-                title: Only
-                instructions: Try to get out.
-                starter: [work.py]
-                test:
-                  files: [tests/test_secret.py]
-                  command: python -m pytest -q tests
-                  timeout: 60s
-            """.write(toFile: module + "/module.yaml", atomically: true, encoding: .utf8)
+        id: escape
+        title: Escape
+        kit: python
+        group: {min: 1, target: 1, max: 1}
+        limits: {memory: 512MiB, processes: 128, cpus: 0.5, disk: 64MiB}
+        tasks:
+          - id: only
+            title: Only
+            instructions: Try to get out.
+            starter: [work.py]
+            test:
+              files: [tests/test_secret.py]
+              command: python -m pytest -q tests
+              timeout: 60s
+        """.write(toFile: module + "/module.yaml", atomically: true, encoding: .utf8)
         return folder
     }
 
@@ -78,8 +78,10 @@ import Testing
             let alice = try await client.login("alice")
             let carol = try await client.login("carol")
             let teacher = try await client.login("teacher")
-            let teamA = try #require(try await client.post("/api/lobby/join", json: ["module": "escape"], headers: alice.writeHeaders).json()["session"] as? String)
-            let teamB = try #require(try await client.post("/api/lobby/join", json: ["module": "escape"], headers: carol.writeHeaders).json()["session"] as? String)
+            let teamA = try #require(
+                try await client.post("/api/lobby/join", json: ["module": "escape"], headers: alice.writeHeaders).json()["session"] as? String)
+            let teamB = try #require(
+                try await client.post("/api/lobby/join", json: ["module": "escape"], headers: carol.writeHeaders).json()["session"] as? String)
             #expect(teamA != teamB)
             let startedA = try await WorkspaceTests().waitForEvent(store, session: teamA, .workspaceStarted, timeout: .seconds(120))
             try await WorkspaceTests().waitForEvent(store, session: teamB, .workspaceStarted, timeout: .seconds(120))
@@ -96,7 +98,8 @@ import Testing
                 "secretVariable": "OPE_TEST_SECRET", "outboundHost": "127.0.0.1", "outboundPort": port,
             ]
             let targetsJSON = String(decoding: try JSONSerialization.data(withJSONObject: targets), as: UTF8.self)
-            let code = "import json\nPROBE_TARGETS = json.loads(\(String(decoding: try JSONSerialization.data(withJSONObject: [targetsJSON]), as: UTF8.self))[0])\nexec(open('escape_probe.py').read())"
+            let code =
+                "import json\nPROBE_TARGETS = json.loads(\(String(decoding: try JSONSerialization.data(withJSONObject: [targetsJSON]), as: UTF8.self))[0])\nexec(open('escape_probe.py').read())"
             let probed = try await KernelRun.run(code, in: teamA, port: port, token: token)
             let report = try #require(
                 (probed["stdout"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: [String: Any]] },
@@ -117,16 +120,19 @@ import Testing
                 _ = try await chatLatencies(roomB, count: 5, label: "quiet", clock: clock)
 
                 // 2. A fork bomb, left running in the background.
-                let bomb = "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import os\\nwhile True:\\n    try:\\n        os.fork()\\n    except OSError:\\n        pass'], start_new_session=True)\nprint('started')"
+                let bomb =
+                    "import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', 'import os\\nwhile True:\\n    try:\\n        os.fork()\\n    except OSError:\\n        pass'], start_new_session=True)\nprint('started')"
                 #expect(try await KernelRun.run(bomb, in: teamA, port: port, token: token)["stdout"] as? String == "started\n")
                 let processes = try await waitForLimit(store, session: teamA, "processes", after: startedA.id)
                 #expect(processes.payload["message"]?.stringValue?.contains("128") == true)
                 _ = try await chatLatencies(roomB, count: 5, label: "during the fork bomb", clock: clock)
                 #expect(try await client.get("/healthz").status == .ok)
                 // An instructor restarts the team's workspace: the bomb goes with the old sandbox.
-                #expect(try await client.execute(uri: "/api/sessions/\(teamA)/workspace/restart", method: .post, headers: teacher.writeHeaders).status == .accepted)
+                #expect(
+                    try await client.execute(uri: "/api/sessions/\(teamA)/workspace/restart", method: .post, headers: teacher.writeHeaders).status == .accepted)
                 let restarted = try await WorkspaceTests().waitForEvent(store, session: teamA, .workspaceStarted, after: processes.id, timeout: .seconds(120))
-                #expect(WorkspaceProcesses.pids(of: teamA).count < 20, "the fork bomb outlived the restart: \(WorkspaceProcesses.pids(of: teamA).count) processes")
+                #expect(
+                    WorkspaceProcesses.pids(of: teamA).count < 20, "the fork bomb outlived the restart: \(WorkspaceProcesses.pids(of: teamA).count) processes")
 
                 // 3. Memory past the limit: the kernel is stopped, the team is told, nobody else notices.
                 let hog = "chunks = []\nwhile True:\n    chunks.append(bytearray(32 << 20))"
@@ -137,11 +143,14 @@ import Testing
                 _ = try await chatLatencies(roomB, count: 3, label: "after the memory hog", clock: clock)
 
                 // 4. The disk past the quota: the write fails, the team is told, the folder recovers.
-                let fill = "try:\n    with open('big.bin', 'wb') as f:\n        while True:\n            f.write(b'0' * (4 << 20))\n            f.flush()\nexcept OSError as error:\n    print(error.errno)"
+                let fill =
+                    "try:\n    with open('big.bin', 'wb') as f:\n        while True:\n            f.write(b'0' * (4 << 20))\n            f.flush()\nexcept OSError as error:\n    print(error.errno)"
                 let filled = try await KernelRun.run(fill, in: teamA, port: port, token: token)
                 #expect(["28\n", "122\n"].contains(filled["stdout"] as? String ?? ""), "writing past the quota did not fail with ENOSPC: \(filled)")
                 _ = try await waitForLimit(store, session: teamA, "disk", after: restarted.id)
-                #expect(try await KernelRun.run("import os\nos.remove('big.bin')\nprint('freed')", in: teamA, port: port, token: token)["stdout"] as? String == "freed\n")
+                #expect(
+                    try await KernelRun.run("import os\nos.remove('big.bin')\nprint('freed')", in: teamA, port: port, token: token)["stdout"] as? String
+                        == "freed\n")
 
                 // 5. A background process does not outlive the session.
                 let marker = 700 + Int.random(in: 1...299)
@@ -168,30 +177,31 @@ import Testing
         try FileManager.default.createDirectory(atPath: folder + "/botrun/bot", withIntermediateDirectories: true)
         try "x = 1\n".write(toFile: folder + "/botrun/work.py", atomically: true, encoding: .utf8)
         try """
-            name: runner
-            bot: OPE_Bot
-            launch: {members: all, timeout: 1m}
-            stages:
-              - name: only
-                steps:
-                  - run: "id -u; ls /proc | grep -c '^[0-9]'; echo from-the-bot > bot-wrote.txt; ls \(folder) 2>&1 | head -1"
-            """.write(toFile: folder + "/botrun/bot/plan.yaml", atomically: true, encoding: .utf8)
+        name: runner
+        bot: OPE_Bot
+        launch: {members: all, timeout: 1m}
+        stages:
+          - name: only
+            steps:
+              - run: "id -u; ls /proc | grep -c '^[0-9]'; echo from-the-bot > bot-wrote.txt; ls \(folder) 2>&1 | head -1"
+        """.write(toFile: folder + "/botrun/bot/plan.yaml", atomically: true, encoding: .utf8)
         try """
-            id: botrun
-            title: Bot run
-            kit: python
-            group: {min: 1, target: 1, max: 1}
-            plan: bot/plan.yaml
-            tasks:
-              - id: only
-                title: Only
-                instructions: Wait.
-                starter: [work.py]
-            """.write(toFile: folder + "/botrun/module.yaml", atomically: true, encoding: .utf8)
+        id: botrun
+        title: Bot run
+        kit: python
+        group: {min: 1, target: 1, max: 1}
+        plan: bot/plan.yaml
+        tasks:
+          - id: only
+            title: Only
+            instructions: Wait.
+            starter: [work.py]
+        """.write(toFile: folder + "/botrun/module.yaml", atomically: true, encoding: .utf8)
         let clock = ManualClock()
         try await TestGateway.runWithWorkspaces(moduleFolders: [folder], clock: clock) { client, store, gateway in
             let alice = try await client.login("alice")
-            let session = try #require(try await client.post("/api/lobby/join", json: ["module": "botrun"], headers: alice.writeHeaders).json()["session"] as? String)
+            let session = try #require(
+                try await client.post("/api/lobby/join", json: ["module": "botrun"], headers: alice.writeHeaders).json()["session"] as? String)
             try await WorkspaceTests().waitForEvent(store, session: session, .workspaceStarted, timeout: .seconds(120))
             let workspace = try await WorkspaceTests().readyWorkspace(gateway, session)
             let room = RoomClient()

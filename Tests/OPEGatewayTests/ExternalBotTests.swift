@@ -66,7 +66,8 @@ import Testing
                     try await clock.advance(by: .milliseconds(200), until: "the breaker in /metrics") {
                         let metrics = String(buffer: try await client.get("/metrics").body)
                         return metrics.contains("ope_external_bot_queue_depth{bot=\"Helper\"} ")
-                            && (metrics.contains("ope_external_bot_breaker_state{bot=\"Helper\"} 2") || metrics.contains("ope_external_bot_breaker_state{bot=\"Helper\"} 1"))
+                            && (metrics.contains("ope_external_bot_breaker_state{bot=\"Helper\"} 2")
+                                || metrics.contains("ope_external_bot_breaker_state{bot=\"Helper\"} 1"))
                     }
 
                     await fake.set(.working)
@@ -74,7 +75,9 @@ import Testing
                         await Self.received(bobRoom) { $0["type"] as? String == "bot" && $0["text"] as? String == "echo: message 5" }
                     }
                     for index in 1...5 {
-                        _ = try await bobRoom.inbox.waitFor("echo \(index)") { $0["type"] as? String == "bot" && $0["text"] as? String == "echo: message \(index)" }
+                        _ = try await bobRoom.inbox.waitFor("echo \(index)") {
+                            $0["type"] as? String == "bot" && $0["text"] as? String == "echo: message \(index)"
+                        }
                     }
                     try await clock.advance(by: .milliseconds(200), until: "every event delivered") {
                         let expected = try await Self.deliverable(store, session).map { Int($0.id) }

@@ -78,7 +78,8 @@ import Testing
             #expect(wrongID.status == .conflict, "only the session one is in can be left this way")
             let unknown = try await client.post("/api/lobby/join", json: ["module": "nope", "leaveSession": session], headers: alice.writeHeaders)
             #expect(unknown.status == .notFound)
-            #expect(try await client.get("/api/lobby", headers: alice.headers).json()["session"] as? String == session, "a refused join costs nobody their team")
+            #expect(
+                try await client.get("/api/lobby", headers: alice.headers).json()["session"] as? String == session, "a refused join costs nobody their team")
 
             let room = RoomClient()
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -7,6 +7,7 @@ import OPECore
 import OPEGateway
 import OPERuntime
 import OPEStore
+import Synchronization
 import Testing
 
 @Suite struct LobbyAndRoomTests {
@@ -79,7 +80,9 @@ import Testing
                 let synced = try await aliceRoom.inbox.waitFor(type: "synced")
                 #expect((synced["id"] as? Int ?? 0) > 0)
                 group.addTask { try await bobRoom.run(client, path: path, cookie: bob.cookie) }
-                _ = try await aliceRoom.inbox.waitFor("bob's presence") { $0["type"] as? String == "presence" && $0["user"] as? String == "bob" && $0["state"] as? String == "join" }
+                _ = try await aliceRoom.inbox.waitFor("bob's presence") {
+                    $0["type"] as? String == "presence" && $0["user"] as? String == "bob" && $0["state"] as? String == "join"
+                }
                 _ = try await bobRoom.inbox.waitFor(type: "synced")
 
                 try aliceRoom.send(["type": "typing", "active": true])
@@ -268,8 +271,6 @@ import Testing
         }
     }
 }
-
-import Synchronization
 
 @Suite struct StaticGroupTests {
     @Test func uploadedGroupsGoStraightIntoTheirSessionAndAbsentMembersDoNotBlock() async throws {

@@ -100,7 +100,8 @@ import Testing
             #expect(try await Pages.get(client, path, cookie: bob.cookie).status == .forbidden)
 
             // Leaving by choosing another exercise.
-            let moved = try await Pages.post(client, "/join", form: ["_csrf": alice.csrf, "module": "sql-joins", "leaveSession": session], cookie: alice.cookie)
+            let moved = try await Pages.post(
+                client, "/join", form: ["_csrf": alice.csrf, "module": "sql-joins", "leaveSession": session], cookie: alice.cookie)
             #expect(moved.location == "/lobby")
             #expect(try await Pages.get(client, "/lobby", cookie: alice.cookie).body.contains("SQL"))
         }
@@ -125,7 +126,8 @@ import Testing
             #expect(try await task()?["title"] as? String == "Text statistics", "the first task before anything happened")
             _ = try await store.events.append(EventDraft(type: .botCommand, actor: "bot", session: session, payload: ["command": "task run-length"]))
             #expect(try await task()?["id"] as? String == "run-length")
-            _ = try await store.events.append(EventDraft(type: .testResult, actor: "alice", session: session, payload: ["task": "text-stats", "passed": false]))
+            _ = try await store.events.append(
+                EventDraft(type: .testResult, actor: "alice", session: session, payload: ["task": "text-stats", "passed": false]))
             #expect(try await task()?["title"] as? String == "Text statistics", "the team went back to test the first task")
         }
     }

@@ -33,7 +33,8 @@ import Testing
         try await TestGateway.run { client, _ in
             let browser = try await client.login("alice")
             let token = try #require(try await client.post("/api/tokens", json: ["name": "script"], headers: browser.writeHeaders).json()["token"] as? String)
-            let signOut = try await client.post("/api/auth/logout", json: ["everywhere": true], headers: [.authorization: "Bearer \(token)", .contentType: "application/json"])
+            let signOut = try await client.post(
+                "/api/auth/logout", json: ["everywhere": true], headers: [.authorization: "Bearer \(token)", .contentType: "application/json"])
             #expect(signOut.status == .forbidden, "\(signOut.status)")
             #expect(signOut.errorMessage?.contains("revoke the token") == true)
         }

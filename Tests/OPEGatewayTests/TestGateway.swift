@@ -57,7 +57,8 @@ struct TestGateway {
     /// Like ``run(moduleFolders:folder:createUsers:_:)``, returning the body's result (restart tests run twice on one folder).
     @discardableResult
     static func runReturning<T: Sendable>(
-        folder: String, createUsers: Bool = true, clock: ManualClock = ManualClock(), _ body: @Sendable @escaping (any TestClientProtocol, Store) async throws -> T
+        folder: String, createUsers: Bool = true, clock: ManualClock = ManualClock(),
+        _ body: @Sendable @escaping (any TestClientProtocol, Store) async throws -> T
     ) async throws -> T {
         let result = Mutex<T?>(nil)
         try await run(folder: folder, createUsers: createUsers, clock: clock) { client, store in

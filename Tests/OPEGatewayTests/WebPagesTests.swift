@@ -24,7 +24,9 @@ import Testing
         return Page(status: response.status, headers: response.headers, body: String(buffer: response.body))
     }
 
-    static func post(_ client: any TestClientProtocol, _ path: String, form: [String: String], cookie: String? = nil, origin: String? = nil) async throws -> Page {
+    static func post(_ client: any TestClientProtocol, _ path: String, form: [String: String], cookie: String? = nil, origin: String? = nil) async throws
+        -> Page
+    {
         var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
         if let cookie { headers[.cookie] = cookie }
         if let origin { headers[.origin] = origin }
@@ -43,7 +45,8 @@ import Testing
         let form = try await get(client, "/login")
         let token = try #require(field("_csrf", in: form.body))
         let loginCookie = try #require(form.cookies.first { $0.hasPrefix("ope_login=") }?.split(separator: ";").first.map(String.init))
-        let signedIn = try await post(client, "/login", form: ["_csrf": token, "username": user, "password": TestGateway.password, "next": "/"], cookie: loginCookie)
+        let signedIn = try await post(
+            client, "/login", form: ["_csrf": token, "username": user, "password": TestGateway.password, "next": "/"], cookie: loginCookie)
         #expect(signedIn.status == .seeOther, "sign-in failed: \(signedIn.body)")
         let cookie = try #require(signedIn.cookies.first { $0.hasPrefix("ope_session=") }?.split(separator: ";").first.map(String.init))
         let home = try await get(client, "/", cookie: cookie)
@@ -61,27 +64,35 @@ import Testing
             let token = try #require(Self.field("_csrf", in: form.body))
             let loginCookie = try #require(form.cookies.first?.split(separator: ";").first.map(String.init))
 
-            let forged = try await Self.post(client, "/login", form: ["_csrf": "forged", "username": "alice", "password": TestGateway.password], cookie: loginCookie)
+            let forged = try await Self.post(
+                client, "/login", form: ["_csrf": "forged", "username": "alice", "password": TestGateway.password], cookie: loginCookie)
             #expect(forged.status == .forbidden && forged.body.contains("The sign-in page was out of date"))
             let wrong = try await Self.post(client, "/login", form: ["_csrf": token, "username": "alice", "password": "nope"], cookie: loginCookie)
             #expect(wrong.status == .unauthorized && wrong.body.contains("Wrong username or password."))
             #expect(wrong.body.contains("value=\"alice\""), "the username stays filled in")
-            let evil = try await Self.post(client, "/login", form: ["_csrf": token, "username": "alice", "password": TestGateway.password, "next": "//evil.example/"], cookie: loginCookie)
+            let evil = try await Self.post(
+                client, "/login", form: ["_csrf": token, "username": "alice", "password": TestGateway.password, "next": "//evil.example/"], cookie: loginCookie)
             #expect(evil.status == .seeOther && evil.location == "/", "no redirect to another site")
             // What a browser would read as another site, however it is dressed up (WHATWG URL parsing
             // drops tabs and line breaks, trims control characters and spaces, reads \ as /).
-            for confusing in ["/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "\t//evil.example", " //evil.example", "/\\evil.example",
-                "\\\\evil.example", "https://evil.example", "javascript:alert(1)", "/\u{0}/evil.example"]
-            {
+            for confusing in [
+                "/\t/evil.example", "/\n/evil.example", "/\r\n/evil.example", "\t//evil.example", " //evil.example", "/\\evil.example",
+                "\\\\evil.example", "https://evil.example", "javascript:alert(1)", "/\u{0}/evil.example",
+            ] {
                 let form = try await Self.get(client, "/login")
                 let token = try #require(Self.field("_csrf", in: form.body))
                 let cookie = try #require(form.cookies.first?.split(separator: ";").first.map(String.init))
-                let answer = try await Self.post(client, "/login", form: ["_csrf": token, "username": "alice", "password": TestGateway.password, "next": confusing], cookie: cookie)
-                #expect(answer.status == .seeOther && answer.location == "/", "next=\(confusing.debugDescription) sent the browser to \(answer.location ?? "?")")
+                let answer = try await Self.post(
+                    client, "/login", form: ["_csrf": token, "username": "alice", "password": TestGateway.password, "next": confusing], cookie: cookie)
+                #expect(
+                    answer.status == .seeOther && answer.location == "/", "next=\(confusing.debugDescription) sent the browser to \(answer.location ?? "?")")
             }
             let form2 = try await Self.get(client, "/login")
             let ownPath = try await Self.post(
-                client, "/login", form: ["_csrf": try #require(Self.field("_csrf", in: form2.body)), "username": "alice", "password": TestGateway.password, "next": " /lobby?x=1"],
+                client, "/login",
+                form: [
+                    "_csrf": try #require(Self.field("_csrf", in: form2.body)), "username": "alice", "password": TestGateway.password, "next": " /lobby?x=1",
+                ],
                 cookie: try #require(form2.cookies.first?.split(separator: ";").first.map(String.init))
             )
             #expect(ownPath.location == "/lobby?x=1", "a path of our own is kept")
@@ -105,7 +116,8 @@ import Testing
             #expect(foreign.status == .forbidden && foreign.body.contains("another site"), "\(foreign.status) \(foreign.body.prefix(200))")
             // A cookie planted by a neighbouring site with a matching field: double submit alone took it.
             let planted = "attacker-chosen-value"
-            let forged = try await Self.post(client, "/login", form: ["_csrf": planted, "username": "alice", "password": TestGateway.password], cookie: "ope_login=\(planted)")
+            let forged = try await Self.post(
+                client, "/login", form: ["_csrf": planted, "username": "alice", "password": TestGateway.password], cookie: "ope_login=\(planted)")
             #expect(forged.status == .forbidden && forged.body.contains("out of date"), "a planted cookie signed someone in")
             // A form left open for more than its hour asks to be sent again.
             clock.advance(by: .seconds(3601))
@@ -157,7 +169,8 @@ import Testing
 
     @Test func peoplesTextIsEscapedAndSigningOutEndsEverySignIn() async throws {
         try await TestGateway.run { client, store in
-            try await store.users.create(User(username: "mallory", displayName: "<script>alert(1)</script>", role: .participant), password: TestGateway.password, actor: "test")
+            try await store.users.create(
+                User(username: "mallory", displayName: "<script>alert(1)</script>", role: .participant), password: TestGateway.password, actor: "test")
             let first = try await Self.signIn(client, "mallory")
             let second = try await Self.signIn(client, "mallory")
             let home = try await Self.get(client, "/", cookie: first.cookie)
@@ -191,7 +204,8 @@ import Testing
     }
 
     @Test func moduleMarkdownCannotCarryMarkup() {
-        let renderer = MarkdownRenderer().html("# Title\n\nSome *text* <script>alert(1)</script> and [a link](javascript:alert(1)) and [ok](https://example.org).\n\n<img src=x onerror=alert(1)>")
+        let renderer = MarkdownRenderer().html(
+            "# Title\n\nSome *text* <script>alert(1)</script> and [a link](javascript:alert(1)) and [ok](https://example.org).\n\n<img src=x onerror=alert(1)>")
         #expect(renderer.contains("<h1>Title</h1>") && renderer.contains("<em>text</em>"))
         #expect(!renderer.contains("<script"))
         #expect(!renderer.contains("javascript:"))
@@ -214,7 +228,8 @@ import Testing
 
             let (alice, _, session) = try await client.pair()
             for _ in 0..<3 {
-                _ = try await store.events.append(EventDraft(type: .testResult, actor: "alice", session: session, payload: ["task": "text-stats", "passed": false]))
+                _ = try await store.events.append(
+                    EventDraft(type: .testResult, actor: "alice", session: session, payload: ["task": "text-stats", "passed": false]))
             }
             let teams = try await client.get("/api/sessions", headers: teacher.headers).jsonArray()
             let team = try #require(teams.first { $0["id"] as? String == session })
@@ -227,7 +242,8 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await room.run(client, path: "/api/sessions/\(session)/ws", cookie: alice.cookie) }
                 _ = try await room.inbox.waitFor(type: "synced")
-                let one = try await client.post("/api/sessions/\(session)/hint", json: ["text": "Look at <the> first failing test"], headers: teacher.writeHeaders)
+                let one = try await client.post(
+                    "/api/sessions/\(session)/hint", json: ["text": "Look at <the> first failing test"], headers: teacher.writeHeaders)
                 #expect(one.status == .noContent)
                 let hint = try await room.inbox.waitFor(type: "hint")
                 #expect(hint["from"] as? String == "teacher" && hint["text"] as? String == "Look at <the> first failing test")

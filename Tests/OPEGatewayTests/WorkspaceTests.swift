@@ -217,7 +217,9 @@ import Testing
             // Each test is listed with its outcome and the first line of why it failed.
             let cases = try #require(failing["cases"] as? [[String: Any]])
             #expect(cases.count >= 3 && cases.allSatisfy { $0["outcome"] as? String == "failed" }, "\(cases)")
-            #expect(cases.contains { ($0["name"] as? String)?.hasPrefix("test_") == true && ($0["message"] as? String)?.contains("still empty") == true }, "\(cases)")
+            #expect(
+                cases.contains { ($0["name"] as? String)?.hasPrefix("test_") == true && ($0["message"] as? String)?.contains("still empty") == true },
+                "\(cases)")
             let solution = try String(contentsOfFile: TestGateway.examples + "/sql-joins/solution/inner_joins.py", encoding: .utf8)
             #expect(try await put(client, "/w/\(session)/api/contents/inner_joins.py", text: solution, headers: bob.headers).status == .ok)
             let passing = try await client.post("/api/sessions/\(session)/tests", json: ["task": "inner-join"], headers: bob.writeHeaders).json()
@@ -245,7 +247,8 @@ import Testing
 
             // The task's first step works as the instructions say: `mariadb` in a terminal is the SQL
             // console, connected to the team's database without options.
-            let console = "import subprocess\nr = subprocess.run('mariadb < schema.sql && mariadb -N -e \"SELECT COUNT(*) FROM students\"', shell=True, capture_output=True, text=True)\nprint(r.stdout.strip() or r.stderr.strip())"
+            let console =
+                "import subprocess\nr = subprocess.run('mariadb < schema.sql && mariadb -N -e \"SELECT COUNT(*) FROM students\"', shell=True, capture_output=True, text=True)\nprint(r.stdout.strip() or r.stderr.strip())"
             let counted = try await KernelRun.run(console, in: session, port: port, token: token)
             #expect(Int((counted["stdout"] as? String ?? "").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 > 0, "mariadb in the workspace: \(counted)")
 
@@ -496,19 +499,19 @@ import Testing
         try "echo testing\n".write(toFile: folder + "/module/tests/check.sh", atomically: true, encoding: .utf8)
         let marker = 300 + Int.random(in: 1...99)
         try """
-            id: hang
-            title: Hangs
-            kit: python
-            tasks:
-              - id: forever
-                title: Never ends
-                instructions: Wait.
-                starter: [work.py]
-                test:
-                  files: [tests/check.sh]
-                  command: sh tests/check.sh; sleep \(marker) & sleep \(marker + 100)
-                  timeout: 1s
-            """.write(toFile: folder + "/module/module.yaml", atomically: true, encoding: .utf8)
+        id: hang
+        title: Hangs
+        kit: python
+        tasks:
+          - id: forever
+            title: Never ends
+            instructions: Wait.
+            starter: [work.py]
+            test:
+              files: [tests/check.sh]
+              command: sh tests/check.sh; sleep \(marker) & sleep \(marker + 100)
+              timeout: 1s
+        """.write(toFile: folder + "/module/module.yaml", atomically: true, encoding: .utf8)
         let module = try ModuleParser().parse(folder: folder + "/module")
         let store = try Store(dataDirectory: folder + "/data", hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
         let sandbox = try await TestGateway.sandbox(for: folder + "/data")

@@ -1,9 +1,10 @@
 import Foundation
-@testable import KubeStandIn
 import OPECore
 import OPEKube
 import Synchronization
 import Testing
+
+@testable import KubeStandIn
 
 /// OPE's Kubernetes client against the stand-in: the guarantees the operator will build on.
 @Suite struct ClientTests {
@@ -40,7 +41,8 @@ import Testing
         try await StandInHarness.run { server, _, kube in
             _ = try await kube.create(Self.session("s1"))
             let cache = Cache()
-            let watcher = ListWatcher<SessionResource>(client: kube, namespace: "default", backoff: RetryPolicy(maxAttempts: .max, baseDelay: .milliseconds(5), maxDelay: .milliseconds(20)))
+            let watcher = ListWatcher<SessionResource>(
+                client: kube, namespace: "default", backoff: RetryPolicy(maxAttempts: .max, baseDelay: .milliseconds(5), maxDelay: .milliseconds(20)))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { for try await event in watcher { cache.apply(event) } }
                 try await StandInHarness.waitUntil("the first list and watch") {
@@ -54,7 +56,9 @@ import Testing
                 var s2 = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(Self.session("s2"))).objectValue!
                 s2["metadata"] = ["name": "s2", "namespace": "default"]
                 _ = try await server.store.create(type, namespace: "default", body: s2)
-                _ = try await server.store.patch(type, namespace: "default", name: "s1", contentType: "application/merge-patch+json", body: ["metadata": ["labels": ["seen": "yes"]]], subresource: .main)
+                _ = try await server.store.patch(
+                    type, namespace: "default", name: "s1", contentType: "application/merge-patch+json", body: ["metadata": ["labels": ["seen": "yes"]]],
+                    subresource: .main)
                 await server.store.restart()
                 // It resumes from its last version: both changes arrive, without a new list.
                 try await StandInHarness.waitUntil("the resumed watch to catch up") { cache.objects == (try await Self.serverState(kube)) }
@@ -112,10 +116,14 @@ import Testing
             // update(...) meets a write in between: it reads again and applies its change to the new version.
             let calls = Mutex(0)
             let updated = try await kube.update(SessionResource.self, name: "s1", namespace: "default") { session in
-                let call = calls.withLock { $0 += 1; return $0 }
+                let call = calls.withLock {
+                    $0 += 1; return $0
+                }
                 if call == 1 {
                     // Someone else writes after our read.
-                    Task.detached { _ = try? await kube.patch(SessionResource.self, name: "s1", namespace: "default", merge: ["metadata": ["labels": ["rival": "yes"]]]) }
+                    Task.detached {
+                        _ = try? await kube.patch(SessionResource.self, name: "s1", namespace: "default", merge: ["metadata": ["labels": ["rival": "yes"]]])
+                    }
                 }
                 session.spec.condition = "guided"
             }
@@ -159,7 +167,8 @@ import Testing
 
             let afterLabel = try await kube.patch(SessionResource.self, name: "s1", namespace: "default", merge: ["metadata": ["labels": ["x": "y"]]])
             #expect(afterLabel.metadata.generation == 2)
-            let afterStatusPatch = try await kube.patch(SessionResource.self, name: "s1", namespace: "default", merge: ["status": ["phase": "Active"]], status: true)
+            let afterStatusPatch = try await kube.patch(
+                SessionResource.self, name: "s1", namespace: "default", merge: ["status": ["phase": "Active"]], status: true)
             #expect(afterStatusPatch.metadata.generation == 2 && afterStatusPatch.status?.phase == .active)
             // A write that changes nothing is not a write.
             let same = try await kube.replace(afterStatusPatch)
@@ -181,7 +190,9 @@ import Testing
             #expect(marked.metadata.deletionTimestamp != nil)
             #expect(try await kube.get(Pod.self, name: "ws-s1", namespace: "default").name == "ws-s1")
             // No new finalizers once deletion started.
-            await #expect { try await kube.update(SessionResource.self, name: "s1", namespace: "default") { $0.metadata.finalizers?.append("other") } } throws: {
+            await #expect {
+                try await kube.update(SessionResource.self, name: "s1", namespace: "default") { $0.metadata.finalizers?.append("other") }
+            } throws: {
                 ($0 as? KubeAPIError)?.code == 422
             }
             try await kube.update(SessionResource.self, name: "s1", namespace: "default") { $0.metadata.finalizers = [] }
@@ -228,31 +239,36 @@ import Testing
             #expect(try await kube.get(ConfigMap.self, name: "one", namespace: "default").name == "one")
             // A 500 on a write is not retried: it might have happened.
             await server.store.failNextRequests(1, code: 500)
-            await #expect { try await kube.create(ConfigMap(metadata: ObjectMeta(name: "two", namespace: "default"))) } throws: { ($0 as? KubeAPIError)?.code == 500 }
+            await #expect { try await kube.create(ConfigMap(metadata: ObjectMeta(name: "two", namespace: "default"))) } throws: {
+                ($0 as? KubeAPIError)?.code == 500
+            }
             // Crash after the next write: the client hears nothing, but the write is there once the server is back.
             await server.store.crash(afterWrites: 1)
             await #expect(throws: (any Error).self) { try await kube.create(ConfigMap(metadata: ObjectMeta(name: "three", namespace: "default"))) }
             await server.store.restart()
             #expect(try await kube.get(ConfigMap.self, name: "three", namespace: "default").name == "three")
-            await #expect { try await kube.create(ConfigMap(metadata: ObjectMeta(name: "three", namespace: "default"))) } throws: { ($0 as? KubeAPIError)?.isAlreadyExists == true }
+            await #expect { try await kube.create(ConfigMap(metadata: ObjectMeta(name: "three", namespace: "default"))) } throws: {
+                ($0 as? KubeAPIError)?.isAlreadyExists == true
+            }
         }
     }
 
     @Test func kubeconfigGivesServerNamespaceAndToken() throws {
-        let connection = try ClusterConnection.kubeconfig(yaml: """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: c
-              cluster: {server: "https://10.0.0.1:6443", certificate-authority-data: \(Data("-----BEGIN CERTIFICATE-----".utf8).base64EncodedString())}
-            contexts:
-            - name: ctx
-              context: {cluster: c, user: u, namespace: ope}
-            current-context: ctx
-            users:
-            - name: u
-              user: {token: abc}
-            """)
+        let connection = try ClusterConnection.kubeconfig(
+            yaml: """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: c
+                  cluster: {server: "https://10.0.0.1:6443", certificate-authority-data: \(Data("-----BEGIN CERTIFICATE-----".utf8).base64EncodedString())}
+                contexts:
+                - name: ctx
+                  context: {cluster: c, user: u, namespace: ope}
+                current-context: ctx
+                users:
+                - name: u
+                  user: {token: abc}
+                """)
         #expect(connection.server == "https://10.0.0.1:6443")
         #expect(connection.namespace == "ope")
         #expect(connection.token == "abc")

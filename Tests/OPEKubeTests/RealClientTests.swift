@@ -8,7 +8,8 @@ import Testing
 @Suite struct RealClientTests {
     static var kubectl: String {
         if let path = ProcessInfo.processInfo.environment["OPE_KUBECTL"] { return path }
-        for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") where FileManager.default.isExecutableFile(atPath: "\(folder)/kubectl") {
+        for folder in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":")
+        where FileManager.default.isExecutableFile(atPath: "\(folder)/kubectl") {
             return "\(folder)/kubectl"
         }
         return "/usr/bin/kubectl"
@@ -17,19 +18,19 @@ import Testing
     static func kubeconfig(port: Int) throws -> String {
         let file = NSTemporaryDirectory() + "ope-standin-\(UUID().uuidString).kubeconfig"
         try """
-            apiVersion: v1
-            kind: Config
-            clusters:
-            - name: standin
-              cluster: {server: "http://127.0.0.1:\(port)"}
-            contexts:
-            - name: standin
-              context: {cluster: standin, user: standin, namespace: ope}
-            current-context: standin
-            users:
-            - name: standin
-              user: {token: standin}
-            """.write(toFile: file, atomically: true, encoding: .utf8)
+        apiVersion: v1
+        kind: Config
+        clusters:
+        - name: standin
+          cluster: {server: "http://127.0.0.1:\(port)"}
+        contexts:
+        - name: standin
+          context: {cluster: standin, user: standin, namespace: ope}
+        current-context: standin
+        users:
+        - name: standin
+          user: {token: standin}
+        """.write(toFile: file, atomically: true, encoding: .utf8)
         return file
     }
 
@@ -58,7 +59,8 @@ import Testing
             #expect(lines.dropFirst().first?.prefix(4) == ["python-intro-7f3k2", "Active", "python-intro", "alice,bob_smith"], "\(result.out)")
 
             // Watch: kubectl sees the creation and the change as they happen.
-            let watch = try ToolProcess(Self.kubectl, ["--kubeconfig", config, "get", "configmaps", "-w", "-o", "jsonpath={.metadata.name}:{.metadata.labels.tier}{\"\\n\"}"])
+            let watch = try ToolProcess(
+                Self.kubectl, ["--kubeconfig", config, "get", "configmaps", "-w", "-o", "jsonpath={.metadata.name}:{.metadata.labels.tier}{\"\\n\"}"])
             defer { watch.stop() }
             try await StandInHarness.waitUntil("kubectl's watch") { await server.store.openWatches >= 1 }
             #expect(try await kubectl("create", "configmap", "w1", "--from-literal=a=b").status == 0)
@@ -85,7 +87,8 @@ import Testing
             result = try await kubectl("get", "configmap", "w2", "-o", "json")
             let file = NSTemporaryDirectory() + "ope-cm-\(UUID().uuidString).json"
             defer { try? FileManager.default.removeItem(atPath: file) }
-            try result.out.replacingOccurrences(of: #""kind": "ConfigMap","#, with: #""kind": "ConfigMap", "data": {"k": "v1"},"#).write(toFile: file, atomically: true, encoding: .utf8)
+            try result.out.replacingOccurrences(of: #""kind": "ConfigMap","#, with: #""kind": "ConfigMap", "data": {"k": "v1"},"#).write(
+                toFile: file, atomically: true, encoding: .utf8)
             result = try await kubectl("replace", "--validate=false", "-f", file)
             #expect(result.status == 0, "\(result.err)")
             #expect(try await kube.get(ConfigMap.self, name: "w2", namespace: "ope").data == ["k": "v1"])
@@ -95,7 +98,9 @@ import Testing
             // Delete.
             result = try await kubectl("delete", "opesession", "python-intro-7f3k2")
             #expect(result.status == 0 && result.out.contains("deleted"), "\(result.err)")
-            await #expect { try await kube.get(SessionResource.self, name: "python-intro-7f3k2", namespace: "ope") } throws: { ($0 as? KubeAPIError)?.isNotFound == true }
+            await #expect { try await kube.get(SessionResource.self, name: "python-intro-7f3k2", namespace: "ope") } throws: {
+                ($0 as? KubeAPIError)?.isNotFound == true
+            }
             result = try await kubectl("get", "opes", "-o", "name")
             #expect(result.status == 0 && result.out.isEmpty, "short name: \(result.err)")
         }

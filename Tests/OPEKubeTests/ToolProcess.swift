@@ -10,7 +10,8 @@ final class ToolProcess: Sendable {
     /// Starts `executable` with `arguments`; fails saying so if the tool is not installed.
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
-            throw HarnessError("\(executable) is not installed (scripts/install-deps.sh installs kubectl; scripts/setup-kube-tools.sh the Python tools; make test runs both)")
+            throw HarnessError(
+                "\(executable) is not installed (scripts/install-deps.sh installs kubectl; scripts/setup-kube-tools.sh the Python tools; make test runs both)")
         }
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
@@ -58,7 +59,8 @@ final class ToolProcess: Sendable {
     }
 
     /// Runs the tool to its end and returns (status, stdout, stderr).
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, out: String, err: String) {
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, out: String, err: String)
+    {
         let tool = try ToolProcess(executable, arguments, environment: environment)
         let status = try await tool.wait()
         return (status, tool.stdout, tool.stderr)

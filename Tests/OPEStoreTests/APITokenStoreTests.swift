@@ -27,7 +27,9 @@ import Testing
                     INSERT INTO users VALUES ('grader', 'Grader', 'instructor', '!', 1700000000);
                     """
             )
-            try db.execute(sql: "INSERT INTO api_tokens (token_hash, username, name, created_at) VALUES (?, 'grader', 'old script', 1700000000)", arguments: [SecretToken.hash(token)])
+            try db.execute(
+                sql: "INSERT INTO api_tokens (token_hash, username, name, created_at) VALUES (?, 'grader', 'old script', 1700000000)",
+                arguments: [SecretToken.hash(token)])
         }
         return folder
     }

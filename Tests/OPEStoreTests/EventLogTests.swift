@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 import OPECore
 import OPEStore
+import Synchronization
 import Testing
 
 @Suite struct EventLogTests {
@@ -14,7 +15,8 @@ import Testing
                 group.addTask {
                     var ids: [Int64] = []
                     for index in 0..<50 {
-                        let event = try await events.append(EventDraft(type: .chatMessage, actor: "w\(writer)", session: "s", payload: ["i": .number(Double(index))]))
+                        let event = try await events.append(
+                            EventDraft(type: .chatMessage, actor: "w\(writer)", session: "s", payload: ["i": .number(Double(index))]))
                         ids.append(event.id)
                     }
                     return ids
@@ -82,5 +84,3 @@ import Testing
         #expect(seen.withLock { $0 } == ids)
     }
 }
-
-import Synchronization

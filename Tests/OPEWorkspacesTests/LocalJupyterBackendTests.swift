@@ -126,10 +126,12 @@ import Testing
         // A sleep no other test runs, to look for it afterwards (it runs in the sandbox's own pid namespace).
         let marker = 600 + Int.random(in: 1...399)
         try FileManager.default.createDirectory(atPath: venv + "/bin", withIntermediateDirectories: true)
-        try "#!/bin/sh\necho started > \"$HOME/hang.started\"\nexec sleep \(marker)\n".write(toFile: venv + "/bin/jupyter-lab", atomically: true, encoding: .utf8)
+        try "#!/bin/sh\necho started > \"$HOME/hang.started\"\nexec sleep \(marker)\n".write(
+            toFile: venv + "/bin/jupyter-lab", atomically: true, encoding: .utf8)
         chmod(venv + "/bin/jupyter-lab", 0o755)
         let module = try ModuleParser().parse(folder: Self.packageRoot + "/examples/modules/python-intro")
-        let backend = LocalJupyterBackend(configuration: .init(venv: venv, root: root + "/ws", sandbox: try await Self.sandbox(root), readyTimeout: .seconds(2)))
+        let backend = LocalJupyterBackend(
+            configuration: .init(venv: venv, root: root + "/ws", sandbox: try await Self.sandbox(root), readyTimeout: .seconds(2)))
         await #expect(throws: WorkspaceError.self) { _ = try await backend.start(WorkspaceRequest(session: "s-hang", module: module)) }
         #expect(FileManager.default.fileExists(atPath: root + "/ws/s-hang/hang.started"), "the fake JupyterLab never ran")
         let left = try await CommandRunner().run(["pgrep", "-f", "sleep \(marker)"], timeout: .seconds(5))

@@ -56,7 +56,7 @@ import Testing
         try await server.start()
         #expect(await server.isRunning)
         let port = try #require(await server.port)
-        try await server.start() // a second start changes nothing
+        try await server.start()  // a second start changes nothing
         #expect(await server.port == port)
 
         let alpha = try await server.provision(session: "s-alpha")
@@ -132,7 +132,7 @@ import Testing
         let directory = Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let first = MariaDBServer(configuration: .init(directory: directory))
-        let credentials = try await first.provision(session: "s-keep") // starts the server itself
+        let credentials = try await first.provision(session: "s-keep")  // starts the server itself
         let created = try await Self.query("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('kept');", as: credentials)
         #expect(created.succeeded, "\(created.output)")
 

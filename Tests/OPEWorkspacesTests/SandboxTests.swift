@@ -56,7 +56,9 @@ import Testing
         #expect(ByteSize.parse("1.5GiB") == 1_610_612_736)
         #expect(ByteSize.parse("10MB") == 10_000_000)
         #expect(ByteSize.text(3 << 30) == "3 GiB")
-        for (text, words) in [("memory=lots", "not a size"), ("memory=1MiB", "at least 256 MiB"), ("speed=fast", "unknown limit 'speed'"), ("cpus", "NAME=VALUE")] {
+        for (text, words) in [
+            ("memory=lots", "not a size"), ("memory=1MiB", "at least 256 MiB"), ("speed=fast", "unknown limit 'speed'"), ("cpus", "NAME=VALUE"),
+        ] {
             #expect(throws: LimitsError.self) { try WorkspaceLimits.Changes.parse(text) }
             do {
                 _ = try WorkspaceLimits.Changes.parse(text)
@@ -125,7 +127,8 @@ import Testing
         try FileManager.default.createSymbolicLink(atPath: folder + "/s-team", withDestinationPath: folder + "/pool-1")
         let sandbox = try await Self.sandbox(folder)
         defer { sandbox.shutDown() }
-        let (result, _) = try await Self.run("touch sub/notebook.ipynb && echo writable", home: folder + "/s-team", limits: WorkspaceLimits.defaults(for: .python), sandbox: sandbox)
+        let (result, _) = try await Self.run(
+            "touch sub/notebook.ipynb && echo writable", home: folder + "/s-team", limits: WorkspaceLimits.defaults(for: .python), sandbox: sandbox)
         #expect(result.output.contains("writable"), "the team cannot write its own file: \(result.output)")
     }
 

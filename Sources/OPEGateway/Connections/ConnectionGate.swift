@@ -58,7 +58,9 @@ final class ConnectionGate: ChannelInboundHandler, RemovableChannelHandler {
             forcedClose = context.eventLoop.assumeIsolated().scheduleTask(in: grace) { [logger] in
                 guard context.channel.isActive else { return }
                 Self.cutAtShutdown.increment()
-                logger.debug("connection still open at the end of the shutdown grace period: closed", metadata: ["peer": "\(context.channel.remoteAddress?.description ?? "?")"])
+                logger.debug(
+                    "connection still open at the end of the shutdown grace period: closed",
+                    metadata: ["peer": "\(context.channel.remoteAddress?.description ?? "?")"])
                 context.close(promise: nil)
             }
         }

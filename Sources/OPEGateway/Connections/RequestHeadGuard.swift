@@ -99,7 +99,8 @@ final class RequestHeadGuard: ChannelInboundHandler, RemovableChannelHandler {
             guard !finished else { return }
             finished = true
             Self.timedOut.increment()
-            logger.debug("no complete request head within the header timeout: closed", metadata: ["peer": "\(context.channel.remoteAddress?.description ?? "?")"])
+            logger.debug(
+                "no complete request head within the header timeout: closed", metadata: ["peer": "\(context.channel.remoteAddress?.description ?? "?")"])
             Self.shut(context)
         }
     }

@@ -45,9 +45,12 @@ struct AccountAdmin {
         } catch {
             throw APIError(.badRequest, "\(error)")
         }
-        guard !roster.entries.isEmpty else { throw APIError(.badRequest, "roster.csv: no accounts in the file (one line per account: username, display name, role)") }
+        guard !roster.entries.isEmpty else {
+            throw APIError(.badRequest, "roster.csv: no accounts in the file (one line per account: username, display name, role)")
+        }
         let result = try await store.users.importRoster(roster, actor: admin.user.username)
-        logger.info("roster imported", metadata: ["user": "\(admin.user.username)", "created": "\(result.created.count)", "existing": "\(result.existing.count)"])
+        logger.info(
+            "roster imported", metadata: ["user": "\(admin.user.username)", "created": "\(result.created.count)", "existing": "\(result.existing.count)"])
         return result
     }
 

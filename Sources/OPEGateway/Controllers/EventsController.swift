@@ -21,10 +21,11 @@ struct EventsController {
         _ = try context.requireStaff()
         let filter = try Self.filter(request)
         let limitText = request.uri.queryParameters["limit"].map(String.init)
-        let limit = try limitText.map { text -> Int in
-            guard let value = Int(text), (1...10_000).contains(value) else { throw APIError(.badRequest, "limit must be a number from 1 to 10000") }
-            return value
-        } ?? 1000
+        let limit =
+            try limitText.map { text -> Int in
+                guard let value = Int(text), (1...10_000).contains(value) else { throw APIError(.badRequest, "limit must be a number from 1 to 10000") }
+                return value
+            } ?? 1000
         return JSONResponse(value: try await store.reader.events(filter, limit: limit))
     }
 

@@ -61,7 +61,8 @@ struct LobbyController {
         if case .matched(let id) = status, let session = await runtime.session(id) {
             response.module = session.module
             response.teamSize = session.members.count
-            response.message = session.members.count == 1
+            response.message =
+                session.members.count == 1
                 ? LobbyWords.alone(lateJoin: await runtime.lateJoinTimeLeft(session: id)) : "Your team is ready."
         }
         return response

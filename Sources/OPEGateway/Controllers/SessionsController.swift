@@ -128,7 +128,8 @@ struct SessionsController {
         var members: [SessionResponse.Member] = []
         for member in session.members {
             let name = try await store.users.find(member.user)?.displayName ?? member.user
-            members.append(.init(username: member.user, displayName: name, role: member.role, connected: connected.contains(member.user), lateJoiner: member.lateJoiner))
+            members.append(
+                .init(username: member.user, displayName: name, role: member.role, connected: connected.contains(member.user), lateJoiner: member.lateJoiner))
         }
         return SessionResponse(
             id: session.id, module: session.module, phase: session.phase.rawValue, members: members, roles: session.roleMap, roleOrder: session.roles,

@@ -110,7 +110,8 @@ struct UsersController {
         guard body.role != nil || body.displayName != nil || body.disabled != nil else {
             throw APIError(.badRequest, "nothing to change: send role, displayName and/or disabled")
         }
-        return JSONResponse(value: UserResponse(try await admin.update(username: username, role: body.role, displayName: body.displayName, disabled: body.disabled)))
+        return JSONResponse(
+            value: UserResponse(try await admin.update(username: username, role: body.role, displayName: body.displayName, disabled: body.disabled)))
     }
 
     @Sendable func resetPassword(request: Request, context: AppRequestContext) async throws -> JSONResponse<PasswordResponse> {

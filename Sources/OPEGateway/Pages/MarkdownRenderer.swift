@@ -69,4 +69,3 @@ public struct MarkdownRenderer: Sendable {
             .replacingOccurrences(of: "\"", with: "&quot;")
     }
 }
-

@@ -27,66 +27,85 @@ extension WebController {
 
     func addAdminRoutes(to pages: RouterGroup<AppRequestContext>) {
         pages.get("admin", use: page(adminPage))
-        pages.post("admin/users", use: page { request, context in
-            try await adminAction(request, context) { admin, form in
-                let (user, generated) = try await admin.create(username: form.username ?? "", displayName: form.displayName, role: form.role, password: form.password)
-                guard let generated else { return .done("Account \(user.username) created.") }
-                return .passwords(notice: "Account \(user.username) created.", [(user, generated)])
-            }
-        })
-        pages.post("admin/import", use: page { request, context in
-            try await adminAction(request, context) { admin, form in
-                let result = try await admin.importRoster(csv: form.csv ?? "")
-                var notice = "Imported \(result.created.count) accounts."
-                if !result.existing.isEmpty {
-                    notice += " Left unchanged (they exist already): " + result.existing.map { "\($0.username) (line \($0.line))" }.joined(separator: ", ") + "."
-                }
-                return .passwords(notice: notice, result.created)
-            }
-        })
-        pages.post("admin/users/:username/role", use: page { request, context in
-            let username = try context.parameters.require("username")
-            return try await adminAction(request, context) { admin, form in
-                let user = try await admin.update(username: username, role: form.role ?? "", displayName: nil, disabled: nil)
-                return .done("\(user.username) is now \(user.role).")
-            }
-        })
-        pages.post("admin/users/:username/password", use: page { request, context in
-            let username = try context.parameters.require("username")
-            return try await adminAction(request, context) { admin, _ in
-                let password = try await admin.resetPassword(username: username, password: nil) ?? ""
-                guard let user = try await store.users.find(username) else { throw APIError(.notFound, "no user '\(username)'") }
-                return .passwords(notice: "New password for \(username); their sign-ins have ended.", [(user, password)])
-            }
-        })
-        for (path, disabled) in [("disable", true), ("enable", false)] {
-            pages.post("admin/users/:username/\(path)", use: page { request, context in
-                let username = try context.parameters.require("username")
-                return try await adminAction(request, context) { admin, _ in
-                    _ = try await admin.update(username: username, role: nil, displayName: nil, disabled: disabled)
-                    return .done(
-                        disabled ? "\(username) is disabled: they cannot sign in, and their sign-ins and tokens stopped working." : "\(username) can sign in again."
-                    )
+        pages.post(
+            "admin/users",
+            use: page { request, context in
+                try await adminAction(request, context) { admin, form in
+                    let (user, generated) = try await admin.create(
+                        username: form.username ?? "", displayName: form.displayName, role: form.role, password: form.password)
+                    guard let generated else { return .done("Account \(user.username) created.") }
+                    return .passwords(notice: "Account \(user.username) created.", [(user, generated)])
                 }
             })
-        }
-        pages.post("admin/tokens/:id/revoke", use: page { request, context in
-            let id = try context.parameters.require("id")
-            return try await adminAction(request, context) { admin, _ in
-                guard let token = try await store.tokens.revoke(id: id, actor: admin.admin.user.username, now: clock.now) else {
-                    throw APIError(.notFound, "no token '\(id)' (already revoked?)")
+        pages.post(
+            "admin/import",
+            use: page { request, context in
+                try await adminAction(request, context) { admin, form in
+                    let result = try await admin.importRoster(csv: form.csv ?? "")
+                    var notice = "Imported \(result.created.count) accounts."
+                    if !result.existing.isEmpty {
+                        notice +=
+                            " Left unchanged (they exist already): " + result.existing.map { "\($0.username) (line \($0.line))" }.joined(separator: ", ") + "."
+                    }
+                    return .passwords(notice: notice, result.created)
                 }
-                admin.logger.info("API token revoked", metadata: ["owner": "\(token.username)", "token": "\(id)"])
-                return .done("Token “\(token.name)” of \(token.username) revoked.")
-            }
-        })
+            })
+        pages.post(
+            "admin/users/:username/role",
+            use: page { request, context in
+                let username = try context.parameters.require("username")
+                return try await adminAction(request, context) { admin, form in
+                    let user = try await admin.update(username: username, role: form.role ?? "", displayName: nil, disabled: nil)
+                    return .done("\(user.username) is now \(user.role).")
+                }
+            })
+        pages.post(
+            "admin/users/:username/password",
+            use: page { request, context in
+                let username = try context.parameters.require("username")
+                return try await adminAction(request, context) { admin, _ in
+                    let password = try await admin.resetPassword(username: username, password: nil) ?? ""
+                    guard let user = try await store.users.find(username) else { throw APIError(.notFound, "no user '\(username)'") }
+                    return .passwords(notice: "New password for \(username); their sign-ins have ended.", [(user, password)])
+                }
+            })
+        for (path, disabled) in [("disable", true), ("enable", false)] {
+            pages.post(
+                "admin/users/:username/\(path)",
+                use: page { request, context in
+                    let username = try context.parameters.require("username")
+                    return try await adminAction(request, context) { admin, _ in
+                        _ = try await admin.update(username: username, role: nil, displayName: nil, disabled: disabled)
+                        return .done(
+                            disabled
+                                ? "\(username) is disabled: they cannot sign in, and their sign-ins and tokens stopped working."
+                                : "\(username) can sign in again."
+                        )
+                    }
+                })
+        }
+        pages.post(
+            "admin/tokens/:id/revoke",
+            use: page { request, context in
+                let id = try context.parameters.require("id")
+                return try await adminAction(request, context) { admin, _ in
+                    guard let token = try await store.tokens.revoke(id: id, actor: admin.admin.user.username, now: clock.now) else {
+                        throw APIError(.notFound, "no token '\(id)' (already revoked?)")
+                    }
+                    admin.logger.info("API token revoked", metadata: ["owner": "\(token.username)", "token": "\(id)"])
+                    return .done("Token “\(token.name)” of \(token.username) revoked.")
+                }
+            })
     }
 
     /// The signed-in admin, or a page saying the page is not for them.
     func admin(_ request: Request, _ context: AppRequestContext) throws -> Identity {
         let identity = try signedIn(request, context)
         guard identity.user.role == .admin else {
-            throw Stop(response: message("Admins only", "Accounts are managed by the platform's admins. Ask one if you need something changed.", identity: identity, status: .forbidden))
+            throw Stop(
+                response: message(
+                    "Admins only", "Accounts are managed by the platform's admins. Ask one if you need something changed.", identity: identity,
+                    status: .forbidden))
         }
         return identity
     }

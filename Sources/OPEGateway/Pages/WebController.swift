@@ -82,10 +82,13 @@ struct WebController {
             context["csrf"] = identity.csrfToken ?? ""
         }
         let html = library.render(context, withTemplate: template) ?? "<!doctype html><title>OPE</title><p>Page template \(template) is missing.</p>"
-        return Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"], body: .init(byteBuffer: .init(string: html)))
+        return Response(
+            status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"], body: .init(byteBuffer: .init(string: html)))
     }
 
-    func message(_ heading: String, _ text: String, identity: Identity?, status: HTTPResponse.Status, link: (String, String) = ("/", "Back to the exercises")) -> Response {
+    func message(_ heading: String, _ text: String, identity: Identity?, status: HTTPResponse.Status, link: (String, String) = ("/", "Back to the exercises"))
+        -> Response
+    {
         render("message", ["title": heading, "heading": heading, "message": text, "link": link.0, "linkText": link.1], identity: identity, status: status)
     }
 
@@ -181,7 +184,8 @@ struct WebController {
             loginTokens.isValid(sent, for: address, now: clock.now)
         else {
             return loginForm(
-                next: next, typed: form.username, notice: nil, error: "The sign-in page was out of date. Please try again.", status: .forbidden, address: address
+                next: next, typed: form.username, notice: nil, error: "The sign-in page was out of date. Please try again.", status: .forbidden,
+                address: address
             )
         }
         switch try await passwords.attempt(username: form.username ?? "", password: form.password ?? "", address: context.remoteAddress) {
@@ -321,7 +325,8 @@ struct WebController {
         case .gaveUp(let module):
             let title = await runtime.modules().first { $0.id == module }?.title ?? module
             return render(
-                "lobby", ["title": "No team this time", "moduleTitle": title, "module": module, "gaveUp": true, "gaveUpText": LobbyWords.gaveUp, "script": "lobby.js"],
+                "lobby",
+                ["title": "No team this time", "moduleTitle": title, "module": module, "gaveUp": true, "gaveUpText": LobbyWords.gaveUp, "script": "lobby.js"],
                 identity: identity
             )
         case .idle:
@@ -382,7 +387,8 @@ struct WebController {
         return render(
             "session",
             [
-                "title": module?.title ?? session.module, "moduleTitle": module?.title ?? session.module, "sessionID": session.id, "phase": session.phase.rawValue,
+                "title": module?.title ?? session.module, "moduleTitle": module?.title ?? session.module, "sessionID": session.id,
+                "phase": session.phase.rawValue,
                 "myRole": member?.role ?? "observer", "members": members, "tasks": tasks, "staffText": identity.user.role.isStaff ? "true" : "false",
                 "script": "session.js", "isMember": member != nil && !session.phase.isOver, "alone": alone.map { $0 as Any } ?? false,
             ],
@@ -393,7 +399,8 @@ struct WebController {
     // MARK: Staff pages
 
     @Sendable func dashboard(request: Request, context: AppRequestContext) async throws -> Response {
-        let identity = try staff(request, context, heading: "Instructors only", refusal: "The dashboard is for instructors. Ask one if you need something changed.")
+        let identity = try staff(
+            request, context, heading: "Instructors only", refusal: "The dashboard is for instructors. Ask one if you need something changed.")
         return render("dashboard", ["title": "Dashboard", "modules": await moduleList(), "script": "dashboard.js"], identity: identity)
     }
 

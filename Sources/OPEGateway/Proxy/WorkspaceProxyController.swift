@@ -128,10 +128,11 @@ struct WorkspaceProxyController {
             throw APIError(busy)
         }
         guard let workspace else {
-            let reason = await workspaces.state(of: session).map { state -> String in
-                if case .failed(let why) = state { return why }
-                return state.name
-            } ?? "not started"
+            let reason =
+                await workspaces.state(of: session).map { state -> String in
+                    if case .failed(let why) = state { return why }
+                    return state.name
+                } ?? "not started"
             throw APIError(.serviceUnavailable, "the workspace of session \(session) is not available: \(reason)", headers: [.retryAfter: "5"])
         }
         // An old pool path after a restart: send the browser to the current one.
@@ -325,7 +326,8 @@ struct WorkspaceProxyController {
             directives.append("frame-ancestors \(frameAncestors)")
         }
         if page {
-            for extra in ["connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'"] where !directives.contains(where: { name($0) == name(extra) }) {
+            for extra in ["connect-src 'self'", "object-src 'none'", "base-uri 'self'", "form-action 'self'"]
+            where !directives.contains(where: { name($0) == name(extra) }) {
                 directives.append(extra)
             }
         }

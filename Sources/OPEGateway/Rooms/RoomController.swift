@@ -144,7 +144,9 @@ struct RoomController {
     /// Why a client's side of the room ended.
     enum Ending { case closed, tooLarge }
 
-    private func receive(inbound: WebSocketInboundStream, connection: RoomHub.Connection, session id: String, user: String, logger: Logger) async throws -> Ending {
+    private func receive(inbound: WebSocketInboundStream, connection: RoomHub.Connection, session id: String, user: String, logger: Logger) async throws
+        -> Ending
+    {
         var chatBucket = TokenBucket(capacity: 10, rate: 2)
         var anyBucket = TokenBucket(capacity: 40, rate: 20)
         for try await message in inbound.messages(maxSize: Self.maxFrameSize) {

@@ -211,13 +211,18 @@ public actor ExternalBotService: Service {
             consumed = believedPending
         case .delivered(let event, let reply):
             var drafts = reply.messages.map { text in
-                EventDraft(time: clock.now, type: .botMessage, actor: Self.actor, session: id, payload: BotMessagePayload(text: text, name: delivery.bot.name, replyTo: event.id))
+                EventDraft(
+                    time: clock.now, type: .botMessage, actor: Self.actor, session: id,
+                    payload: BotMessagePayload(text: text, name: delivery.bot.name, replyTo: event.id))
             }
             drafts += reply.commands.map { command in
                 EventDraft(time: clock.now, type: .botCommand, actor: Self.actor, session: id, payload: BotCommandPayload(command: command, replyTo: event.id))
             }
             if delivery.reportedDown {
-                drafts.append(EventDraft(time: clock.now, type: .externalBotRecovered, actor: Self.actor, session: id, payload: ExternalBotRecoveredPayload(bot: delivery.bot.name)))
+                drafts.append(
+                    EventDraft(
+                        time: clock.now, type: .externalBotRecovered, actor: Self.actor, session: id,
+                        payload: ExternalBotRecoveredPayload(bot: delivery.bot.name)))
             }
             do {
                 if drafts.isEmpty {
@@ -240,7 +245,9 @@ public actor ExternalBotService: Service {
         case .failed(let event, let failure):
             delivery.attempts += 1
             let opened = breakers[delivery.bot.url]?.failed(now: now)
-            logger.warning("external bot delivery failed", metadata: ["bot": "\(delivery.bot.name)", "event": "\(event.id)", "attempt": "\(delivery.attempts)", "error": "\(failure)"])
+            logger.warning(
+                "external bot delivery failed",
+                metadata: ["bot": "\(delivery.bot.name)", "event": "\(event.id)", "attempt": "\(delivery.attempts)", "error": "\(failure)"])
             if case .permanent(let reason) = failure, delivery.attempts >= Self.maxRefusals {
                 // Recorded, with the cursor moved past it in the same transaction: never silently dropped.
                 let draft = EventDraft(

@@ -6,7 +6,8 @@ import OPEStore
 extension SessionManager {
     /// Event types that shape the lobby and the sessions.
     static let restoredTypes: [EventType] = [
-        .lobbyJoined, .lobbyLeft, .lobbyGaveUp, .moduleMatchingChanged, .moduleGroupsUploaded, .sessionFormed, .sessionMemberJoined, .sessionMemberLeft, .roleChanged, .sessionPhaseChanged, .experimentAssigned,
+        .lobbyJoined, .lobbyLeft, .lobbyGaveUp, .moduleMatchingChanged, .moduleGroupsUploaded, .sessionFormed, .sessionMemberJoined, .sessionMemberLeft,
+        .roleChanged, .sessionPhaseChanged, .experimentAssigned,
     ]
 
     /// Rebuilds the lobby queue, sessions, members, roles and phases from the event log, as they
@@ -34,7 +35,10 @@ extension SessionManager {
         }
         logger.info(
             "restored lobby and sessions from the event log",
-            metadata: ["events": "\(count)", "sessions": "\(sessions.values.filter { !$0.phase.isOver }.count)", "waiting": "\(lobby.queues.values.map(\.count).reduce(0, +))"]
+            metadata: [
+                "events": "\(count)", "sessions": "\(sessions.values.filter { !$0.phase.isOver }.count)",
+                "waiting": "\(lobby.queues.values.map(\.count).reduce(0, +))",
+            ]
         )
     }
 

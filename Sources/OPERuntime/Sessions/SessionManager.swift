@@ -185,7 +185,9 @@ public actor SessionManager {
         if let id = userSession[user], let session = sessions[id], !session.phase.isOver { return .matched(session: id) }
         if let entry = lobby.waiting(user), let position = lobby.position(of: user), let outlook = lobby.outlook(of: user) {
             return .waiting(
-                Waiting(module: entry.module, position: position, since: entry.joinedAt, settleAt: outlook.settleAt, giveUpAt: outlook.giveUpAt, group: outlook.group)
+                Waiting(
+                    module: entry.module, position: position, since: entry.joinedAt, settleAt: outlook.settleAt, giveUpAt: outlook.giveUpAt,
+                    group: outlook.group)
             )
         }
         if let module = gaveUp[user] { return .gaveUp(module: module) }
@@ -447,7 +449,8 @@ public actor SessionManager {
                     payload: RolesPayload(roles: roles, reason: reason, rotation: session.rotation)
                 )
             case .memberJoined(let user, let role):
-                return EventDraft(time: now, type: .sessionMemberJoined, actor: actor, session: session.id, payload: MemberJoinedPayload(user: user, role: role))
+                return EventDraft(
+                    time: now, type: .sessionMemberJoined, actor: actor, session: session.id, payload: MemberJoinedPayload(user: user, role: role))
             case .memberLeft(let user):
                 return EventDraft(
                     time: now, type: .sessionMemberLeft, actor: actor, session: session.id,

@@ -111,12 +111,14 @@ public actor TaskTestService {
         env["COLUMNS"] = "200"
         let began = ContinuousClock.now
         let result = try await sandbox.run(
-            test.command, home: scratch, homeWritable: false, environment: env, venv: venv, limits: module.workspaceLimits(server: limits), timeout: test.timeout
+            test.command, home: scratch, homeWritable: false, environment: env, venv: venv, limits: module.workspaceLimits(server: limits),
+            timeout: test.timeout
         )
         let elapsed = ContinuousClock.now - began
         var output = result.output
         if result.timedOut {
-            output += "\n[OPE] the tests did not finish within \(DurationText.seconds(test.timeout)) s and were stopped. "
+            output +=
+                "\n[OPE] the tests did not finish within \(DurationText.seconds(test.timeout)) s and were stopped. "
                 + "The usual causes: code that waits for input, an endless loop, or a test that waits for something that never comes."
         }
         let report = TestReport(pytestOutput: output)
