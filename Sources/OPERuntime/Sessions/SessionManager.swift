@@ -301,9 +301,15 @@ public actor SessionManager {
     /// or has given up starting (the team sees why and can ask again). The workspace service
     /// writes only `workspace.*` events; the session's phase is decided here.
     public func observe(_ events: [Event]) async throws {
-        for event in events where event.type == .workspaceStarted || event.type == .workspaceFailed {
+        for event in events where Self.observes(event) {
             if let session = event.session { try await workspaceSettled(session: session) }
         }
+    }
+
+    /// Whether ``observe(_:)`` acts on `event`: the feed hands over only these, so the rest of the
+    /// log's traffic (chat, lobby joins) costs the manager's actor nothing.
+    public nonisolated static func observes(_ event: Event) -> Bool {
+        event.type == .workspaceStarted || event.type == .workspaceFailed
     }
 
     /// A module on offer, by id.
