@@ -207,6 +207,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What the test targets share: a raw TCP client whose waits are on the socket, and the one
+        // bounded wait for a condition nothing announces.
+        .target(name: "OPETestSupport", path: "Tests/OPETestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "OPECoreTests",
             dependencies: ["OPECore", .product(name: "PropertyBased", package: "swift-property-based")],
@@ -227,11 +230,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Runs the built `ope` binary as a user would (path from OPE_BIN, set by `make test`), and `ope-bench` beside it.
-        .testTarget(name: "CLITests", dependencies: ["OPECore", "OPEStore", "OPEModules"], swiftSettings: swiftSettings),
+        .testTarget(name: "CLITests", dependencies: ["OPECore", "OPEStore", "OPEModules", "OPETestSupport"], swiftSettings: swiftSettings),
         // The stand-in API server checked with kubectl and the Python client, and the Swift client against the stand-in.
         .testTarget(
             name: "OPEKubeTests",
             dependencies: [
+                "OPETestSupport",
                 "OPECore",
                 "OPEKube",
                 "KubeStandIn",
@@ -246,6 +250,7 @@ let package = Package(
         .testTarget(
             name: "OPEGatewayTests",
             dependencies: [
+                "OPETestSupport",
                 "OPECore",
                 "OPEGateway",
                 "OPEModules",

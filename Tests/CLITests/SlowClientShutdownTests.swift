@@ -1,4 +1,5 @@
 import Foundation
+import OPETestSupport
 import Testing
 
 /// A server stops on SIGTERM however its clients behave (issue 13, item 2: one client that never
@@ -15,11 +16,11 @@ import Testing
         ])
         try await server.waitFor("OPE is running at http://127.0.0.1:\(port)")
         // Half a request head, an upload that stops, and a kept-alive connection after its answer.
-        let halfHead = try TCPClient(port: port)
+        let halfHead = try RawConnection(port: port)
         try halfHead.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-        let stalled = try TCPClient(port: port)
+        let stalled = try RawConnection(port: port)
         try stalled.send("POST /api/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"user")
-        let keptAlive = try TCPClient(port: port)
+        let keptAlive = try RawConnection(port: port)
         try keptAlive.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         try await keptAlive.waitFor("\"ok\"")
 

@@ -6,6 +6,7 @@ import OPECore
 import OPEGateway
 import OPERuntime
 import OPEStore
+import OPETestSupport
 import Testing
 
 /// API tokens (list, expiry, revocation), sign-out everywhere reaching open sockets, and the
@@ -115,7 +116,7 @@ import Testing
                 #expect(try await client.post("/api/auth/logout", json: ["everywhere": true], headers: elsewhere.writeHeaders).status == .noContent)
                 let notice = try await room.inbox.waitFor(type: "signed_out", timeout: .seconds(5))
                 #expect((notice["message"] as? String)?.contains("sign in again") == true)
-                try await TestGateway.waitUntil("the room socket closed", timeout: .seconds(5)) { await room.inbox.closed }
+                try await waitUntil("the room socket closed", timeout: .seconds(5)) { await room.inbox.closed }
                 #expect(ContinuousClock.now - started < .seconds(5))
                 try await group.waitForAll()
             }
@@ -142,7 +143,7 @@ import Testing
                 #expect(disabled.status == .ok)
                 #expect(try disabled.json()["disabled"] as? Bool == true)
                 _ = try await aliceRoom.inbox.waitFor(type: "signed_out", timeout: .seconds(5))
-                try await TestGateway.waitUntil("alice's socket closed", timeout: .seconds(5)) { await aliceRoom.inbox.closed }
+                try await waitUntil("alice's socket closed", timeout: .seconds(5)) { await aliceRoom.inbox.closed }
                 // Bob's is another sign-in: it stays open.
                 #expect(await !bobRoom.inbox.closed)
                 bobRoom.close()

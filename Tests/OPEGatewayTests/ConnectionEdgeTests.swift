@@ -7,6 +7,7 @@ import OPECore
 import OPEGateway
 import OPERuntime
 import OPEStore
+import OPETestSupport
 import OPEWorkspaces
 import Testing
 
@@ -46,12 +47,12 @@ import Testing
         try await Self.run(Self.limits(header: .seconds(1))) { _, port in
             let slow = try RawConnection(port: port)
             try slow.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
-            // Slowloris: a byte now and then, never the end of the head. The pause is the slow
-            // client itself, not a wait; the loop ends on the condition (closed), with a bound.
+            // Slowloris: a byte now and then, never the end of the head. Between bytes the client
+            // waits for the server to close on it (up to 100 ms), so the loop ends on the close.
             let deadline = ContinuousClock.now + .seconds(30)
             while try !slow.isClosed, ContinuousClock.now < deadline {
                 try? slow.send("x")
-                try await Task.sleep(for: .milliseconds(100))
+                if try await slow.closes(within: .milliseconds(100)) { break }
             }
             #expect(try slow.isClosed, "a trickling client held its connection for 30 s")
             #expect(slow.text.isEmpty, "\(slow.text)")
@@ -130,7 +131,7 @@ import Testing
             _ = try await held[0].waitFor("no such endpoint")
             // When one closes, its place is free again.
             held.removeLast().close()
-            try await TestGateway.waitUntil("a new connection once one closed", timeout: .seconds(30)) {
+            try await waitUntil("a new connection once one closed", timeout: .seconds(30)) {
                 let next = try RawConnection(port: port)
                 try? next.send("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                 return (try? await next.waitFor("\"ok\"", timeout: .seconds(5))) != nil

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import NIOCore
 import OPECore
 import OPEStore
+import OPETestSupport
 import OPEWorkspaces
 import Testing
 
@@ -44,7 +45,7 @@ import Testing
             try await store.reader.events(EventFilter(afterID: after, session: session, types: [.workspaceLimit]))
                 .first { $0.payload["limit"]?.stringValue == limit }
         }
-        try await TestGateway.waitUntil("the team of \(session) told about its \(limit) limit") { try await told() != nil }
+        try await waitUntil("the team of \(session) told about its \(limit) limit") { try await told() != nil }
         return try #require(try await told())
     }
 
@@ -158,7 +159,7 @@ import Testing
                 #expect(try await KernelRun.run(spawn, in: teamA, port: port, token: token)["stdout"] as? String == "spawned\n")
                 #expect(try await client.execute(uri: "/api/sessions/\(teamA)/end", method: .post, headers: teacher.writeHeaders).status == .ok)
                 let pgrep = ["pgrep", "-f", "sleep \(marker)"]
-                try? await TestGateway.waitUntil("the participant's process gone") { try await CommandRunner().run(pgrep, timeout: .seconds(5)).status == 1 }
+                try? await waitUntil("the participant's process gone") { try await CommandRunner().run(pgrep, timeout: .seconds(5)).status == 1 }
                 let left = try await CommandRunner().run(pgrep, timeout: .seconds(5))
                 #expect(left.status == 1, "a participant's process outlived the session: \(left.output)")
                 _ = try await chatLatencies(roomB, count: 3, label: "at the end", clock: clock)

@@ -4,6 +4,7 @@ import HummingbirdTesting
 import OPECore
 import OPEGateway
 import OPEStore
+import OPETestSupport
 import Testing
 
 /// Editing in the team's JupyterLab counts as activity on the dashboard: the proxy notes document
@@ -29,7 +30,7 @@ import Testing
         let clock = ManualClock()
         try await TestGateway.runWithWorkspaces(clock: clock) { client, store, _ in
             let (alicesBrowser, bobsBrowser, session) = try await client.pair()
-            try await TestGateway.waitUntil("the workspace to start", timeout: .seconds(180)) {
+            try await waitUntil("the workspace to start", timeout: .seconds(180)) {
                 try await !store.reader.events(EventFilter(session: session, types: [.workspaceStarted])).isEmpty
             }
             // Both have the session page open (they are in the room), so the quiet minutes below
@@ -62,7 +63,7 @@ import Testing
         let token = try await store.tokens.create(for: alice, name: "edits", actor: "test").secret
         try await edit(client, session: session, token: token, notebook: "first.ipynb")
         let edits: @Sendable () async throws -> [Event] = { try await store.reader.events(EventFilter(session: session, types: [.workspaceEdited])) }
-        try await TestGateway.waitUntil("the edit to be recorded", timeout: .seconds(30)) { try await !edits().isEmpty }
+        try await waitUntil("the edit to be recorded", timeout: .seconds(30)) { try await !edits().isEmpty }
         let seen = try await activity()
         #expect(seen["stuck"] == nil, "editing is activity")
         #expect(seen["lastEditBy"] as? String == "alice")
@@ -76,7 +77,7 @@ import Testing
         // A minute later the next edit records what was counted meanwhile.
         clock.advance(by: .seconds(61))
         try await edit(client, session: session, token: token, notebook: "second.ipynb")
-        try await TestGateway.waitUntil("the second edit to be recorded", timeout: .seconds(30)) { try await edits().count >= 2 }
+        try await waitUntil("the second edit to be recorded", timeout: .seconds(30)) { try await edits().count >= 2 }
         let second = try await edits()
         #expect(second.count == 2, "one event per member and minute, not one per update: \(second.map(\.payload))")
         guard case .number(let updates)? = second.last?.payload["updates"] else {

@@ -5,6 +5,7 @@ import OPECore
 import OPEGateway
 import OPERuntime
 import OPEStore
+import OPETestSupport
 import Testing
 
 /// External bots: a webhook that is down, hangs or answers garbage, and then recovers.
@@ -87,7 +88,7 @@ import Testing
                     try await group.waitForAll()
                 }
                 // Leaving the room is news for the bot too.
-                try await TestGateway.waitUntil("both departures recorded") {
+                try await waitUntil("both departures recorded") {
                     try await store.reader.events(EventFilter(session: session, types: [.presenceLeft])).count == 2
                 }
                 try await clock.advance(by: .milliseconds(200), until: "the departures delivered") {

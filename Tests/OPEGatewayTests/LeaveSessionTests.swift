@@ -6,6 +6,7 @@ import OPECore
 import OPEGateway
 import OPERuntime
 import OPEStore
+import OPETestSupport
 import Synchronization
 import Testing
 
@@ -36,7 +37,7 @@ import Testing
                 let roles = try await bobsRoom.inbox.waitFor("the new roles") { $0["type"] as? String == "roles" && $0["reason"] as? String == "member_left" }
                 #expect(roles["roles"] as? [String: String] == ["bob": "driver"])
                 // alice's own room closes: she is no longer part of the team.
-                try await TestGateway.waitUntil("alice's room to close", timeout: .seconds(30)) { await alicesRoom.inbox.closed }
+                try await waitUntil("alice's room to close", timeout: .seconds(30)) { await alicesRoom.inbox.closed }
                 bobsRoom.close()
                 try await group.waitForAll()
             }
@@ -89,7 +90,7 @@ import Testing
                 #expect(moved["status"] as? String == "waiting" && moved["module"] as? String == "sql-joins")
                 // Her open session page is told, and its room closes for her.
                 _ = try await room.inbox.waitFor("the news of her leaving") { $0["type"] as? String == "left" && $0["user"] as? String == "alice" }
-                try await TestGateway.waitUntil("alice's room to close", timeout: .seconds(30)) { await room.inbox.closed }
+                try await waitUntil("alice's room to close", timeout: .seconds(30)) { await room.inbox.closed }
                 try await group.waitForAll()
             }
             let types = try await store.reader.events(EventFilter(session: session)).map(\.type)

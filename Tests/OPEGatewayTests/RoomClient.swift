@@ -11,8 +11,11 @@ import Testing
 actor Inbox {
     private(set) var texts: [String] = []
     private(set) var closed = false
+    /// Whether the upgrade succeeded and the socket is open.
+    private(set) var opened = false
 
     func add(_ text: String) { texts.append(text) }
+    func open() { opened = true }
     func close() { closed = true }
 
     nonisolated func messages() async -> [[String: Any]] {
@@ -69,6 +72,7 @@ struct RoomClient {
         let inbox = self.inbox
         let stream = self.stream
         try await client.ws(path, configuration: .init(maxFrameSize: 1 << 20, additionalHeaders: headers)) { inbound, outbound, _ in
+            await inbox.open()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     for try await message in inbound.messages(maxSize: 1 << 20) {

@@ -68,17 +68,6 @@ struct TestGateway {
         return try #require(result.withLock { $0 })
     }
 
-    /// Waits (in real time, polling) for something no timer of the server's holds up, such as a
-    /// real process getting somewhere. The bound only ends a wait for what is not coming.
-    static func waitUntil(_ what: String, timeout: Duration = .seconds(120), _ condition: @Sendable () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        throw RoomTestError("\(what) did not happen within \(timeout)")
-    }
-
     static var venv: String {
         get throws {
             let root = URL(fileURLWithPath: examples).deletingLastPathComponent().deletingLastPathComponent().path

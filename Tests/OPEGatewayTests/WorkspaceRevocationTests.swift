@@ -4,6 +4,7 @@ import HummingbirdTesting
 import OPECore
 import OPEGateway
 import OPEStore
+import OPETestSupport
 import Testing
 
 extension WorkspaceTests {
@@ -29,11 +30,11 @@ extension WorkspaceTests {
             let stream = RoomClient()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await stream.run(client, path: "/w/\(session)/api/events/subscribe", cookie: bob.cookie) }
-                try await TestGateway.waitUntil("the proxied socket opened", timeout: .seconds(30)) { gateway.connections.count == 1 }
+                try await waitUntil("the proxied socket opened", timeout: .seconds(30)) { gateway.connections.count == 1 }
                 let elsewhere = try await client.login("bob")
                 #expect(try await client.post("/api/auth/logout", json: ["everywhere": true], headers: elsewhere.writeHeaders).status == .noContent)
                 #expect(try await client.get("/w/\(session)/api/contents", headers: bob.headers).status == .unauthorized)
-                try await TestGateway.waitUntil("the proxied socket closed", timeout: .seconds(5)) { await stream.inbox.closed }
+                try await waitUntil("the proxied socket closed", timeout: .seconds(5)) { await stream.inbox.closed }
                 try await group.waitForAll()
             }
         }

@@ -10,6 +10,7 @@ import OPEGateway
 import OPEModules
 import OPERuntime
 import OPEStore
+import OPETestSupport
 import OPEWorkspaces
 import Synchronization
 import Testing
@@ -113,7 +114,7 @@ import Testing
             // from other sites and for outsiders.
             let stream = RoomClient()
             let connected = Task { try await stream.run(client, path: "/w/\(session)/api/events/subscribe", cookie: alice.cookie) }
-            try await Task.sleep(for: .milliseconds(500))
+            try await waitUntil("the proxied WebSocket to open") { await stream.inbox.opened }
             stream.close()
             try await connected.value
             await #expect(throws: (any Error).self) {
@@ -371,7 +372,7 @@ import Testing
         try await TestGateway.runWithWorkspaces(workspaces: .init(maxConcurrentStarts: 1), venv: venv, readyTimeout: .seconds(240), clock: clock) {
             client, store, gateway in
             let (alice, _, session) = try await client.pair()
-            try await TestGateway.waitUntil("the start of \(session)") { await gateway.workspaces?.state(of: session) == .starting }
+            try await waitUntil("the start of \(session)") { await gateway.workspaces?.state(of: session) == .starting }
             // A second pair waits in the lobby instead of forming a session without a workspace.
             try await store.users.create(User(username: "dave", displayName: "Dave", role: .participant), password: TestGateway.password, actor: "test")
             let carol = try await client.login("carol")
@@ -386,7 +387,7 @@ import Testing
             // Once the slot is free, the next pass matches them.
             let teacher = try await client.login("teacher")
             _ = try await client.execute(uri: "/api/sessions/\(session)/end", method: .post, headers: teacher.writeHeaders)
-            try await TestGateway.waitUntil("the start slot freed") { gateway.workspaces?.hasStartCapacity == true }
+            try await waitUntil("the start slot freed") { gateway.workspaces?.hasStartCapacity == true }
             try await gateway.runtime.tick()
             #expect(try await client.get("/api/lobby", headers: dave.headers).json()["status"] as? String == "matched")
             _ = alice
@@ -399,8 +400,7 @@ import Testing
     @Test func aWarmPoolHandsOutAReadyWorkspaceAtOnce() async throws {
         try await TestGateway.runWithWorkspaces(warmPool: 1) { client, store, gateway in
             let backend = try #require(gateway.workspaces?.backend as? LocalJupyterBackend)
-            let deadline = ContinuousClock.now + .seconds(180)
-            while await backend.warmCount < 1, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+            try? await waitUntil("the warm pool to fill", timeout: .seconds(180)) { await backend.warmCount >= 1 }
             #expect(await backend.warmCount == 1, "the warm pool did not fill")
             let (alice, _, session) = try await client.pair()
             let started = try await WorkspaceTests().waitForEvent(store, session: session, .workspaceStarted)
@@ -412,8 +412,7 @@ import Testing
             #expect(listing.status == .ok)
             #expect(String(buffer: listing.body).contains("\"rle.py\""))
             // The pool fills up again for the next session.
-            let refill = ContinuousClock.now + .seconds(180)
-            while await backend.warmCount < 1, ContinuousClock.now < refill { try await Task.sleep(for: .milliseconds(100)) }
+            try? await waitUntil("the warm pool to fill again", timeout: .seconds(180)) { await backend.warmCount >= 1 }
             #expect(await backend.warmCount == 1)
         }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import OPECore
 import OPEKube
+import OPETestSupport
 import Synchronization
 import Testing
 
@@ -45,7 +46,7 @@ import Testing
                 client: kube, namespace: "default", backoff: RetryPolicy(maxAttempts: .max, baseDelay: .milliseconds(5), maxDelay: .milliseconds(20)))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { for try await event in watcher { cache.apply(event) } }
-                try await StandInHarness.waitUntil("the first list and watch") {
+                try await waitUntil("the first list and watch") {
                     let watches = await server.store.openWatches
                     return cache.objects.keys.contains("s1") && watches == 1
                 }
@@ -61,7 +62,7 @@ import Testing
                     subresource: .main)
                 await server.store.restart()
                 // It resumes from its last version: both changes arrive, without a new list.
-                try await StandInHarness.waitUntil("the resumed watch to catch up") { cache.objects == (try await Self.serverState(kube)) }
+                try await waitUntil("the resumed watch to catch up") { cache.objects == (try await Self.serverState(kube)) }
                 #expect(cache.lists == 1)
 
                 // Now the history it would resume from is compacted away: 410, a relist, and still nothing missed.
@@ -72,13 +73,13 @@ import Testing
                 _ = try await server.store.create(type, namespace: "default", body: s3)
                 await server.store.compact()
                 await server.store.restart()
-                try await StandInHarness.waitUntil("the relist after 410") { cache.lists == 2 }
-                try await StandInHarness.waitUntil("the cache to equal the server") { cache.objects == (try await Self.serverState(kube)) }
+                try await waitUntil("the relist after 410") { cache.lists == 2 }
+                try await waitUntil("the cache to equal the server") { cache.objects == (try await Self.serverState(kube)) }
                 #expect(cache.objects.keys.sorted() == ["s1", "s3"])
 
                 // And changes after the relist still arrive through the new watch.
                 try await kube.delete(SessionResource.self, name: "s3", namespace: "default")
-                try await StandInHarness.waitUntil("the deletion to arrive") { cache.objects.keys.sorted() == ["s1"] }
+                try await waitUntil("the deletion to arrive") { cache.objects.keys.sorted() == ["s1"] }
                 group.cancelAll()
                 await server.store.dropWatches()
             }

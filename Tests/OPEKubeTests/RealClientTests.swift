@@ -1,6 +1,7 @@
 import Foundation
 import KubeStandIn
 import OPEKube
+import OPETestSupport
 import Testing
 
 /// The stand-in checked with real clients: kubectl (Debian's `kubernetes-client`, or `OPE_KUBECTL`)
@@ -62,11 +63,11 @@ import Testing
             let watch = try ToolProcess(
                 Self.kubectl, ["--kubeconfig", config, "get", "configmaps", "-w", "-o", "jsonpath={.metadata.name}:{.metadata.labels.tier}{\"\\n\"}"])
             defer { watch.stop() }
-            try await StandInHarness.waitUntil("kubectl's watch") { await server.store.openWatches >= 1 }
+            try await waitUntil("kubectl's watch") { await server.store.openWatches >= 1 }
             #expect(try await kubectl("create", "configmap", "w1", "--from-literal=a=b").status == 0)
-            try await StandInHarness.waitUntil("the watch to show w1") { watch.stdout.contains("w1:") }
+            try await waitUntil("the watch to show w1") { watch.stdout.contains("w1:") }
             #expect(try await kubectl("label", "configmap", "w1", "tier=web").status == 0)
-            try await StandInHarness.waitUntil("the watch to show the label") { watch.stdout.contains("w1:web") }
+            try await waitUntil("the watch to show the label") { watch.stdout.contains("w1:web") }
             #expect(try await kubectl("create", "configmap", "w2").status == 0)
 
             // List with -l.

@@ -42,16 +42,6 @@ enum StandInHarness {
             try await kube.shutdown()
         }
     }
-
-    /// Waits (polling, in real time) for something a real process or connection does; the bound only ends a wait for what is not coming.
-    static func waitUntil(_ what: String, timeout: Duration = .seconds(60), _ condition: @Sendable () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw HarnessError("\(what) did not happen within \(timeout)")
-    }
 }
 
 struct HarnessError: Error, CustomStringConvertible {

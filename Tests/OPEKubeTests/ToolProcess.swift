@@ -1,4 +1,5 @@
 import Foundation
+import OPETestSupport
 import Synchronization
 
 /// A real program the tests run (kubectl, the Python client): its output, read as it comes.
@@ -46,9 +47,9 @@ final class ToolProcess: Sendable {
 
     /// Waits for the program to end (bounded) and returns its exit status.
     func wait(timeout: Duration = .seconds(120)) async throws -> Int32 {
-        try await StandInHarness.waitUntil("\(process.executableURL?.lastPathComponent ?? "the tool") to finish", timeout: timeout) { !self.process.isRunning }
+        try await waitUntil("\(process.executableURL?.lastPathComponent ?? "the tool") to finish", timeout: timeout) { !self.process.isRunning }
         // The readers have everything once both pipes reached their end.
-        try await StandInHarness.waitUntil("the output to be read", timeout: .seconds(30)) {
+        try await waitUntil("the output to be read", timeout: .seconds(30)) {
             self.output.ended.withLock { $0 } && self.errors.ended.withLock { $0 }
         }
         return process.terminationStatus
