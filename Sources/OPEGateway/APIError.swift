@@ -37,7 +37,4 @@ extension APIError {
         case .busy(let seconds): self.init(.tooManyRequests, error.message, headers: [.retryAfter: "\(seconds)"])
         }
     }
-
-    /// Too many workspaces are starting, the same wherever a workspace is asked for.
-    init(_ busy: WorkspaceService.Busy) { self.init(RuntimeError(busy)) }
 }

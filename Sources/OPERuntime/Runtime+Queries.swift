@@ -1,5 +1,6 @@
 import OPECore
 import OPEModules
+import OPEStore
 
 /// The in-process runtime answers from its parts.
 extension Runtime {
@@ -34,4 +35,16 @@ extension Runtime {
     public func moduleProblems() async -> [ModuleError] { await catalog.errors }
 
     public func workspaceState(of session: String) async -> WorkspaceService.State? { await workspaces?.state(of: session) }
+
+    /// A live team's activity now, read from the log.
+    public func activity(of session: SessionStateMachine) async throws -> TeamActivity {
+        let reader = store.reader
+        return TeamActivity(
+            session: session, module: await sessions.module(ofSession: session.id),
+            chatAndTests: try await reader.latest(EventFilter(session: session.id, types: [.chatMessage, .testResult]), limit: 50),
+            lastEdit: try await reader.latest(EventFilter(session: session.id, types: [.workspaceEdited])).first,
+            taskEvents: try await reader.latest(EventFilter(session: session.id, types: [.botCommand, .testResult]), limit: 20),
+            now: configuration.clock.now
+        )
+    }
 }

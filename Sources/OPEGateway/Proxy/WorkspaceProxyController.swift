@@ -125,7 +125,7 @@ struct WorkspaceProxyController {
         do {
             workspace = try await workspaces.open(session: session)
         } catch let busy as WorkspaceService.Busy {
-            throw APIError(busy)
+            throw RuntimeError(busy)
         }
         guard let workspace else {
             let reason =

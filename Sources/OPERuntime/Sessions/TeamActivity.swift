@@ -1,6 +1,5 @@
 import Foundation
 import OPECore
-import OPEStore
 
 /// How a team is doing, for the instructors' dashboard: when it last did something, its latest
 /// result per task, the task it is on, and whether it looks stuck.
@@ -67,19 +66,5 @@ public struct TeamActivity: Encodable, Sendable, Hashable {
             .first { id in module.tasks.contains { $0.id == id } }
         guard let task = module.tasks.first(where: { $0.id == named }) ?? module.tasks.first else { return nil }
         return TaskRef(id: task.id, title: task.title)
-    }
-}
-
-extension Runtime {
-    /// A live team's activity now, read from the log.
-    public func activity(of session: SessionStateMachine) async throws -> TeamActivity {
-        let reader = store.reader
-        return TeamActivity(
-            session: session, module: await sessions.module(ofSession: session.id),
-            chatAndTests: try await reader.latest(EventFilter(session: session.id, types: [.chatMessage, .testResult]), limit: 50),
-            lastEdit: try await reader.latest(EventFilter(session: session.id, types: [.workspaceEdited])).first,
-            taskEvents: try await reader.latest(EventFilter(session: session.id, types: [.botCommand, .testResult]), limit: 20),
-            now: configuration.clock.now
-        )
     }
 }
