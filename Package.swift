@@ -145,6 +145,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // `ope operator`: the session and repository reconcilers (pure) and the service that runs them.
+        .target(
+            name: "OPEOperator",
+            dependencies: [
+                "OPECore",
+                "OPEKube",
+                "OPEModules",
+                "OPEWorkspaces",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // A stand-in Kubernetes API server (in-process Hummingbird) with the semantics the operator depends on, for tests and `ope kube standin`.
         .target(
             name: "KubeStandIn",
@@ -177,8 +192,12 @@ let package = Package(
                 "OPEGateway",
                 "OPERuntime",
                 "OPEWorkspaces",
+                "OPEKube",
+                "OPEOperator",
                 "KubeStandIn",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -209,7 +228,7 @@ let package = Package(
         ),
         // What the test targets share: a raw TCP client whose waits are on the socket, and the one
         // bounded wait for a condition nothing announces.
-        .target(name: "OPETestSupport", path: "Tests/OPETestSupport", swiftSettings: swiftSettings),
+        .target(name: "OPETestSupport", dependencies: ["OPECore"], path: "Tests/OPETestSupport", swiftSettings: swiftSettings),
         .testTarget(
             name: "OPECoreTests",
             dependencies: ["OPECore", .product(name: "PropertyBased", package: "swift-property-based")],
@@ -244,6 +263,21 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The operator's reconcilers as pure functions, and the operator against the stand-in API server.
+        .testTarget(
+            name: "OPEOperatorTests",
+            dependencies: [
+                "OPETestSupport",
+                "OPECore",
+                "OPEKube",
+                "OPEOperator",
+                "KubeStandIn",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -30,6 +30,18 @@ public enum DurationText {
         return .seconds(total)
     }
 
+    /// Writes whole seconds the way ``parse(_:)`` reads them: `90s`, `5m`, `1h30m`, `2d`.
+    public static func text(_ duration: Duration) -> String {
+        var rest = seconds(duration)
+        guard rest > 0 else { return "0s" }
+        var text = ""
+        for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)] where rest >= size {
+            text += "\(rest / size)\(unit)"
+            rest %= size
+        }
+        return text
+    }
+
     /// Whole seconds of a duration (durations in modules are whole seconds).
     public static func seconds(_ duration: Duration) -> Int {
         Int(duration.components.seconds)

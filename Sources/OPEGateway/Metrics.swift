@@ -21,6 +21,13 @@ public enum OPEMetrics {
         return true
     }()
 
+    /// Every metric in Prometheus' text format (what `/metrics` answers).
+    public static func exposition() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
+    }
+
     static func sanitize(_ name: String) -> String {
         String(name.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == ":") ? $0 : "_" })
     }

@@ -292,6 +292,12 @@ public struct SessionResource: KubeResource, Hashable {
         public var pod: String?
         public var service: String?
         public var ready: Bool?
+        /// Pods that did not become ready in time and were replaced (reset once one is ready).
+        public var attempts: Int?
+        /// Pods replaced after they failed or disappeared (the files stayed).
+        public var restarts: Int?
+        /// When an idle workspace gave its pod back.
+        public var culledAt: Date?
         public init(endpoint: String? = nil, pod: String? = nil, service: String? = nil, ready: Bool? = nil) {
             self.endpoint = endpoint
             self.pod = pod

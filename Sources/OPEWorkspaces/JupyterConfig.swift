@@ -11,6 +11,21 @@ public enum JupyterConfig {
     /// Writes the configuration under `root` (once per content) and returns its folder.
     public static func write(in root: String) throws -> String {
         let folder = root + "/jupyter-config"
+        for (name, content) in files(folder: folder) {
+            let path = folder + "/" + name
+            guard (try? String(contentsOfFile: path, encoding: .utf8)) != content else { continue }
+            let parent = (path as NSString).deletingLastPathComponent
+            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            try content.write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o644)
+        }
+        chmod(folder, 0o755)
+        return folder
+    }
+
+    /// The configuration's files (paths relative to its folder) for a folder at `folder`: written
+    /// to disk for local workspaces, put in a ConfigMap for pods.
+    public static func files(folder: String) -> [(path: String, text: String)] {
         let text = """
             # Written by OPE; every workspace reads it (read-only). See docs/security.md.
             import os
@@ -22,7 +37,7 @@ public enum JupyterConfig {
             c.LabApp.app_settings_dir = "\(folder)/lab-settings"
 
             """
-        let files: [(path: String, text: String)] = [
+        return [
             ("jupyter_server_config.py", text),
             // Settings every workspace starts with: no "get Jupyter news?" question, no update checks.
             ("lab-settings/overrides.json", #"{"@jupyterlab/apputils-extension:notification": {"checkForUpdates": false, "fetchNews": "false"}}"#),
@@ -33,15 +48,5 @@ public enum JupyterConfig {
             // folder (and fail) once a team's home has an `.ipython`.
             ("migrated", ""),
         ]
-        for (name, content) in files {
-            let path = folder + "/" + name
-            guard (try? String(contentsOfFile: path, encoding: .utf8)) != content else { continue }
-            let parent = (path as NSString).deletingLastPathComponent
-            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-            try content.write(toFile: path, atomically: true, encoding: .utf8)
-            chmod(path, 0o644)
-        }
-        chmod(folder, 0o755)
-        return folder
     }
 }

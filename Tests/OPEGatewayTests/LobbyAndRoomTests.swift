@@ -1,3 +1,4 @@
+import OPETestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird

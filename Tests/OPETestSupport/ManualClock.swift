@@ -2,13 +2,13 @@ import Foundation
 import OPECore
 import Synchronization
 
-/// A clock that stands still until the test moves it on, for every timer of a test server (the
+/// A clock that stands still until the test moves it on, for every timer of a test server or operator (the
 /// lobby's settle and give-up, rotations, grace periods, bot plans, external-bot retries, idle
 /// culling, room rate limits). What those timers decide then depends on the test's steps, never on
 /// how busy the machine is.
 ///
 /// It starts at the real time, so its stamps look like the real ones next to them.
-final class ManualClock: PlatformClock {
+public final class ManualClock: PlatformClock {
     private enum Sleeper {
         case waiting(Date, CheckedContinuation<Void, any Error>)
         /// Cancelled before its continuation was stored.
@@ -22,13 +22,13 @@ final class ManualClock: PlatformClock {
 
     private let state: Mutex<State>
 
-    init(now: Date = Date()) {
+    public init(now: Date = Date()) {
         state = Mutex(State(now: now))
     }
 
-    var now: Date { state.withLock { $0.now } }
+    public var now: Date { state.withLock { $0.now } }
 
-    func sleep(until deadline: Date) async throws {
+    public func sleep(until deadline: Date) async throws {
         let id = UUID()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -63,7 +63,7 @@ final class ManualClock: PlatformClock {
 
     /// Moves time on by `duration` and wakes whoever waited for a moment up to the new time. The
     /// woken timers run on their own tasks: wait for what they do, not for a fixed time.
-    func advance(by duration: Duration) {
+    public func advance(by duration: Duration) {
         let due = state.withLock { state -> [(Date, CheckedContinuation<Void, any Error>)] in
             state.now = state.now.addingTimeInterval(duration.timeInterval)
             var due: [(Date, CheckedContinuation<Void, any Error>)] = []
@@ -80,12 +80,12 @@ final class ManualClock: PlatformClock {
     /// Moves time on in `step`s until `condition` holds, for timer-driven work whose exact schedule
     /// the test does not care about (deliveries, retries, backoff): every step lets the timers due
     /// by then run. Real time only bounds a hang; a busy machine just takes more steps.
-    func advance(
+    public func advance(
         by step: Duration, until what: String, timeout: Duration = .seconds(120), _ condition: @Sendable () async throws -> Bool
     ) async throws {
         let deadline = ContinuousClock.now + timeout
         while try await !condition() {
-            guard ContinuousClock.now < deadline else { throw RoomTestError("\(what) did not happen within \(timeout) (real time)") }
+            guard ContinuousClock.now < deadline else { throw WaitFailure("\(what) did not happen within \(timeout) (real time)") }
             advance(by: step)
             try await Task.sleep(for: .milliseconds(20))
         }

@@ -1,0 +1,191 @@
+import Foundation
+import Logging
+import Metrics
+import OPECore
+import OPEKube
+import ServiceLifecycle
+
+/// `ope operator`: informers on the four custom resources and the workspace objects, a work queue
+/// of sessions, reconcile workers, and leader election over a Lease so that of several replicas
+/// only one writes. Every replica keeps its caches warm; the one that takes the lease starts
+/// reconciling at once, from a full pass over what it holds.
+public final class OperatorService: ServiceLifecycle.Service, Sendable {
+    public struct Options: Sendable {
+        /// Leader election (nil: this process always leads; for one replica or tests).
+        public var election: LeaseElection.Configuration?
+        public var leaseName = "ope-operator"
+        /// Sessions reconciled at the same time.
+        public var workers = 4
+        /// How often delayed keys (backoffs, timeouts, culling) are looked at.
+        public var tick: Duration = .milliseconds(100)
+
+        public init(election: LeaseElection.Configuration? = nil) { self.election = election }
+    }
+
+    public let configuration: OperatorConfiguration
+    public let caches: OperatorCaches
+    public let writer: KubeWriter
+    public let queue = WorkQueue()
+    public let gate: LeadershipGate
+    public let elector: LeaderElector?
+    let options: Options
+    let clock: any PlatformClock
+    let logger: Logger
+    let reconciles = Counter(label: "ope_operator_reconciles_total")
+    let failures = Counter(label: "ope_operator_reconcile_errors_total")
+
+    public init(
+        client: KubeClient, configuration: OperatorConfiguration, options: Options = Options(), clock: any PlatformClock = SystemClock(),
+        logger: Logger = Logger(label: "ope.operator")
+    ) {
+        self.configuration = configuration
+        self.options = options
+        self.clock = clock
+        self.logger = logger
+        caches = OperatorCaches(client: client, namespace: configuration.namespace)
+        if let election = options.election {
+            let elector = LeaderElector(
+                client: client, namespace: configuration.namespace, name: options.leaseName, configuration: election, clock: clock, logger: logger)
+            let gate = LeadershipGate()
+            self.elector = elector
+            self.gate = gate
+            writer = KubeWriter(client: client) { elector.isLeader }
+        } else {
+            elector = nil
+            gate = LeadershipGate(leading: true)
+            writer = KubeWriter(client: client)
+        }
+    }
+
+    /// Whether the caches have had their first lists (the readiness probe).
+    public var isReady: Bool { caches.synced }
+
+    public func run() async throws {
+        let controller = SessionController(
+            reconciler: SessionReconciler(configuration: configuration), caches: caches, writer: writer, queue: queue, clock: clock, logger: logger)
+        let sessionsKey: @Sendable (String?, String?) -> String? = { namespace, name in
+            name.map { Informer<SessionResource>.key(namespace: namespace, name: $0) }
+        }
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.follow(self.caches.sessions) { [$0] } }
+            // A workspace object's change is its session's.
+            group.addTask { await self.follow(self.caches.pods) { key in self.owner(of: self.caches.pods.get(key), key: key, sessionsKey) } }
+            group.addTask { await self.follow(self.caches.services) { key in self.owner(of: self.caches.services.get(key), key: key, sessionsKey) } }
+            group.addTask { await self.follow(self.caches.secrets) { key in self.owner(of: self.caches.secrets.get(key), key: key, sessionsKey) } }
+            group.addTask { await self.follow(self.caches.claims) { key in self.owner(of: self.caches.claims.get(key), key: key, sessionsKey) } }
+            // A module or user appearing lets waiting sessions start.
+            group.addTask { await self.follow(self.caches.modules) { _ in self.waitingSessions() } }
+            group.addTask { await self.follow(self.caches.users) { _ in self.waitingSessions() } }
+            group.addTask { await self.follow(self.caches.repositories) { _ in [] } }
+            if let elector {
+                elector.onChange { leading in self.gate.set(leading) }
+                group.addTask { await elector.run() }
+            }
+            group.addTask { await self.promoteDelayedKeys() }
+            for _ in 0..<max(1, options.workers) {
+                group.addTask { await self.work(controller) }
+            }
+            group.addTask { await self.resyncOnLeadership() }
+            // Until shutdown; then everything above ends.
+            try? await gracefulShutdown()
+            await self.queue.close()
+            self.gate.close()
+            group.cancelAll()
+        }
+    }
+
+    private func follow<R: KubeResource>(_ informer: Informer<R>, keys: @escaping @Sendable (String) -> [String]) async {
+        do {
+            try await informer.run { key in
+                for session in keys(key) { await self.queue.add(session) }
+            }
+        } catch {
+            if !Task.isCancelled { logger.error("informer stopped", metadata: ["resource": "\(R.resource.plural)", "error": "\(error)"]) }
+        }
+    }
+
+    private func owner<R: KubeResource>(of object: R?, key: String, _ sessionsKey: (String?, String?) -> String?) -> [String] {
+        // A deleted object is gone from the cache: its name says whose it was.
+        if let object {
+            return sessionsKey(object.namespace, object.metadata.labels?["ope.dev/session"]).map { [$0] } ?? []
+        }
+        let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return [] }
+        return caches.sessions.items.filter { WorkspaceNames(session: $0.name).owns(parts[1]) && $0.namespace == parts[0] }.map {
+            Informer<SessionResource>.key(of: $0)
+        }
+    }
+
+    private func waitingSessions() -> [String] {
+        caches.sessions.items.filter { $0.status?.phase == nil || $0.status?.phase == .pending }.map { Informer<SessionResource>.key(of: $0) }
+    }
+
+    private func promoteDelayedKeys() async {
+        while !Task.isCancelled {
+            await queue.promote(now: clock.now)
+            do { try await clock.sleep(for: options.tick) } catch { return }
+        }
+    }
+
+    /// Every time this process starts leading, every session gets a pass (what happened while
+    /// another replica led, or while nobody did, is seen at once).
+    private func resyncOnLeadership() async {
+        while !Task.isCancelled {
+            await gate.waitUntilLeading()
+            guard !Task.isCancelled, gate.isLeading else { return }
+            await ensureShared()
+            for session in caches.sessions.items { await queue.add(Informer<SessionResource>.key(of: session)) }
+            // Wait for the end of this leadership before the next resync.
+            while gate.isLeading, !Task.isCancelled {
+                do { try await clock.sleep(for: .milliseconds(200)) } catch { return }
+            }
+        }
+    }
+
+    private func work(_ controller: SessionController) async {
+        while !Task.isCancelled {
+            await gate.waitUntilLeading()
+            guard let key = await queue.next() else { return }
+            guard gate.isLeading, caches.synced else {
+                await queue.done(key)
+                await queue.add(key, at: clock.now.addingTimeInterval(0.2))
+                continue
+            }
+            reconciles.increment()
+            do {
+                try await controller.reconcile(key)
+                await queue.forget(key)
+            } catch {
+                failures.increment()
+                let delay = await queue.retry(key, now: clock.now, retryAfterSeconds: (error as? KubeAPIError)?.retryAfterSeconds)
+                logger.debug("reconcile failed", metadata: ["session": "\(key)", "error": "\(error)", "retry": "\(delay)"])
+            }
+            await queue.done(key)
+        }
+    }
+
+    /// The installation's shared objects: the workspaces' network policy and JupyterLab
+    /// configuration (read first, so a new leader writes only what is missing).
+    func ensureShared() async {
+        do {
+            let namespace = configuration.namespace
+            if try await absent(NetworkPolicy.self, WorkspaceNames.networkPolicy, namespace) {
+                try await writer.createIfAbsent(WorkspaceObjects.networkPolicy(configuration: configuration))
+            }
+            if try await absent(ConfigMap.self, WorkspaceNames.jupyterConfig, namespace) {
+                try await writer.createIfAbsent(WorkspaceObjects.jupyterConfigMap(configuration: configuration))
+            }
+        } catch {
+            logger.warning("could not create the shared workspace objects", metadata: ["error": "\(error)"])
+        }
+    }
+
+    private func absent<R: KubeResource>(_ type: R.Type, _ name: String, _ namespace: String) async throws -> Bool {
+        do {
+            _ = try await writer.client.get(type, name: name, namespace: namespace)
+            return false
+        } catch let error as KubeAPIError where error.isNotFound {
+            return true
+        }
+    }
+}
