@@ -229,6 +229,16 @@ let package = Package(
         // What the test targets share: a raw TCP client whose waits are on the socket, and the one
         // bounded wait for a condition nothing announces.
         .target(name: "OPETestSupport", dependencies: ["OPECore"], path: "Tests/OPETestSupport", swiftSettings: swiftSettings),
+        // The stand-in API server with OPE's CRDs on a free port, and a kubelet for its pods.
+        .target(
+            name: "KubeTestSupport",
+            dependencies: [
+                "OPEKube", "KubeStandIn", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/KubeTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "OPECoreTests",
             dependencies: ["OPECore", .product(name: "PropertyBased", package: "swift-property-based")],
@@ -255,6 +265,7 @@ let package = Package(
             name: "OPEKubeTests",
             dependencies: [
                 "OPETestSupport",
+                "KubeTestSupport",
                 "OPECore",
                 "OPEKube",
                 "KubeStandIn",
@@ -271,6 +282,7 @@ let package = Package(
             name: "OPEOperatorTests",
             dependencies: [
                 "OPETestSupport",
+                "KubeTestSupport",
                 "OPECore",
                 "OPEKube",
                 "OPEOperator",

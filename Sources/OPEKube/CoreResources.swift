@@ -54,6 +54,13 @@ public struct Pod: KubeResource, Hashable {
             public var lastTransitionTime: Date?
             public var reason: String?
             public var message: String?
+            public init(type: String, status: String, lastTransitionTime: Date? = nil, reason: String? = nil, message: String? = nil) {
+                self.type = type
+                self.status = status
+                self.lastTransitionTime = lastTransitionTime
+                self.reason = reason
+                self.message = message
+            }
         }
         /// Pending, Running, Succeeded, Failed or Unknown.
         public var phase: String?

@@ -35,6 +35,9 @@ public struct KubeClient: Sendable {
             configuration.tlsConfiguration = try connection.tlsConfiguration()
             // Watches stay open for as long as the server keeps them; everything else is quick.
             configuration.timeout = .init(connect: .seconds(10), read: nil)
+            // Each watch holds an HTTP/1 connection for as long as it is open (an operator keeps
+            // one per kind, a gateway a few more), and requests must not queue behind them.
+            configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
             http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             ownsHTTPClient = true
         }

@@ -14,7 +14,9 @@ public struct OperatorCaches: Sendable {
     public let secrets: Informer<Secret>
     public let claims: Informer<PersistentVolumeClaim>
 
-    public init(client: KubeClient, namespace: String, backoff: RetryPolicy = RetryPolicy(maxAttempts: .max, baseDelay: .milliseconds(200), maxDelay: .seconds(30))) {
+    public init(
+        client: KubeClient, namespace: String, backoff: RetryPolicy = RetryPolicy(maxAttempts: .max, baseDelay: .milliseconds(200), maxDelay: .seconds(30))
+    ) {
         func informer<R: KubeResource>(_ type: R.Type, selector: String? = nil) -> Informer<R> {
             Informer(watcher: ListWatcher<R>(client: client, namespace: namespace, labelSelector: selector, backoff: backoff))
         }

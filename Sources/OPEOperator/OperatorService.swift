@@ -4,6 +4,7 @@ import Metrics
 import OPECore
 import OPEKube
 import ServiceLifecycle
+import Synchronization
 
 /// `ope operator`: informers on the four custom resources and the workspace objects, a work queue
 /// of sessions, reconcile workers, and leader election over a Lease so that of several replicas
@@ -32,6 +33,9 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
     let clock: any PlatformClock
     let logger: Logger
     let reconciles = Counter(label: "ope_operator_reconciles_total")
+    private let passCount = Mutex(0)
+    /// Reconcile passes finished (successful or not): tests and the benchmark wait on it.
+    public var passes: Int { passCount.withLock { $0 } }
     let failures = Counter(label: "ope_operator_reconcile_errors_total")
 
     public init(
@@ -60,6 +64,7 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
     /// Whether the caches have had their first lists (the readiness probe).
     public var isReady: Bool { caches.synced }
 
+    /// Runs until a graceful shutdown or cancellation (once: a stopped operator is not started again).
     public func run() async throws {
         let controller = SessionController(
             reconciler: SessionReconciler(configuration: configuration), caches: caches, writer: writer, queue: queue, clock: clock, logger: logger)
@@ -86,10 +91,12 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
                 group.addTask { await self.work(controller) }
             }
             group.addTask { await self.resyncOnLeadership() }
-            // Until shutdown; then everything above ends.
-            try? await gracefulShutdown()
-            await self.queue.close()
+            // Until shutdown; then everything above ends. On a graceful one (not a kill) a leader
+            // stops writing first and gives the lease up, so another replica takes over at once.
+            let graceful = (try? await gracefulShutdown()) != nil
             self.gate.close()
+            await self.queue.close()
+            if graceful, let elector { await elector.release() }
             group.cancelAll()
         }
     }
@@ -133,7 +140,11 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
         while !Task.isCancelled {
             await gate.waitUntilLeading()
             guard !Task.isCancelled, gate.isLeading else { return }
-            await ensureShared()
+            var attempt = 0
+            while await !ensureShared(), gate.isLeading {
+                attempt += 1
+                do { try await clock.sleep(for: queue.backoff.delay(afterAttempt: attempt, retryAfterSeconds: nil)) } catch { return }
+            }
             for session in caches.sessions.items { await queue.add(Informer<SessionResource>.key(of: session)) }
             // Wait for the end of this leadership before the next resync.
             while gate.isLeading, !Task.isCancelled {
@@ -160,13 +171,14 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
                 let delay = await queue.retry(key, now: clock.now, retryAfterSeconds: (error as? KubeAPIError)?.retryAfterSeconds)
                 logger.debug("reconcile failed", metadata: ["session": "\(key)", "error": "\(error)", "retry": "\(delay)"])
             }
+            passCount.withLock { $0 += 1 }
             await queue.done(key)
         }
     }
 
     /// The installation's shared objects: the workspaces' network policy and JupyterLab
     /// configuration (read first, so a new leader writes only what is missing).
-    func ensureShared() async {
+    func ensureShared() async -> Bool {
         do {
             let namespace = configuration.namespace
             if try await absent(NetworkPolicy.self, WorkspaceNames.networkPolicy, namespace) {
@@ -175,8 +187,10 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
             if try await absent(ConfigMap.self, WorkspaceNames.jupyterConfig, namespace) {
                 try await writer.createIfAbsent(WorkspaceObjects.jupyterConfigMap(configuration: configuration))
             }
+            return true
         } catch {
             logger.warning("could not create the shared workspace objects", metadata: ["error": "\(error)"])
+            return false
         }
     }
 

@@ -34,7 +34,9 @@ struct SessionController: Sendable {
         }
     }
 
-    private func perform(_ action: SessionReconciler.Action, session: SessionResource, module: ModuleResource?, names: WorkspaceNames, logger: Logger) async throws {
+    private func perform(_ action: SessionReconciler.Action, session: SessionResource, module: ModuleResource?, names: WorkspaceNames, logger: Logger)
+        async throws
+    {
         let namespace = session.namespace
         func objects() throws -> WorkspaceObjects {
             guard let module else { throw KubeWriter.Refused(reason: "no module for \(session.name)") }

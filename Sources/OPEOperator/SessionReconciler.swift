@@ -94,7 +94,8 @@ public struct SessionReconciler: Sendable {
         func condition(_ type: String, _ value: Bool, _ reason: String, _ message: String) {
             var conditions = status.conditions ?? []
             conditions.set(
-                Condition(type: type, status: value ? "True" : "False", observedGeneration: generation, lastTransitionTime: now, reason: reason, message: message))
+                Condition(
+                    type: type, status: value ? "True" : "False", observedGeneration: generation, lastTransitionTime: now, reason: reason, message: message))
             status.conditions = conditions
         }
 
@@ -167,7 +168,9 @@ public struct SessionReconciler: Sendable {
                         workspace.ready = false
                         workspace.culledAt = now
                         actions.append(.deletePod(uid: pod.metadata.uid))
-                        condition("Ready", false, "Culled", "no activity for \(DurationText.text(idle)); the files are kept and a new pod starts when the team comes back")
+                        condition(
+                            "Ready", false, "Culled",
+                            "no activity for \(DurationText.text(idle)); the files are kept and a new pod starts when the team comes back")
                     } else {
                         actions.append(.requeue(at: deadline))
                     }
@@ -186,7 +189,10 @@ public struct SessionReconciler: Sendable {
                             "Ready", false, "WorkspaceFailed",
                             "the workspace did not become ready in \(attempt) attempts of \(DurationText.text(configuration.startTimeout)) each")
                     } else {
-                        condition("Ready", false, "StartTimeout", "the workspace pod was not ready after \(DurationText.text(configuration.startTimeout)); trying again (\(attempt) of \(configuration.startAttempts))")
+                        condition(
+                            "Ready", false, "StartTimeout",
+                            "the workspace pod was not ready after \(DurationText.text(configuration.startTimeout)); trying again (\(attempt) of \(configuration.startAttempts))"
+                        )
                     }
                 } else {
                     if status.conditions?["Ready"] == nil || status.conditions?["Ready"]?.status == "True" {
@@ -204,12 +210,12 @@ public struct SessionReconciler: Sendable {
             if workspace.culledAt != nil {
                 workspace.culledAt = nil
                 condition("Ready", false, "Starting", "the team came back; starting a new pod with its files")
-            } else if workspace.ready == true || status.phase == .active {
+            } else if workspace.ready == true {
                 // It was there and is gone (deleted, node lost): a new pod on the same files.
                 workspace.restarts = (workspace.restarts ?? 0) + 1
                 condition("Ready", false, "PodLost", "the workspace pod disappeared; starting a new one with the team's files")
                 condition("WorkspaceRestarted", true, "PodLost", "replaced \(workspace.restarts ?? 0) time(s); files kept")
-            } else {
+            } else if status.conditions?["Ready"] == nil || status.conditions?["Ready"]?.status == "True" {
                 condition("Ready", false, "Starting", "the workspace pod is starting")
             }
             workspace.ready = false

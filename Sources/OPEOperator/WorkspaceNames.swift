@@ -1,5 +1,5 @@
-import Foundation
 import Crypto
+import Foundation
 
 /// The names of what belongs to one session's workspace, derived from the session's name so that
 /// any process (a restarted operator, the gateway) finds them without asking: `ws-<session>` for

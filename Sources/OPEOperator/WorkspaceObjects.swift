@@ -54,7 +54,9 @@ public struct WorkspaceObjects: Sendable {
     func metadata(_ name: String) -> ObjectMeta {
         var metadata = ObjectMeta(name: name, namespace: session.namespace ?? configuration.namespace, labels: labels)
         if let uid = session.metadata.uid {
-            metadata.ownerReferences = [OwnerReference(apiVersion: SessionResource.resource.apiVersion, kind: SessionResource.resource.kind, name: session.name, uid: uid)]
+            metadata.ownerReferences = [
+                OwnerReference(apiVersion: SessionResource.resource.apiVersion, kind: SessionResource.resource.kind, name: session.name, uid: uid)
+            ]
         }
         return metadata
     }

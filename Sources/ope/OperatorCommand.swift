@@ -74,7 +74,8 @@ struct OperatorCommand: AsyncParsableCommand {
             let deadline = try Self.duration(renewDeadline, "--renew-deadline") ?? .seconds(10)
             guard deadline < duration else { throw CLIError("--renew-deadline must be shorter than --lease-duration") }
             let name = identity ?? ProcessInfo.processInfo.hostName
-            options.election = LeaseElection.Configuration(identity: name, leaseDuration: duration, renewDeadline: deadline, retryPeriod: min(.seconds(2), deadline / 4))
+            options.election = LeaseElection.Configuration(
+                identity: name, leaseDuration: duration, renewDeadline: deadline, retryPeriod: min(.seconds(2), deadline / 4))
         }
         let client = try KubeClient(connection: connection, logger: Logger(label: "ope.kube"))
         let service = OperatorService(client: client, configuration: configuration, options: options, logger: logger)
@@ -83,7 +84,9 @@ struct OperatorCommand: AsyncParsableCommand {
             let router = Router()
             router.get("/healthz") { _, _ in "ok" }
             router.get("/readyz") { _, _ -> Response in
-                service.isReady ? Response(status: .ok, body: .init(byteBuffer: .init(string: "ok"))) : Response(status: .serviceUnavailable, body: .init(byteBuffer: .init(string: "caches not synced yet")))
+                service.isReady
+                    ? Response(status: .ok, body: .init(byteBuffer: .init(string: "ok")))
+                    : Response(status: .serviceUnavailable, body: .init(byteBuffer: .init(string: "caches not synced yet")))
             }
             router.get("/metrics") { _, _ -> String in OPEMetrics.exposition() }
             services.append(Application(router: router, configuration: .init(address: .hostname(healthHost, port: healthPort)), logger: logger))

@@ -1,4 +1,3 @@
-import OPETestSupport
 import Foundation
 import HummingbirdTesting
 import NIOCore
@@ -6,6 +5,7 @@ import OPECore
 import OPEGateway
 import OPERuntime
 import OPEStore
+import OPETestSupport
 import Testing
 
 /// The guiding bot inside the platform: its messages and role changes travel through the room.

@@ -1,4 +1,3 @@
-import OPETestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -6,6 +5,7 @@ import OPECore
 import OPEGateway
 import OPERuntime
 import OPEStore
+import OPETestSupport
 import Testing
 
 /// The lobby and session pages at their edges: the wait limit, giving up, starting alone, joining

@@ -1,4 +1,3 @@
-import OPETestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -8,6 +7,7 @@ import OPECore
 import OPEGateway
 import OPERuntime
 import OPEStore
+import OPETestSupport
 import OPEWorkspaces
 import Synchronization
 import Testing

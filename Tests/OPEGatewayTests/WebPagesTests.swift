@@ -1,4 +1,3 @@
-import OPETestSupport
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -6,6 +5,7 @@ import NIOCore
 import OPECore
 import OPEGateway
 import OPEStore
+import OPETestSupport
 import Testing
 
 /// The pages: sign-in with CSRF, redirects that say why, escaping, other teams' sessions, sign-out everywhere.

@@ -1,4 +1,5 @@
 import Foundation
+import KubeTestSupport
 import OPECore
 import OPEKube
 import OPETestSupport

@@ -1,5 +1,6 @@
 import Foundation
 import KubeStandIn
+import KubeTestSupport
 import OPEKube
 import OPETestSupport
 import Testing

@@ -75,7 +75,8 @@ public final class LeaderElector: Sendable {
     /// Calls `change` whenever leadership starts or ends (checked each round and at the deadline).
     public func onChange(_ change: @escaping @Sendable (Bool) -> Void) { changes.withLock { $0.append(change) } }
 
-    /// Rounds every retry period until cancelled; then releases the lease if this process holds it.
+    /// Rounds every retry period until cancelled. (A graceful shutdown should ``release()`` the
+    /// lease before cancelling; a killed process leaves it to expire.)
     public func run() async {
         var leading = false
         let period = election.withLock { $0.configuration.retryPeriod }
@@ -96,7 +97,6 @@ public final class LeaderElector: Sendable {
                 for change in changes.withLock({ $0 }) { change(false) }
             }
         }
-        await release()
     }
 
     /// Gives the lease up if this process holds it (best effort: the lease expires anyway).

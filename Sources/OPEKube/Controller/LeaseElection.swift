@@ -59,7 +59,8 @@ public struct LeaseElection: Sendable, Hashable {
     public mutating func decide(current: Lease.Spec?, now: Date) -> Decision {
         let seconds = Int(configuration.leaseDuration.timeInterval.rounded(.up))
         guard let current else {
-            return .create(Lease.Spec(holderIdentity: configuration.identity, leaseDurationSeconds: seconds, acquireTime: now, renewTime: now, leaseTransitions: 0))
+            return .create(
+                Lease.Spec(holderIdentity: configuration.identity, leaseDurationSeconds: seconds, acquireTime: now, renewTime: now, leaseTransitions: 0))
         }
         if observedRecord?.holderIdentity != current.holderIdentity || observedRecord?.renewTime != current.renewTime
             || observedRecord?.leaseTransitions != current.leaseTransitions

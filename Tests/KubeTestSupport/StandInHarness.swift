@@ -3,21 +3,20 @@ import Hummingbird
 import HummingbirdTesting
 import KubeStandIn
 import OPEKube
-import Testing
 
 /// A stand-in API server on a free loopback port with OPE's CRDs installed, and a client for it.
-enum StandInHarness {
-    static var root: String {
+public enum StandInHarness {
+    public static var root: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     }
 
-    static var crdFiles: [String] {
+    public static var crdFiles: [String] {
         let folder = root + "/deploy/kubernetes/crds"
         return ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []).filter { $0.hasSuffix(".yaml") }.sorted().map { folder + "/" + $0 }
     }
 
     /// Runs `body` with the server, its port and a client (quick retries, so tests of retrying do not wait long).
-    static func run(
+    public static func run(
         installCRDs: Bool = true, historyLimit: Int = 10_000, _ body: @Sendable (StandInServer, Int, KubeClient) async throws -> Void
     ) async throws {
         let server = StandInServer(store: ObjectStore(historyLimit: historyLimit))
@@ -26,7 +25,7 @@ enum StandInHarness {
         }
         let app = server.buildApplication(port: 0)
         try await app.test(.live) { client in
-            let port = try #require(client.port)
+            guard let port = client.port else { throw HarnessError("the stand-in did not say its port") }
             let kube = try KubeClient(
                 connection: ClusterConnection(server: "http://127.0.0.1:\(port)"),
                 retry: RetryPolicy(maxAttempts: 4, baseDelay: .milliseconds(5), maxDelay: .milliseconds(50)))
@@ -44,7 +43,7 @@ enum StandInHarness {
     }
 }
 
-struct HarnessError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
+public struct HarnessError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

@@ -1,0 +1,162 @@
+import Foundation
+import KubeTestSupport
+import OPECore
+import OPEKube
+import OPETestSupport
+import Synchronization
+import Testing
+
+@testable import KubeStandIn
+@testable import OPEOperator
+
+/// The operator against the stand-in API server, with a test kubelet marking pods ready.
+@Suite struct OperatorTests {
+    typealias Cluster = OperatorCluster
+
+    @Test func aSessionGetsItsWorkspaceAndDeletingItRemovesEverythingThenTheObject() async throws {
+        try await Cluster.run { cluster in
+            let op = cluster.makeOperator()
+            // The kubelet checks, for every pod it sees, that its session already had the finalizer.
+            let podsWithoutFinalizer = Mutex<[String]>([])
+            let kubelet = cluster.kubelet { pod in
+                let session = try await cluster.session(pod.metadata.labels?["ope.dev/session"] ?? "")
+                if !(session.metadata.finalizers ?? []).contains(SessionReconciler.finalizer) { podsWithoutFinalizer.withLock { $0.append(pod.name) } }
+                return true
+            }
+            try await cluster.running([op], kubelet: kubelet) {
+                try await cluster.createSession("pair-1")
+                try await waitUntil("the session is active") { try await cluster.allActive(["pair-1"]) }
+                let session = try await cluster.session("pair-1")
+                #expect(session.status?.workspace?.endpoint == "http://ws-pair-1.ope.svc:8888/w/pair-1/")
+                #expect(session.status?.conditions?["Ready"]?.status == "True")
+                #expect(session.status?.observedGeneration == session.metadata.generation)
+                #expect(podsWithoutFinalizer.withLock { $0 }.isEmpty)
+                let pod = try await cluster.kube.get(Pod.self, name: "ws-pair-1", namespace: Cluster.namespace)
+                #expect(pod.metadata.ownerReferences?.first?.uid == session.metadata.uid)
+                let secret = try await cluster.kube.get(Secret.self, name: "ws-pair-1-token", namespace: Cluster.namespace)
+                #expect((secret.value("token") ?? "").count == 64)
+                let snapshot = try await cluster.snapshot()
+                #expect(snapshot.objects["policies"] == ["ope-workspaces"])
+                #expect(snapshot.objects["configmaps"] == ["ope-jupyter-config"])
+
+                try await cluster.kube.delete(SessionResource.self, name: "pair-1", namespace: Cluster.namespace)
+                try await waitUntil("the session object is gone") {
+                    do {
+                        _ = try await cluster.session("pair-1")
+                        return false
+                    } catch let error as KubeAPIError where error.isNotFound { return true }
+                }
+                let after = try await cluster.snapshot()
+                #expect(after.objects["pods"] == [] && after.objects["services"] == [] && after.objects["secrets"] == [] && after.objects["claims"] == [])
+            }
+        }
+    }
+
+    @Test func aSessionNamingAMissingModuleOrUserWaitsWithAConditionAndStartsWhenTheyAppear() async throws {
+        try await Cluster.run { cluster in
+            let op = cluster.makeOperator()
+            try await cluster.running([op], kubelet: cluster.kubelet()) {
+                try await cluster.createSession("lonely", members: ["alice", "erin"])
+                try await waitUntil("the unknown member is reported") {
+                    try await cluster.session("lonely").status?.conditions?["MembersKnown"]?.message == "no OPEUser for erin"
+                }
+                #expect(try await cluster.snapshot().objects["pods"] == [])
+                #expect(try await cluster.session("lonely").status?.phase == .pending)
+                try await cluster.addUser("erin")
+                try await waitUntil("the session starts once erin exists") { try await cluster.allActive(["lonely"]) }
+            }
+        }
+    }
+
+    @Test func anUpdateThatMeetsAConflictReadsAgainAndNeverOverwritesAnotherWrite() async throws {
+        try await Cluster.run { cluster in
+            let op = cluster.makeOperator()
+            // Someone else writes to the session; then the next conditional writes are refused as if someone had written first.
+            try await cluster.createSession("pair-2")
+            _ = try await cluster.kube.patch(
+                SessionResource.self, name: "pair-2", namespace: Cluster.namespace, merge: ["metadata": ["annotations": ["instructor/note": "watch this pair"]]]
+            )
+            await cluster.server.store.forceConflicts(3)
+            try await cluster.running([op], kubelet: cluster.kubelet()) {
+                try await waitUntil("the session is active") { try await cluster.allActive(["pair-2"]) }
+            }
+            let session = try await cluster.session("pair-2")
+            #expect(session.metadata.annotations?["instructor/note"] == "watch this pair")
+            #expect(session.metadata.finalizers == [SessionReconciler.finalizer])
+            #expect(await cluster.server.store.faults.conflicts == 0)
+        }
+    }
+
+    @Test func aWorkspacePodThatFailsIsReplacedWithItsFilesAndTheConditionSaysSo() async throws {
+        try await Cluster.run { cluster in
+            let op = cluster.makeOperator()
+            let kubelet = cluster.kubelet()
+            try await cluster.running([op], kubelet: kubelet) {
+                try await cluster.createSession("pair-3")
+                try await waitUntil("the session is active") { try await cluster.allActive(["pair-3"]) }
+                let claim = try await cluster.kube.get(PersistentVolumeClaim.self, name: "ws-pair-3-files", namespace: Cluster.namespace)
+                let first = try await cluster.kube.get(Pod.self, name: "ws-pair-3", namespace: Cluster.namespace)
+                try await kubelet.markFailed("ws-pair-3")
+                try await waitUntil("a new pod is ready") {
+                    let pod = try? await cluster.kube.get(Pod.self, name: "ws-pair-3", namespace: Cluster.namespace)
+                    guard pod?.metadata.uid != first.metadata.uid, pod?.status?.isReady ?? false else { return false }
+                    return try await cluster.allActive(["pair-3"])
+                }
+                let session = try await cluster.session("pair-3")
+                #expect(session.status?.workspace?.restarts == 1)
+                #expect(session.status?.conditions?["WorkspaceRestarted"]?.reason == "PodFailed")
+                // The same volume claim: the team's files stayed.
+                #expect(
+                    try await cluster.kube.get(PersistentVolumeClaim.self, name: "ws-pair-3-files", namespace: Cluster.namespace).metadata.uid
+                        == claim.metadata.uid)
+            }
+        }
+    }
+
+    /// Kill the operator after its k-th write, for every k, and start a fresh one: it must end
+    /// where an uncrashed run ends, leak nothing, and then have nothing left to write.
+    @Test func crashAfterEachWriteConvergesToTheSameStateWithNoLeaksAndNoFurtherWrites() async throws {
+        let names = ["pair-a", "pair-b"]
+        let reference = Mutex<(snapshot: OperatorCluster.Snapshot?, writes: Int)>((nil, 0))
+        try await Cluster.run { cluster in
+            let op = cluster.makeOperator()
+            try await cluster.running([op], kubelet: cluster.kubelet()) {
+                for name in names { try await cluster.createSession(name) }
+                try await waitUntil("both sessions are active") { try await cluster.allActive(names) }
+            }
+            let snapshot = try await cluster.snapshot()
+            reference.withLock { $0 = (snapshot, op.writer.writes) }
+        }
+        let (expected, total) = reference.withLock { ($0.snapshot!, $0.writes) }
+        #expect(total >= 2 * 6 && total <= 2 * 7 + 2, "writes for two sessions and the shared objects: \(total)")
+        for k in 1...total {
+            try await Cluster.run { cluster in
+                for name in names { try await cluster.createSession(name) }
+                let crashing = cluster.makeOperator()
+                crashing.writer.stop(afterWrites: k)
+                let kubelet = cluster.kubelet()
+                try await cluster.running([crashing], kubelet: kubelet) {
+                    try await waitUntil("write \(k) is made") { crashing.writer.writes >= k }
+                }
+                let fresh = cluster.makeOperator()
+                try await cluster.running([fresh], kubelet: kubelet) {
+                    try await waitUntil("the fresh operator converges after a crash at write \(k)") {
+                        guard try await cluster.allActive(names) else { return false }
+                        return try await cluster.snapshot() == expected
+                    }
+                }
+                let snapshot = try await cluster.snapshot()
+                #expect(snapshot == expected, "after a crash at write \(k)")
+                // A third operator's full pass finds nothing to write.
+                let third = cluster.makeOperator()
+                try await cluster.running([third], kubelet: nil) {
+                    try await waitUntil("a full pass") {
+                        let depth = await third.queue.depth
+                        return third.passes >= names.count && depth == 0
+                    }
+                }
+                #expect(third.writer.writes == 0, "a converged state took \(third.writer.writes) more writes (crash at write \(k))")
+            }
+        }
+    }
+}
