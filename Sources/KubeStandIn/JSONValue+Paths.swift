@@ -4,16 +4,6 @@ import OPECore
 typealias JSONObject = [String: JSONValue]
 
 extension JSONValue {
-    var objectValue: JSONObject? {
-        if case .object(let value) = self { return value }
-        return nil
-    }
-
-    var arrayValue: [JSONValue]? {
-        if case .array(let value) = self { return value }
-        return nil
-    }
-
     subscript(key: String) -> JSONValue? {
         if case .object(let value) = self { return value[key] }
         return nil

@@ -44,6 +44,16 @@ public enum JSONValue: Sendable, Hashable, Codable {
     }
 
     /// The string inside `.string`, or nil.
+    public var objectValue: [String: JSONValue]? {
+        if case .object(let value) = self { return value }
+        return nil
+    }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let value) = self { return value }
+        return nil
+    }
+
     public var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil

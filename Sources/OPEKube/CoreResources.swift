@@ -12,9 +12,12 @@ public struct ConfigMap: KubeResource, Hashable {
     public var kind = "ConfigMap"
     public var metadata: ObjectMeta
     public var data: [String: String]?
-    public init(metadata: ObjectMeta, data: [String: String]? = nil) {
+    /// Values base64-encoded, for bytes that are not UTF-8 text.
+    public var binaryData: [String: String]?
+    public init(metadata: ObjectMeta, data: [String: String]? = nil, binaryData: [String: String]? = nil) {
         self.metadata = metadata
         self.data = data
+        self.binaryData = binaryData
     }
 }
 
@@ -30,6 +33,11 @@ public struct Secret: KubeResource, Hashable {
     public init(metadata: ObjectMeta, stringData: [String: String]) {
         self.metadata = metadata
         self.stringData = stringData
+    }
+
+    public init(metadata: ObjectMeta, data: [String: String]) {
+        self.metadata = metadata
+        self.data = data
     }
 
     /// A value of `data`, decoded.

@@ -60,6 +60,10 @@ public struct RepositoryResource: KubeResource, Hashable {
         public var path: String
         /// `FILE:LINE:COLUMN: FIELD: MESSAGE`, as `ope module validate` prints.
         public var errors: [String]
+        public init(path: String, errors: [String]) {
+            self.path = path
+            self.errors = errors
+        }
     }
 
     public struct Status: Sendable, Hashable, Codable {
@@ -140,6 +144,11 @@ public struct ModuleResource: KubeResource, Hashable {
         public var command: String
         public var files: [String]?
         public var timeout: DurationValue?
+        public init(command: String, files: [String]? = nil, timeout: DurationValue? = nil) {
+            self.command = command
+            self.files = files
+            self.timeout = timeout
+        }
     }
 
     public struct Task: Sendable, Hashable, Codable {

@@ -38,8 +38,10 @@ public struct RepositorySyncService: Sendable {
         FileManager.default.fileExists(atPath: root + "/" + repository.name + "/.git")
     }
 
-    /// Fetches `repository.ref` and checks it out, cloning first if needed.
-    public func sync(_ repository: ModuleRepository) async -> Outcome {
+    /// Fetches `repository.ref` and checks it out, cloning first if needed. `gitConfig` is passed
+    /// to the fetch as `-c key=value` (e.g. an `http.extraHeader` with credentials, kept out of
+    /// the URL, the checkout's config and the messages).
+    public func sync(_ repository: ModuleRepository, gitConfig: [String: String] = [:]) async -> Outcome {
         let checkout = root + "/" + repository.name
         do {
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -50,7 +52,8 @@ public struct RepositorySyncService: Sendable {
             } else {
                 try await git(["remote", "set-url", "origin", repository.url], in: checkout, repository: repository)
             }
-            try await git(["fetch", "--quiet", "--depth", "1", "origin", repository.ref], in: checkout, repository: repository)
+            let config = gitConfig.sorted { $0.key < $1.key }.flatMap { ["-c", "\($0.key)=\($0.value)"] }
+            try await git(config + ["fetch", "--quiet", "--depth", "1", "origin", repository.ref], in: checkout, repository: repository)
             try await git(["checkout", "--quiet", "--force", "--detach", "FETCH_HEAD"], in: checkout, repository: repository)
             let head = try await git(["rev-parse", "HEAD"], in: checkout, repository: repository)
             let commit = head.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -70,7 +73,8 @@ public struct RepositorySyncService: Sendable {
         )
         guard result.succeeded else {
             let reason = result.timedOut ? "timed out after \(timeout)" : result.output.trimmingCharacters(in: .whitespacesAndNewlines)
-            throw SyncError(message: "repository '\(repository.name)' (\(repository.url) at \(repository.ref)): git \(arguments[0]) failed: \(reason)")
+            let step = arguments.first { !$0.hasPrefix("-") && !$0.contains("=") } ?? "command"
+            throw SyncError(message: "repository '\(repository.name)' (\(repository.url) at \(repository.ref)): git \(step) failed: \(reason)")
         }
         return result.output
     }

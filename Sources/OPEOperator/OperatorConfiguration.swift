@@ -7,6 +7,12 @@ public struct OperatorConfiguration: Sendable, Hashable {
     public var namespace: String
     /// The workspace image of each kit.
     public var images: [LanguageKit: String]
+    /// The `ope` image: its binary serves a workspace's task tests (`ope grade serve`) in the pod.
+    public var opeImage = "ghcr.io/ope-dev/ope:0.1.0"
+    /// The task-test service's port in a workspace pod.
+    public var gradingPort = 50051
+    /// Where repositories are cloned (a writable folder of the operator's).
+    public var cacheDirectory = NSTemporaryDirectory() + "ope-operator"
     /// The database beside an sql workspace (a container in its pod).
     public var databaseImage = "docker.io/library/mariadb:11.4"
     /// Size and class of each team's files volume.

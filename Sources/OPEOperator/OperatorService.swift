@@ -3,6 +3,7 @@ import Logging
 import Metrics
 import OPECore
 import OPEKube
+import OPEModules
 import ServiceLifecycle
 import Synchronization
 
@@ -27,6 +28,8 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
     public let caches: OperatorCaches
     public let writer: KubeWriter
     public let queue = WorkQueue()
+    /// Repositories to sync (a second line, so a slow git fetch never holds a session back).
+    public let repositoryQueue = WorkQueue(backoff: RetryPolicy(maxAttempts: .max, baseDelay: .seconds(1), maxDelay: .seconds(300)))
     public let gate: LeadershipGate
     public let elector: LeaderElector?
     let options: Options
@@ -68,6 +71,9 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
     public func run() async throws {
         let controller = SessionController(
             reconciler: SessionReconciler(configuration: configuration), caches: caches, writer: writer, queue: queue, clock: clock, logger: logger)
+        let repositories = RepositoryController(
+            caches: caches, writer: writer, queue: repositoryQueue,
+            sync: RepositorySyncService(root: configuration.cacheDirectory + "/repositories", logger: logger), clock: clock, logger: logger)
         let sessionsKey: @Sendable (String?, String?) -> String? = { namespace, name in
             name.map { Informer<SessionResource>.key(namespace: namespace, name: $0) }
         }
@@ -81,30 +87,33 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
             // A module or user appearing lets waiting sessions start.
             group.addTask { await self.follow(self.caches.modules) { _ in self.waitingSessions() } }
             group.addTask { await self.follow(self.caches.users) { _ in self.waitingSessions() } }
-            group.addTask { await self.follow(self.caches.repositories) { _ in [] } }
+            group.addTask { await self.follow(self.caches.repositories, into: self.repositoryQueue) { [$0] } }
             if let elector {
                 elector.onChange { leading in self.gate.set(leading) }
                 group.addTask { await elector.run() }
             }
             group.addTask { await self.promoteDelayedKeys() }
             for _ in 0..<max(1, options.workers) {
-                group.addTask { await self.work(controller) }
+                group.addTask { await self.work(self.queue) { try await controller.reconcile($0) } }
             }
+            group.addTask { await self.work(self.repositoryQueue) { try await repositories.reconcile($0) } }
             group.addTask { await self.resyncOnLeadership() }
             // Until shutdown; then everything above ends. On a graceful one (not a kill) a leader
             // stops writing first and gives the lease up, so another replica takes over at once.
             let graceful = (try? await gracefulShutdown()) != nil
             self.gate.close()
             await self.queue.close()
+            await self.repositoryQueue.close()
             if graceful, let elector { await elector.release() }
             group.cancelAll()
         }
     }
 
-    private func follow<R: KubeResource>(_ informer: Informer<R>, keys: @escaping @Sendable (String) -> [String]) async {
+    private func follow<R: KubeResource>(_ informer: Informer<R>, into queue: WorkQueue? = nil, keys: @escaping @Sendable (String) -> [String]) async {
+        let queue = queue ?? self.queue
         do {
             try await informer.run { key in
-                for session in keys(key) { await self.queue.add(session) }
+                for target in keys(key) { await queue.add(target) }
             }
         } catch {
             if !Task.isCancelled { logger.error("informer stopped", metadata: ["resource": "\(R.resource.plural)", "error": "\(error)"]) }
@@ -130,6 +139,7 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
     private func promoteDelayedKeys() async {
         while !Task.isCancelled {
             await queue.promote(now: clock.now)
+            await repositoryQueue.promote(now: clock.now)
             do { try await clock.sleep(for: options.tick) } catch { return }
         }
     }
@@ -146,6 +156,7 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
                 do { try await clock.sleep(for: queue.backoff.delay(afterAttempt: attempt, retryAfterSeconds: nil)) } catch { return }
             }
             for session in caches.sessions.items { await queue.add(Informer<SessionResource>.key(of: session)) }
+            for repository in caches.repositories.items { await repositoryQueue.add(Informer<RepositoryResource>.key(of: repository)) }
             // Wait for the end of this leadership before the next resync.
             while gate.isLeading, !Task.isCancelled {
                 do { try await clock.sleep(for: .milliseconds(200)) } catch { return }
@@ -153,7 +164,7 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
         }
     }
 
-    private func work(_ controller: SessionController) async {
+    private func work(_ queue: WorkQueue, _ reconcile: @Sendable (String) async throws -> Void) async {
         while !Task.isCancelled {
             await gate.waitUntilLeading()
             guard let key = await queue.next() else { return }
@@ -164,7 +175,7 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
             }
             reconciles.increment()
             do {
-                try await controller.reconcile(key)
+                try await reconcile(key)
                 await queue.forget(key)
             } catch {
                 failures.increment()

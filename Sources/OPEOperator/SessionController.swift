@@ -60,7 +60,7 @@ struct SessionController: Sendable {
             try await writeSession(session) { try await writer.replaceStatus(changed) }
             if status.phase != session.status?.phase { logger.info("session phase", metadata: ["phase": "\(status.phase?.rawValue ?? "")"]) }
         case .createSecret:
-            let secret = try objects().secret(token: Self.randomToken(), databasePassword: Self.randomToken())
+            let secret = try objects().secret(token: Self.randomToken(), gradingToken: Self.randomToken(), databasePassword: Self.randomToken())
             if let created = try await writer.createIfAbsent(secret) { caches.secrets.remember(created) }
         case .createClaim:
             if let created = try await writer.createIfAbsent(try objects().claim()) { caches.claims.remember(created) }

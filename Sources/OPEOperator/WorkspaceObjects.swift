@@ -1,6 +1,7 @@
 import Foundation
 import OPECore
 import OPEKube
+import OPEModules
 import OPEWorkspaces
 
 /// The Kubernetes objects of one session's workspace, as pure functions of the session, its
@@ -14,6 +15,9 @@ public struct WorkspaceObjects: Sendable {
     public var kit: LanguageKit
     public var limits: WorkspaceLimits
     public var configuration: OperatorConfiguration
+    /// The module's starter files and hidden test files (paths in the module folder).
+    public var starterFiles: [String]
+    public var testFiles: [String]
     public var names: WorkspaceNames { WorkspaceNames(session: session.name) }
 
     /// Where the team's files are, in every container that sees them.
@@ -25,6 +29,8 @@ public struct WorkspaceObjects: Sendable {
         self.kit = LanguageKit(rawValue: module.spec.kit) ?? .python
         self.limits = Self.limits(kit: kit, module: module)
         self.configuration = configuration
+        self.starterFiles = Array(Set(module.spec.tasks.flatMap { $0.starter ?? [] })).sorted()
+        self.testFiles = Array(Set(module.spec.tasks.flatMap { $0.test?.files ?? [] })).sorted()
     }
 
     /// The kit's defaults with the module's `limits:` applied (values the module cannot parse keep the default).
@@ -61,9 +67,11 @@ public struct WorkspaceObjects: Sendable {
         return metadata
     }
 
-    /// The JupyterLab token and the database password; the proxy adds the token, no browser sees it.
-    public func secret(token: String, databasePassword: String) -> Secret {
-        var secret = Secret(metadata: metadata(names.secret), stringData: ["token": token, "database-password": databasePassword])
+    /// The JupyterLab token, the task-test service's token and the database password: the proxy
+    /// and the runtime add them, no browser sees them.
+    public func secret(token: String, gradingToken: String, databasePassword: String) -> Secret {
+        var secret = Secret(
+            metadata: metadata(names.secret), stringData: ["token": token, "grading-token": gradingToken, "database-password": databasePassword])
         secret.type = "Opaque"
         return secret
     }
@@ -153,34 +161,87 @@ public struct WorkspaceObjects: Sendable {
                 ],
                 "securityContext": locked,
             ], at: 0)
+        // The module's starter files, once: a replaced pod finds the team's work, not the starters.
+        var initContainers: [JSONValue] = [
+            [
+                "name": "seed", "image": .string(image),
+                "command": [
+                    "sh", "-c",
+                    .string(
+                        "if [ ! -e \(Self.home)/.ope-seeded ]; then for f in /ope/starter/*; do [ -e \"$f\" ] && cp -RL \"$f\" \(Self.home)/; done; touch \(Self.home)/.ope-seeded; fi"
+                    ),
+                ],
+                "volumeMounts": [["name": "files", "mountPath": .string(Self.home)], ["name": "starter", "mountPath": "/ope/starter", "readOnly": true]],
+                "resources": ["requests": ["cpu": "10m", "memory": "32Mi"], "limits": ["memory": "128Mi"]],
+                "securityContext": locked,
+            ]
+        ]
+        var volumes: [JSONValue] = [
+            ["name": "files", "persistentVolumeClaim": ["claimName": .string(names.claim)]],
+            ["name": "tmp", "emptyDir": ["sizeLimit": "256Mi"]],
+            ["name": "jupyter-config", "configMap": ["name": .string(WorkspaceNames.jupyterConfig), "items": .array(Self.jupyterConfigItems)]],
+            // Only the starter files of the module's bundle (it also holds instructions and plans).
+            starterFiles.isEmpty
+                ? ["name": "starter", "emptyDir": ["sizeLimit": "1Mi"]]
+                : [
+                    "name": "starter",
+                    "configMap": [
+                        "name": .string(WorkspaceNames.starterFiles(module: session.spec.module)), "optional": true,
+                        "items": .array(starterFiles.map { ["key": .string(ModuleBundle.key(for: $0)), "path": .string($0)] }),
+                    ],
+                ],
+        ]
+        if !testFiles.isEmpty {
+            // Task tests run here, beside the team's files (read-only) with the hidden tests that
+            // only this container sees, served to the runtime over gRPC (`ope grade serve`).
+            initContainers.append([
+                "name": "ope-tools", "image": .string(configuration.opeImage),
+                "command": ["sh", "-c", "cp \"$(command -v ope)\" /ope/bin/ope"],
+                "volumeMounts": [["name": "ope-bin", "mountPath": "/ope/bin"]],
+                "resources": ["requests": ["cpu": "10m", "memory": "32Mi"], "limits": ["memory": "128Mi"]],
+                "securityContext": locked,
+            ])
+            containers.append([
+                "name": "grading", "image": .string(image),
+                "command": [
+                    "/ope/bin/ope", "grade", "serve", "--files", .string(Self.home), "--tests", "/ope/tests", "--host", "0.0.0.0",
+                    .string("--port"), .string(String(configuration.gradingPort)),
+                ],
+                "env": .array(
+                    [["name": "OPE_GRADING_TOKEN", "valueFrom": ["secretKeyRef": ["name": .string(names.secret), "key": "grading-token"]]]]
+                        + environment.filter { $0.objectValue?["name"]?.stringValue?.hasPrefix("OPE_DB") ?? false }),
+                "ports": [["name": "grading", "containerPort": .number(Double(configuration.gradingPort)), "protocol": "TCP"]],
+                "readinessProbe": ["tcpSocket": ["port": "grading"], "periodSeconds": 5],
+                "resources": [
+                    "requests": ["cpu": "50m", "memory": "128Mi"], "limits": ["cpu": .string(cpus), "memory": .string(memory)],
+                ],
+                "volumeMounts": [
+                    ["name": "files", "mountPath": .string(Self.home), "readOnly": true], ["name": "tests", "mountPath": "/ope/tests", "readOnly": true],
+                    ["name": "ope-bin", "mountPath": "/ope/bin", "readOnly": true], ["name": "grading-tmp", "mountPath": "/tmp"],
+                ],
+                "securityContext": locked,
+            ])
+            volumes += [
+                ["name": "ope-bin", "emptyDir": ["sizeLimit": "256Mi"]],
+                ["name": "grading-tmp", "emptyDir": ["sizeLimit": "512Mi"]],
+                [
+                    "name": "tests",
+                    "secret": [
+                        "secretName": .string(RepositoryReconciler.testsName(module: session.spec.module)), "optional": true,
+                        "items": .array(testFiles.map { ["key": .string(ModuleBundle.key(for: $0)), "path": .string($0)] }),
+                    ],
+                ],
+            ]
+        }
         let spec: JSONValue = [
             // Participant code gets no Kubernetes credentials and no other services' addresses.
             "automountServiceAccountToken": false, "enableServiceLinks": false, "restartPolicy": "Always",
             "securityContext": [
                 "runAsNonRoot": true, "runAsUser": 1000, "runAsGroup": 1000, "fsGroup": 1000, "seccompProfile": ["type": "RuntimeDefault"],
             ],
-            // The module's starter files, once: a replaced pod finds the team's work, not the starters.
-            "initContainers": [
-                [
-                    "name": "seed", "image": .string(image),
-                    "command": [
-                        "sh", "-c",
-                        .string(
-                            "if [ ! -e \(Self.home)/.ope-seeded ]; then if [ -e /ope/starter/starter.tar ]; then tar -xf /ope/starter/starter.tar -C \(Self.home); fi; touch \(Self.home)/.ope-seeded; fi"
-                        ),
-                    ],
-                    "volumeMounts": [["name": "files", "mountPath": .string(Self.home)], ["name": "starter", "mountPath": "/ope/starter", "readOnly": true]],
-                    "resources": ["requests": ["cpu": "10m", "memory": "32Mi"], "limits": ["memory": "128Mi"]],
-                    "securityContext": locked,
-                ]
-            ],
+            "initContainers": .array(initContainers),
             "containers": .array(containers),
-            "volumes": [
-                ["name": "files", "persistentVolumeClaim": ["claimName": .string(names.claim)]],
-                ["name": "tmp", "emptyDir": ["sizeLimit": "256Mi"]],
-                ["name": "jupyter-config", "configMap": ["name": .string(WorkspaceNames.jupyterConfig), "items": .array(Self.jupyterConfigItems)]],
-                ["name": "starter", "configMap": ["name": .string(WorkspaceNames.starterFiles(module: session.spec.module)), "optional": true]],
-            ],
+            "volumes": .array(volumes),
         ]
         return Pod(metadata: metadata(names.pod), spec: spec)
     }
@@ -198,7 +259,10 @@ public struct WorkspaceObjects: Sendable {
                 "ingress": [
                     [
                         "from": [["podSelector": ["matchLabels": gateway]]],
-                        "ports": [["protocol": "TCP", "port": .number(Double(configuration.workspacePort))]],
+                        "ports": [
+                            ["protocol": "TCP", "port": .number(Double(configuration.workspacePort))],
+                            ["protocol": "TCP", "port": .number(Double(configuration.gradingPort))],
+                        ],
                     ]
                 ],
             ])

@@ -37,6 +37,8 @@ struct OperatorCommand: AsyncParsableCommand {
     @Option(help: "A workspace idle this long gives its pod back, files kept (0: never).") var idleTimeout = "30m"
     @Option(help: "How long a workspace pod may take to become ready before it is replaced.") var startTimeout = "5m"
     @Option(help: "Reconcile workers.") var workers = 4
+    @Option(help: "The ope image, whose binary serves task tests in each workspace pod.") var opeImage = "ghcr.io/ope-dev/ope:0.1.0"
+    @Option(help: "A writable folder for repository clones.") var cacheDir = NSTemporaryDirectory() + "ope-operator"
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -63,6 +65,8 @@ struct OperatorCommand: AsyncParsableCommand {
             configuration.images[kit] = parts[1]
         }
         configuration.storageSize = storageSize
+        configuration.opeImage = opeImage
+        configuration.cacheDirectory = cacheDir
         configuration.storageClass = storageClass
         configuration.idleTimeout = try Self.duration(idleTimeout, "--idle-timeout").flatMap { $0 == .zero ? nil : $0 }
         configuration.startTimeout = try Self.duration(startTimeout, "--start-timeout") ?? .seconds(300)

@@ -39,7 +39,7 @@ import Testing
                 case .requeue: continue
                 case .addFinalizer: session.metadata.finalizers = [SessionReconciler.finalizer]
                 case .removeFinalizer: session.metadata.finalizers = []
-                case .createSecret: secret = objects.secret(token: "t", databasePassword: "p")
+                case .createSecret: secret = objects.secret(token: "t", gradingToken: "g", databasePassword: "p")
                 case .createClaim: claim = objects.claim()
                 case .createService: service = objects.service()
                 case .createPod:
@@ -234,6 +234,18 @@ import Testing
         #expect(!text.contains("--ServerApp.token"))
         #expect(text.contains(#""claimName":"ws-python-intro-7f3k2-files""#))
         #expect(pod.metadata.ownerReferences?.first?.uid == "uid-1")
+        // The hidden tests are mounted in the grading container only, never in JupyterLab's.
+        var tested = Self.module
+        tested.spec.tasks[0].test = .init(command: "python -m pytest -q tests/test_one.py", files: ["tests/test_one.py"])
+        let gradedPod = WorkspaceObjects(session: Self.session(), module: tested, configuration: reconciler.configuration).pod()
+        let containers = gradedPod.spec.objectValue?["containers"]?.arrayValue ?? []
+        let mounts = { (name: String) -> [String] in
+            let container = containers.first { $0.objectValue?["name"]?.stringValue == name }
+            return (container?.objectValue?["volumeMounts"]?.arrayValue ?? []).compactMap { $0.objectValue?["name"]?.stringValue }
+        }
+        #expect(mounts("grading").contains("tests"))
+        #expect(!mounts("jupyterlab").contains("tests"))
+        #expect(!objects(Self.session()).pod().spec.jsonText.contains(#""name":"grading""#))
         // An sql workspace has its database beside it, its password from the same Secret.
         var sql = Self.module
         sql.spec.kit = "sql"
