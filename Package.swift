@@ -73,6 +73,7 @@ let package = Package(
             name: "OPEWorkspaces",
             dependencies: [
                 "OPECore",
+                "OPEKube",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -87,6 +88,7 @@ let package = Package(
             dependencies: [
                 "OPEBot",
                 "OPECore",
+                "OPEKube",
                 "OPEModules",
                 "OPEStore",
                 "OPEWorkspaces",

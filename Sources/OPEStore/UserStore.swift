@@ -148,6 +148,25 @@ public struct UserStore: Sendable {
         revocations.publish(Revocation(username: username, scope: .allSignIns))
     }
 
+    /// The stored password hash (`$scrypt$…`, or `!` for none).
+    public func passwordHash(_ username: String) async throws -> String? {
+        try await database.writer.read { db in try String.fetchOne(db, sql: "SELECT password_hash FROM users WHERE username = ?", arguments: [username]) }
+    }
+
+    /// Sets a password hash made elsewhere (an `OPEUser`'s Secret on Kubernetes); the account's
+    /// browser sign-ins end with it. Only scrypt hashes as ``PasswordHasher`` writes them are taken.
+    public func setPasswordHash(_ username: String, hash: String, actor: String, now: Date = Date()) async throws {
+        guard hash.hasPrefix("$scrypt$"), hash.split(separator: "$").count == 4 else {
+            throw UserStoreError.invalid("a password hash must be scrypt as `ope` writes it ($scrypt$ln=…,r=…,p=…$salt$key)")
+        }
+        guard try await find(username) != nil else { throw UserStoreError.notFound(username) }
+        _ = try await events.append(EventDraft(time: now, type: .userPasswordReset, actor: actor, payload: AccountPayload(username: username))) { db in
+            try db.execute(sql: "UPDATE users SET password_hash = ? WHERE username = ?", arguments: [hash, username])
+            try db.execute(sql: "DELETE FROM auth_sessions WHERE username = ?", arguments: [username])
+        }
+        revocations.publish(Revocation(username: username, scope: .allSignIns))
+    }
+
     /// Throws ``UserStoreError/lastAdmin(_:)`` unless an enabled admin other than `username` exists
     /// (checked inside the transaction that would remove the last one).
     static func requireAnotherAdmin(than username: String, _ db: Database) throws {

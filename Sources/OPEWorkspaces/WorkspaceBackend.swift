@@ -21,6 +21,13 @@ public protocol WorkspaceBackend: Sendable {
     func run() async
     /// Stops every workspace, the warm pool included (server shutdown).
     func stopAll() async
+    /// Someone used the session's workspace (the proxy saw traffic). Called on every proxied
+    /// request, so it must be cheap; a backend that culls elsewhere passes it on, throttled.
+    func noteActivity(session: String, at time: Date)
+}
+
+extension WorkspaceBackend {
+    public func noteActivity(session: String, at time: Date) {}
 }
 
 /// What a workspace is started for.
@@ -29,11 +36,27 @@ public struct WorkspaceRequest: Sendable, Hashable {
     public var module: Module
     /// Per-session settings handed to the workspace and its kernels (e.g. `OPE_DB_*` for the sql kit).
     public var environment: [String: String]
+    /// The team as it is now (username → role), for backends that publish it (Kubernetes).
+    public var members: [(user: String, role: String)]
+    /// The experiment condition the session was assigned, if any.
+    public var condition: String?
 
-    public init(session: String, module: Module, environment: [String: String] = [:]) {
+    public init(session: String, module: Module, environment: [String: String] = [:], members: [(user: String, role: String)] = [], condition: String? = nil) {
         self.session = session
         self.module = module
         self.environment = environment
+        self.members = members
+        self.condition = condition
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.session == b.session && a.module == b.module && a.environment == b.environment && a.condition == b.condition
+            && a.members.map(\.user) == b.members.map(\.user) && a.members.map(\.role) == b.members.map(\.role)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(session)
+        hasher.combine(module)
     }
 }
 

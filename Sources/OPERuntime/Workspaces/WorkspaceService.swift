@@ -116,6 +116,7 @@ public actor WorkspaceService: Service {
     public nonisolated func touch(session: String) {
         let now = clock.now
         shared.withLock { $0.lastActivity[session] = now }
+        backend.noteActivity(session: session, at: now)
     }
 
     /// When the proxy last saw traffic for the session's workspace (edits, runs); nil if never.
@@ -239,7 +240,11 @@ public actor WorkspaceService: Service {
             let environment = try await kitEnvironment(module, session)
             // The session may have ended while its kit was being prepared.
             guard stillWanted(session) else { return await carryOut(lifecycle.startInterrupted(session: session, now: clock.now)) }
-            let workspace = try await backend.start(WorkspaceRequest(session: session, module: module, environment: environment))
+            let team = await sessions.session(session)
+            let workspace = try await backend.start(
+                WorkspaceRequest(
+                    session: session, module: module, environment: environment, members: team?.members.map { ($0.user, $0.role) } ?? [],
+                    condition: team?.condition))
             let actions = lifecycle.attemptSucceeded(session: session, workspace: workspace, path: workspace.path, now: clock.now)
             if case .ready(workspace)? = lifecycle.state(of: session) {
                 places[session] = Place(directory: workspace.directory, environment: environment, workspaceID: workspace.id)
