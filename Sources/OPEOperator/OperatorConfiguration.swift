@@ -21,7 +21,7 @@ public struct OperatorConfiguration: Sendable, Hashable {
     /// JupyterLab's port in the workspace container.
     public var workspacePort = 8888
     /// Labels of the gateway pods, the only ones the network policy lets reach a workspace.
-    public var gatewayLabels: [String: String] = ["app.kubernetes.io/name": "ope", "app.kubernetes.io/component": "gateway"]
+    public var gatewayLabels: [String: String] = ["app.kubernetes.io/name": "ope-gateway", "app.kubernetes.io/component": "gateway"]
     /// A workspace with no activity for this long gives its pod back (files kept); nil: never.
     public var idleTimeout: Duration? = .seconds(1800)
     /// How long a pod may take to become ready before it is replaced.

@@ -31,7 +31,7 @@ public struct Runtime: Sendable {
     /// Nothing runs until `services` are run.
     public init(_ configuration: RuntimeConfiguration, store: Store, logger: Logger) async throws {
         // Participant code never runs without a decision about its sandbox (Sandbox.off is one, said loudly).
-        guard configuration.workspaceBackend == nil || configuration.sandbox != nil else {
+        guard configuration.workspaceBackend == nil || configuration.sandbox != nil || configuration.kubernetes != nil else {
             throw RuntimeConfigurationError("workspaces need a sandbox for task tests and bot commands (Sandbox.make, or Sandbox.off for --no-sandbox)")
         }
         let syncService = RepositorySyncService(root: store.dataDirectory + "/repositories", logger: logger)
@@ -79,6 +79,17 @@ public struct Runtime: Sendable {
                 clock: configuration.clock, logger: logger
             ),
         ]
+        if let kubernetes = configuration.kubernetes, let folder = configuration.moduleFolders.first {
+            // Accounts and modules follow their objects; a module change reloads the catalog.
+            services +=
+                [
+                    UserSyncService(client: kubernetes.client, namespace: kubernetes.namespace, store: store, logger: logger),
+                    ModuleSyncService(client: kubernetes.client, namespace: kubernetes.namespace, folder: folder, logger: logger) {
+                        await catalog.reload()
+                        await sessions.update(modules: await catalog.modules)
+                    },
+                ] as [any Service]
+        }
         if let workspaces { services.append(workspaces) }
         services += [bots, externalBots] as [any Service]
         self.services = services

@@ -1,5 +1,6 @@
 import Foundation
 import OPECore
+import OPEKube
 import OPEModules
 import OPEWorkspaces
 
@@ -33,6 +34,20 @@ public struct RuntimeConfiguration: Sendable {
     public var kitCleanup: @Sendable (Module, String) async -> Void = { _, _ in }
     /// Stops what the kits run (the sql kit's MariaDB) once every workspace has stopped.
     public var kitShutdown: @Sendable () async -> Void = {}
+
+    /// On Kubernetes: accounts from `OPEUser` objects and modules from `OPEModule` objects in
+    /// this namespace (the workspaces are `OPESession` objects, through the workspace backend).
+    /// The team's files are then in the cluster, not here: task tests go to the workspace pod.
+    public var kubernetes: KubernetesSource?
+
+    public struct KubernetesSource: Sendable {
+        public var client: KubeClient
+        public var namespace: String
+        public init(client: KubeClient, namespace: String) {
+            self.client = client
+            self.namespace = namespace
+        }
+    }
 
     public init(moduleFolders: [String] = [], repositories: [ModuleRepository] = []) {
         self.moduleFolders = moduleFolders

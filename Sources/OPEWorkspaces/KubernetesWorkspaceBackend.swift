@@ -94,7 +94,9 @@ public final class KubernetesWorkspaceBackend: WorkspaceBackend {
                 }
             }
             guard ContinuousClock.now < deadline else {
-                throw WorkspaceError("the workspace was not ready within \(DurationText.text(configuration.startTimeout)); the operator's conditions on OPESession \(name) say why")
+                throw WorkspaceError(
+                    "the workspace was not ready within \(DurationText.text(configuration.startTimeout)); the operator's conditions on OPESession \(name) say why"
+                )
             }
             await waitForChange(name, until: deadline)
         }

@@ -5,6 +5,7 @@ import Logging
 import OPECLI
 import OPECore
 import OPEGateway
+import OPEKube
 import OPEModules
 import OPERuntime
 import OPEStore
@@ -64,6 +65,16 @@ struct ServeCommand: AsyncParsableCommand {
     var maxConnectionsPerAddress: Int = 512
     @Option(name: .customLong("shutdown-grace"), help: "On SIGTERM or Ctrl-C, close connections still open after this long.") var shutdownGrace: String = "10s"
     @Flag(name: .customLong("no-demo-users"), help: "On a fresh data dir, create only the admin (for real courses).") var noDemoUsers = false
+    @Option(help: "Where workspaces, accounts and modules come from: local (this machine) or kubernetes (OPESession, OPEUser, OPEModule objects).")
+    var backend: Backend = .local
+    @Option(help: "With --backend kubernetes: the kubeconfig (default: the service account in a pod, else $KUBECONFIG or ~/.kube/config).") var kubeconfig:
+        String?
+    @Option(help: "With --backend kubernetes: the namespace of the installation (default: the pod's or the kubeconfig context's).") var namespace: String?
+
+    enum Backend: String, ExpressibleByArgument, CaseIterable {
+        case local
+        case kubernetes
+    }
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
 
     func run() async throws {
@@ -77,7 +88,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "ope")
         guard (0...65535).contains(port) else { throw CLIError("--port must be from 0 to 65535") }
-        if workspaces == .local {
+        if workspaces == .local && backend == .local {
             let jupyter = venv + "/bin/jupyter-lab"
             guard FileManager.default.isExecutableFile(atPath: jupyter) else {
                 throw CLIError(
@@ -105,7 +116,10 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try Store.open(data)
         // Accounts, chat and the research record: nobody else on the machine reads them.
         chmod(store.dataDirectory, 0o700)
-        let credentials = try await FirstRun(store: store, demoUsers: !noDemoUsers, logger: logger).prepare()
+        // On Kubernetes the accounts are OPEUser objects: no admin or demo accounts are made here.
+        let credentials =
+            backend == .kubernetes
+            ? "Accounts: the OPEUser objects of the namespace.\n" : try await FirstRun(store: store, demoUsers: !noDemoUsers, logger: logger).prepare()
 
         var configuration = GatewayConfiguration(
             host: host, port: port, dataDirectory: store.dataDirectory, moduleFolders: moduleFolders.map(Self.absolute), repositories: repositories,
@@ -115,7 +129,30 @@ struct ServeCommand: AsyncParsableCommand {
         // A token on the command line would show in `ps`: the environment is the better place.
         configuration.metricsToken = metricsToken ?? ProcessInfo.processInfo.environment["OPE_METRICS_TOKEN"]
         var sandboxLines: [String] = []
-        if workspaces == .local {
+        var backendSummary = workspaces.summary
+        if backend == .kubernetes {
+            guard moduleFolders.isEmpty, configFile == nil else {
+                throw CLIError("--backend kubernetes takes its modules from OPEModule objects (OPERepository syncs them): drop --modules and ope.yaml")
+            }
+            let connection: ClusterConnection
+            if let kubeconfig {
+                connection = try ClusterConnection.kubeconfig(file: kubeconfig)
+            } else if ProcessInfo.processInfo.environment["KUBERNETES_SERVICE_HOST"] != nil {
+                connection = try ClusterConnection.inCluster()
+            } else {
+                connection = try ClusterConnection.kubeconfig()
+            }
+            let client = try KubeClient(connection: connection, logger: Logger(label: "ope.kube"))
+            let namespace = self.namespace ?? connection.namespace
+            configuration.runtime.moduleFolders = [store.dataDirectory + "/kubernetes-modules"]
+            try FileManager.default.createDirectory(atPath: store.dataDirectory + "/kubernetes-modules", withIntermediateDirectories: true)
+            configuration.runtime.kubernetes = .init(client: client, namespace: namespace)
+            configuration.runtime.workspaceBackend = KubernetesWorkspaceBackend(client: client, configuration: .init(namespace: namespace), logger: logger)
+            // The operator culls idle workspaces (and restarts failed ones); the gateway only stamps activity.
+            configuration.runtime.workspaces = .init(maxConcurrentStarts: max(maxStarting, 64), idleTimeout: nil)
+            backendSummary = "Kubernetes, namespace \(namespace) at \(connection.server)"
+        }
+        if workspaces == .local && backend == .local {
             let venv = Self.absolute(self.venv)
             configuration.runtime.venv = venv
             do {
@@ -145,15 +182,21 @@ struct ServeCommand: AsyncParsableCommand {
                 configuration.workspaceURL = workspaceURL
             }
         }
+        if backend == .kubernetes, !sameOriginWorkspaces {
+            let chosen = try workspacePort ?? (port == 0 ? LoopbackPort.free() : port + 1)
+            configuration.workspacePort = chosen
+            configuration.workspaceURL = workspaceURL
+        }
         let host = self.host
+        let summary = backendSummary
         let workspaceOrigin = configuration.workspaceOrigin
         let noSandbox = self.noSandbox
         let sandboxSummary = sandboxLines
         let (app, gateway) = try await buildApplication(configuration, store: store, logger: logger) { boundPort in
             let url = publicURL ?? "http://\(host):\(boundPort)"
-            var text = "\nOPE is running at \(url)   (workspaces: \(workspaces.summary); stop with Ctrl-C)\n"
+            var text = "\nOPE is running at \(url)   (workspaces: \(summary); stop with Ctrl-C)\n"
             if let workspaceOrigin { text += "Workspaces are served at \(workspaceOrigin) (their own origin; both must be reachable)\n" }
-            if workspaces == .local {
+            if workspaces == .local && backend == .local {
                 text +=
                     noSandbox
                     ? "WARNING: --no-sandbox: participant code runs as this server's user and can read its data dir\n"
@@ -170,7 +213,8 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             let text = "\(error)"
             if text.contains("Address already in use") || text.contains("errno: 98") {
-                throw CLIError("port \(port) on \(host) is already in use (is another `ope serve` running?); stop it or pass --port")
+                let ports = configuration.workspacePort.map { "port \(port) or the workspace port \($0)" } ?? "port \(port)"
+                throw CLIError("\(ports) on \(host) is already in use (is another `ope serve` running?); stop it or pass --port / --workspace-port")
             }
             throw CLIError("the server stopped: \(text)")
         }

@@ -11,42 +11,6 @@ import Testing
 
 /// OPERepository → OPEModule objects, their files and hidden tests, and a status in words.
 @Suite struct RepositoryTests {
-    /// A git repository in a temporary folder holding the example modules' python-intro (and more if asked).
-    struct GitRepository {
-        let folder: String
-        var url: String { "file://" + folder }
-
-        init() throws {
-            folder = NSTemporaryDirectory() + "ope-repo-\(UUID().uuidString)"
-            try FileManager.default.createDirectory(atPath: folder + "/modules", withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: StandInHarness.root + "/examples/modules/python-intro", toPath: folder + "/modules/python-intro")
-            try git("init", "--quiet", "--initial-branch", "main")
-            try commit("python-intro")
-        }
-
-        func git(_ arguments: String...) throws {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["git", "-C", folder, "-c", "user.name=Test", "-c", "user.email=test@example.org"] + arguments
-            try process.run()
-            process.waitUntilExit()
-            guard process.terminationStatus == 0 else { throw HarnessError("git \(arguments.joined(separator: " ")) failed") }
-        }
-
-        func commit(_ message: String) throws {
-            try git("add", "-A")
-            try git("commit", "--quiet", "--allow-empty", "-m", message)
-        }
-
-        func write(_ path: String, _ text: String) throws {
-            let file = folder + "/" + path
-            try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try text.write(toFile: file, atomically: true, encoding: .utf8)
-        }
-
-        func remove() { try? FileManager.default.removeItem(atPath: folder) }
-    }
-
     static func repository(_ name: String, url: String) -> RepositoryResource {
         RepositoryResource(
             metadata: ObjectMeta(name: name, namespace: OperatorCluster.namespace), spec: .init(url: url, ref: "main", path: "modules", interval: .text("10s")))

@@ -28,24 +28,27 @@ public struct UserSyncService: ServiceLifecycle.Service {
     public func run() async throws {
         let informer = Informer(watcher: ListWatcher<UserResource>(client: client, namespace: namespace))
         let secrets = Informer(watcher: ListWatcher<Secret>(client: client, namespace: namespace))
+        // One line of object names to apply, so two changes to one user never race.
+        let (changes, changed) = AsyncStream<String>.makeStream(bufferingPolicy: .unbounded)
         await withDiscardingTaskGroup { group in
             group.addTask {
-                try? await informer.run { key in
-                    let name = String(key.split(separator: "/").last ?? "")
-                    await self.apply(informer.get(key), objectName: name, secrets: secrets)
-                }
+                try? await informer.run { key in changed.yield(String(key.split(separator: "/").last ?? "")) }
             }
             // A changed password Secret changes its user's hash.
             group.addTask {
                 try? await secrets.run { key in
-                    guard informer.hasSynced else { return }
                     let name = String(key.split(separator: "/").last ?? "")
-                    for user in informer.items where user.spec.passwordSecretRef?.name == name {
-                        await self.apply(user, objectName: user.name, secrets: secrets)
-                    }
+                    for user in informer.items where user.spec.passwordSecretRef?.name == name { changed.yield(user.name) }
+                }
+            }
+            group.addTask {
+                for await name in changes {
+                    guard informer.hasSynced else { continue }
+                    await self.apply(informer.get(name: name, namespace: self.namespace), objectName: name, secrets: secrets)
                 }
             }
             try? await gracefulShutdown()
+            changed.finish()
             group.cancelAll()
         }
     }
@@ -75,10 +78,14 @@ public struct UserSyncService: ServiceLifecycle.Service {
             if let reference = spec.passwordSecretRef {
                 var secret = secrets.get(name: reference.name, namespace: namespace)
                 if secret == nil { secret = try? await client.get(Secret.self, name: reference.name, namespace: namespace) }
-                guard let hash = secret?.value(reference.key ?? Self.defaultHashKey)?.trimmingCharacters(in: .whitespacesAndNewlines), hash != "!" else {
-                    logger.warning("the OPEUser's password Secret is missing or has no hash", metadata: ["user": "\(spec.username)", "secret": "\(reference.name)"])
+                guard let hash = secret?.value(reference.key ?? Self.defaultHashKey)?.trimmingCharacters(in: .whitespacesAndNewlines) else {
+                    logger.warning(
+                        "the OPEUser's password Secret is missing or has no key \(reference.key ?? Self.defaultHashKey)",
+                        metadata: ["user": "\(spec.username)", "secret": "\(reference.name)"])
                     return
                 }
+                // "!" is no hash: the account has no password sign-in (API tokens only).
+                guard hash != "!" else { return }
                 if try await store.users.passwordHash(spec.username) != hash {
                     try await store.users.setPasswordHash(spec.username, hash: hash, actor: Self.actor)
                 }
