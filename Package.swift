@@ -299,6 +299,10 @@ let package = Package(
             name: "OPEGatewayTests",
             dependencies: [
                 "OPETestSupport",
+                "KubeTestSupport",
+                "KubeStandIn",
+                "OPEKube",
+                "OPEOperator",
                 "OPECore",
                 "OPEGateway",
                 "OPEModules",

@@ -14,7 +14,13 @@ public actor ModuleCatalog {
     let syncService: RepositorySyncService?
     let logger: Logger
 
-    public init(folders: [String], repositories: [ModuleRepository] = [], syncService: RepositorySyncService? = nil, logger: Logger) {
+    /// Modules whose hidden tests live elsewhere (Kubernetes): see ``ModuleParser/hiddenTestsElsewhere``.
+    let hiddenTestsElsewhere: Bool
+
+    public init(
+        folders: [String], repositories: [ModuleRepository] = [], syncService: RepositorySyncService? = nil, hiddenTestsElsewhere: Bool = false, logger: Logger
+    ) {
+        self.hiddenTestsElsewhere = hiddenTestsElsewhere
         self.folders = folders
         self.repositories = repositories
         self.syncService = syncService
@@ -29,7 +35,7 @@ public actor ModuleCatalog {
         if let syncService {
             paths += repositories.filter(syncService.isCloned).map(syncService.modulesFolder(of:))
         }
-        let report = ModuleLoader().load(paths: paths)
+        let report = ModuleLoader(hiddenTestsElsewhere: hiddenTestsElsewhere).load(paths: paths)
         modules = report.modules
         errors = report.errors
         for error in report.errors {

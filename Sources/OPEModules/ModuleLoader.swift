@@ -33,9 +33,10 @@ public struct ModuleLoadReport: Sendable {
 /// Finds and reads modules on disk.
 public struct ModuleLoader: Sendable {
     public static let fileName = "module.yaml"
-    private let parser = ModuleParser()
+    private let parser: ModuleParser
 
-    public init() {}
+    /// - Parameter hiddenTestsElsewhere: see ``ModuleParser/hiddenTestsElsewhere``.
+    public init(hiddenTestsElsewhere: Bool = false) { parser = ModuleParser(hiddenTestsElsewhere: hiddenTestsElsewhere) }
 
     /// Loads `path`, which may be a `module.yaml` file, a module folder, or a folder whose
     /// sub-folders are modules.

@@ -35,7 +35,9 @@ public struct Runtime: Sendable {
             throw RuntimeConfigurationError("workspaces need a sandbox for task tests and bot commands (Sandbox.make, or Sandbox.off for --no-sandbox)")
         }
         let syncService = RepositorySyncService(root: store.dataDirectory + "/repositories", logger: logger)
-        let catalog = ModuleCatalog(folders: configuration.moduleFolders, repositories: configuration.repositories, syncService: syncService, logger: logger)
+        let catalog = ModuleCatalog(
+            folders: configuration.moduleFolders, repositories: configuration.repositories, syncService: syncService,
+            hiddenTestsElsewhere: configuration.kubernetes != nil, logger: logger)
         await catalog.syncMissing()
         let sessions = SessionManager(
             store: store, configuration: .init(gracePeriod: configuration.gracePeriod, workspacesEnabled: configuration.workspaceBackend != nil),
