@@ -215,6 +215,7 @@ let package = Package(
                 "OPEKube",
                 "OPEOperator",
                 "KubeStandIn",
+                "OPEGrading",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
