@@ -314,6 +314,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The grading service and its client on a loopback port, running real pytest from the project's virtualenv (OPE_VENV).
+        .testTarget(
+            name: "OPEGradingTests",
+            dependencies: [
+                "OPETestSupport",
+                "OPECore",
+                "OPEGrading",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "OPEGatewayTests",
             dependencies: [
