@@ -8,7 +8,7 @@ PORT ?= 8080
 HOST ?= 127.0.0.1
 OPE := .build/debug/ope
 
-.PHONY: run test build deps venv tools bench lint format clean
+.PHONY: run test build deps venv tools bench lint format proto clean
 
 deps:
 	@scripts/install-deps.sh
@@ -46,6 +46,12 @@ lint:
 
 format:
 	$(SWIFT) format format --in-place --recursive --parallel Sources Tests Package.swift
+
+# The Swift code of the gRPC contracts in proto/ (Sources/OPEGrading/Generated), committed so that
+# building and testing need no protoc. Run it after changing a .proto; it needs protoc (installed
+# with apt if missing) and builds the plugins in .build-proto/.
+proto:
+	@scripts/generate-proto.sh
 
 clean:
 	rm -rf .build

@@ -33,6 +33,11 @@ let package = Package(
         .package(url: "https://github.com/JohnSundell/Ink.git", from: "0.6.0"),
         // Already resolved through async-http-client; named here because the Kubernetes client builds its own TLS configuration (a cluster's CA).
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.0"),
+        // The grading service of a workspace pod (OPEGrading): gRPC over HTTP/2 with protobuf messages.
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: [
         .target(
@@ -176,6 +181,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The grading service a workspace pod runs next to the team's files (`ope grade serve`), and its
+        // client: task tests over gRPC. Generated/ is protoc's output for proto/ope/grading/v1 (`make proto`).
+        .target(
+            name: "OPEGrading",
+            dependencies: [
+                "OPECore",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // What both executables share: CLIError, DataOptions, Store.open, printNow.
         .target(
             name: "OPECLI",
@@ -197,6 +217,7 @@ let package = Package(
                 "OPEKube",
                 "OPEOperator",
                 "KubeStandIn",
+                "OPEGrading",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -292,6 +313,18 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The grading service and its client on a loopback port, running real pytest from the project's virtualenv (OPE_VENV).
+        .testTarget(
+            name: "OPEGradingTests",
+            dependencies: [
+                "OPETestSupport",
+                "OPECore",
+                "OPEGrading",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -6,8 +6,9 @@ set -euo pipefail
 # mariadb-server/-client: the sql kit's database server, which OPE starts itself (its own datadir,
 # socket and port; the system's MariaDB service is not used).
 # bubblewrap, util-linux (setpriv, prlimit), e2fsprogs (mkfs.ext4): the sandbox participant code runs in
-# (see docs/security.md); procps (pgrep): tests look for processes left behind.
-packages=(git libsqlite3-dev sqlite3 python3-venv mariadb-server mariadb-client chromium chromium-driver bubblewrap util-linux e2fsprogs procps)
+# (see docs/security.md); procps (pgrep): tests look for processes left behind; zlib1g-dev: gRPC's HTTP/2
+# transport (the grading service) links zlib.
+packages=(git libsqlite3-dev zlib1g-dev sqlite3 python3-venv mariadb-server mariadb-client chromium chromium-driver bubblewrap util-linux e2fsprogs procps)
 # The spark kit's PySpark 4 needs Java 17 or later; Debian's default JRE is that (17 on 12, 21 on 13).
 java_major=$(java -version 2>&1 | sed -n 's/.* version "\([0-9]*\).*/\1/p' | head -n 1 || true)
 if [ -z "$java_major" ] || [ "$java_major" -lt 17 ]; then packages+=(default-jre-headless); fi

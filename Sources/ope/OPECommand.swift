@@ -6,6 +6,9 @@ struct OPECommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ope",
         abstract: "OPE: group programming exercises in a shared JupyterLab, guided by a bot.",
-        subcommands: [ServeCommand.self, UserCommand.self, ModuleCommand.self, PlanCommand.self, ExportCommand.self, KubeCommand.self, OperatorCommand.self]
+        subcommands: [
+            ServeCommand.self, UserCommand.self, ModuleCommand.self, PlanCommand.self, ExportCommand.self, KubeCommand.self, OperatorCommand.self,
+            GradeCommand.self,
+        ]
     )
 }
