@@ -78,6 +78,7 @@ let package = Package(
             name: "OPEWorkspaces",
             dependencies: [
                 "OPECore",
+                "OPEGrading",
                 "OPEKube",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -93,6 +94,7 @@ let package = Package(
             dependencies: [
                 "OPEBot",
                 "OPECore",
+                "OPEGrading",
                 "OPEKube",
                 "OPEModules",
                 "OPEStore",
@@ -333,6 +335,7 @@ let package = Package(
             dependencies: [
                 "OPETestSupport",
                 "KubeTestSupport",
+                "OPEGrading",
                 "KubeStandIn",
                 "OPEKube",
                 "OPEOperator",

@@ -74,6 +74,7 @@ extension Runtime: RuntimeAPI {
             switch failure {
             case .unknownTask, .noTests: throw RuntimeError(.invalid, failure.description)
             case .alreadyRunning, .noFiles: throw RuntimeError(.conflict, failure.description)
+            case .unavailable: throw RuntimeError(.busy(retryAfterSeconds: 10), failure.description)
             }
         }
     }

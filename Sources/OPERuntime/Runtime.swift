@@ -63,12 +63,17 @@ public struct Runtime: Sendable {
         self.catalog = catalog
         self.sessions = sessions
         self.workspaces = workspaces
-        tests = workspaces.flatMap { _ in
-            configuration.sandbox.map {
-                TaskTestService(
-                    events: store.events, venv: configuration.venv, sandbox: $0, limits: configuration.limits, kitEnvironment: configuration.kitTestEnvironment,
-                    logger: logger, clock: configuration.clock
-                )
+        if let grading = configuration.grading, workspaces != nil {
+            tests = TaskTestService(events: store.events, remote: grading, logger: logger, clock: configuration.clock)
+        } else {
+            tests = workspaces.flatMap { _ in
+                configuration.sandbox.map {
+                    TaskTestService(
+                        events: store.events, venv: configuration.venv, sandbox: $0, limits: configuration.limits,
+                        kitEnvironment: configuration.kitTestEnvironment,
+                        logger: logger, clock: configuration.clock
+                    )
+                }
             }
         }
         self.bots = bots

@@ -35,6 +35,8 @@ public struct RuntimeConfiguration: Sendable {
     /// Stops what the kits run (the sql kit's MariaDB) once every workspace has stopped.
     public var kitShutdown: @Sendable () async -> Void = {}
 
+    /// Task tests run by a grading service next to the team's files (Kubernetes), not here.
+    public var grading: TaskTestService.Remote?
     /// On Kubernetes: accounts from `OPEUser` objects and modules from `OPEModule` objects in
     /// this namespace (the workspaces are `OPESession` objects, through the workspace backend).
     /// The team's files are then in the cluster, not here: task tests go to the workspace pod.

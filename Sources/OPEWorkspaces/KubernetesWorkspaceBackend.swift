@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OPECore
+import OPEGrading
 import OPEKube
 import Synchronization
 
@@ -23,6 +24,10 @@ public final class KubernetesWorkspaceBackend: WorkspaceBackend {
         /// Maps the endpoint the status gives (`http://ws-….<ns>.svc:8888/w/…/`) to where this
         /// process reaches it: the identity in a cluster; tests point it at a local JupyterLab.
         public var resolve: @Sendable (String) -> String = { $0 }
+        /// The grading service's port in a workspace pod.
+        public var gradingPort = 50051
+        /// Maps the grading service's address (`ws-….<ns>.svc`, the port) the same way.
+        public var resolveGrading: @Sendable (_ host: String, _ port: Int) -> (host: String, port: Int) = { ($0, $1) }
 
         public init(namespace: String) { self.namespace = namespace }
     }
@@ -165,6 +170,20 @@ public final class KubernetesWorkspaceBackend: WorkspaceBackend {
     }
 
     public func workspace(session: String) async -> Workspace? { state.withLock { $0.ready[session] } }
+
+    /// Runs a task's tests in the grading container of the session's workspace pod (over gRPC,
+    /// with the token of the session's Secret): the team's files and the hidden tests are there.
+    public func grade(_ request: GradingRequest) async throws -> GradingResult {
+        guard let session = informer.get(name: request.session, namespace: configuration.namespace), session.status?.workspace?.ready == true else {
+            throw WorkspaceError("the workspace is not running; open it and try again")
+        }
+        let pod = session.status?.workspace?.pod ?? "ws-\(session.name)"
+        let service = session.status?.workspace?.service ?? pod
+        let secret = try await client.get(Secret.self, name: pod + "-token", namespace: configuration.namespace)
+        guard let token = secret.value("grading-token") else { throw WorkspaceError("the workspace's Secret has no grading token") }
+        let (host, port) = configuration.resolveGrading("\(service).\(configuration.namespace).svc", configuration.gradingPort)
+        return try await withGradingClient(.init(host: host, port: port, token: token)) { try await $0.runTests(request) }
+    }
 
     public func noteActivity(session: String, at time: Date) {
         let due = state.withLock { state -> Bool in

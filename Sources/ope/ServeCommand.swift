@@ -147,7 +147,10 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.runtime.moduleFolders = [store.dataDirectory + "/kubernetes-modules"]
             try FileManager.default.createDirectory(atPath: store.dataDirectory + "/kubernetes-modules", withIntermediateDirectories: true)
             configuration.runtime.kubernetes = .init(client: client, namespace: namespace)
-            configuration.runtime.workspaceBackend = KubernetesWorkspaceBackend(client: client, configuration: .init(namespace: namespace), logger: logger)
+            let backend = KubernetesWorkspaceBackend(client: client, configuration: .init(namespace: namespace), logger: logger)
+            configuration.runtime.workspaceBackend = backend
+            // Task tests run in each workspace pod's grading container, beside the team's files.
+            configuration.runtime.grading = { try await backend.grade($0) }
             // The operator culls idle workspaces (and restarts failed ones); the gateway only stamps activity.
             configuration.runtime.workspaces = .init(maxConcurrentStarts: max(maxStarting, 64), idleTimeout: nil)
             backendSummary = "Kubernetes, namespace \(namespace) at \(connection.server)"

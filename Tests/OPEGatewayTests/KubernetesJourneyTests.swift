@@ -7,6 +7,7 @@ import Logging
 import NIOCore
 import OPECore
 import OPEGateway
+import OPEGrading
 import OPEKube
 import OPEModules
 import OPEOperator
@@ -32,6 +33,8 @@ import Testing
         let root: String
         let kube: KubeClient
         let servers = Mutex<[String: (port: Int, process: Process)]>([:])
+        /// The pods' grading containers: a grading service per session on its own port.
+        let graders = Mutex<[String: (port: Int, task: Task<Void, any Error>)]>([:])
 
         init(venv: String, kube: KubeClient) {
             self.venv = venv
@@ -51,6 +54,7 @@ import Testing
                 for (path, data) in files { try data.write(to: URL(fileURLWithPath: home + "/" + path)) }
                 FileManager.default.createFile(atPath: home + "/.ope-seeded", contents: nil)
             }
+            try await startGrading(pod, session: session, module: module, home: home)
             let port = try LoopbackPort.free()
             let process = Process()
             process.executableURL = URL(fileURLWithPath: venv + "/bin/jupyter-lab")
@@ -76,6 +80,26 @@ import Testing
             return true
         }
 
+        /// The grading container: the team's folder and, apart from it, the hidden tests the pod's
+        /// `tests` volume lists (from the module's tests Secret), served with the Secret's token.
+        func startGrading(_ pod: Pod, session: String, module: String, home: String) async throws {
+            let token = try #require(
+                try await kube.get(Secret.self, name: "ws-\(session)-token", namespace: KubernetesJourneyTests.namespace).value("grading-token"))
+            let tests = root + "/" + session + "-tests"
+            let secret = try await kube.get(Secret.self, name: "opemodule-\(module)-tests", namespace: KubernetesJourneyTests.namespace)
+            try ModuleBundle.write(ModuleBundle.decode(secret.data ?? [:]), into: tests)
+            let port = try LoopbackPort.free()
+            let runner = GradingRunner(configuration: .init(filesFolder: home, testsFolder: tests, scratchFolder: root))
+            let server = GradingServer(runner: runner, configuration: .init(host: "127.0.0.1", port: port, token: token))
+            let task = Task { try await server.run() }
+            graders.withLock { $0[session] = (port, task) }
+        }
+
+        func resolveGrading(_ host: String, _ port: Int) -> (host: String, port: Int) {
+            let session = String(host.split(separator: ".").first ?? "").replacingOccurrences(of: "ws-", with: "", options: .anchored)
+            return ("127.0.0.1", graders.withLock { $0[session]?.port } ?? port)
+        }
+
         /// The starter files the pod's `starter` volume lists.
         static func starterItems(_ pod: Pod) -> Set<String> {
             let volumes = pod.spec.objectValue?["volumes"]?.arrayValue ?? []
@@ -93,6 +117,7 @@ import Testing
         }
 
         func stopAll() {
+            for (_, grader) in graders.withLock({ $0 }) { grader.task.cancel() }
             // Killed, as a node would kill a pod's containers past their grace period.
             for (_, server) in servers.withLock({ $0 }) {
                 kill(server.process.processIdentifier, SIGKILL)
@@ -141,7 +166,10 @@ import Testing
             configuration.runtime.kubernetes = .init(client: kube, namespace: Self.namespace)
             var backend = KubernetesWorkspaceBackend.Configuration(namespace: Self.namespace)
             backend.resolve = { jupyter.resolve($0) }
-            configuration.runtime.workspaceBackend = KubernetesWorkspaceBackend(client: kube, configuration: backend)
+            backend.resolveGrading = { jupyter.resolveGrading($0, $1) }
+            let workspaces = KubernetesWorkspaceBackend(client: kube, configuration: backend)
+            configuration.runtime.workspaceBackend = workspaces
+            configuration.runtime.grading = { try await workspaces.grade($0) }
             configuration.runtime.workspaces = .init(maxConcurrentStarts: 8, idleTimeout: nil)
             configuration.runtime.clock = ManualClock()
             let (app, gateway) = try await buildApplication(configuration, store: store)
@@ -178,6 +206,22 @@ import Testing
                     #expect(try await client.get("/w/\(session)/lab", headers: bob.headers).status == .ok)
                     let carol = try await client.get("/w/\(session)/api/contents")
                     #expect(carol.status == .unauthorized)
+
+                    // Task tests run over gRPC in the pod's grading container, with the hidden tests only it has.
+                    let failing = try await client.post("/api/sessions/\(session)/tests", json: ["task": "run-length"], headers: alice.writeHeaders)
+                    #expect(failing.status == .ok, "\(String(buffer: failing.body))")
+                    #expect(try failing.json()["passed"] as? Bool == false)
+                    let solution = try String(contentsOfFile: TestGateway.examples + "/python-intro/solution/rle.py", encoding: .utf8)
+                    let body = try JSONSerialization.data(withJSONObject: ["type": "file", "format": "text", "content": solution])
+                    var headers = alice.headers
+                    headers[.contentType] = "application/json"
+                    let saved = try await client.execute(
+                        uri: "/w/\(session)/api/contents/rle.py", method: .put, headers: headers, body: ByteBuffer(bytes: body))
+                    #expect(saved.status == .ok)
+                    let passing = try await client.post("/api/sessions/\(session)/tests", json: ["task": "run-length"], headers: alice.writeHeaders).json()
+                    #expect(passing["passed"] as? Bool == true, "\(passing["output"] ?? "")")
+                    let result = try await self.events(store, session).last { $0.type == .testResult }
+                    #expect(result?.payload["passed"] == .bool(true))
 
                     // The instructor ends it: the object says Completed and the operator takes the pod back.
                     let teacher = try await client.login("teacher")

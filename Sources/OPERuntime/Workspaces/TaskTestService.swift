@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OPECore
+import OPEGrading
 import OPEStore
 import OPEWorkspaces
 
@@ -31,6 +32,8 @@ public actor TaskTestService {
         case noTests(String)
         case alreadyRunning
         case noFiles
+        /// The grading service of the session's workspace could not run them (Kubernetes).
+        case unavailable(String)
 
         public var description: String {
             switch self {
@@ -38,15 +41,21 @@ public actor TaskTestService {
             case .noTests(let task): "task '\(task)' has no tests"
             case .alreadyRunning: "the tests of this session are already running; wait for the result"
             case .noFiles: "the group's files are not there yet; wait for the workspace to start"
+            case .unavailable(let reason): "the tests could not be run next to the team's files: \(reason)"
             }
         }
     }
 
+    /// Runs a task's tests somewhere else than here: on Kubernetes, in the grading container of
+    /// the session's workspace pod, which alone holds the hidden tests (see docs/grading.md).
+    public typealias Remote = @Sendable (_ request: GradingRequest) async throws -> GradingResult
+
     let events: EventLog
     /// Folder holding the project's virtualenv (`bin/python`), put first on PATH.
     let venv: String?
-    /// Where the runs happen.
-    let sandbox: Sandbox
+    /// Where the runs happen: a sandbox here, or the remote grading service.
+    let sandbox: Sandbox?
+    let remote: Remote?
     /// The server's changes to the kits' limits.
     let limits: WorkspaceLimits.Changes
     /// Kit settings a test run gets over the workspace's (the sql kit's database of its own).
@@ -73,9 +82,26 @@ public actor TaskTestService {
         self.events = events
         self.venv = venv
         self.sandbox = sandbox
+        self.remote = nil
         self.limits = limits
         self.maxConcurrent = maxConcurrent
         self.logger = logger
+    }
+
+    /// Tests run by a grading service next to the team's files (Kubernetes).
+    public init(
+        events: EventLog, remote: @escaping Remote, maxConcurrent: Int = 64, logger: Logger = Logger(label: "ope.tests"),
+        clock: any PlatformClock = SystemClock()
+    ) {
+        self.events = events
+        self.remote = remote
+        self.venv = nil
+        self.sandbox = nil
+        self.limits = .init()
+        self.maxConcurrent = maxConcurrent
+        self.kitEnvironment = { _, _ in [:] }
+        self.logger = logger
+        self.clock = clock
     }
 
     /// Runs `taskID`'s tests on the files in `directory` for `session`.
@@ -84,11 +110,25 @@ public actor TaskTestService {
     ) async throws -> Outcome {
         guard let task = module.tasks.first(where: { $0.id == taskID }) else { throw Failure.unknownTask(taskID) }
         guard let test = task.test else { throw Failure.noTests(taskID) }
-        guard FileManager.default.fileExists(atPath: directory) else { throw Failure.noFiles }
+        guard remote != nil || FileManager.default.fileExists(atPath: directory) else { throw Failure.noFiles }
         guard running.insert(session).inserted else { throw Failure.alreadyRunning }
         defer { running.remove(session) }
         await acquire()
         defer { release() }
+        if let remote, let request = GradingRequest(session: session, task: task, environment: environment) {
+            let began = ContinuousClock.now
+            let result: GradingResult
+            do {
+                result = try await remote(request)
+            } catch {
+                throw Failure.unavailable("\(error)")
+            }
+            let durationMs = result.durationMs > 0 ? result.durationMs : Int((ContinuousClock.now - began).milliseconds)
+            return try await record(
+                task: taskID, session: session, by: user, passed: result.passed, timedOut: result.timedOut, exitStatus: result.exitStatus,
+                durationMs: durationMs, output: result.output, cases: result.cases)
+        }
+        guard let sandbox else { throw Failure.noFiles }
 
         let scratch = NSTemporaryDirectory() + "ope-tests-\(session)-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: scratch) }
@@ -122,21 +162,27 @@ public actor TaskTestService {
                 + "The usual causes: code that waits for input, an endless loop, or a test that waits for something that never comes."
         }
         let report = TestReport(pytestOutput: output)
-        let excerpt = Self.excerpt(output)
-        let durationMs = Int(elapsed.milliseconds)
+        return try await record(
+            task: taskID, session: session, by: user, passed: result.succeeded, timedOut: result.timedOut, exitStatus: result.status,
+            durationMs: Int(elapsed.milliseconds), output: Self.excerpt(output), cases: report.cases)
+    }
+
+    /// Records a run's result as a `test.result` event (what the room shows) and returns it.
+    private func record(
+        task taskID: String, session: String, by user: String, passed: Bool, timedOut: Bool, exitStatus: Int32, durationMs: Int, output excerpt: String,
+        cases: [TestReport.Case]
+    ) async throws -> Outcome {
         let event = try await events.append(
             EventDraft(
                 time: clock.now, type: .testResult, actor: user, session: session,
                 payload: TestResultPayload(
-                    task: taskID, passed: result.succeeded, timedOut: result.timedOut, exitStatus: result.status, durationMs: durationMs, output: excerpt,
-                    cases: report.cases
+                    task: taskID, passed: passed, timedOut: timedOut, exitStatus: exitStatus, durationMs: durationMs, output: excerpt, cases: cases
                 )
             )
         )
-        logger.info("tests ran", metadata: ["session": "\(session)", "task": "\(taskID)", "passed": "\(result.succeeded)", "ms": "\(durationMs)"])
+        logger.info("tests ran", metadata: ["session": "\(session)", "task": "\(taskID)", "passed": "\(passed)", "ms": "\(durationMs)"])
         return Outcome(
-            task: taskID, passed: result.succeeded, timedOut: result.timedOut, exitStatus: result.status, durationMs: durationMs, output: excerpt,
-            cases: report.cases, eventId: event.id
+            task: taskID, passed: passed, timedOut: timedOut, exitStatus: exitStatus, durationMs: durationMs, output: excerpt, cases: cases, eventId: event.id
         )
     }
 
