@@ -234,6 +234,8 @@ let package = Package(
             dependencies: [
                 "OPECLI",
                 "OPECore",
+                "OPEKube",
+                "OPEOperator",
                 "OPEStore",
                 "OPEGateway",
                 "OPERuntime",
