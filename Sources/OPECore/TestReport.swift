@@ -117,3 +117,22 @@ public struct TestReport: Sendable, Hashable, Codable {
         self.cases = list.compactMap { try? JSONValueDecoder().decode(Case.self, from: $0) }
     }
 }
+
+extension TestReport {
+    /// Output kept per run: its first part (the first failures' tracebacks) and its last (the summary).
+    public static let outputHead = 6000
+    public static let outputTail = 10000
+
+    /// `output`, or its head and tail with a line saying what was left out between them.
+    public static func excerpt(_ output: String) -> String {
+        guard output.count > outputHead + outputTail else { return output }
+        let left = output.count - outputHead - outputTail
+        return String(output.prefix(outputHead)) + "\n\n… (\(left) characters of output left out) …\n\n" + String(output.suffix(outputTail))
+    }
+
+    /// What a run that hit its time limit adds to its output, for the team.
+    public static func timedOutNote(seconds: Int) -> String {
+        "\n[OPE] the tests did not finish within \(seconds) s and were stopped. "
+            + "The usual causes: code that waits for input, an endless loop, or a test that waits for something that never comes."
+    }
+}

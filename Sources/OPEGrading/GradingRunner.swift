@@ -42,11 +42,6 @@ public actor GradingRunner {
     let logger: Logger
     private var running: Set<String> = []
 
-    /// Output kept per run, as the local mode keeps it: its first part (the first failures'
-    /// tracebacks) and its last (the summary).
-    static let outputHead = 6000
-    static let outputTail = 10000
-
     public init(configuration: Configuration, logger: Logger = Logger(label: "ope.grading")) {
         self.configuration = configuration
         self.logger = logger
@@ -138,16 +133,14 @@ public actor GradingRunner {
         let elapsed = ContinuousClock.now - began
         var output = result.output
         if result.timedOut {
-            output +=
-                "\n[OPE] the tests did not finish within \(request.timeoutSeconds) s and were stopped. "
-                + "The usual causes: code that waits for input, an endless loop, or a test that waits for something that never comes."
+            output += TestReport.timedOutNote(seconds: request.timeoutSeconds)
         }
         let durationMs = Int(elapsed.components.seconds) * 1000 + Int(elapsed.components.attoseconds / 1_000_000_000_000_000)
         logger.info(
             "tests ran",
             metadata: ["session": "\(request.session)", "task": "\(request.task)", "passed": "\(result.succeeded)", "ms": "\(durationMs)"])
         return GradingResult(
-            passed: result.succeeded, timedOut: result.timedOut, exitStatus: result.status, durationMs: durationMs, output: Self.excerpt(output),
+            passed: result.succeeded, timedOut: result.timedOut, exitStatus: result.status, durationMs: durationMs, output: TestReport.excerpt(output),
             cases: TestReport(pytestOutput: output).cases
         )
     }
@@ -189,13 +182,6 @@ public actor GradingRunner {
         guard text.count <= 200, !text.contains(where: { $0.isNewline || $0 == "\0" }) else {
             throw .invalid(field, "must be one line of at most 200 characters")
         }
-    }
-
-    /// `output`, or its head and tail with a line saying what was left out between them.
-    static func excerpt(_ output: String) -> String {
-        guard output.count > outputHead + outputTail else { return output }
-        let left = output.count - outputHead - outputTail
-        return String(output.prefix(outputHead)) + "\n\n… (\(left) characters of output left out) …\n\n" + String(output.suffix(outputTail))
     }
 
     /// Copies the team's files, leaving out hidden entries (Jupyter's checkpoints, dot folders) and

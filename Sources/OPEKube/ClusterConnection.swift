@@ -38,6 +38,14 @@ public struct ClusterConnection: Sendable {
         return connection
     }
 
+    /// Where a command reaches its cluster: the kubeconfig given; else, inside a pod, its service
+    /// account; else `$KUBECONFIG` or `~/.kube/config`.
+    public static func resolve(kubeconfig file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> ClusterConnection {
+        if let file { return try kubeconfig(file: file) }
+        if environment["KUBERNETES_SERVICE_HOST"] != nil { return try inCluster(environment: environment) }
+        return try kubeconfig()
+    }
+
     /// The current context of a kubeconfig file (`$KUBECONFIG`'s first file, else `~/.kube/config`), or the named context.
     public static func kubeconfig(file: String? = nil, context: String? = nil) throws -> ClusterConnection {
         let environment = ProcessInfo.processInfo.environment

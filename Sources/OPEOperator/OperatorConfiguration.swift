@@ -11,8 +11,9 @@ public struct OperatorConfiguration: Sendable, Hashable {
     public var opeImage = "ghcr.io/ope-dev/ope:0.1.0"
     /// The task-test service's port in a workspace pod.
     public var gradingPort = 50051
-    /// Where repositories are cloned (a writable folder of the operator's).
-    public var cacheDirectory = NSTemporaryDirectory() + "ope-operator"
+    /// Where repositories are cloned: a writable folder of this operator's alone (two operators
+    /// sharing one would fetch into the same checkouts at once).
+    public var cacheDirectory = NSTemporaryDirectory() + "ope-operator-" + UUID().uuidString.prefix(8)
     /// The database beside an sql workspace (a container in its pod).
     public var databaseImage = "docker.io/library/mariadb:11.4"
     /// Size and class of each team's files volume.

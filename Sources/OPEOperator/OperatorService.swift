@@ -28,6 +28,8 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
     public let caches: OperatorCaches
     public let writer: KubeWriter
     public let queue = WorkQueue()
+    /// Module and user statuses to write (a third line: they follow the sessions, never hold them up).
+    public let statusQueue = WorkQueue()
     /// Repositories to sync (a second line, so a slow git fetch never holds a session back).
     public let repositoryQueue = WorkQueue(backoff: RetryPolicy(maxAttempts: .max, baseDelay: .seconds(1), maxDelay: .seconds(300)))
     public let gate: LeadershipGate
@@ -39,6 +41,9 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
     private let passCount = Mutex(0)
     /// Reconcile passes finished (successful or not): tests and the benchmark wait on it.
     public var passes: Int { passCount.withLock { $0 } }
+    /// Of the writer's writes, those of module and user statuses.
+    public var statusWrites: Int { statuses.withLock { $0 } }
+    let statuses = Mutex(0)
     let failures = Counter(label: "ope_operator_reconcile_errors_total")
 
     public init(
@@ -74,19 +79,37 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
         let repositories = RepositoryController(
             caches: caches, writer: writer, queue: repositoryQueue,
             sync: RepositorySyncService(root: configuration.cacheDirectory + "/repositories", logger: logger), clock: clock, logger: logger)
+        let statuses = StatusController(caches: caches, writer: writer, clock: clock, scratch: configuration.cacheDirectory + "/modules") {
+            self.statuses.withLock { $0 += 1 }
+        }
         let sessionsKey: @Sendable (String?, String?) -> String? = { namespace, name in
             name.map { Informer<SessionResource>.key(namespace: namespace, name: $0) }
         }
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.follow(self.caches.sessions) { [$0] } }
+            group.addTask {
+                await self.follow(self.caches.sessions) { key in
+                    for status in statuses.keys(forSession: key) { await self.statusQueue.add(status) }
+                    return [key]
+                }
+            }
             // A workspace object's change is its session's.
             group.addTask { await self.follow(self.caches.pods) { key in self.owner(of: self.caches.pods.get(key), key: key, sessionsKey) } }
             group.addTask { await self.follow(self.caches.services) { key in self.owner(of: self.caches.services.get(key), key: key, sessionsKey) } }
             group.addTask { await self.follow(self.caches.secrets) { key in self.owner(of: self.caches.secrets.get(key), key: key, sessionsKey) } }
             group.addTask { await self.follow(self.caches.claims) { key in self.owner(of: self.caches.claims.get(key), key: key, sessionsKey) } }
             // A module or user appearing lets waiting sessions start.
-            group.addTask { await self.follow(self.caches.modules) { _ in self.waitingSessions() } }
-            group.addTask { await self.follow(self.caches.users) { _ in self.waitingSessions() } }
+            group.addTask {
+                await self.follow(self.caches.modules) { key in
+                    await self.statusQueue.add("module:" + key)
+                    return self.waitingSessions()
+                }
+            }
+            group.addTask {
+                await self.follow(self.caches.users) { key in
+                    await self.statusQueue.add("user:" + key)
+                    return self.waitingSessions()
+                }
+            }
             group.addTask { await self.follow(self.caches.repositories, into: self.repositoryQueue) { [$0] } }
             if let elector {
                 elector.onChange { leading in self.gate.set(leading) }
@@ -97,6 +120,7 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
                 group.addTask { await self.work(self.queue) { try await controller.reconcile($0) } }
             }
             group.addTask { await self.work(self.repositoryQueue) { try await repositories.reconcile($0) } }
+            group.addTask { await self.work(self.statusQueue) { try await statuses.reconcile($0) } }
             group.addTask { await self.resyncOnLeadership() }
             // Until shutdown; then everything above ends. On a graceful one (not a kill) a leader
             // stops writing first and gives the lease up, so another replica takes over at once.
@@ -104,16 +128,17 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
             self.gate.close()
             await self.queue.close()
             await self.repositoryQueue.close()
+            await self.statusQueue.close()
             if graceful, let elector { await elector.release() }
             group.cancelAll()
         }
     }
 
-    private func follow<R: KubeResource>(_ informer: Informer<R>, into queue: WorkQueue? = nil, keys: @escaping @Sendable (String) -> [String]) async {
+    private func follow<R: KubeResource>(_ informer: Informer<R>, into queue: WorkQueue? = nil, keys: @escaping @Sendable (String) async -> [String]) async {
         let queue = queue ?? self.queue
         do {
             try await informer.run { key in
-                for target in keys(key) { await queue.add(target) }
+                for target in await keys(key) { await queue.add(target) }
             }
         } catch {
             if !Task.isCancelled { logger.error("informer stopped", metadata: ["resource": "\(R.resource.plural)", "error": "\(error)"]) }
@@ -140,6 +165,7 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
         while !Task.isCancelled {
             await queue.promote(now: clock.now)
             await repositoryQueue.promote(now: clock.now)
+            await statusQueue.promote(now: clock.now)
             do { try await clock.sleep(for: options.tick) } catch { return }
         }
     }
@@ -157,6 +183,8 @@ public final class OperatorService: ServiceLifecycle.Service, Sendable {
             }
             for session in caches.sessions.items { await queue.add(Informer<SessionResource>.key(of: session)) }
             for repository in caches.repositories.items { await repositoryQueue.add(Informer<RepositoryResource>.key(of: repository)) }
+            for module in caches.modules.items { await statusQueue.add(StatusController.moduleKey(module)) }
+            for user in caches.users.items { await statusQueue.add(StatusController.userKey(user)) }
             // Wait for the end of this leadership before the next resync.
             while gate.isLeading, !Task.isCancelled {
                 do { try await clock.sleep(for: .milliseconds(200)) } catch { return }

@@ -125,12 +125,13 @@ struct OperatorBench: AsyncParsableCommand {
                 group.cancelAll()
             }
             let total = try Self.requireValue(elapsed.withLock { $0 })
-            let writes = Double(op.writer.writes - 2) / Double(sessions)
+            let writes = Double(op.writer.writes - op.statusWrites - 2) / Double(sessions)
             printNow(
                 """
                 operator reconcile throughput (\(sessions) sessions created at once, as the lobby creates them)
                   all Active with a ready workspace after  \(String(format: "%.1f", total.timeInterval)) s   (target < 30 s)
                   operator writes per session              \(String(format: "%.2f", writes))   (target <= 6; +1 for a session applied without the finalizer)
+                  and status writes of modules and users   \(String(format: "%.2f", Double(op.statusWrites) / Double(sessions))) per session (each member's current session; the module's live sessions, coalesced)
                   baseline: the stand-in takes \(rawWrites) plain creates in \(String(format: "%.1f", raw.timeInterval)) s (\(Int(Double(rawWrites) / raw.timeInterval))/s); the operator's run took \(String(format: "%.1f", total.timeInterval / raw.timeInterval))x that
                 """)
         }

@@ -38,7 +38,7 @@ struct OperatorCommand: AsyncParsableCommand {
     @Option(help: "How long a workspace pod may take to become ready before it is replaced.") var startTimeout = "5m"
     @Option(help: "Reconcile workers.") var workers = 4
     @Option(help: "The ope image, whose binary serves task tests in each workspace pod.") var opeImage = "ghcr.io/ope-dev/ope:0.1.0"
-    @Option(help: "A writable folder for repository clones.") var cacheDir = NSTemporaryDirectory() + "ope-operator"
+    @Option(help: "A writable folder for repository clones (default: a new one under the temporary folder).") var cacheDir: String?
 
     func run() async throws {
         LoggingSystem.bootstrap { label in
@@ -48,14 +48,7 @@ struct OperatorCommand: AsyncParsableCommand {
         }
         OPEMetrics.bootstrap()
         let logger = Logger(label: "ope.operator")
-        let connection: ClusterConnection
-        if let kubeconfig {
-            connection = try ClusterConnection.kubeconfig(file: kubeconfig)
-        } else if ProcessInfo.processInfo.environment["KUBERNETES_SERVICE_HOST"] != nil {
-            connection = try ClusterConnection.inCluster()
-        } else {
-            connection = try ClusterConnection.kubeconfig()
-        }
+        let connection = try ClusterConnection.resolve(kubeconfig: kubeconfig)
         var configuration = OperatorConfiguration(namespace: namespace ?? connection.namespace)
         for entry in image {
             let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
@@ -66,7 +59,7 @@ struct OperatorCommand: AsyncParsableCommand {
         }
         configuration.storageSize = storageSize
         configuration.opeImage = opeImage
-        configuration.cacheDirectory = cacheDir
+        if let cacheDir { configuration.cacheDirectory = cacheDir }
         configuration.storageClass = storageClass
         configuration.idleTimeout = try Self.duration(idleTimeout, "--idle-timeout").flatMap { $0 == .zero ? nil : $0 }
         configuration.startTimeout = try Self.duration(startTimeout, "--start-timeout") ?? .seconds(300)

@@ -134,14 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
             guard moduleFolders.isEmpty, configFile == nil else {
                 throw CLIError("--backend kubernetes takes its modules from OPEModule objects (OPERepository syncs them): drop --modules and ope.yaml")
             }
-            let connection: ClusterConnection
-            if let kubeconfig {
-                connection = try ClusterConnection.kubeconfig(file: kubeconfig)
-            } else if ProcessInfo.processInfo.environment["KUBERNETES_SERVICE_HOST"] != nil {
-                connection = try ClusterConnection.inCluster()
-            } else {
-                connection = try ClusterConnection.kubeconfig()
-            }
+            let connection = try ClusterConnection.resolve(kubeconfig: kubeconfig)
             let client = try KubeClient(connection: connection, logger: Logger(label: "ope.kube"))
             let namespace = self.namespace ?? connection.namespace
             configuration.runtime.moduleFolders = [store.dataDirectory + "/kubernetes-modules"]

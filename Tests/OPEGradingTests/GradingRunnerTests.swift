@@ -42,14 +42,14 @@ import Testing
 
     @Test func longOutputKeepsItsHeadAndTail() {
         let output =
-            String(repeating: "a", count: GradingRunner.outputHead) + String(repeating: "m", count: 500)
-            + String(repeating: "z", count: GradingRunner.outputTail)
-        let excerpt = GradingRunner.excerpt(output)
-        #expect(excerpt.hasPrefix(String(repeating: "a", count: GradingRunner.outputHead) + "\n"))
-        #expect(excerpt.hasSuffix("\n" + String(repeating: "z", count: GradingRunner.outputTail)))
+            String(repeating: "a", count: TestReport.outputHead) + String(repeating: "m", count: 500)
+            + String(repeating: "z", count: TestReport.outputTail)
+        let excerpt = TestReport.excerpt(output)
+        #expect(excerpt.hasPrefix(String(repeating: "a", count: TestReport.outputHead) + "\n"))
+        #expect(excerpt.hasSuffix("\n" + String(repeating: "z", count: TestReport.outputTail)))
         #expect(excerpt.contains("(500 characters of output left out)"))
         #expect(!excerpt.contains("m"))
-        #expect(GradingRunner.excerpt("short") == "short")
+        #expect(TestReport.excerpt("short") == "short")
     }
 
     @Test func outcomesCrossTheWireBothWays() {

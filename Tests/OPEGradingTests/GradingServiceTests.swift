@@ -243,11 +243,10 @@ import Testing
         defer { fixture.remove() }
         let port = try await fixture.withServer { port in port }
         try await withGradingClient(GradingFixture.client(port: port)) { client in
-            let began = ContinuousClock.now
+            // Three attempts 0.2 s and 0.4 s apart, then "unavailable" (not a deadline: how long that
+            // takes depends on the machine's load, so no time is asserted).
             let error = await #expect(throws: GradingError.self) { try await client.check() }
             #expect(error?.kind == .unavailable, "\(String(describing: error))")
-            // Three attempts 0.2 s and 0.4 s apart: it gives up before its deadline (10 s).
-            #expect(ContinuousClock.now - began < .seconds(9))
             let run = await #expect(throws: GradingError.self) {
                 try await client.runTests(GradingRequest(session: "s", task: "t", command: "true", timeout: .seconds(5)))
             }

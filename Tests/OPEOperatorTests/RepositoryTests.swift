@@ -66,12 +66,14 @@ import Testing
                 // The module leaves the repository: its object and files go.
                 try git.git("rm", "-r", "--quiet", "modules/python-intro")
                 try git.commit("python-intro retired")
-                try await clock.advance(by: .seconds(5), until: "the retired module is deleted") {
-                    (try await cluster.kube.listAll(ModuleResource.self, namespace: OperatorCluster.namespace).items).isEmpty
+                try await clock.advance(by: .seconds(5), until: "the retired module and its files are deleted") {
+                    let modules = try await cluster.kube.listAll(ModuleResource.self, namespace: OperatorCluster.namespace).items
+                    let files = try await cluster.kube.listAll(ConfigMap.self, namespace: OperatorCluster.namespace, labelSelector: "ope.dev/repository=course")
+                        .items
+                    let tests = try await cluster.kube.listAll(Secret.self, namespace: OperatorCluster.namespace, labelSelector: "ope.dev/repository=course")
+                        .items
+                    return modules.isEmpty && files.isEmpty && tests.isEmpty
                 }
-                #expect(
-                    try await cluster.kube.listAll(ConfigMap.self, namespace: OperatorCluster.namespace, labelSelector: "ope.dev/repository=course").items
-                        .isEmpty)
             }
         }
     }

@@ -68,9 +68,6 @@ public actor TaskTestService {
     private var running: Set<String> = []
     private var active = 0
     private var waiters: [CheckedContinuation<Void, Never>] = []
-    /// Output kept per run: its first part (the first failures' tracebacks) and its last.
-    static let outputHead = 6000
-    static let outputTail = 10000
 
     public init(
         events: EventLog, venv: String?, sandbox: Sandbox, limits: WorkspaceLimits.Changes = .init(), maxConcurrent: Int = 2,
@@ -157,14 +154,12 @@ public actor TaskTestService {
         let elapsed = ContinuousClock.now - began
         var output = result.output
         if result.timedOut {
-            output +=
-                "\n[OPE] the tests did not finish within \(DurationText.seconds(test.timeout)) s and were stopped. "
-                + "The usual causes: code that waits for input, an endless loop, or a test that waits for something that never comes."
+            output += TestReport.timedOutNote(seconds: DurationText.seconds(test.timeout))
         }
         let report = TestReport(pytestOutput: output)
         return try await record(
             task: taskID, session: session, by: user, passed: result.succeeded, timedOut: result.timedOut, exitStatus: result.status,
-            durationMs: Int(elapsed.milliseconds), output: Self.excerpt(output), cases: report.cases)
+            durationMs: Int(elapsed.milliseconds), output: TestReport.excerpt(output), cases: report.cases)
     }
 
     /// Records a run's result as a `test.result` event (what the room shows) and returns it.
@@ -188,12 +183,6 @@ public actor TaskTestService {
 
     /// Lets the run's own account read the copy (a team may have made its files private). Links
     /// are left alone: a team's link may point anywhere on the host, and chmod would follow it.
-    /// `output`, or its head and tail with a line saying what was left out between them.
-    static func excerpt(_ output: String) -> String {
-        guard output.count > outputHead + outputTail else { return output }
-        let left = output.count - outputHead - outputTail
-        return String(output.prefix(outputHead)) + "\n\n… (\(left) characters of output left out) …\n\n" + String(output.suffix(outputTail))
-    }
 
     static func makeReadable(_ folder: String) {
         chmod(folder, 0o755)
