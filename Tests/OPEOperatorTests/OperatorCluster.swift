@@ -40,12 +40,15 @@ struct OperatorCluster: Sendable {
                 spec: .init(username: name, displayName: name.capitalized)))
     }
 
+    static func session(_ name: String, module: String = "python-intro", members: [String] = ["alice", "bob"]) -> SessionResource {
+        SessionResource(
+            metadata: ObjectMeta(name: name, namespace: Self.namespace),
+            spec: .init(module: module, members: members.enumerated().map { .init(user: $1, role: $0 == 0 ? "driver" : "navigator") }, mode: "static"))
+    }
+
     @discardableResult
     func createSession(_ name: String, module: String = "python-intro", members: [String] = ["alice", "bob"]) async throws -> SessionResource {
-        try await kube.create(
-            SessionResource(
-                metadata: ObjectMeta(name: name, namespace: Self.namespace),
-                spec: .init(module: module, members: members.enumerated().map { .init(user: $1, role: $0 == 0 ? "driver" : "navigator") }, mode: "static")))
+        try await kube.create(Self.session(name, module: module, members: members))
     }
 
     func session(_ name: String) async throws -> SessionResource { try await kube.get(SessionResource.self, name: name, namespace: Self.namespace) }

@@ -137,6 +137,31 @@ import Testing
         }
     }
 
+    @Test func theAPIServerGoneForAWhileLeavesWorkspacesAloneAndTheOperatorConvergesWhenItReturns() async throws {
+        try await Cluster.run { cluster in
+            let op = cluster.makeOperator()
+            try await cluster.running([op], kubelet: cluster.kubelet()) {
+                try await cluster.createSession("before")
+                try await waitUntil("the first session is active") { try await cluster.allActive(["before"]) }
+                let pod = try await cluster.kube.get(Pod.self, name: "ws-before", namespace: Cluster.namespace)
+
+                // The API server goes away; a session is made meanwhile (as etcd would keep it).
+                await cluster.server.store.crash()
+                let type = try #require(await cluster.server.store.allTypes().first { $0.plural == "opesessions" })
+                let during = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(OperatorCluster.session("during")))
+                _ = try await cluster.server.store.create(type, namespace: Cluster.namespace, body: during.objectValue ?? [:])
+                // The operator keeps what it knows (its cache) and writes nothing it cannot.
+                try await waitUntil("the operator's watches notice") { await cluster.server.store.openWatches == 0 }
+                #expect(op.caches.sessions.get(name: "before", namespace: Cluster.namespace) != nil)
+                await cluster.server.store.restart()
+
+                try await waitUntil("the operator converges once the server is back") { try await cluster.allActive(["before", "during"]) }
+                // The first workspace was never touched.
+                #expect(try await cluster.kube.get(Pod.self, name: "ws-before", namespace: Cluster.namespace).metadata.uid == pod.metadata.uid)
+            }
+        }
+    }
+
     /// Kill the operator after its k-th write, for every k, and start a fresh one: it must end
     /// where an uncrashed run ends, leak nothing, and then have nothing left to write.
     @Test func crashAfterEachWriteConvergesToTheSameStateWithNoLeaksAndNoFurtherWrites() async throws {
