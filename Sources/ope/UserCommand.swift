@@ -7,7 +7,7 @@ import OPEStore
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "user", abstract: "Manage accounts in a data dir (works while the server is stopped or running).",
-        subcommands: [Add.self, List.self, Import.self, Token.self]
+        subcommands: [Add.self, List.self, Import.self, Token.self, Hash.self]
     )
 
     struct Add: AsyncParsableCommand {
@@ -29,6 +29,21 @@ struct UserCommand: AsyncParsableCommand {
                 throw CLIError(error.description)
             }
             print("created \(role) '\(username)'" + (password == nil ? " with password \(secret)" : ""))
+        }
+    }
+
+    /// `ope user hash`: a password hash for an OPEUser's Secret on Kubernetes.
+    struct Hash: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the scrypt hash of a password read from standard input, for an OPEUser's Secret (key password-hash).",
+            discussion: "Example: ope user hash < password.txt > hash && kubectl -n ope create secret generic ope-user-alice --from-file=password-hash=hash"
+        )
+
+        func run() async throws {
+            guard let line = readLine(strippingNewline: true), line.count >= 8 else {
+                throw CLIError("give the password (at least 8 characters) on standard input")
+            }
+            print(try PasswordHasher.standard.hash(line), terminator: "")
         }
     }
 

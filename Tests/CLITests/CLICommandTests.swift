@@ -29,6 +29,17 @@ import Testing
         #expect(try await store.users.authenticate(username: "carol", password: "s3cret-pass")?.role == .instructor)
     }
 
+    @Test func userHashPrintsAHashTheSignInCheckAccepts() async throws {
+        let made = try await OPEProcess.run(["user", "hash"], input: "correct-horse-battery\n")
+        #expect(made.status == 0, "\(made.stderr)")
+        #expect(made.stdout.hasPrefix("$scrypt$ln=14,r=8,p=1$") && !made.stdout.hasSuffix("\n"))
+        #expect(PasswordHasher.verify("correct-horse-battery", against: made.stdout))
+        #expect(!PasswordHasher.verify("correct-horse-batter", against: made.stdout))
+        let short = try await OPEProcess.run(["user", "hash"], input: "short\n")
+        #expect(short.status != 0)
+        #expect(short.stderr.contains("at least 8 characters"))
+    }
+
     @Test func rosterImportCreatesAccountsAndPrintsPasswords() async throws {
         let data = temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: data) }

@@ -36,13 +36,14 @@ struct OPEProcess {
     }
 
     /// Runs `ope ARGUMENTS` to completion (killed after `timeout`).
-    static func run(_ arguments: [String], timeout: Duration = .seconds(60), directory: String? = nil) async throws -> Result {
-        try await runProgram(try binary, arguments, timeout: timeout, directory: directory)
+    static func run(_ arguments: [String], timeout: Duration = .seconds(60), directory: String? = nil, input: String? = nil) async throws -> Result {
+        try await runProgram(try binary, arguments, timeout: timeout, directory: directory, input: input)
     }
 
     /// Runs any program to completion (killed after `timeout`), with `environment` added to this process's.
     static func runProgram(
-        _ path: String, _ arguments: [String], timeout: Duration = .seconds(60), directory: String? = nil, environment: [String: String] = [:]
+        _ path: String, _ arguments: [String], timeout: Duration = .seconds(60), directory: String? = nil, environment: [String: String] = [:],
+        input: String? = nil
     ) async throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
@@ -54,6 +55,13 @@ struct OPEProcess {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
+        if let input {
+            // A file, not a pipe: nothing to feed while the program runs.
+            let file = NSTemporaryDirectory() + "ope-stdin-\(UUID().uuidString)"
+            try input.write(toFile: file, atomically: true, encoding: .utf8)
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            process.standardInput = FileHandle(forReadingAtPath: file)
+        }
         // Collect output as it comes, off the concurrency pool: a blocking read there would starve
         // the test's other tasks on a 2-core machine until the program exits.
         let collected = OutputBuffers()
