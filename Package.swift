@@ -162,7 +162,6 @@ let package = Package(
                 "OPEKube",
                 "OPEModules",
                 "OPEWorkspaces",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

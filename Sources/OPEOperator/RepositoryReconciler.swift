@@ -71,9 +71,6 @@ public struct RepositoryReconciler: Sendable {
 
     public init() {}
 
-    public static func filesName(module: String) -> String { WorkspaceNames.starterFiles(module: module) }
-    public static func testsName(module: String) -> String { "opemodule-\(module)-tests" }
-
     /// How often a repository is synced when it does not say (`interval`).
     public static let defaultInterval: Duration = .seconds(300)
 
@@ -175,7 +172,7 @@ public struct RepositoryReconciler: Sendable {
         var actions: [Action] = []
         for module in modules.sorted(by: { $0.id < $1.id }) {
             // Files first: a module is announced once what it needs is there.
-            let filesName = Self.filesName(module: module.id)
+            let filesName = WorkspaceNames.moduleFiles(module.id)
             if let current = files[filesName] {
                 if (current.binaryData ?? [:]) != module.files {
                     var changed = current
@@ -186,7 +183,7 @@ public struct RepositoryReconciler: Sendable {
             } else {
                 actions.append(.createFiles(ConfigMap(metadata: metadata(filesName, module: module.id), binaryData: module.files)))
             }
-            let testsName = Self.testsName(module: module.id)
+            let testsName = WorkspaceNames.moduleTests(module.id)
             if let current = tests[testsName] {
                 if (current.data ?? [:]) != module.tests {
                     var changed = current
@@ -216,8 +213,8 @@ public struct RepositoryReconciler: Sendable {
         }()
         for module in observed.modules.map(\.name).sorted() where !keep.contains(module) && !invalid.contains(module) {
             actions.append(.deleteModule(module))
-            if files[Self.filesName(module: module)] != nil { actions.append(.deleteFiles(Self.filesName(module: module))) }
-            if tests[Self.testsName(module: module)] != nil { actions.append(.deleteTests(Self.testsName(module: module))) }
+            if files[WorkspaceNames.moduleFiles(module)] != nil { actions.append(.deleteFiles(WorkspaceNames.moduleFiles(module))) }
+            if tests[WorkspaceNames.moduleTests(module)] != nil { actions.append(.deleteTests(WorkspaceNames.moduleTests(module))) }
         }
         return actions
     }

@@ -19,9 +19,8 @@ import OPEKube
 ///   (the gateway stamps `ope.dev/last-activity`) brings a new pod.
 /// - A `Completed` or `Abandoned` session keeps its files until it is deleted, but no pod.
 public struct SessionReconciler: Sendable {
-    public static let finalizer = "ope.dev/workspace-cleanup"
-    /// Stamped by the gateway when a member uses the workspace (RFC 3339).
-    public static let lastActivityAnnotation = "ope.dev/last-activity"
+    public static let finalizer = WorkspaceNames.finalizer
+    public static let lastActivityAnnotation = WorkspaceNames.lastActivityAnnotation
 
     /// Everything the decision reads.
     public struct Observed: Sendable {

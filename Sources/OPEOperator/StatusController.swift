@@ -3,6 +3,7 @@ import Logging
 import OPECore
 import OPEKube
 import OPEModules
+import Synchronization
 
 /// The shell around ``StatusReconciler``: keys are `module:<namespace>/<name>` and
 /// `user:<namespace>/<name>`; a module is validated by reading it as the gateway will (its
@@ -14,6 +15,13 @@ struct StatusController: Sendable {
     let scratch: String
     /// Counts the status writes (the benchmark reports them apart).
     let counted: @Sendable () -> Void
+    /// Each hand-applied module's problems as of its generation: every session change revisits
+    /// its module's status, and the module is read from disk only when its spec changed.
+    let validations = Validations()
+
+    final class Validations: Sendable {
+        let known = Mutex<[String: (generation: Int64?, problems: [String])]>([:])
+    }
 
     static func moduleKey(_ module: ModuleResource) -> String { "module:" + Informer<ModuleResource>.key(of: module) }
     static func userKey(_ user: UserResource) -> String { "user:" + Informer<UserResource>.key(of: user) }
@@ -54,6 +62,14 @@ struct StatusController: Sendable {
     /// here from its spec (its files, such as a plan, must then be inline or it says which are missing).
     func problems(of module: ModuleResource) -> [String] {
         if module.metadata.labels?[RepositoryReconciler.repositoryLabel] != nil { return [] }
+        let key = Self.moduleKey(module)
+        if let known = validations.known.withLock({ $0[key] }), known.generation == module.metadata.generation { return known.problems }
+        let problems = read(module)
+        validations.known.withLock { $0[key] = (module.metadata.generation, problems) }
+        return problems
+    }
+
+    private func read(_ module: ModuleResource) -> [String] {
         let folder = scratch + "/" + UUID().uuidString + "/" + module.name
         defer { try? FileManager.default.removeItem(atPath: (folder as NSString).deletingLastPathComponent) }
         do {

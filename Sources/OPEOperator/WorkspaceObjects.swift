@@ -186,7 +186,7 @@ public struct WorkspaceObjects: Sendable {
                 : [
                     "name": "starter",
                     "configMap": [
-                        "name": .string(WorkspaceNames.starterFiles(module: session.spec.module)), "optional": true,
+                        "name": .string(WorkspaceNames.moduleFiles(session.spec.module)), "optional": true,
                         "items": .array(starterFiles.map { ["key": .string(ModuleBundle.key(for: $0)), "path": .string($0)] }),
                     ],
                 ],
@@ -227,7 +227,7 @@ public struct WorkspaceObjects: Sendable {
                 [
                     "name": "tests",
                     "secret": [
-                        "secretName": .string(RepositoryReconciler.testsName(module: session.spec.module)), "optional": true,
+                        "secretName": .string(WorkspaceNames.moduleTests(session.spec.module)), "optional": true,
                         "items": .array(testFiles.map { ["key": .string(ModuleBundle.key(for: $0)), "path": .string($0)] }),
                     ],
                 ],

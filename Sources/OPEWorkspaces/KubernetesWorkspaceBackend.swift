@@ -34,8 +34,6 @@ public final class KubernetesWorkspaceBackend: WorkspaceBackend {
 
     /// Who created a session object, so an operator-side or kubectl-made one is told apart.
     public static let createdByLabel = "app.kubernetes.io/created-by"
-    static let finalizer = "ope.dev/workspace-cleanup"
-    static let lastActivityAnnotation = "ope.dev/last-activity"
 
     private struct State {
         var ready: [String: Workspace] = [:]
@@ -71,8 +69,8 @@ public final class KubernetesWorkspaceBackend: WorkspaceBackend {
             var metadata = ObjectMeta(
                 name: name, namespace: configuration.namespace, labels: [Self.createdByLabel: "ope-gateway", "ope.dev/module": request.module.id])
             // Set at creation, so the operator need not add it (one write less per session).
-            metadata.finalizers = [Self.finalizer]
-            metadata.annotations = [Self.lastActivityAnnotation: Self.timestamp(Date())]
+            metadata.finalizers = [WorkspaceNames.finalizer]
+            metadata.annotations = [WorkspaceNames.lastActivityAnnotation: Self.timestamp(Date())]
             let session = SessionResource(
                 metadata: metadata,
                 spec: .init(
@@ -111,7 +109,7 @@ public final class KubernetesWorkspaceBackend: WorkspaceBackend {
     private func workspace(of session: SessionResource) async throws -> Workspace? {
         guard session.status?.workspace?.ready == true, let endpoint = session.status?.workspace?.endpoint else { return nil }
         if let known = state.withLock({ $0.ready[session.name] }), known.url == configuration.resolve(endpoint) { return known }
-        let secretName = (session.status?.workspace?.pod ?? "ws-\(session.name)") + "-token"
+        let secretName = WorkspaceNames(session: session.name).secret
         let secret = try await client.get(Secret.self, name: secretName, namespace: configuration.namespace)
         guard let token = secret.value("token") else { throw WorkspaceError("the workspace's Secret \(secretName) has no token") }
         let workspace = Workspace(id: session.name, session: session.name, url: configuration.resolve(endpoint), token: token, directory: "")
@@ -146,7 +144,7 @@ public final class KubernetesWorkspaceBackend: WorkspaceBackend {
     public func stop(session: String) async {
         state.withLock { _ = $0.ready.removeValue(forKey: session) }
         do {
-            let pod = informer.get(name: session, namespace: configuration.namespace)?.status?.workspace?.pod ?? "ws-\(session)"
+            let pod = informer.get(name: session, namespace: configuration.namespace)?.status?.workspace?.pod ?? WorkspaceNames(session: session).pod
             try await client.delete(Pod.self, name: pod, namespace: configuration.namespace)
         } catch {
             logger.debug("workspace pod not deleted", metadata: ["session": "\(session)", "error": "\(error)"])
@@ -177,9 +175,9 @@ public final class KubernetesWorkspaceBackend: WorkspaceBackend {
         guard let session = informer.get(name: request.session, namespace: configuration.namespace), session.status?.workspace?.ready == true else {
             throw WorkspaceError("the workspace is not running; open it and try again")
         }
-        let pod = session.status?.workspace?.pod ?? "ws-\(session.name)"
-        let service = session.status?.workspace?.service ?? pod
-        let secret = try await client.get(Secret.self, name: pod + "-token", namespace: configuration.namespace)
+        let names = WorkspaceNames(session: session.name)
+        let service = session.status?.workspace?.service ?? names.service
+        let secret = try await client.get(Secret.self, name: names.secret, namespace: configuration.namespace)
         guard let token = secret.value("grading-token") else { throw WorkspaceError("the workspace's Secret has no grading token") }
         let (host, port) = configuration.resolveGrading("\(service).\(configuration.namespace).svc", configuration.gradingPort)
         return try await withGradingClient(.init(host: host, port: port, token: token)) { try await $0.runTests(request) }
@@ -199,7 +197,7 @@ public final class KubernetesWorkspaceBackend: WorkspaceBackend {
     private func stamp(_ session: String, at time: Date) async throws {
         _ = try await client.patch(
             SessionResource.self, name: session, namespace: configuration.namespace,
-            merge: ["metadata": ["annotations": [.init(stringLiteral: Self.lastActivityAnnotation): .string(Self.timestamp(time))]]])
+            merge: ["metadata": ["annotations": [.init(stringLiteral: WorkspaceNames.lastActivityAnnotation): .string(Self.timestamp(time))]]])
     }
 
     static func timestamp(_ date: Date) -> String { date.formatted(.iso8601) }

@@ -44,12 +44,13 @@ import Testing
 
         func start(_ pod: Pod) async throws -> Bool {
             guard let session = pod.metadata.labels?["ope.dev/session"], let module = pod.metadata.labels?["ope.dev/module"] else { return false }
-            let token = try #require(try await kube.get(Secret.self, name: "ws-\(session)-token", namespace: KubernetesJourneyTests.namespace).value("token"))
+            let token = try #require(
+                try await kube.get(Secret.self, name: WorkspaceNames(session: session).secret, namespace: KubernetesJourneyTests.namespace).value("token"))
             let home = root + "/" + session
             try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
             if !FileManager.default.fileExists(atPath: home + "/.ope-seeded") {
                 let starters = Self.starterItems(pod)
-                let bundle = try? await kube.get(ConfigMap.self, name: "opemodule-\(module)-files", namespace: KubernetesJourneyTests.namespace)
+                let bundle = try? await kube.get(ConfigMap.self, name: WorkspaceNames.moduleFiles(module), namespace: KubernetesJourneyTests.namespace)
                 let files = ModuleBundle.decode(bundle?.binaryData ?? [:]).filter { starters.contains($0.key) }
                 for (path, data) in files { try data.write(to: URL(fileURLWithPath: home + "/" + path)) }
                 FileManager.default.createFile(atPath: home + "/.ope-seeded", contents: nil)
@@ -84,9 +85,10 @@ import Testing
         /// `tests` volume lists (from the module's tests Secret), served with the Secret's token.
         func startGrading(_ pod: Pod, session: String, module: String, home: String) async throws {
             let token = try #require(
-                try await kube.get(Secret.self, name: "ws-\(session)-token", namespace: KubernetesJourneyTests.namespace).value("grading-token"))
+                try await kube.get(Secret.self, name: WorkspaceNames(session: session).secret, namespace: KubernetesJourneyTests.namespace).value(
+                    "grading-token"))
             let tests = root + "/" + session + "-tests"
-            let secret = try await kube.get(Secret.self, name: "opemodule-\(module)-tests", namespace: KubernetesJourneyTests.namespace)
+            let secret = try await kube.get(Secret.self, name: WorkspaceNames.moduleTests(module), namespace: KubernetesJourneyTests.namespace)
             try ModuleBundle.write(ModuleBundle.decode(secret.data ?? [:]), into: tests)
             let port = try LoopbackPort.free()
             let runner = GradingRunner(configuration: .init(filesFolder: home, testsFolder: tests, scratchFolder: root))
@@ -201,7 +203,8 @@ import Testing
                     let listing = String(buffer: contents.body)
                     #expect(listing.contains("\"rle.py\"") && listing.contains("\"text_stats.py\""), "\(listing.prefix(400))")
                     #expect(!listing.contains("test_rle.py"), "a hidden test reached the team's files")
-                    let token = try #require(try await kube.get(Secret.self, name: "ws-\(session)-token", namespace: Self.namespace).value("token"))
+                    let token = try #require(
+                        try await kube.get(Secret.self, name: WorkspaceNames(session: session).secret, namespace: Self.namespace).value("token"))
                     #expect(!listing.contains(token))
                     #expect(try await client.get("/w/\(session)/lab", headers: bob.headers).status == .ok)
                     let carol = try await client.get("/w/\(session)/api/contents")

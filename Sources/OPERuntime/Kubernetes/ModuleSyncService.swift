@@ -58,7 +58,7 @@ public struct ModuleSyncService: ServiceLifecycle.Service {
         for module in modules {
             let target = folder + "/" + module.name
             do {
-                if let bundle = bundles.get(name: WorkspaceFileNames.moduleFiles(module.name), namespace: namespace), let data = bundle.binaryData {
+                if let bundle = bundles.get(name: WorkspaceNames.moduleFiles(module.name), namespace: namespace), let data = bundle.binaryData {
                     try ModuleBundle.write(ModuleBundle.decode(data), into: target)
                 } else {
                     let spec = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(module.spec))
@@ -69,9 +69,4 @@ public struct ModuleSyncService: ServiceLifecycle.Service {
             }
         }
     }
-}
-
-/// Names the operator gives what it publishes per module.
-enum WorkspaceFileNames {
-    static func moduleFiles(_ module: String) -> String { "opemodule-\(module)-files" }
 }
