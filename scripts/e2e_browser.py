@@ -15,7 +15,7 @@ import sys
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -74,7 +74,9 @@ def shot(driver, name):
 
 def wait(driver, condition, what, timeout=30):
     try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.2).until(lambda d: condition(d))
+        # A page that re-renders between finding an element and reading it is looked at again at
+        # the next poll, not failed.
+        return WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: condition(d))
     except TimeoutException:
         raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
@@ -347,8 +349,9 @@ try:
     step("they run the tests and both see a readable result")
     alice.find_element(By.ID, "run-tests").click()
     for driver in (alice, bob):
-        summary = wait(driver, lambda d: (d.find_elements(By.CSS_SELECTOR, "#test-result .summary") or [None])[0], "the test result", 90)
-        wait(driver, lambda d: "Text statistics" in summary.text and "tests failed" in summary.text, "the result's summary line", 10)
+        wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#test-result .summary"), "the test result", 90)
+        # Found afresh each time: the result panel is drawn again when the room's copy of the result arrives.
+        wait(driver, lambda d: any("Text statistics" in e.text and "tests failed" in e.text for e in d.find_elements(By.CSS_SELECTOR, "#test-result .summary")), "the result's summary line", 10)
         # The first failure and why it failed are in view without scrolling; the output is one click away.
         visible = driver.execute_script(
             "const panel = document.getElementById('test-result'), first = panel.querySelector('.case.failed .why');"
