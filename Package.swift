@@ -197,6 +197,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The cluster: a core serves its runtime over gRPC (ope.runtime.v1), an edge reaches the cores
+        // through the same RuntimeAPI. Generated/ is protoc's output for proto/ope/runtime/v1 (`make proto`).
+        .target(
+            name: "OPECluster",
+            dependencies: [
+                "OPECore",
+                "OPEGrading",
+                "OPERuntime",
+                "OPEStore",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // What both executables share: CLIError, DataOptions, Store.open, printNow.
         .target(
             name: "OPECLI",
@@ -274,6 +292,12 @@ let package = Package(
         .testTarget(name: "OPEBotTests", dependencies: ["OPEBot", "OPEModules", "OPECore"], swiftSettings: swiftSettings),
         // The runtime's rules that need no server (the HTTP-level behaviour is in OPEGatewayTests).
         .testTarget(name: "OPERuntimeTests", dependencies: ["OPERuntime", "OPECore"], swiftSettings: swiftSettings),
+        // Cores and edges over gRPC on loopback: the runtime API round trip, routing, subscriptions.
+        .testTarget(
+            name: "OPEClusterTests",
+            dependencies: ["OPECluster", "OPERuntime", "OPEStore", "OPECore", "OPETestSupport"],
+            swiftSettings: swiftSettings
+        ),
         // The golden export files are read from the source tree (#filePath), not bundled.
         .testTarget(name: "OPEStoreTests", dependencies: ["OPEStore"], exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(

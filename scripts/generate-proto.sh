@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the Swift code of the gRPC contracts in proto/ (`make proto`):
 #   proto/ope/grading/v1/grading.proto -> Sources/OPEGrading/Generated/grading.{pb,grpc}.swift
+#   proto/ope/runtime/v1/runtime.proto -> Sources/OPECluster/Generated/runtime.{pb,grpc}.swift
 # The generated files are committed, so building and testing OPE need none of this. Regenerating
 # without changing a .proto gives the same bytes: the plugins' versions are pinned below.
 #
@@ -13,7 +14,11 @@ cd "$(dirname "$0")/.."
 swift_protobuf_version=1.39.0
 grpc_swift_protobuf_version=2.4.1
 tools=.build-proto/tools
-out=Sources/OPEGrading/Generated
+# Each contract and the target its Swift code belongs to.
+contracts=(
+  "proto/ope/grading/v1/grading.proto Sources/OPEGrading/Generated"
+  "proto/ope/runtime/v1/runtime.proto Sources/OPECluster/Generated"
+)
 
 if ! command -v protoc >/dev/null 2>&1; then
   echo "==> installing Debian's protobuf-compiler (protoc)"
@@ -43,22 +48,25 @@ for product in protoc-gen-swift protoc-gen-grpc-swift-2; do
 done
 bin=$(swift build --package-path "$tools" --show-bin-path)
 
-mkdir -p "$out"
-rm -f "$out"/*.swift
-# Paths are relative to proto/, so the generated code names `ope/grading/v1/grading.proto`.
-# Visibility=Public: the runtime and the `ope` command use the messages and the client.
-protoc --proto_path=proto \
-  --plugin=protoc-gen-swift="$bin/protoc-gen-swift" \
-  --swift_out="$out" --swift_opt=Visibility=Public --swift_opt=FileNaming=DropPath \
-  --plugin=protoc-gen-grpc-swift-2="$bin/protoc-gen-grpc-swift-2" \
-  --grpc-swift-2_out="$out" --grpc-swift-2_opt=Visibility=Public --grpc-swift-2_opt=FileNaming=DropPath \
-  proto/ope/grading/v1/grading.proto
-# Generated code is not held to the house style: both plugins write `// swift-format-ignore-file`
-# in the comments before the first import, which `make lint` and `make format` honour. Add it where
-# a plugin no longer does.
-for file in "$out"/*.swift; do
-  if ! sed -n '/^import /q;p' "$file" | grep -q '^// swift-format-ignore-file$'; then
-    { echo '// swift-format-ignore-file'; cat "$file"; } >"$file.tmp" && mv "$file.tmp" "$file"
-  fi
+for contract in "${contracts[@]}"; do
+  read -r proto out <<<"$contract"
+  mkdir -p "$out"
+  rm -f "$out"/*.swift
+  # Paths are relative to proto/, so the generated code names e.g. `ope/grading/v1/grading.proto`.
+  # Visibility=Public: the runtime and the `ope` command use the messages and the clients.
+  protoc --proto_path=proto \
+    --plugin=protoc-gen-swift="$bin/protoc-gen-swift" \
+    --swift_out="$out" --swift_opt=Visibility=Public --swift_opt=FileNaming=DropPath \
+    --plugin=protoc-gen-grpc-swift-2="$bin/protoc-gen-grpc-swift-2" \
+    --grpc-swift-2_out="$out" --grpc-swift-2_opt=Visibility=Public --grpc-swift-2_opt=FileNaming=DropPath \
+    "$proto"
+  # Generated code is not held to the house style: both plugins write `// swift-format-ignore-file`
+  # in the comments before the first import, which `make lint` and `make format` honour. Add it where
+  # a plugin no longer does.
+  for file in "$out"/*.swift; do
+    if ! sed -n '/^import /q;p' "$file" | grep -q '^// swift-format-ignore-file$'; then
+      { echo '// swift-format-ignore-file'; cat "$file"; } >"$file.tmp" && mv "$file.tmp" "$file"
+    fi
+  done
+  echo "==> wrote $(ls "$out"/*.swift | tr '\n' ' ')"
 done
-echo "==> wrote $(ls "$out"/*.swift | tr '\n' ' ')"

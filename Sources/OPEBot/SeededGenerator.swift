@@ -1,3 +1,5 @@
+import OPECore
+
 /// A small, fast, reproducible random number generator (SplitMix64).
 ///
 /// Plans and experiments draw from one of these so that a seed replays the same choices: the
@@ -10,14 +12,7 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Hashable {
     }
 
     /// A seed derived from text (a session id), stable across runs and machines (FNV-1a).
-    public static func seed(_ text: String) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in text.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 0x100_0000_01b3
-        }
-        return hash
-    }
+    public static func seed(_ text: String) -> UInt64 { StableHash.fnv1a(text) }
 
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15

@@ -10,7 +10,7 @@ import Foundation
 /// after `giveUp` a waiter is told and leaves the queue.
 public struct LobbyStateMachine: Sendable {
     /// One participant waiting.
-    public struct Entry: Sendable, Hashable {
+    public struct Entry: Sendable, Hashable, Codable {
         public var user: String
         public var module: String
         public var joinedAt: Date
@@ -47,7 +47,7 @@ public struct LobbyStateMachine: Sendable {
         case giveUp(user: String, module: String)
     }
 
-    public enum JoinError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum JoinError: Error, Sendable, Hashable, Codable, CustomStringConvertible {
         case unknownModule(String)
         case closed(String)
         case staticMode(String)

@@ -6,14 +6,14 @@ import Foundation
 /// Phases: `pending` (formed) → `starting` (workspace starting) → `active` → `completed` or
 /// `abandoned` (everyone gone longer than the grace period). Members keep their seat and role
 /// while away; roles rotate on command or on the module's timer.
-public struct SessionStateMachine: Sendable, Hashable {
+public struct SessionStateMachine: Sendable, Hashable, Codable {
     public enum Phase: String, Sendable, Hashable, Codable, CaseIterable {
         case pending, starting, active, completed, abandoned
 
         public var isOver: Bool { self == .completed || self == .abandoned }
     }
 
-    public struct Member: Sendable, Hashable {
+    public struct Member: Sendable, Hashable, Codable {
         public var user: String
         public var role: String
         public var joinedAt: Date

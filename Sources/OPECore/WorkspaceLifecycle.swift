@@ -362,3 +362,6 @@ public struct WorkspaceLifecycle<Workspace: Sendable & Hashable>: Sendable, Hash
         text.count <= limit ? text : "…" + String(text.suffix(limit))
     }
 }
+
+/// A workspace's state crosses the wire between a core and its edges (the proxy's target).
+extension WorkspaceLifecycle.State: Codable where Workspace: Codable {}

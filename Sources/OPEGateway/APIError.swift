@@ -35,6 +35,7 @@ extension APIError {
         case .notFound: self.init(.notFound, error.message)
         case .conflict: self.init(.conflict, error.message)
         case .busy(let seconds): self.init(.tooManyRequests, error.message, headers: [.retryAfter: "\(seconds)"])
+        case .unavailable(let seconds): self.init(.serviceUnavailable, error.message, headers: [.retryAfter: "\(seconds)"])
         }
     }
 }

@@ -108,17 +108,18 @@ struct GradingService: Ope_Grading_V1_Grading.SimpleServiceProtocol {
     }
 }
 
-/// Refuses every call that does not carry `authorization: Bearer <the token>`.
-struct BearerTokenCheck: ServerInterceptor {
+/// Refuses every call that does not carry `authorization: Bearer <the token>` (the grading
+/// service's, and the cluster's between edges and cores).
+public struct BearerTokenCheck: ServerInterceptor {
     let expected: [UInt8]
     let logger: Logger
 
-    init(token: String, logger: Logger) {
+    public init(token: String, logger: Logger) {
         expected = Array("Bearer \(token)".utf8)
         self.logger = logger
     }
 
-    func intercept<Input: Sendable, Output: Sendable>(
+    public func intercept<Input: Sendable, Output: Sendable>(
         request: StreamingServerRequest<Input>, context: ServerContext,
         next: @Sendable (StreamingServerRequest<Input>, ServerContext) async throws -> StreamingServerResponse<Output>
     ) async throws -> StreamingServerResponse<Output> {

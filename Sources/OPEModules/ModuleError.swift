@@ -1,7 +1,7 @@
 /// A problem with a module file, located precisely enough for an instructor to fix it.
 ///
 /// Printed as `FILE:LINE:COLUMN: FIELD: MESSAGE`, the form editors and terminals link to.
-public struct ModuleError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct ModuleError: Error, Sendable, Hashable, Codable, CustomStringConvertible {
     public var file: String
     public var line: Int?
     public var column: Int?

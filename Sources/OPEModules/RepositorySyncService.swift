@@ -8,7 +8,7 @@ import OPECore
 /// sync always shows exactly what the remote has at that ref, with no local merges.
 public struct RepositorySyncService: Sendable {
     /// The outcome for one repository.
-    public struct Outcome: Sendable {
+    public struct Outcome: Sendable, Codable {
         public var repository: ModuleRepository
         /// Commit now checked out, when the sync worked.
         public var commit: String?

@@ -9,7 +9,14 @@ extension Runtime: RuntimeAPI {
     public static let maxHintLength = 1000
 
     public func join(user: String, module: String, leaving: String?) async throws -> SessionManager.Status {
-        try await sessions.join(user: user, module: module, leaving: leaving, canStart: canStartSession)
+        if let shard = configuration.shard, !shard.owns(module: module) {
+            // An edge routed by another cluster size than this core's: say so rather than split the queue.
+            throw RuntimeError(
+                .conflict,
+                "module '\(module)' has its lobby on core \(shard.map.home(ofModule: module)), not on this one (\(shard)); edges and cores disagree on the cluster's size"
+            )
+        }
+        return try await sessions.join(user: user, module: module, leaving: leaving, canStart: canStartSession)
     }
 
     /// Whether a new session could get its workspace now: the lobby forms groups only then. An
@@ -27,7 +34,8 @@ extension Runtime: RuntimeAPI {
 
     public func chat(_ text: String, clientID: String, session id: String, by user: String) async throws -> Event {
         // An ended session is a record: its room can be read, not written to.
-        if let phase = await sessions.session(id)?.phase, phase.isOver {
+        guard let phase = await sessions.session(id)?.phase else { throw RuntimeError(.notFound, "no session '\(id)'") }
+        if phase.isOver {
             throw RuntimeError(.conflict, "this session has ended (\(phase.rawValue)); its chat can be read but not added to")
         }
         return try await store.events.append(

@@ -40,7 +40,9 @@ public struct Runtime: Sendable {
             hiddenTestsElsewhere: configuration.kubernetes != nil, logger: logger)
         await catalog.syncMissing()
         let sessions = SessionManager(
-            store: store, configuration: .init(gracePeriod: configuration.gracePeriod, workspacesEnabled: configuration.workspaceBackend != nil),
+            store: store,
+            configuration: .init(
+                gracePeriod: configuration.gracePeriod, workspacesEnabled: configuration.workspaceBackend != nil, shard: configuration.shard),
             logger: logger, clock: configuration.clock
         )
         await sessions.update(modules: await catalog.modules)

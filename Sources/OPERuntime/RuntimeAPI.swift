@@ -42,28 +42,31 @@ public protocol RuntimeAPI: Sendable {
 
     // MARK: Queries
 
-    func session(_ id: String) async -> SessionStateMachine?
+    // Queries throw too: in a cluster the answer comes from another process, and "that core
+    // cannot be reached now" must not read as "there is no such session".
+
+    func session(_ id: String) async throws -> SessionStateMachine?
     /// The live session `user` is a member of.
-    func currentSession(of user: String) async -> SessionStateMachine?
+    func currentSession(of user: String) async throws -> SessionStateMachine?
     /// Sessions not yet over, oldest first.
-    func liveSessions() async -> [SessionStateMachine]
+    func liveSessions() async throws -> [SessionStateMachine]
     /// Where `user` stands, once every change behind the answer is durable.
-    func committedStatus(of user: String) async -> SessionManager.Status
+    func committedStatus(of user: String) async throws -> SessionManager.Status
     /// How long latecomers may still join the session, if it takes them.
-    func lateJoinTimeLeft(session: String) async -> Duration?
+    func lateJoinTimeLeft(session: String) async throws -> Duration?
     /// Every module's lobby queue.
-    func queueSnapshot() async -> [String: [LobbyStateMachine.Entry]]
+    func queueSnapshot() async throws -> [String: [LobbyStateMachine.Entry]]
     /// A module's matching rules in force (an instructor may have changed the YAML's).
-    func matching(of module: String) async -> MatchingPolicy?
+    func matching(of module: String) async throws -> MatchingPolicy?
     /// A module's fixed groups (group name → usernames), if it has any.
-    func groups(of module: String) async -> [String: [String]]?
+    func groups(of module: String) async throws -> [String: [String]]?
     /// The modules on offer.
-    func modules() async -> [Module]
-    func module(id: String) async -> Module?
+    func modules() async throws -> [Module]
+    func module(id: String) async throws -> Module?
     /// Modules that could not be loaded, with file, line and field.
-    func moduleProblems() async -> [ModuleError]
+    func moduleProblems() async throws -> [ModuleError]
     /// Where a session's workspace stands; nil if it never had one (or there are no workspaces).
-    func workspaceState(of session: String) async -> WorkspaceService.State?
+    func workspaceState(of session: String) async throws -> WorkspaceService.State?
     /// How a team is doing (the instructors' dashboard).
     func activity(of session: SessionStateMachine) async throws -> TeamActivity
 
@@ -89,7 +92,7 @@ public protocol RuntimeAPI: Sendable {
 }
 
 /// What a module sync found.
-public struct ModuleSync: Sendable {
+public struct ModuleSync: Sendable, Codable {
     public var modules: [Module]
     /// Modules that could not be loaded, with file, line and field.
     public var problems: [ModuleError]

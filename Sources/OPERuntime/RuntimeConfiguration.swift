@@ -35,6 +35,10 @@ public struct RuntimeConfiguration: Sendable {
     /// Stops what the kits run (the sql kit's MariaDB) once every workspace has stopped.
     public var kitShutdown: @Sendable () async -> Void = {}
 
+    /// In a cluster (`ope serve --role core`), which core this runtime is: it holds the lobbies of
+    /// the modules whose home it is, and the teams they form. Nil for the all-in-one server.
+    public var shard: ShardPlace?
+
     /// Task tests run by a grading service next to the team's files (Kubernetes), not here.
     public var grading: TaskTestService.Remote?
     /// On Kubernetes: accounts from `OPEUser` objects and modules from `OPEModule` objects in

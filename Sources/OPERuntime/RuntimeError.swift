@@ -2,8 +2,8 @@ import OPECore
 
 /// A command the runtime refused, in words, with what kind of refusal it is: each front door maps
 /// the kind once (HTTP to a status, the team room to an error frame, later gRPC to a status code).
-public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
-    public enum Kind: Sendable, Hashable {
+public struct RuntimeError: Error, Sendable, Hashable, Codable, CustomStringConvertible {
+    public enum Kind: Sendable, Hashable, Codable {
         /// The request itself is wrong (an unknown task, an empty hint).
         case invalid
         /// No such thing (session, module).
@@ -12,6 +12,9 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
         case conflict
         /// Not now: try again after this many seconds (too many workspaces starting).
         case busy(retryAfterSeconds: Int)
+        /// The part of the platform that holds this (a team's core, in a cluster) cannot be
+        /// reached now; try again after this many seconds.
+        case unavailable(retryAfterSeconds: Int)
     }
 
     public var kind: Kind

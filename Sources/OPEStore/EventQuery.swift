@@ -3,7 +3,7 @@ import GRDB
 import OPECore
 
 /// Which events to read or export.
-public struct EventFilter: Sendable, Hashable {
+public struct EventFilter: Sendable, Hashable, Codable {
     /// Only events with an id above this one (for replay from a known position).
     public var afterID: Int64?
     public var session: String?

@@ -61,7 +61,7 @@ public struct WorkspaceRequest: Sendable, Hashable {
 }
 
 /// A running workspace, as the gateway's proxy reaches it.
-public struct Workspace: Sendable, Hashable {
+public struct Workspace: Sendable, Hashable, Codable {
     /// The path segment people reach it under, `/w/{id}/`: the session id for a workspace
     /// started for the session, the pool id for one taken from the warm pool.
     public var id: String

@@ -137,7 +137,7 @@ struct AuthController {
     @Sendable func me(request: Request, context: AppRequestContext) async throws -> JSONResponse<MeResponse> {
         let identity = try context.requireIdentity()
         let user = identity.user
-        return JSONResponse(value: MeResponse(user: user, session: await runtime.currentSession(of: user.username), csrfToken: identity.csrfToken))
+        return JSONResponse(value: MeResponse(user: user, session: try await runtime.currentSession(of: user.username), csrfToken: identity.csrfToken))
     }
 
     @Sendable func createToken(request: Request, context: AppRequestContext) async throws -> JSONResponse<TokenResponse> {

@@ -56,14 +56,14 @@ struct LobbyController {
     }
 
     /// The status, with the team's size and, for a team of one, the words that say so.
-    func response(_ status: SessionManager.Status) async -> StatusResponse {
+    func response(_ status: SessionManager.Status) async throws -> StatusResponse {
         var response = StatusResponse(status)
-        if case .matched(let id) = status, let session = await runtime.session(id) {
+        if case .matched(let id) = status, let session = try await runtime.session(id) {
             response.module = session.module
             response.teamSize = session.members.count
             response.message =
                 session.members.count == 1
-                ? LobbyWords.alone(lateJoin: await runtime.lateJoinTimeLeft(session: id)) : "Your team is ready."
+                ? LobbyWords.alone(lateJoin: try await runtime.lateJoinTimeLeft(session: id)) : "Your team is ready."
         }
         return response
     }
@@ -88,7 +88,7 @@ struct LobbyController {
     /// Who waits for which module, for the instructor dashboard.
     @Sendable func queue(request: Request, context: AppRequestContext) async throws -> JSONResponse<[QueueEntry]> {
         _ = try context.requireStaff()
-        let queues = await runtime.queueSnapshot()
+        let queues = try await runtime.queueSnapshot()
         return JSONResponse(
             value: queues.keys.sorted().map { module in
                 QueueEntry(
@@ -105,7 +105,7 @@ struct LobbyController {
         do {
             let status = try await runtime.join(user: identity.user.username, module: body.module, leaving: body.leaveSession)
             if let left = body.leaveSession { hub?.closeConnections(of: identity.user.username, in: left) }
-            return JSONResponse(value: await response(status))
+            return JSONResponse(value: try await response(status))
         } catch let error as SessionManager.JoinError {
             throw Self.apiError(error)
         }
@@ -128,6 +128,6 @@ struct LobbyController {
 
     @Sendable func status(request: Request, context: AppRequestContext) async throws -> JSONResponse<StatusResponse> {
         let identity = try context.requireIdentity()
-        return JSONResponse(value: await response(await runtime.committedStatus(of: identity.user.username)))
+        return JSONResponse(value: try await response(try await runtime.committedStatus(of: identity.user.username)))
     }
 }

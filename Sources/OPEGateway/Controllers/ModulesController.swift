@@ -102,14 +102,14 @@ struct ModulesController {
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<[Summary]> {
         _ = try context.requireIdentity()
         var summaries: [Summary] = []
-        for module in await runtime.modules() { summaries.append(await summary(module)) }
+        for module in try await runtime.modules() { summaries.append(try await summary(module)) }
         return JSONResponse(value: summaries)
     }
 
     /// The summary with the matching rules in force (an instructor may have changed the YAML's).
-    func summary(_ module: Module) async -> Summary {
+    func summary(_ module: Module) async throws -> Summary {
         var summary = Summary(module)
-        if let matching = await runtime.matching(of: module.id) {
+        if let matching = try await runtime.matching(of: module.id) {
             summary.mode = matching.mode.rawValue
             summary.open = matching.open
         }
@@ -119,19 +119,19 @@ struct ModulesController {
     @Sendable func detail(request: Request, context: AppRequestContext) async throws -> JSONResponse<Detail> {
         _ = try context.requireIdentity()
         let id = try context.parameters.require("id")
-        guard let module = await runtime.module(id: id) else { throw APIError(.notFound, "no module '\(id)'") }
+        guard let module = try await runtime.module(id: id) else { throw APIError(.notFound, "no module '\(id)'") }
         let tasks = module.tasks.map {
             TaskDetail(
                 id: $0.id, title: $0.title, instructions: $0.instructions, starterFiles: $0.starterFiles, hasTests: $0.test != nil,
                 timeLimitSeconds: $0.timeLimit.map(DurationText.seconds)
             )
         }
-        return JSONResponse(value: Detail(summary: await summary(module), tasks: tasks))
+        return JSONResponse(value: Detail(summary: try await summary(module), tasks: tasks))
     }
 
     @Sendable func problems(request: Request, context: AppRequestContext) async throws -> JSONResponse<[Problem]> {
         _ = try context.requireStaff()
-        return JSONResponse(value: await runtime.moduleProblems().map(Self.problem))
+        return JSONResponse(value: try await runtime.moduleProblems().map(Self.problem))
     }
 
     @Sendable func sync(request: Request, context: AppRequestContext) async throws -> JSONResponse<SyncResponse> {

@@ -120,7 +120,7 @@ struct SessionsController {
     @Sendable func groups(request: Request, context: AppRequestContext) async throws -> JSONResponse<GroupsResponse> {
         _ = try context.requireStaff()
         let module = try context.parameters.require("id")
-        return JSONResponse(value: GroupsResponse(module: module, groups: await runtime.groups(of: module) ?? [:]))
+        return JSONResponse(value: GroupsResponse(module: module, groups: try await runtime.groups(of: module) ?? [:]))
     }
 
     func response(_ session: SessionStateMachine) async throws -> SessionResponse {
@@ -133,7 +133,7 @@ struct SessionsController {
         }
         return SessionResponse(
             id: session.id, module: session.module, phase: session.phase.rawValue, members: members, roles: session.roleMap, roleOrder: session.roles,
-            createdAt: session.createdAt, nextRotation: session.nextRotation, workspace: await workspaceInfo(session.id)
+            createdAt: session.createdAt, nextRotation: session.nextRotation, workspace: try await workspaceInfo(session.id)
         )
     }
 
@@ -153,8 +153,8 @@ struct SessionsController {
         return JSONResponse(value: ["sent": try await runtime.hint(body.text, to: .allLive(module: body.module), by: identity.user.username)])
     }
 
-    func workspaceInfo(_ session: String) async -> WorkspaceInfo? {
-        guard let state = await runtime.workspaceState(of: session) else { return nil }
+    func workspaceInfo(_ session: String) async throws -> WorkspaceInfo? {
+        guard let state = try await runtime.workspaceState(of: session) else { return nil }
         switch state {
         case .ready(let workspace): return WorkspaceInfo(state: state.name, path: workspace.path, url: (workspaceOrigin ?? "") + workspace.path)
         case .stopped(let reason): return WorkspaceInfo(state: state.name, reason: reason)
@@ -176,13 +176,13 @@ struct SessionsController {
         let identity = try context.requireIdentity()
         let session = try await visibleSession(context)
         try await runtime.restartWorkspace(session: session.id, by: identity.user.username)
-        return JSONResponse(value: await workspaceInfo(session.id) ?? WorkspaceInfo(state: "waiting"), status: .accepted)
+        return JSONResponse(value: try await workspaceInfo(session.id) ?? WorkspaceInfo(state: "waiting"), status: .accepted)
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<[SessionResponse]> {
         _ = try context.requireStaff()
         var result: [SessionResponse] = []
-        for session in await runtime.liveSessions() {
+        for session in try await runtime.liveSessions() {
             var entry = try await response(session)
             entry.activity = try await runtime.activity(of: session)
             result.append(entry)
@@ -244,7 +244,7 @@ struct SessionsController {
     ) async throws -> JSONResponse<SessionResponse> {
         let identity = try context.requireStaff()
         let id = try context.parameters.require("id")
-        guard try await run(id, identity.user.username), let session = await runtime.session(id) else {
+        guard try await run(id, identity.user.username), let session = try await runtime.session(id) else {
             throw APIError(.conflict, "session \(id) \(refusal)")
         }
         return JSONResponse(value: try await response(session))
@@ -270,7 +270,7 @@ struct SessionsController {
     func visibleSession(_ context: AppRequestContext) async throws -> SessionStateMachine {
         let identity = try context.requireIdentity()
         let id = try context.parameters.require("id")
-        guard let session = await runtime.session(id) else { throw APIError(.notFound, "no session '\(id)'") }
+        guard let session = try await runtime.session(id) else { throw APIError(.notFound, "no session '\(id)'") }
         guard session.admits(identity.user) else {
             throw APIError(.forbidden, "you are not a member of session \(id)")
         }

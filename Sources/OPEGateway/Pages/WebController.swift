@@ -242,7 +242,7 @@ struct WebController {
         var notice: String?
         if let left = request.uri.queryParameters["left"].map(String.init) {
             // Back from leaving a team (the module's title, or nothing for a made-up id).
-            if let title = await runtime.modules().first(where: { $0.id == left })?.title {
+            if let title = try await runtime.modules().first(where: { $0.id == left })?.title {
                 notice =
                     request.uri.queryParameters["ended"] != nil
                     ? "You left your team for \(title). Nobody was left in it, so the session has ended."
@@ -254,8 +254,8 @@ struct WebController {
 
     func homePage(_ identity: Identity, error: String?, notice: String? = nil, status: HTTPResponse.Status) async throws -> Response {
         var modules: [[String: Any]] = []
-        for module in await runtime.modules().sorted(by: { $0.title < $1.title }) {
-            let open = await runtime.matching(of: module.id)?.open ?? false
+        for module in try await runtime.modules().sorted(by: { $0.title < $1.title }) {
+            let open = try await runtime.matching(of: module.id)?.open ?? false
             let group = module.group.min == module.group.max ? "\(module.group.min)" : "\(module.group.min)–\(module.group.max)"
             modules.append([
                 "id": module.id, "title": module.title, "descriptionHTML": markdown.html(module.description ?? ""), "kit": module.kit.rawValue,
@@ -263,7 +263,7 @@ struct WebController {
             ])
         }
         var values: [String: Any] = ["title": "Exercises", "modules": modules]
-        if let current = await runtime.currentSession(of: identity.user.username) { values["current"] = current.id }
+        if let current = try await runtime.currentSession(of: identity.user.username) { values["current"] = current.id }
         if let error { values["error"] = error }
         if let notice { values["notice"] = notice }
         return render("home", values, identity: identity, status: status)
@@ -283,7 +283,7 @@ struct WebController {
             // Join on the exercise they are already doing: back to their team.
             return Self.redirect("/sessions/\(session)")
         } catch SessionManager.JoinError.inSession(let session, let current) {
-            return await joinChoice(identity, session: session, current: current, wanted: module)
+            return try await joinChoice(identity, session: session, current: current, wanted: module)
         } catch SessionManager.JoinError.lobby(.alreadyWaiting) {
             // A second click on Join: the first one already put them in the queue.
             return Self.redirect("/lobby")
@@ -293,8 +293,8 @@ struct WebController {
     }
 
     /// Someone in a team asked to join another exercise: stay, or leave the team and join.
-    func joinChoice(_ identity: Identity, session: String, current: String, wanted: String) async -> Response {
-        let titles = await runtime.modules().reduce(into: [String: String]()) { $0[$1.id] = $1.title }
+    func joinChoice(_ identity: Identity, session: String, current: String, wanted: String) async throws -> Response {
+        let titles = try await runtime.modules().reduce(into: [String: String]()) { $0[$1.id] = $1.title }
         return render(
             "choice",
             [
@@ -307,11 +307,11 @@ struct WebController {
 
     @Sendable func lobby(request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try signedIn(request, context)
-        switch await runtime.committedStatus(of: identity.user.username) {
+        switch try await runtime.committedStatus(of: identity.user.username) {
         case .matched(let session):
             return Self.redirect("/sessions/\(session)")
         case .waiting(let waiting):
-            let title = await runtime.modules().first { $0.id == waiting.module }?.title ?? waiting.module
+            let title = try await runtime.modules().first { $0.id == waiting.module }?.title ?? waiting.module
             return render(
                 "lobby",
                 [
@@ -323,7 +323,7 @@ struct WebController {
                 identity: identity
             )
         case .gaveUp(let module):
-            let title = await runtime.modules().first { $0.id == module }?.title ?? module
+            let title = try await runtime.modules().first { $0.id == module }?.title ?? module
             return render(
                 "lobby",
                 ["title": "No team this time", "moduleTitle": title, "module": module, "gaveUp": true, "gaveUpText": LobbyWords.gaveUp, "script": "lobby.js"],
@@ -360,7 +360,7 @@ struct WebController {
     @Sendable func session(request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try signedIn(request, context)
         let id = try context.parameters.require("id")
-        guard let session = await runtime.session(id) else {
+        guard let session = try await runtime.session(id) else {
             return message("No such session", "There is no session '\(id)'. It may have been mistyped.", identity: identity, status: .notFound)
         }
         let member = session.member(identity.user.username)
@@ -370,7 +370,7 @@ struct WebController {
                 identity: identity, status: .forbidden
             )
         }
-        let module = await runtime.module(id: session.module)
+        let module = try await runtime.module(id: session.module)
         var members: [[String: Any]] = []
         for member in session.members {
             let name = try await store.users.find(member.user)?.displayName ?? member.user
@@ -382,7 +382,7 @@ struct WebController {
         // A team of one is told so, here as on the way from the lobby.
         var alone: String?
         if member != nil, session.members.count == 1, !session.phase.isOver {
-            alone = LobbyWords.alone(lateJoin: await runtime.lateJoinTimeLeft(session: session.id))
+            alone = LobbyWords.alone(lateJoin: try await runtime.lateJoinTimeLeft(session: session.id))
         }
         return render(
             "session",
@@ -401,13 +401,13 @@ struct WebController {
     @Sendable func dashboard(request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try staff(
             request, context, heading: "Instructors only", refusal: "The dashboard is for instructors. Ask one if you need something changed.")
-        return render("dashboard", ["title": "Dashboard", "modules": await moduleList(), "script": "dashboard.js"], identity: identity)
+        return render("dashboard", ["title": "Dashboard", "modules": try await moduleList(), "script": "dashboard.js"], identity: identity)
     }
 
     @Sendable func research(request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try staff(request, context, heading: "Researchers only", refusal: "The research export is for instructors and researchers.")
-        return render("research", ["title": "Research export", "modules": await moduleList()], identity: identity)
+        return render("research", ["title": "Research export", "modules": try await moduleList()], identity: identity)
     }
 
-    func moduleList() async -> [[String: String]] { await runtime.modules().map { ["id": $0.id, "title": $0.title] } }
+    func moduleList() async throws -> [[String: String]] { try await runtime.modules().map { ["id": $0.id, "title": $0.title] } }
 }

@@ -116,7 +116,7 @@ struct WorkspaceProxyController {
         }
         // A culled or crashed session workspace restarts under the session's own id.
         let session = workspaces.route(id)?.session ?? id
-        guard let live = await runtime.session(session) else { throw APIError(.notFound, "no workspace '\(id)'") }
+        guard let live = try await runtime.session(session) else { throw APIError(.notFound, "no workspace '\(id)'") }
         guard live.admits(identity.user) else {
             throw APIError(.forbidden, "only members of session \(session) and instructors may open its workspace")
         }

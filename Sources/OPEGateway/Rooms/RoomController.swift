@@ -54,7 +54,7 @@ struct RoomController {
             throw APIError(.forbidden, "cross-origin WebSocket from \(origin) refused")
         }
         let id = try context.parameters.require("id")
-        guard let session = await runtime.session(id) else { throw APIError(.notFound, "no session '\(id)'") }
+        guard let session = try await runtime.session(id) else { throw APIError(.notFound, "no session '\(id)'") }
         guard session.admits(identity.user) else {
             throw APIError(.forbidden, "only members of session \(id) and instructors may join its room")
         }
@@ -81,7 +81,7 @@ struct RoomController {
         let (connection, first) = hub.connect(user: user, session: id)
         let registration = live.register(identity.credential) { connection.signOut() }
         defer { live.unregister(registration) }
-        guard let session = await runtime.session(id) else {
+        guard let session = try await runtime.session(id) else {
             _ = hub.disconnect(connection)
             return
         }

@@ -5,7 +5,7 @@ import OPECore
 /// leave, a member's departure.
 extension SessionManager {
     /// Where a participant stands, as `POST /api/lobby/join` and `GET /api/lobby` report it.
-    public enum Status: Sendable, Hashable {
+    public enum Status: Sendable, Hashable, Codable {
         case waiting(Waiting)
         case matched(session: String)
         case gaveUp(module: String)
@@ -13,7 +13,7 @@ extension SessionManager {
     }
 
     /// A participant in the queue, and what the lobby will do about them and when.
-    public struct Waiting: Sendable, Hashable {
+    public struct Waiting: Sendable, Hashable, Codable {
         public var module: String
         /// 1-based place in the module's queue.
         public var position: Int
@@ -25,7 +25,7 @@ extension SessionManager {
         public var group: GroupSize
     }
 
-    public enum JoinError: Error, Sendable, CustomStringConvertible {
+    public enum JoinError: Error, Sendable, Codable, CustomStringConvertible {
         case lobby(LobbyStateMachine.JoinError)
         /// The participant is in a live session (of `module`) and did not say to leave it.
         case inSession(session: String, module: String)
@@ -43,7 +43,7 @@ extension SessionManager {
     }
 
     /// Why a member could not leave a session.
-    public enum LeaveError: Error, Sendable, Hashable, CustomStringConvertible {
+    public enum LeaveError: Error, Sendable, Hashable, Codable, CustomStringConvertible {
         case unknownSession(String)
         case notMember(session: String)
         case over(session: String, phase: SessionStateMachine.Phase)
@@ -58,7 +58,7 @@ extension SessionManager {
     }
 
     /// A member's departure, as the API reports it.
-    public struct Departure: Sendable, Hashable {
+    public struct Departure: Sendable, Hashable, Codable {
         public var session: String
         public var module: String
         /// Members still in the team.

@@ -17,10 +17,13 @@ public actor SessionManager {
         public var gracePeriod: Duration = .seconds(120)
         /// With no workspaces a session is active as soon as it forms.
         public var workspacesEnabled = false
+        /// In a cluster, the core this manager runs on: its session ids name it (see ``ShardMap``).
+        public var shard: ShardPlace?
 
-        public init(gracePeriod: Duration = .seconds(120), workspacesEnabled: Bool = false) {
+        public init(gracePeriod: Duration = .seconds(120), workspacesEnabled: Bool = false, shard: ShardPlace? = nil) {
             self.gracePeriod = gracePeriod
             self.workspacesEnabled = workspacesEnabled
+            self.shard = shard
         }
     }
 
@@ -469,7 +472,9 @@ public actor SessionManager {
     private func newSessionID() -> String {
         let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
         while true {
-            let id = "s-" + String((0..<10).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
+            let id =
+                ShardMap.sessionPrefix(core: configuration.shard?.index)
+                + String((0..<10).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] })
             if sessions[id] == nil { return id }
         }
     }

@@ -3,7 +3,7 @@ import OPECore
 
 /// How a team is doing, for the instructors' dashboard: when it last did something, its latest
 /// result per task, the task it is on, and whether it looks stuck.
-public struct TeamActivity: Encodable, Sendable, Hashable {
+public struct TeamActivity: Codable, Sendable, Hashable {
     /// A team counts as stuck after this long without chat, editing or test runs...
     public static let stuckAfter: TimeInterval = 10 * 60
     /// ...or after this many failed test runs in a row.
@@ -22,7 +22,7 @@ public struct TeamActivity: Encodable, Sendable, Hashable {
     /// the module's first task before either.
     public var currentTask: TaskRef?
 
-    public struct TaskRef: Encodable, Sendable, Hashable {
+    public struct TaskRef: Codable, Sendable, Hashable {
         public var id: String
         public var title: String
 

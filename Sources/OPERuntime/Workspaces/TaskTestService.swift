@@ -14,7 +14,7 @@ import OPEWorkspaces
 /// copy read-only as its home, the module's limits, no network — so neither the team's running
 /// code nor the tests' own can reach the hidden files, the server or anything left behind.
 public actor TaskTestService {
-    public struct Outcome: Sendable, Encodable {
+    public struct Outcome: Sendable, Codable {
         public var task: String
         public var passed: Bool
         public var timedOut: Bool

@@ -1,0 +1,253 @@
+import Foundation
+import GRPCCore
+import OPECore
+import OPEModules
+import OPERuntime
+import OPEStore
+import Synchronization
+
+/// Each ``RuntimeAPI`` call as one call of `ope.runtime.v1.Runtime`.
+extension RemoteRuntime: RuntimeAPI {
+    // MARK: Lobby
+
+    public func join(user: String, module: String, leaving: String?) async throws -> SessionManager.Status {
+        var request = Ope_Runtime_V1_JoinRequest()
+        request.user = user
+        request.module = module
+        if let leaving { request.leaving = leaving }
+        return try await json(SessionManager.Status.self, idempotent: false) { [stub, metadata, request] in
+            try await stub.join(request, metadata: metadata, options: $0)
+        }
+    }
+
+    public func leaveLobby(user: String) async throws -> Bool {
+        try await call(idempotent: true) { [stub, metadata] in try await stub.leaveLobby(Self.user(user), metadata: metadata, options: $0).value }
+    }
+
+    // MARK: A team's session
+
+    public func leave(user: String, session: String) async throws -> SessionManager.Departure {
+        try await json(SessionManager.Departure.self, idempotent: false) { [stub, metadata] in
+            try await stub.leave(Self.sessionUser(session, user), metadata: metadata, options: $0)
+        }
+    }
+
+    public func chat(_ text: String, clientID: String, session: String, by user: String) async throws -> Event {
+        var request = Ope_Runtime_V1_ChatRequest()
+        request.session = session
+        request.user = user
+        request.text = text
+        request.clientID = clientID
+        // Idempotent by client id (the core answers a repeat with the event it committed).
+        let message = try await call(idempotent: !clientID.isEmpty) { [stub, metadata, request] in try await stub.chat(request, metadata: metadata, options: $0)
+        }
+        return try RuntimeWire.event(message)
+    }
+
+    public func rotate(session: String, by actor: String) async throws -> Bool {
+        try await call(idempotent: false) { [stub, metadata] in try await stub.rotate(Self.sessionActor(session, actor), metadata: metadata, options: $0).value
+        }
+    }
+
+    public func hint(_ text: String, to target: HintTarget, by actor: String) async throws -> Int {
+        var request = Ope_Runtime_V1_HintRequest()
+        request.text = text
+        request.actor = actor
+        switch target {
+        case .session(let id): request.target = .session(id)
+        case .allLive(let module):
+            var all = Ope_Runtime_V1_HintRequest.AllLive()
+            if let module { all.module = module }
+            request.target = .allLive(all)
+        }
+        return Int(try await call(idempotent: false) { [stub, metadata, request] in try await stub.hint(request, metadata: metadata, options: $0).value })
+    }
+
+    public func end(session: String, by actor: String) async throws -> Bool {
+        try await call(idempotent: true) { [stub, metadata] in try await stub.end(Self.sessionActor(session, actor), metadata: metadata, options: $0).value }
+    }
+
+    public func runTests(task: String, session: String, by actor: String) async throws -> TaskTestService.Outcome {
+        var request = Ope_Runtime_V1_RunTestsRequest()
+        request.task = task
+        request.session = session
+        request.actor = actor
+        return try await json(TaskTestService.Outcome.self, idempotent: false, deadline: configuration.testDeadline) { [stub, metadata, request] in
+            try await stub.runTests(request, metadata: metadata, options: $0)
+        }
+    }
+
+    public func restartWorkspace(session: String, by actor: String) async throws {
+        _ = try await call(idempotent: false) { [stub, metadata] in
+            try await stub.restartWorkspace(Self.sessionActor(session, actor), metadata: metadata, options: $0)
+        }
+    }
+
+    public func connected(user: String, session: String) async throws {
+        _ = try await call(idempotent: true) { [stub, metadata] in try await stub.connected(Self.sessionUser(session, user), metadata: metadata, options: $0) }
+    }
+
+    public func disconnected(user: String, session: String) async throws {
+        _ = try await call(idempotent: true) { [stub, metadata] in
+            try await stub.disconnected(Self.sessionUser(session, user), metadata: metadata, options: $0)
+        }
+    }
+
+    public func setMatching(module: String, open: Bool?, mode: MatchingPolicy.Mode?, by actor: String) async throws -> MatchingPolicy {
+        var request = Ope_Runtime_V1_SetMatchingRequest()
+        request.module = module
+        if let open { request.open = open }
+        if let mode { request.mode = mode.rawValue }
+        request.actor = actor
+        return try await json(MatchingPolicy.self, idempotent: true) { [stub, metadata, request] in
+            try await stub.setMatching(request, metadata: metadata, options: $0)
+        }
+    }
+
+    // MARK: Queries
+
+    public func session(_ id: String) async throws -> SessionStateMachine? {
+        try await optionalJSON(SessionStateMachine.self) { [stub, metadata] in try await stub.session(Self.session(id), metadata: metadata, options: $0) }
+    }
+
+    public func currentSession(of user: String) async throws -> SessionStateMachine? {
+        try await optionalJSON(SessionStateMachine.self) { [stub, metadata] in
+            try await stub.currentSession(Self.user(user), metadata: metadata, options: $0)
+        }
+    }
+
+    public func liveSessions() async throws -> [SessionStateMachine] {
+        try await json([SessionStateMachine].self, idempotent: true) { [stub, metadata] in
+            try await stub.liveSessions(Ope_Runtime_V1_Empty(), metadata: metadata, options: $0)
+        }
+    }
+
+    public func committedStatus(of user: String) async throws -> SessionManager.Status {
+        try await json(SessionManager.Status.self, idempotent: true) { [stub, metadata] in
+            try await stub.committedStatus(Self.user(user), metadata: metadata, options: $0)
+        }
+    }
+
+    public func lateJoinTimeLeft(session: String) async throws -> Duration? {
+        let answer = try await call(idempotent: true) { [stub, metadata] in
+            try await stub.lateJoinTimeLeft(Self.session(session), metadata: metadata, options: $0)
+        }
+        return answer.hasSeconds ? .milliseconds(Int64((answer.seconds * 1000).rounded())) : nil
+    }
+
+    public func queueSnapshot() async throws -> [String: [LobbyStateMachine.Entry]] {
+        try await json([String: [LobbyStateMachine.Entry]].self, idempotent: true) { [stub, metadata] in
+            try await stub.queueSnapshot(Ope_Runtime_V1_Empty(), metadata: metadata, options: $0)
+        }
+    }
+
+    public func matching(of module: String) async throws -> MatchingPolicy? {
+        try await optionalJSON(MatchingPolicy.self) { [stub, metadata] in try await stub.matching(Self.module(module), metadata: metadata, options: $0) }
+    }
+
+    public func groups(of module: String) async throws -> [String: [String]]? {
+        try await optionalJSON([String: [String]].self) { [stub, metadata] in try await stub.groups(Self.module(module), metadata: metadata, options: $0) }
+    }
+
+    public func modules() async throws -> [Module] {
+        try await json([Module].self, idempotent: true) { [stub, metadata] in
+            try await stub.modules(Ope_Runtime_V1_Empty(), metadata: metadata, options: $0)
+        }
+    }
+
+    public func module(id: String) async throws -> Module? {
+        try await modules().first { $0.id == id }
+    }
+
+    public func moduleProblems() async throws -> [ModuleError] {
+        try await json([ModuleError].self, idempotent: true) { [stub, metadata] in
+            try await stub.moduleProblems(Ope_Runtime_V1_Empty(), metadata: metadata, options: $0)
+        }
+    }
+
+    public func workspaceState(of session: String) async throws -> WorkspaceService.State? {
+        try await optionalJSON(WorkspaceService.State.self) { [stub, metadata] in
+            try await stub.workspaceState(Self.session(session), metadata: metadata, options: $0)
+        }
+    }
+
+    public func activity(of session: SessionStateMachine) async throws -> TeamActivity {
+        try await json(TeamActivity.self, idempotent: true) { [stub, metadata] in
+            try await stub.activity(Self.session(session.id), metadata: metadata, options: $0)
+        }
+    }
+
+    // MARK: Modules
+
+    public func uploadGroups(csv: String, module: String, by actor: String) async throws -> [String: [String]] {
+        var request = Ope_Runtime_V1_UploadGroupsRequest()
+        request.csv = csv
+        request.module = module
+        request.actor = actor
+        return try await json([String: [String]].self, idempotent: true) { [stub, metadata, request] in
+            try await stub.uploadGroups(request, metadata: metadata, options: $0)
+        }
+    }
+
+    public func syncModules(by actor: String) async throws -> ModuleSync {
+        var request = Ope_Runtime_V1_ActorRequest()
+        request.actor = actor
+        return try await json(ModuleSync.self, idempotent: false, deadline: configuration.syncDeadline) { [stub, metadata, request] in
+            try await stub.syncModules(request, metadata: metadata, options: $0)
+        }
+    }
+
+    // MARK: Subscriptions
+
+    /// Follows the core's event stream until cancelled: when the stream breaks (the core
+    /// restarts, the network blips, this edge fell behind) it subscribes again from the last
+    /// position it reached, so `deliver` misses nothing and sees nothing twice.
+    public func subscribe(_ deliver: @escaping @Sendable ([Event]) -> Void) async -> RuntimeSubscription {
+        let task = Task { await follow(from: nil, deliver) }
+        return RuntimeSubscription { task.cancel() }
+    }
+
+    /// The subscription loop; `position` is where to resume (nil: from now on).
+    func follow(from start: Int64?, _ deliver: @escaping @Sendable ([Event]) -> Void) async {
+        let position = Atomic<Int64>(start ?? -1)
+        var pause = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            var request = Ope_Runtime_V1_SubscribeRequest()
+            let resumeAt = position.load(ordering: .relaxed)
+            if resumeAt >= 0 { request.after = resumeAt }
+            do {
+                var options = options(.seconds(365 * 24 * 3600))
+                options.timeout = nil
+                try await stub.subscribe(request, metadata: metadata, options: options) { response in
+                    for try await batch in response.messages {
+                        if !batch.events.isEmpty { deliver(try RuntimeWire.events(batch)) }
+                        position.store(batch.position, ordering: .relaxed)
+                    }
+                }
+                pause = .milliseconds(100)
+            } catch {
+                if Task.isCancelled { return }
+                // A core that is down: try again, less often the longer it stays down (at most every 2 s).
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(2))
+            }
+        }
+    }
+
+    public func history(session: String, after: Int64?, page: ([Event]) async throws -> Void) async throws {
+        var request = Ope_Runtime_V1_HistoryRequest()
+        request.session = session
+        if let after { request.after = after }
+        try await readBatches(
+            { [stub, metadata, request] options, read in try await stub.history(request, metadata: metadata, options: options, onResponse: read) },
+            deadline: .seconds(120), page: page)
+    }
+
+    public func export(_ filter: EventFilter, page: ([Event]) async throws -> Void) async throws {
+        var request = Ope_Runtime_V1_ExportRequest()
+        request.filter = try JSONEncoder().encode(filter)
+        try await readBatches(
+            { [stub, metadata, request] options, read in try await stub.export(request, metadata: metadata, options: options, onResponse: read) },
+            deadline: .seconds(24 * 3600), page: page)
+    }
+}
