@@ -237,6 +237,7 @@ let package = Package(
                 "OPEOperator",
                 "KubeStandIn",
                 "OPEGrading",
+                "OPECluster",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

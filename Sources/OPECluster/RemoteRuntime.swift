@@ -159,6 +159,11 @@ public final class RemoteRuntime: Service, Sendable {
         return request
     }
 
+    /// The id of the last event the core has committed (0 for an empty log).
+    public func logPosition() async throws -> Int64 {
+        try await call(idempotent: true) { [stub, metadata] in try await stub.logPosition(Ope_Runtime_V1_Empty(), metadata: metadata, options: $0).value }
+    }
+
     // MARK: Streams
 
     /// Reads a stream of event batches, handing each non-empty one to `page` in order. Tried once:

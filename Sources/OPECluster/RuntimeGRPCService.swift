@@ -247,6 +247,14 @@ struct RuntimeGRPCService: Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
         }
     }
 
+    func logPosition(request: Ope_Runtime_V1_Empty, context: ServerContext) async throws -> Ope_Runtime_V1_Count {
+        try await answering {
+            var count = Ope_Runtime_V1_Count()
+            count.value = try await runtime.store.reader.latest(EventFilter()).first?.id ?? 0
+            return count
+        }
+    }
+
     static func positioned(_ page: [Event]) -> Ope_Runtime_V1_EventBatch {
         var batch = RuntimeWire.batch(page)
         batch.position = page.last?.id ?? 0

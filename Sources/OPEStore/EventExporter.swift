@@ -11,27 +11,36 @@ public struct EventExporter: Sendable {
     }
 
     public let format: Format
+    /// A cluster's export: every line says which core's log it comes from (`core`), since each
+    /// core numbers its events itself.
+    public let cluster: Bool
 
-    public init(format: Format) { self.format = format }
+    public init(format: Format, cluster: Bool = false) {
+        self.format = format
+        self.cluster = cluster
+    }
 
     /// The CSV header line, written before any event (JSONL has none).
     public var header: String? {
-        format == .csv ? "id,time,type,actor,session,payload\r\n" : nil
+        guard format == .csv else { return nil }
+        return (cluster ? "core," : "") + "id,time,type,actor,session,payload\r\n"
     }
 
-    /// One event as one line of the export, newline included.
-    public func line(_ event: Event) throws -> String {
+    /// One event as one line of the export, newline included; `core` is where it was logged, in a cluster's export.
+    public func line(_ event: Event, core: Int? = nil) throws -> String {
         switch format {
         case .jsonl:
-            let object = ExportedEvent(event)
+            var object = ExportedEvent(event)
+            object.core = cluster ? core : nil
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             return String(decoding: try encoder.encode(object), as: UTF8.self) + "\n"
         case .csv:
-            let fields = [
-                String(event.id), Self.timestamp(event.time), event.type.rawValue, event.actor ?? "", event.session ?? "",
-                try EventCoding.payloadJSON(event.payload),
-            ]
+            let fields =
+                (cluster ? [core.map(String.init) ?? ""] : []) + [
+                    String(event.id), Self.timestamp(event.time), event.type.rawValue, event.actor ?? "", event.session ?? "",
+                    try EventCoding.payloadJSON(event.payload),
+                ]
             return fields.map(Self.csvField).joined(separator: ",") + "\r\n"
         }
     }
@@ -64,6 +73,8 @@ public struct EventExporter: Sendable {
 /// The JSON shape of an exported event, with the time as ISO 8601 text (a team room sends events
 /// that have no message of their own in this shape too).
 public struct ExportedEvent: Codable, Sendable {
+    /// The core whose log holds the event (a cluster's export only; ids are per core).
+    public var core: Int?
     public var id: Int64
     public var time: String
     public var type: String

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import OPECLI
+import OPECluster
 import OPECore
+import OPERuntime
 import OPEStore
 
 struct ExportCommand: AsyncParsableCommand {
@@ -16,6 +18,12 @@ struct ExportCommand: AsyncParsableCommand {
         @Option(help: "Only events before this time.") var until: String?
         @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
         @OptionGroup var data: DataOptions
+        @Option(
+            name: .customLong("cores"),
+            help: "A running cluster's cores (HOST:PORT, comma-separated, in core order): merge their logs instead of reading --data.")
+        var cores: String?
+        @Option(name: .customLong("cluster-token-file"), help: "With --cores: file holding the cluster's token (default: $OPE_CLUSTER_TOKEN).")
+        var clusterTokenFile: String?
 
         func run() async throws {
             var filter = EventFilter(session: session, module: module)
@@ -27,7 +35,6 @@ struct ExportCommand: AsyncParsableCommand {
                 guard let date = TimeParsing.parse(until) else { throw CLIError("--until '\(until)' is not a date like 2026-11-27 or 2026-11-27T09:30:00Z") }
                 filter.until = date
             }
-            let store = try Store.open(data)
             let handle: FileHandle
             if let output {
                 guard FileManager.default.createFile(atPath: output, contents: nil), let file = FileHandle(forWritingAtPath: output) else {
@@ -37,10 +44,41 @@ struct ExportCommand: AsyncParsableCommand {
             } else {
                 handle = FileHandle.standardOutput
             }
-            try await EventExporter(format: format).export(from: store.reader, filter: filter) { chunk in
-                try handle.write(contentsOf: Data(chunk.utf8))
+            if let cores {
+                try await exportCluster(cores: cores, filter: filter, to: handle)
+            } else {
+                let store = try Store.open(data)
+                try await EventExporter(format: format).export(from: store.reader, filter: filter) { chunk in
+                    try handle.write(contentsOf: Data(chunk.utf8))
+                }
             }
             if output != nil { try handle.synchronize() }
+        }
+    }
+}
+
+extension ExportCommand.Events {
+    /// Every core's log, merged (see ``ClusterExport``), with a progress bar when standard error is a terminal.
+    func exportCluster(cores list: String, filter: EventFilter, to handle: FileHandle) async throws {
+        let token = try ClusterToken.read(file: clusterTokenFile)
+        let remotes = try ClusterAddress.parseList(list).map { address in
+            try RemoteRuntime(configuration: .init(host: address.host, port: address.port, token: token))
+        }
+        let bar = ProgressBar(enabled: isatty(STDERR_FILENO) == 1)
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for remote in remotes { group.addTask { try await remote.run() } }
+                defer { for remote in remotes { remote.beginGracefulShutdown() } }
+                try await ClusterExport(cores: remotes, format: format).run(filter) { chunk in
+                    try handle.write(contentsOf: Data(chunk.utf8))
+                } progress: { progress in
+                    bar.show(progress.fraction, "\(progress.written) events from \(remotes.count) cores")
+                }
+            }
+            bar.finish()
+        } catch let error as RuntimeError {
+            bar.finish()
+            throw CLIError("the export stopped: \(error.message)")
         }
     }
 }

@@ -424,6 +424,19 @@ public enum Ope_Runtime_V1_Runtime: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "LogPosition" metadata.
+        public enum LogPosition: Sendable {
+            /// Request type for "LogPosition".
+            public typealias Input = Ope_Runtime_V1_Empty
+            /// Response type for "LogPosition".
+            public typealias Output = Ope_Runtime_V1_Count
+            /// Descriptor for "LogPosition".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "ope.runtime.v1.Runtime"),
+                method: "LogPosition",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "ope.runtime.v1.Runtime" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Join.descriptor,
@@ -454,7 +467,8 @@ public enum Ope_Runtime_V1_Runtime: Sendable {
             Activity.descriptor,
             Subscribe.descriptor,
             History.descriptor,
-            Export.descriptor
+            Export.descriptor,
+            LogPosition.descriptor
         ]
     }
 }
@@ -946,6 +960,25 @@ extension Ope_Runtime_V1_Runtime {
             request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_ExportRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_EventBatch>
+
+        /// Handle the "LogPosition" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The id of the last event this core has committed (0 for an empty log): how far an export or
+        /// > a subscriber has to go.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Ope_Runtime_V1_Empty` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Ope_Runtime_V1_Count` messages.
+        func logPosition(
+            request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_Empty>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_Count>
     }
 
     /// Service protocol for the "ope.runtime.v1.Runtime" service.
@@ -1421,6 +1454,25 @@ extension Ope_Runtime_V1_Runtime {
             request: GRPCCore.ServerRequest<Ope_Runtime_V1_ExportRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_EventBatch>
+
+        /// Handle the "LogPosition" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The id of the last event this core has committed (0 for an empty log): how far an export or
+        /// > a subscriber has to go.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ope_Runtime_V1_Empty` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Ope_Runtime_V1_Count` message.
+        func logPosition(
+            request: GRPCCore.ServerRequest<Ope_Runtime_V1_Empty>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Ope_Runtime_V1_Count>
     }
 
     /// Simple service protocol for the "ope.runtime.v1.Runtime" service.
@@ -1897,6 +1949,25 @@ extension Ope_Runtime_V1_Runtime {
             response: GRPCCore.RPCWriter<Ope_Runtime_V1_EventBatch>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "LogPosition" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The id of the last event this core has committed (0 for an empty log): how far an export or
+        /// > a subscriber has to go.
+        ///
+        /// - Parameters:
+        ///   - request: A `Ope_Runtime_V1_Empty` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Ope_Runtime_V1_Count` to respond with.
+        func logPosition(
+            request: Ope_Runtime_V1_Empty,
+            context: GRPCCore.ServerContext
+        ) async throws -> Ope_Runtime_V1_Count
     }
 }
 
@@ -2218,6 +2289,17 @@ extension Ope_Runtime_V1_Runtime.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_EventBatch>(),
             handler: { request, context in
                 try await self.export(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Ope_Runtime_V1_Runtime.Method.LogPosition.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_Empty>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_Count>(),
+            handler: { request, context in
+                try await self.logPosition(
                     request: request,
                     context: context
                 )
@@ -2546,6 +2628,17 @@ extension Ope_Runtime_V1_Runtime.ServiceProtocol {
             context: context
         )
         return response
+    }
+
+    public func logPosition(
+        request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_Empty>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_Count> {
+        let response = try await self.logPosition(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
     }
 }
 
@@ -2938,6 +3031,19 @@ extension Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    public func logPosition(
+        request: GRPCCore.ServerRequest<Ope_Runtime_V1_Empty>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Ope_Runtime_V1_Count> {
+        return GRPCCore.ServerResponse<Ope_Runtime_V1_Count>(
+            message: try await self.logPosition(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 }
@@ -3560,6 +3666,30 @@ extension Ope_Runtime_V1_Runtime {
             deserializer: some GRPCCore.MessageDeserializer<Ope_Runtime_V1_EventBatch>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Ope_Runtime_V1_EventBatch>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "LogPosition" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The id of the last event this core has committed (0 for an empty log): how far an export or
+        /// > a subscriber has to go.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ope_Runtime_V1_Empty` message.
+        ///   - serializer: A serializer for `Ope_Runtime_V1_Empty` messages.
+        ///   - deserializer: A deserializer for `Ope_Runtime_V1_Count` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func logPosition<Result>(
+            request: GRPCCore.ClientRequest<Ope_Runtime_V1_Empty>,
+            serializer: some GRPCCore.MessageSerializer<Ope_Runtime_V1_Empty>,
+            deserializer: some GRPCCore.MessageDeserializer<Ope_Runtime_V1_Count>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Count>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -4502,6 +4632,41 @@ extension Ope_Runtime_V1_Runtime {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "LogPosition" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The id of the last event this core has committed (0 for an empty log): how far an export or
+        /// > a subscriber has to go.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ope_Runtime_V1_Empty` message.
+        ///   - serializer: A serializer for `Ope_Runtime_V1_Empty` messages.
+        ///   - deserializer: A deserializer for `Ope_Runtime_V1_Count` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func logPosition<Result>(
+            request: GRPCCore.ClientRequest<Ope_Runtime_V1_Empty>,
+            serializer: some GRPCCore.MessageSerializer<Ope_Runtime_V1_Empty>,
+            deserializer: some GRPCCore.MessageDeserializer<Ope_Runtime_V1_Count>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Count>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Ope_Runtime_V1_Runtime.Method.LogPosition.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -5278,6 +5443,36 @@ extension Ope_Runtime_V1_Runtime.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_ExportRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_EventBatch>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "LogPosition" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The id of the last event this core has committed (0 for an empty log): how far an export or
+    /// > a subscriber has to go.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Ope_Runtime_V1_Empty` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func logPosition<Result>(
+        request: GRPCCore.ClientRequest<Ope_Runtime_V1_Empty>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Count>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.logPosition(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_Empty>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_Count>(),
             options: options,
             onResponse: handleResponse
         )
@@ -6172,6 +6367,40 @@ extension Ope_Runtime_V1_Runtime.ClientProtocol {
             metadata: metadata
         )
         return try await self.export(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "LogPosition" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The id of the last event this core has committed (0 for an empty log): how far an export or
+    /// > a subscriber has to go.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func logPosition<Result>(
+        _ message: Ope_Runtime_V1_Empty,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Count>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Ope_Runtime_V1_Empty>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.logPosition(
             request: request,
             options: options,
             onResponse: handleResponse
