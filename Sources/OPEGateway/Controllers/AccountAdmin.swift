@@ -38,7 +38,7 @@ struct AccountAdmin {
     }
 
     /// Creates accounts from a roster CSV (`username, display name, role`); errors name the line.
-    func importRoster(csv: String) async throws -> UserStore.ImportResult {
+    func importRoster(csv: String) async throws -> Roster.ImportResult {
         let roster: Roster
         do {
             roster = try Roster(csv: csv, file: "roster.csv")

@@ -145,9 +145,9 @@ struct AuthController {
         let body = try await request.decodeJSON(TokenRequest.self, context: context)
         let name = body.name.trimmingCharacters(in: .whitespaces)
         guard (1...100).contains(name.count) else { throw APIError(.badRequest, "field 'name' must be 1 to 100 characters") }
-        let days = body.expiresInDays ?? Int(APITokenStore.defaultLifetime / 86400)
-        guard (1...Int(APITokenStore.maxLifetime / 86400)).contains(days) else {
-            throw APIError(.badRequest, "field 'expiresInDays' must be 1 to \(Int(APITokenStore.maxLifetime / 86400))")
+        let days = body.expiresInDays ?? Int(APIToken.defaultLifetime / 86400)
+        guard (1...Int(APIToken.maxLifetime / 86400)).contains(days) else {
+            throw APIError(.badRequest, "field 'expiresInDays' must be 1 to \(Int(APIToken.maxLifetime / 86400))")
         }
         let issued = try await store.tokens.create(
             for: identity.user, name: name, lifetime: TimeInterval(days) * 86400, actor: identity.user.username, now: clock.now

@@ -27,7 +27,7 @@ extension WebController {
     @Sendable func createTokenFromPage(request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try signedIn(request, context)
         let form = try await checkedForm(TokenForm.self, csrf: \TokenForm._csrf, request, identity: identity, limit: 16 * 1024)
-        let maxDays = Int(APITokenStore.maxLifetime / 86400)
+        let maxDays = Int(APIToken.maxLifetime / 86400)
         guard let days = Int(form.days ?? "90"), (1...maxDays).contains(days) else {
             return try await renderAccount(identity, notice: nil, error: "A token lives 1 to \(maxDays) days.", issued: nil, status: .badRequest)
         }
