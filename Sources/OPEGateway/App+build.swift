@@ -9,17 +9,22 @@ import OPEWorkspaces
 import ServiceLifecycle
 
 /// The parts a running gateway is made of, for the CLI and the tests to reach into: the runtime
-/// it fronts (`gateway.sessions` is `gateway.runtime.sessions`) and the connections it holds.
+/// it fronts (`gateway.sessions` is `gateway.runtime.sessions`), the accounts it checks callers
+/// against and the connections it holds.
 @dynamicMemberLookup
 public struct Gateway: Sendable {
     public let runtime: Runtime
+    /// Accounts, API tokens, sign-ins and revocations: every controller and middleware asks this,
+    /// never a ``Store``, so that an edge gateway can ask a remote one.
+    public let accounts: any AccountDirectory
     /// Room sockets and proxied WebSockets, by the sign-in or token they were opened with.
     public let connections: LiveConnections
 
     public subscript<Part>(dynamicMember part: KeyPath<Runtime, Part>) -> Part { runtime[keyPath: part] }
 }
 
-/// Builds the OPE server: opens the store, loads modules, wires routes and middleware.
+/// Builds the all-in-one OPE server over `store`: the runtime on it, its accounts as the
+/// gateway's ``AccountDirectory``, and the routes and middleware.
 ///
 /// `ope serve` runs the result with `runService()`; tests drive the same application with
 /// HummingbirdTesting.
@@ -30,10 +35,12 @@ public func buildApplication(
     OPEMetrics.bootstrap()
     let clock = configuration.runtime.clock
     let runtime = try await Runtime(configuration.runtime, store: store, logger: logger)
+    // From here on the gateway knows the store only as a directory of accounts.
+    let accounts: any AccountDirectory = store
     let hub = RoomHub()
     _ = await runtime.subscribe { events in hub.deliver(events) }
-    let live = LiveConnections(revocations: store.revocations)
-    let gateway = Gateway(runtime: runtime, connections: live)
+    let live = LiveConnections(revocations: accounts.revocations)
+    let gateway = Gateway(runtime: runtime, accounts: accounts, connections: live)
     let router = buildRouter(configuration, gateway: gateway, hub: hub, live: live, pages: try await WebController.loadLibrary())
     var app = Application(
         router: router,
@@ -50,7 +57,7 @@ public func buildApplication(
     )
     // Services shut down in reverse order: the bots stop before the workspaces and the store they use.
     app.addServices(runtime.services)
-    app.addServices(CredentialSweeper(store: store, connections: live, interval: configuration.credentialCheckInterval, clock: clock, logger: logger))
+    app.addServices(CredentialSweeper(accounts: accounts, connections: live, interval: configuration.credentialCheckInterval, clock: clock, logger: logger))
     if let workspacePort = configuration.workspacePort, let workspaces = runtime.workspaces {
         // The separate workspace origin: the proxy alone, on its own port.
         let proxyRouter = Router(context: AppRequestContext.self)
@@ -60,8 +67,8 @@ public func buildApplication(
         proxyRouter.add(middleware: ErrorMiddleware())
         proxyRouter.add(middleware: MethodNotAllowedMiddleware(routes: proxyRoutes))
         WorkspaceProxyController(
-            workspaces: workspaces, runtime: runtime, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins, store: store,
-            frameAncestors: (["'self'"] + configuration.platformOrigins.sorted()).joined(separator: " "),
+            workspaces: workspaces, runtime: runtime, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins,
+            accounts: accounts, frameAncestors: (["'self'"] + configuration.platformOrigins.sorted()).joined(separator: " "),
             edits: runtime.edits, live: live, clock: clock
         ).addRoutes(to: proxyRouter)
         proxyRoutes.use(proxyRouter)
@@ -80,7 +87,7 @@ public func buildApplication(
 func buildRouter(
     _ configuration: GatewayConfiguration, gateway: Gateway, hub: RoomHub, live: LiveConnections, pages: MustacheLibrary
 ) -> Router<AppRequestContext> {
-    let store = gateway.store
+    let accounts = gateway.accounts
     let clock = configuration.runtime.clock
     let router = Router(context: AppRequestContext.self)
     let routes = RouteTable()
@@ -95,26 +102,26 @@ func buildRouter(
     router.add(middleware: MethodNotAllowedMiddleware(routes: routes))
     let throttle = LoginThrottle(clock: clock)
     WebController(
-        store: store, runtime: gateway.runtime,
-        passwords: PasswordSignIn(store: store, throttle: throttle, secureCookies: configuration.secureCookies), library: pages,
+        accounts: accounts, runtime: gateway.runtime,
+        passwords: PasswordSignIn(accounts: accounts, throttle: throttle, secureCookies: configuration.secureCookies), library: pages,
         allowedOrigins: configuration.allowedOrigins, clock: clock, hub: hub
     ).addRoutes(to: router)
     _ = OpenAPIDocument.json  // read now: a build without it stops at start, not at the first request
     SystemController(registry: OPEMetrics.registry, metricsToken: configuration.metricsToken).addRoutes(to: router)
     let api = router.group("api")
-        .add(middleware: AuthenticationMiddleware(store: store, clock: clock))
+        .add(middleware: AuthenticationMiddleware(accounts: accounts, clock: clock))
         .add(middleware: CSRFMiddleware(allowedOrigins: configuration.allowedOrigins))
-    AuthController(store: store, runtime: gateway.runtime, throttle: throttle, secureCookies: configuration.secureCookies, clock: clock)
+    AuthController(accounts: accounts, runtime: gateway.runtime, throttle: throttle, secureCookies: configuration.secureCookies, clock: clock)
         .addRoutes(to: api)
-    ModulesController(store: store, runtime: gateway.runtime).addRoutes(to: api)
+    ModulesController(runtime: gateway.runtime).addRoutes(to: api)
     LobbyController(runtime: gateway.runtime, hub: hub).addRoutes(to: api)
     SessionsController(
-        hub: hub, store: store, runtime: gateway.runtime, workspaceOrigin: configuration.workspaceOrigin
+        hub: hub, accounts: accounts, runtime: gateway.runtime, workspaceOrigin: configuration.workspaceOrigin
     ).addRoutes(to: api)
     RoomController(runtime: gateway.runtime, hub: hub, live: live, allowedOrigins: configuration.allowedOrigins, clock: clock)
         .addRoutes(to: api)
-    UsersController(store: store).addRoutes(to: api)
-    EventsController(store: store, runtime: gateway.runtime).addRoutes(to: api)
+    UsersController(accounts: accounts).addRoutes(to: api)
+    EventsController(runtime: gateway.runtime).addRoutes(to: api)
     if let origin = configuration.workspaceOrigin {
         // Workspaces live on their own origin: send browsers there.
         router.on("w/**", method: .get) { request, _ in
@@ -123,8 +130,7 @@ func buildRouter(
     } else if let workspaces = gateway.workspaces {
         WorkspaceProxyController(
             workspaces: workspaces, runtime: gateway.runtime, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins,
-            store: store,
-            edits: gateway.edits, live: live, clock: clock
+            accounts: accounts, edits: gateway.edits, live: live, clock: clock
         ).addRoutes(to: router)
     }
     routes.use(router)

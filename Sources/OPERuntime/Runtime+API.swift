@@ -141,6 +141,10 @@ extension Runtime: RuntimeAPI {
         try await store.reader.forEach(filter, page)
     }
 
+    public func events(_ filter: EventFilter, limit: Int) async throws -> [Event] {
+        try await store.reader.events(filter, limit: limit)
+    }
+
     /// The session, if it exists and has not ended; `consequence` says what its end rules out.
     private func live(_ id: String, _ consequence: String) async throws -> SessionStateMachine {
         guard let session = await sessions.session(id) else { throw RuntimeError(.notFound, "no session '\(id)'") }

@@ -89,6 +89,8 @@ public protocol RuntimeAPI: Sendable {
     func history(session: String, after: Int64?, page: ([Event]) async throws -> Void) async throws
     /// The research record: events matching `filter`, in log order, page by page.
     func export(_ filter: EventFilter, page: ([Event]) async throws -> Void) async throws
+    /// Up to `limit` events matching `filter`, in log order: one page of the record, for a look.
+    func events(_ filter: EventFilter, limit: Int) async throws -> [Event]
 }
 
 /// What a module sync found.

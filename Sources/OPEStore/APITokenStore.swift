@@ -6,10 +6,6 @@ import OPECore
 /// they expire (90 days unless asked otherwise, a year at most) and can be listed and revoked.
 public struct APITokenStore: Sendable {
     public static let prefix = "ope_"
-    /// How long a token lives unless its creator says otherwise.
-    public static let defaultLifetime: TimeInterval = 90 * 86400
-    /// The longest a token may live: a forgotten script's token ends some day.
-    public static let maxLifetime: TimeInterval = 365 * 86400
     let database: StoreDatabase
     let events: EventLog
     let revocations: RevocationNotifier
@@ -25,12 +21,12 @@ public struct APITokenStore: Sendable {
     ///
     /// - Throws: ``UserStoreError/invalid(_:)`` for an empty or long name or a lifetime out of range.
     public func create(
-        for user: User, name: String, lifetime: TimeInterval = defaultLifetime, actor: String, now: Date = Date()
+        for user: User, name: String, lifetime: TimeInterval = APIToken.defaultLifetime, actor: String, now: Date = Date()
     ) async throws -> APIToken.Issued {
         let name = name.trimmingCharacters(in: .whitespaces)
         guard (1...100).contains(name.count) else { throw UserStoreError.invalid("a token's name must be 1 to 100 characters") }
-        guard lifetime >= 60, lifetime <= Self.maxLifetime else {
-            throw UserStoreError.invalid("a token must live between a minute and \(Int(Self.maxLifetime / 86400)) days")
+        guard lifetime >= 60, lifetime <= APIToken.maxLifetime else {
+            throw UserStoreError.invalid("a token must live between a minute and \(Int(APIToken.maxLifetime / 86400)) days")
         }
         let secret = Self.prefix + SecretToken.generate()
         let record = APIToken(id: Self.newID(), username: user.username, name: name, createdAt: now, expiresAt: now.addingTimeInterval(lifetime))

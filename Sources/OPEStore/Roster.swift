@@ -11,9 +11,35 @@ public struct Roster: Sendable {
         public var username: String
         public var displayName: String
         public var role: PlatformRole
+
+        public init(line: Int, username: String, displayName: String, role: PlatformRole) {
+            self.line = line
+            self.username = username
+            self.displayName = displayName
+            self.role = role
+        }
+    }
+
+    /// What importing a roster did. Beside the roster rather than the SQLite store, because
+    /// whichever ``AccountDirectory`` does the import answers with it.
+    public struct ImportResult: Sendable {
+        /// New accounts with their generated passwords (shown once, to hand out).
+        public var created: [(user: User, password: String)]
+        /// Entries whose username was taken, left unchanged.
+        public var existing: [Entry]
+
+        public init(created: [(user: User, password: String)], existing: [Entry]) {
+            self.created = created
+            self.existing = existing
+        }
     }
 
     public var entries: [Entry]
+
+    /// A roster already read (another process parsed the CSV and reported its problems).
+    public init(entries: [Entry]) {
+        self.entries = entries
+    }
 
     public init(csv text: String, file: String) throws {
         var entries: [Entry] = []

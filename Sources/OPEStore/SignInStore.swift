@@ -2,13 +2,6 @@ import Foundation
 import GRDB
 import OPECore
 
-/// A signed-in browser: the user behind a session cookie and the CSRF token bound to it.
-public struct SignIn: Sendable, Hashable {
-    public var user: User
-    public var csrfToken: String
-    public var createdAt: Date
-}
-
 /// Server-side sign-ins ("session" in OPE means a team's session; a browser's is a sign-in).
 /// The cookie carries a random token; the table (`auth_sessions`, its name from before) keeps only its hash.
 public struct SignInStore: Sendable {

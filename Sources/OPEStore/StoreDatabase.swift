@@ -109,7 +109,7 @@ public struct StoreDatabase: Sendable {
                     CREATE INDEX api_tokens_user ON api_tokens(username);
                     ALTER TABLE users ADD COLUMN disabled_at REAL;
                     """,
-                arguments: [Date().timeIntervalSince1970 + APITokenStore.defaultLifetime]
+                arguments: [Date().timeIntervalSince1970 + APIToken.defaultLifetime]
             )
         }
         return migrator

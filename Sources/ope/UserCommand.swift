@@ -106,7 +106,7 @@ struct UserCommand: AsyncParsableCommand {
             @OptionGroup var data: DataOptions
 
             func run() async throws {
-                guard let lifetime = DurationText.parse(expires), lifetime >= .seconds(60), lifetime <= .seconds(Int(APITokenStore.maxLifetime)) else {
+                guard let lifetime = DurationText.parse(expires), lifetime >= .seconds(60), lifetime <= .seconds(Int(APIToken.maxLifetime)) else {
                     throw CLIError("--expires: '\(expires)' is not a duration from 1m to 365d (such as 90d or 12h)")
                 }
                 let store = try Store.open(data)

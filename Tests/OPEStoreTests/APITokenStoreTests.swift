@@ -43,7 +43,7 @@ import Testing
         let token = try #require(try await store.tokens.list(username: "grader").first)
         #expect(token.name == "old script" && token.id.count == 12)
         let expiry = try #require(token.expiresAt)
-        #expect(abs(expiry.timeIntervalSinceNow - APITokenStore.defaultLifetime) < 3600)
+        #expect(abs(expiry.timeIntervalSinceNow - APIToken.defaultLifetime) < 3600)
         #expect(token.lastUsed != nil, "using the token is noted")
         // It can be revoked like any other.
         try await store.tokens.revoke(id: token.id, actor: "test")

@@ -9,9 +9,10 @@ import ServiceLifecycle
 /// work, and closes those that do not. Revocations in this process arrive at once through the
 /// ``RevocationNotifier``; this catches the rest: a token revoked with `ope user token revoke`
 /// (another process on the same data dir, as another gateway replica would be), a token that
-/// expired or a sign-in that reached its absolute end while its socket stayed open.
+/// expired or a sign-in that reached its absolute end while its socket stayed open, and what a
+/// remote ``AccountDirectory`` could not push while its revocation stream was reconnecting.
 struct CredentialSweeper: Service {
-    let store: Store
+    let accounts: any AccountDirectory
     let connections: LiveConnections
     let interval: Duration
     let clock: any PlatformClock
@@ -25,7 +26,7 @@ struct CredentialSweeper: Service {
         let open = connections.credentials
         guard !open.isEmpty else { return }
         do {
-            let valid = try await store.stillValid(open, now: now)
+            let valid = try await accounts.stillValid(open, now: now)
             if valid.count < open.count {
                 logger.info("closing connections whose sign-in or token ended", metadata: ["credentials": "\(open.count - valid.count)"])
             }

@@ -7,7 +7,7 @@ import Synchronization
 /// WebSockets), by the credential they were opened with, so that ending a sign-in, revoking a
 /// token or disabling an account closes them within moments instead of leaving them working.
 ///
-/// It listens to the store's ``RevocationNotifier`` and calls the `onRevoke` of every covered
+/// It listens to the account directory's ``RevocationNotifier`` and calls the `onRevoke` of every covered
 /// connection once. `onRevoke` runs on the revoking request's task: it must only signal.
 public final class LiveConnections: Sendable {
     private struct Entry {
@@ -19,7 +19,7 @@ public final class LiveConnections: Sendable {
     private let closed = Counter(label: "ope_connections_revoked_total")
 
     init(revocations: RevocationNotifier) {
-        // Held strongly by the notifier: both live as long as the store the gateway was built on.
+        // Held strongly by the notifier: both live as long as the directory the gateway was built on.
         revocations.subscribe { [self] revocation in revoke(revocation) }
     }
 

@@ -7,7 +7,7 @@ import OPEStore
 /// What an admin may do to accounts, with every refusal as an ``APIError`` in words: shared by
 /// the JSON API (`/api/users`) and the admin page (`/admin`), so both say the same things.
 struct AccountAdmin {
-    let store: Store
+    let accounts: any AccountDirectory
     let admin: Identity
     let logger: Logger
 
@@ -29,7 +29,7 @@ struct AccountAdmin {
         let secret = password ?? SecretToken.password()
         let user = User(username: username, displayName: displayName, role: try Self.role(role) ?? .participant)
         do {
-            try await store.users.create(user, password: secret, actor: admin.user.username)
+            try await accounts.createUser(user, password: secret, actor: admin.user.username)
         } catch {
             throw Self.refusal(error)
         }
@@ -38,7 +38,7 @@ struct AccountAdmin {
     }
 
     /// Creates accounts from a roster CSV (`username, display name, role`); errors name the line.
-    func importRoster(csv: String) async throws -> UserStore.ImportResult {
+    func importRoster(csv: String) async throws -> Roster.ImportResult {
         let roster: Roster
         do {
             roster = try Roster(csv: csv, file: "roster.csv")
@@ -48,7 +48,7 @@ struct AccountAdmin {
         guard !roster.entries.isEmpty else {
             throw APIError(.badRequest, "roster.csv: no accounts in the file (one line per account: username, display name, role)")
         }
-        let result = try await store.users.importRoster(roster, actor: admin.user.username)
+        let result = try await accounts.importRoster(roster, actor: admin.user.username)
         logger.info(
             "roster imported", metadata: ["user": "\(admin.user.username)", "created": "\(result.created.count)", "existing": "\(result.existing.count)"])
         return result
@@ -63,12 +63,12 @@ struct AccountAdmin {
         do {
             var user: User
             if role != nil || displayName != nil {
-                user = try await store.users.update(username, role: role, displayName: displayName, actor: admin.user.username)
+                user = try await accounts.updateUser(username, role: role, displayName: displayName, actor: admin.user.username)
             } else {
-                guard let found = try await store.users.find(username) else { throw UserStoreError.notFound(username) }
+                guard let found = try await accounts.findUser(username) else { throw UserStoreError.notFound(username) }
                 user = found
             }
-            if let disabled { user = try await store.users.setDisabled(username, disabled, actor: admin.user.username) }
+            if let disabled { user = try await accounts.setDisabled(username, disabled, actor: admin.user.username) }
             logger.info(
                 "account changed",
                 metadata: ["user": "\(admin.user.username)", "account": "\(username)", "role": "\(user.role)", "disabled": "\(user.disabled)"]
@@ -85,7 +85,7 @@ struct AccountAdmin {
         let password = password.flatMap { $0.isEmpty ? nil : $0 }
         let secret = password ?? SecretToken.password()
         do {
-            try await store.users.setPassword(username, password: secret, actor: admin.user.username)
+            try await accounts.setPassword(username, password: secret, actor: admin.user.username)
         } catch {
             throw Self.refusal(error)
         }
@@ -93,7 +93,7 @@ struct AccountAdmin {
         return password == nil ? secret : nil
     }
 
-    /// The store's refusals as answers: taken → 409, unknown → 404, the last admin → 409, bad → 400.
+    /// The directory's refusals as answers: taken → 409, unknown → 404, the last admin → 409, bad → 400.
     static func refusal(_ error: any Error) -> any Error {
         if let error = error as? UserStoreError {
             switch error {

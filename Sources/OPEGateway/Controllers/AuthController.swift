@@ -8,7 +8,7 @@ import OPEStore
 
 /// Sign-in, sign-out, the current user and API tokens.
 struct AuthController {
-    let store: Store
+    let accounts: any AccountDirectory
     let runtime: any RuntimeAPI
     let throttle: LoginThrottle
     let secureCookies: Bool
@@ -93,7 +93,7 @@ struct AuthController {
         group.delete("tokens/:id", use: revokeToken)
     }
 
-    var passwords: PasswordSignIn { PasswordSignIn(store: store, throttle: throttle, secureCookies: secureCookies) }
+    var passwords: PasswordSignIn { PasswordSignIn(accounts: accounts, throttle: throttle, secureCookies: secureCookies) }
 
     @Sendable func login(request: Request, context: AppRequestContext) async throws -> Response {
         let body = try await request.decodeJSON(LoginRequest.self, context: context)
@@ -102,12 +102,12 @@ struct AuthController {
             throw APIError(.tooManyRequests, "too many failed sign-ins; try again in \(seconds) seconds", headers: [.retryAfter: "\(seconds)"])
         case .wrongPassword:
             throw APIError(.unauthorized, "wrong username or password")
-        case .signedIn(let user, let token, let csrfToken):
+        case .signedIn(let user, let signIn):
             context.logger.info("signed in", metadata: ["user": "\(user.username)"])
             var response = try JSONResponse(
-                value: MeResponse(user: user, session: await runtime.currentSession(of: user.username), csrfToken: csrfToken)
+                value: MeResponse(user: user, session: await runtime.currentSession(of: user.username), csrfToken: signIn.csrfToken)
             ).response(from: request, context: context)
-            response.setCookie(passwords.cookie(token: token))
+            response.setCookie(passwords.cookie(for: signIn))
             return response
         }
     }
@@ -124,9 +124,9 @@ struct AuthController {
         }
         let everywhere = body.everywhere ?? false
         if body.revokeTokens == true, !everywhere { throw APIError(.badRequest, "revokeTokens goes with everywhere: true") }
-        try await store.signIns.end(token: token, user: identity.user, everywhere: everywhere)
+        try await accounts.endSignIn(token: token, user: identity.user, everywhere: everywhere)
         if body.revokeTokens == true {
-            let count = try await store.tokens.revokeAll(of: identity.user.username, actor: identity.user.username, now: clock.now)
+            let count = try await accounts.revokeAllTokens(of: identity.user.username, actor: identity.user.username, now: clock.now)
             context.logger.info("signed out everywhere and revoked API tokens", metadata: ["user": "\(identity.user.username)", "tokens": "\(count)"])
         }
         var response = Response(status: .noContent)
@@ -145,11 +145,11 @@ struct AuthController {
         let body = try await request.decodeJSON(TokenRequest.self, context: context)
         let name = body.name.trimmingCharacters(in: .whitespaces)
         guard (1...100).contains(name.count) else { throw APIError(.badRequest, "field 'name' must be 1 to 100 characters") }
-        let days = body.expiresInDays ?? Int(APITokenStore.defaultLifetime / 86400)
-        guard (1...Int(APITokenStore.maxLifetime / 86400)).contains(days) else {
-            throw APIError(.badRequest, "field 'expiresInDays' must be 1 to \(Int(APITokenStore.maxLifetime / 86400))")
+        let days = body.expiresInDays ?? Int(APIToken.defaultLifetime / 86400)
+        guard (1...Int(APIToken.maxLifetime / 86400)).contains(days) else {
+            throw APIError(.badRequest, "field 'expiresInDays' must be 1 to \(Int(APIToken.maxLifetime / 86400))")
         }
-        let issued = try await store.tokens.create(
+        let issued = try await accounts.createToken(
             for: identity.user, name: name, lifetime: TimeInterval(days) * 86400, actor: identity.user.username, now: clock.now
         )
         context.logger.info("API token created", metadata: ["user": "\(identity.user.username)", "token": "\(issued.token.id)"])
@@ -179,12 +179,12 @@ struct AuthController {
             guard !user.isEmpty else { throw APIError(.badRequest, "user must be a username") }
             if user != identity.user.username {
                 guard identity.user.role == .admin else { throw APIError(.forbidden, "only admins may list another user's tokens") }
-                guard try await store.users.find(user) != nil else { throw APIError(.notFound, "no user '\(user)'") }
+                guard try await accounts.findUser(user) != nil else { throw APIError(.notFound, "no user '\(user)'") }
             }
             owner = user
         }
         let now = clock.now
-        return JSONResponse(value: try await store.tokens.list(username: owner).map { TokenInfo($0, now: now) })
+        return JSONResponse(value: try await accounts.listTokens(of: owner).map { TokenInfo($0, now: now) })
     }
 
     /// Revokes one of the caller's tokens (admins: anyone's); it stops working at once.
@@ -192,10 +192,10 @@ struct AuthController {
         let identity = try context.requireIdentity()
         let id = try context.parameters.require("id")
         // Someone else's token is "not found" to a non-admin: ids are not secrets, but need not be confirmed.
-        guard let token = try await store.tokens.find(id: id), token.username == identity.user.username || identity.user.role == .admin else {
+        guard let token = try await accounts.findToken(id: id), token.username == identity.user.username || identity.user.role == .admin else {
             throw APIError(.notFound, "no token '\(id)' of yours")
         }
-        try await store.tokens.revoke(id: id, actor: identity.user.username, now: clock.now)
+        try await accounts.revokeToken(id: id, actor: identity.user.username, now: clock.now)
         context.logger.info("API token revoked", metadata: ["user": "\(identity.user.username)", "owner": "\(token.username)", "token": "\(id)"])
         return Response(status: .noContent)
     }

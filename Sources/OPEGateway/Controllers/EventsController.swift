@@ -9,7 +9,6 @@ import OPEStore
 
 /// The event record, for instructors and researchers: a JSON page API and a streamed download.
 struct EventsController {
-    let store: Store
     let runtime: any RuntimeAPI
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -26,7 +25,7 @@ struct EventsController {
                 guard let value = Int(text), (1...10_000).contains(value) else { throw APIError(.badRequest, "limit must be a number from 1 to 10000") }
                 return value
             } ?? 1000
-        return JSONResponse(value: try await store.reader.events(filter, limit: limit))
+        return JSONResponse(value: try await runtime.events(filter, limit: limit))
     }
 
     @Sendable func export(request: Request, context: AppRequestContext) async throws -> Response {

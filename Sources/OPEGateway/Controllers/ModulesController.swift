@@ -3,11 +3,9 @@ import Hummingbird
 import OPECore
 import OPEModules
 import OPERuntime
-import OPEStore
 
 /// The exercises on offer.
 struct ModulesController {
-    let store: Store
     let runtime: any RuntimeAPI
 
     /// A module as the list of exercises shows it.

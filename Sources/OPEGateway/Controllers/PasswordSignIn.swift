@@ -7,13 +7,13 @@ import OPEStore
 /// check, the record of a failure, the new sign-in and its cookie.
 struct PasswordSignIn: Sendable {
     enum Outcome: Sendable {
-        case signedIn(User, token: String, csrfToken: String)
+        case signedIn(User, SignIn.Issued)
         case wrongPassword
         /// Too many failures; try again after this many seconds.
         case throttled(seconds: Int)
     }
 
-    let store: Store
+    let accounts: any AccountDirectory
     let throttle: LoginThrottle
     let secureCookies: Bool
 
@@ -22,20 +22,20 @@ struct PasswordSignIn: Sendable {
         if let wait = await throttle.retryAfter(username: username, address: address) {
             return .throttled(seconds: max(1, DurationText.seconds(wait) + 1))
         }
-        guard let user = try await store.users.authenticate(username: username, password: password) else {
+        guard let user = try await accounts.authenticate(username: username, password: password) else {
             await throttle.recordFailure(username: username, address: address)
-            try await store.recordSignInFailure(username: username, address: address)
+            try await accounts.recordSignInFailure(username: username, address: address)
             return .wrongPassword
         }
         await throttle.recordSuccess(username: username, address: address)
-        let session = try await store.signIns.create(for: user, address: address, via: "password")
-        return .signedIn(user, token: session.token, csrfToken: session.csrfToken)
+        return .signedIn(user, try await accounts.startSignIn(for: user, address: address, via: "password"))
     }
 
-    /// The sign-in cookie: HttpOnly, SameSite=Lax, Secure behind https.
-    func cookie(token: String) -> Cookie {
+    /// The cookie of a new sign-in: HttpOnly, SameSite=Lax, Secure behind https, kept by the
+    /// browser as long as the sign-in can live.
+    func cookie(for signIn: SignIn.Issued) -> Cookie {
         Cookie(
-            name: AuthenticationMiddleware.cookieName, value: token, maxAge: Int(store.signIns.absoluteTimeout), path: "/", secure: secureCookies,
+            name: AuthenticationMiddleware.cookieName, value: signIn.token, maxAge: Int(signIn.lifetime), path: "/", secure: secureCookies,
             httpOnly: true, sameSite: .lax
         )
     }

@@ -10,7 +10,7 @@ import OPEWorkspaces
 /// Sessions as members and instructors see them, and the instructor's commands.
 struct SessionsController {
     let hub: RoomHub
-    let store: Store
+    let accounts: any AccountDirectory
     let runtime: any RuntimeAPI
     /// Set when workspaces have their own origin.
     let workspaceOrigin: String?
@@ -127,7 +127,7 @@ struct SessionsController {
         let connected = hub.connectedUsers(in: session.id)
         var members: [SessionResponse.Member] = []
         for member in session.members {
-            let name = try await store.users.find(member.user)?.displayName ?? member.user
+            let name = try await accounts.findUser(member.user)?.displayName ?? member.user
             members.append(
                 .init(username: member.user, displayName: name, role: member.role, connected: connected.contains(member.user), lateJoiner: member.lateJoiner))
         }

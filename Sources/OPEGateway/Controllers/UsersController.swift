@@ -7,7 +7,7 @@ import OPEStore
 
 /// Accounts: staff may list them; admins create, import, change, disable and reset them.
 struct UsersController {
-    let store: Store
+    let accounts: any AccountDirectory
 
     struct UserResponse: Encodable, Sendable {
         var username: String
@@ -72,12 +72,12 @@ struct UsersController {
     }
 
     func admin(_ context: AppRequestContext) throws -> AccountAdmin {
-        AccountAdmin(store: store, admin: try context.requireAdmin(), logger: context.requestLogger)
+        AccountAdmin(accounts: accounts, admin: try context.requireAdmin(), logger: context.requestLogger)
     }
 
     @Sendable func list(request: Request, context: AppRequestContext) async throws -> JSONResponse<[UserResponse]> {
         _ = try context.requireStaff()
-        return JSONResponse(value: try await store.users.list().map { UserResponse($0) })
+        return JSONResponse(value: try await accounts.listUsers().map { UserResponse($0) })
     }
 
     @Sendable func create(request: Request, context: AppRequestContext) async throws -> JSONResponse<UserResponse> {

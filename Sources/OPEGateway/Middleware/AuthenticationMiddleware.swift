@@ -9,7 +9,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     static let cookieName = "ope_session"
 
-    let store: Store
+    let accounts: any AccountDirectory
     /// Decides whether an API token has expired (the gateway's clock, so tests can move it on).
     var clock: any PlatformClock = SystemClock()
 
@@ -30,12 +30,12 @@ struct AuthenticationMiddleware: RouterMiddleware {
                 throw APIError(.unauthorized, "Authorization must be 'Bearer <token>'")
             }
             let token = String(parts[1])
-            guard let user = try await store.tokens.user(for: token, now: clock.now) else {
+            guard let user = try await accounts.user(forToken: token, now: clock.now) else {
                 throw APIError(.unauthorized, "unknown, expired or revoked API token (or its account is disabled)")
             }
             return Identity(user: user, method: .bearer(token: token))
         }
-        if let token = request.cookies[Self.cookieName]?.value, !token.isEmpty, let session = try await store.signIns.find(token: token) {
+        if let token = request.cookies[Self.cookieName]?.value, !token.isEmpty, let session = try await accounts.findSignIn(token: token) {
             return Identity(user: session.user, method: .cookie(token: token, csrfToken: session.csrfToken))
         }
         return nil

@@ -27,12 +27,12 @@ extension WebController {
     @Sendable func createTokenFromPage(request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try signedIn(request, context)
         let form = try await checkedForm(TokenForm.self, csrf: \TokenForm._csrf, request, identity: identity, limit: 16 * 1024)
-        let maxDays = Int(APITokenStore.maxLifetime / 86400)
+        let maxDays = Int(APIToken.maxLifetime / 86400)
         guard let days = Int(form.days ?? "90"), (1...maxDays).contains(days) else {
             return try await renderAccount(identity, notice: nil, error: "A token lives 1 to \(maxDays) days.", issued: nil, status: .badRequest)
         }
         do {
-            let issued = try await store.tokens.create(
+            let issued = try await accounts.createToken(
                 for: identity.user, name: form.name ?? "", lifetime: TimeInterval(days) * 86400, actor: identity.user.username, now: clock.now
             )
             context.requestLogger.info("API token created", metadata: ["token": "\(issued.token.id)"])
@@ -46,16 +46,16 @@ extension WebController {
         let identity = try signedIn(request, context)
         _ = try await checkedForm(TokenForm.self, csrf: \TokenForm._csrf, request, identity: identity, limit: 16 * 1024)
         let id = try context.parameters.require("id")
-        guard let token = try await store.tokens.find(id: id), token.username == identity.user.username else {
+        guard let token = try await accounts.findToken(id: id), token.username == identity.user.username else {
             return try await renderAccount(identity, notice: nil, error: "You have no token '\(id)' (already revoked?).", issued: nil, status: .notFound)
         }
-        try await store.tokens.revoke(id: id, actor: identity.user.username, now: clock.now)
+        try await accounts.revokeToken(id: id, actor: identity.user.username, now: clock.now)
         context.requestLogger.info("API token revoked", metadata: ["token": "\(id)"])
         return try await renderAccount(identity, notice: "Token “\(token.name)” revoked: it no longer works.", error: nil, issued: nil, status: .ok)
     }
 
     func renderAccount(_ identity: Identity, notice: String?, error: String?, issued: APIToken.Issued?, status: HTTPResponse.Status) async throws -> Response {
-        let tokens = try await store.tokens.list(username: identity.user.username)
+        let tokens = try await accounts.listTokens(of: identity.user.username)
         let now = clock.now
         var values: [String: Any] = [
             "title": "Your account", "platformRole": identity.user.role.rawValue, "tokens": tokens.map { Self.tokenRow($0, now: now) },

@@ -65,7 +65,7 @@ extension WebController {
                 let username = try context.parameters.require("username")
                 return try await adminAction(request, context) { admin, _ in
                     let password = try await admin.resetPassword(username: username, password: nil) ?? ""
-                    guard let user = try await store.users.find(username) else { throw APIError(.notFound, "no user '\(username)'") }
+                    guard let user = try await accounts.findUser(username) else { throw APIError(.notFound, "no user '\(username)'") }
                     return .passwords(notice: "New password for \(username); their sign-ins have ended.", [(user, password)])
                 }
             })
@@ -89,7 +89,7 @@ extension WebController {
             use: page { request, context in
                 let id = try context.parameters.require("id")
                 return try await adminAction(request, context) { admin, _ in
-                    guard let token = try await store.tokens.revoke(id: id, actor: admin.admin.user.username, now: clock.now) else {
+                    guard let token = try await accounts.revokeToken(id: id, actor: admin.admin.user.username, now: clock.now) else {
                         throw APIError(.notFound, "no token '\(id)' (already revoked?)")
                     }
                     admin.logger.info("API token revoked", metadata: ["owner": "\(token.username)", "token": "\(id)"])
@@ -120,7 +120,7 @@ extension WebController {
     ) async throws -> Response {
         let identity = try admin(request, context)
         let form = try await checkedForm(AdminForm.self, csrf: \AdminForm._csrf, request, identity: identity, limit: 1 << 20)
-        let admin = AccountAdmin(store: store, admin: identity, logger: context.requestLogger)
+        let admin = AccountAdmin(accounts: accounts, admin: identity, logger: context.requestLogger)
         do {
             switch try await action(admin, form) {
             case .done(let notice):
@@ -136,8 +136,8 @@ extension WebController {
     func renderAdmin(
         _ identity: Identity, notice: String?, error: String?, passwords: [(user: User, password: String)], status: HTTPResponse.Status
     ) async throws -> Response {
-        let users = try await store.users.list()
-        let tokens = try await store.tokens.list()
+        let users = try await accounts.listUsers()
+        let tokens = try await accounts.listTokens(of: nil)
         let now = clock.now
         let counts = Dictionary(grouping: tokens, by: \.username).mapValues(\.count)
         let userRows: [[String: Any]] = users.map { user in

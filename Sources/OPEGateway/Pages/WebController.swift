@@ -16,7 +16,7 @@ import OPEStore
 /// sign-in a ``LoginToken`` (signed, time-limited, bound to the address) that must also match the
 /// `ope_login` cookie (double submit). The sign-in form also refuses another site's `Origin`.
 struct WebController {
-    let store: Store
+    let accounts: any AccountDirectory
     let runtime: any RuntimeAPI
     let passwords: PasswordSignIn
     let library: MustacheLibrary
@@ -37,7 +37,7 @@ struct WebController {
     }
 
     func addRoutes(to router: Router<AppRequestContext>) {
-        let pages = router.group().add(middleware: AuthenticationMiddleware(store: store, clock: clock))
+        let pages = router.group().add(middleware: AuthenticationMiddleware(accounts: accounts, clock: clock))
         pages.get("login", use: page(loginPage))
         pages.post("login", use: page(login))
         pages.post("logout", use: page(logout))
@@ -196,10 +196,10 @@ struct WebController {
             )
         case .wrongPassword:
             return loginForm(next: next, typed: form.username, notice: nil, error: "Wrong username or password.", status: .unauthorized, address: address)
-        case .signedIn(let user, let token, _):
+        case .signedIn(let user, let signIn):
             context.logger.info("signed in", metadata: ["user": "\(user.username)"])
             var response = Self.redirect(next == "/" && user.role.isStaff ? "/instructor" : next)
-            response.setCookie(passwords.cookie(token: token))
+            response.setCookie(passwords.cookie(for: signIn))
             response.setCookie(loginCookie("", maxAge: 0))
             return response
         }
@@ -224,10 +224,10 @@ struct WebController {
     @Sendable func logout(request: Request, context: AppRequestContext) async throws -> Response {
         let (identity, form) = try await checked(request, context)
         if case .cookie(let token, _) = identity.method {
-            try await store.signIns.end(token: token, user: identity.user, everywhere: true)
+            try await accounts.endSignIn(token: token, user: identity.user, everywhere: true)
         }
         if form.revokeTokens != nil {
-            let count = try await store.tokens.revokeAll(of: identity.user.username, actor: identity.user.username, now: clock.now)
+            let count = try await accounts.revokeAllTokens(of: identity.user.username, actor: identity.user.username, now: clock.now)
             context.logger.info("signed out everywhere and revoked API tokens", metadata: ["user": "\(identity.user.username)", "tokens": "\(count)"])
         }
         var response = Self.redirect("/login?signedOut=1")
@@ -373,7 +373,7 @@ struct WebController {
         let module = try await runtime.module(id: session.module)
         var members: [[String: Any]] = []
         for member in session.members {
-            let name = try await store.users.find(member.user)?.displayName ?? member.user
+            let name = try await accounts.findUser(member.user)?.displayName ?? member.user
             members.append(["username": member.user, "displayName": name, "role": member.role])
         }
         let tasks: [[String: Any]] = (module?.tasks ?? []).map { task in

@@ -56,7 +56,7 @@ struct WorkspaceProxyController {
     /// `_xsrf`) stay with the proxy: the browser's sign-in is the platform's alone.
     static let dropResponseHeaders: Set<String> = ["connection", "keep-alive", "transfer-encoding", "trailer", "upgrade", "content-length", "set-cookie"]
 
-    let store: Store
+    let accounts: any AccountDirectory
     /// On the separate workspace origin: who may embed JupyterLab (the platform's pages). JupyterLab
     /// allows only itself (`frame-ancestors 'self'`), which would blank the session page's frame.
     var frameAncestors: String? = nil
@@ -71,7 +71,7 @@ struct WorkspaceProxyController {
 
     func addRoutes(to router: Router<AppRequestContext>) {
         // A revoked credential must not ride on the cache for its last seconds.
-        store.revocations.subscribe { [cache] _ in cache.clear() }
+        accounts.revocations.subscribe { [cache] _ in cache.clear() }
         // Authentication happens in `authorize`, which skips the lookups for callers it has just let in.
         let group = router.group("w")
         group.get(":workspace") { request, context -> Response in
@@ -111,7 +111,7 @@ struct WorkspaceProxyController {
             workspaces.touch(session: workspace.session)
             return (workspace, known)
         }
-        guard let identity = try await AuthenticationMiddleware(store: store, clock: clock).identity(for: request) else {
+        guard let identity = try await AuthenticationMiddleware(accounts: accounts, clock: clock).identity(for: request) else {
             throw APIError(.unauthorized, "sign in first: workspaces are only open to their team")
         }
         // A culled or crashed session workspace restarts under the session's own id.
