@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the Swift code of the gRPC contracts in proto/ (`make proto`):
 #   proto/ope/grading/v1/grading.proto -> Sources/OPEGrading/Generated/grading.{pb,grpc}.swift
-#   proto/ope/runtime/v1/runtime.proto -> Sources/OPECluster/Generated/runtime.{pb,grpc}.swift
+#   proto/ope/runtime/v1/*.proto       -> Sources/OPECluster/Generated/*.{pb,grpc}.swift
 # The generated files are committed, so building and testing OPE need none of this. Regenerating
 # without changing a .proto gives the same bytes: the plugins' versions are pinned below.
 #
@@ -14,10 +14,10 @@ cd "$(dirname "$0")/.."
 swift_protobuf_version=1.39.0
 grpc_swift_protobuf_version=2.4.1
 tools=.build-proto/tools
-# Each contract and the target its Swift code belongs to.
+# Each target's Generated/ folder and the contracts whose Swift code it holds.
 contracts=(
-  "proto/ope/grading/v1/grading.proto Sources/OPEGrading/Generated"
-  "proto/ope/runtime/v1/runtime.proto Sources/OPECluster/Generated"
+  "Sources/OPEGrading/Generated proto/ope/grading/v1/grading.proto"
+  "Sources/OPECluster/Generated proto/ope/runtime/v1/*.proto"
 )
 
 if ! command -v protoc >/dev/null 2>&1; then
@@ -49,7 +49,7 @@ done
 bin=$(swift build --package-path "$tools" --show-bin-path)
 
 for contract in "${contracts[@]}"; do
-  read -r proto out <<<"$contract"
+  read -r out protos <<<"$contract"
   mkdir -p "$out"
   rm -f "$out"/*.swift
   # Paths are relative to proto/, so the generated code names e.g. `ope/grading/v1/grading.proto`.
@@ -59,7 +59,7 @@ for contract in "${contracts[@]}"; do
     --swift_out="$out" --swift_opt=Visibility=Public --swift_opt=FileNaming=DropPath \
     --plugin=protoc-gen-grpc-swift-2="$bin/protoc-gen-grpc-swift-2" \
     --grpc-swift-2_out="$out" --grpc-swift-2_opt=Visibility=Public --grpc-swift-2_opt=FileNaming=DropPath \
-    "$proto"
+    $protos
   # Generated code is not held to the house style: both plugins write `// swift-format-ignore-file`
   # in the comments before the first import, which `make lint` and `make format` honour. Add it where
   # a plugin no longer does.

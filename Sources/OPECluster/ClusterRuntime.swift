@@ -229,4 +229,11 @@ extension ClusterRuntime: RuntimeAPI {
         }
         for core in cores { try await core.export(filter, page: page) }
     }
+
+    /// Up to `limit` events from every core's log, oldest first across cores (ids are each core's own).
+    public func events(_ filter: EventFilter, limit: Int) async throws -> [Event] {
+        if let session = filter.session { return try await core(ofSession: session).events(filter, limit: limit) }
+        let pages = try await everyCore { try await $0.events(filter, limit: limit) }
+        return Array(pages.flatMap { $0 }.sorted { $0.time < $1.time }.prefix(limit))
+    }
 }

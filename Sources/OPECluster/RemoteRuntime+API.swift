@@ -250,4 +250,15 @@ extension RemoteRuntime: RuntimeAPI {
             { [stub, metadata, request] options, read in try await stub.export(request, metadata: metadata, options: options, onResponse: read) },
             deadline: .seconds(24 * 3600), page: page)
     }
+
+    public func events(_ filter: EventFilter, limit: Int) async throws -> [Event] {
+        var request = Ope_Runtime_V1_ExportRequest()
+        request.filter = try JSONEncoder().encode(filter)
+        request.limit = Int64(limit)
+        var events: [Event] = []
+        try await readBatches(
+            { [stub, metadata, request] options, read in try await stub.export(request, metadata: metadata, options: options, onResponse: read) },
+            deadline: configuration.deadline, page: { events += $0 })
+        return events
+    }
 }

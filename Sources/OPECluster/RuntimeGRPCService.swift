@@ -243,7 +243,11 @@ struct RuntimeGRPCService: Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
             } catch {
                 throw RuntimeError(.invalid, "the export filter is not an EventFilter: \(error)")
             }
-            try await runtime.export(filter) { page in try await response.write(Self.positioned(page)) }
+            if request.hasLimit {
+                try await response.write(Self.positioned(try await runtime.events(filter, limit: Int(clamping: max(0, request.limit)))))
+            } else {
+                try await runtime.export(filter) { page in try await response.write(Self.positioned(page)) }
+            }
         }
     }
 
