@@ -1,8 +1,10 @@
 import Foundation
+import Logging
 import OPECore
 import OPEModules
 import OPERuntime
 import OPEStore
+import OPEWorkspaces
 
 /// The whole cluster as one ``RuntimeAPI``: what `ope serve --role edge` holds. It routes each
 /// call by name alone (``ShardMap``): a lobby's calls go to its module's home core, a team's to
@@ -235,5 +237,30 @@ extension ClusterRuntime: RuntimeAPI {
         if let session = filter.session { return try await core(ofSession: session).events(filter, limit: limit) }
         let pages = try await everyCore { try await $0.events(filter, limit: limit) }
         return Array(pages.flatMap { $0 }.sorted { $0.time < $1.time }.prefix(limit))
+    }
+}
+
+/// The proxy's view of every core's workspaces: a workspace id names its core (`s<core>-…` for a
+/// session's, `p<core>-…` for a warm pool's).
+extension ClusterRuntime: WorkspaceAccess {
+    func workspaceCore(_ id: String) -> (any RuntimeAPI & WorkspaceAccess)? {
+        map.shard(ofWorkspace: id).flatMap { cores[$0] as? any RuntimeAPI & WorkspaceAccess }
+    }
+
+    public func route(_ id: String) -> Workspace? { workspaceCore(id)?.route(id) }
+
+    public func resolve(_ id: String) async throws -> Workspace? { try await workspaceCore(id)?.resolve(id) }
+
+    public func open(session: String) async throws -> Workspace? {
+        guard let core = workspaceCore(session) else { throw RuntimeError(.notFound, "no session '\(session)'") }
+        return try await core.open(session: session)
+    }
+
+    public func state(of session: String) async throws -> WorkspaceService.State? { try await workspaceCore(session)?.state(of: session) }
+
+    public func touch(session: String) { workspaceCore(session)?.touch(session: session) }
+
+    public func noteEdit(session: String, user: String, logger: Logger) async {
+        await workspaceCore(session)?.noteEdit(session: session, user: user, logger: logger)
     }
 }

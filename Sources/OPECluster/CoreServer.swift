@@ -4,6 +4,7 @@ import GRPCNIOTransportHTTP2
 import Logging
 import OPEGrading
 import OPERuntime
+import OPEStore
 import ServiceLifecycle
 
 /// A core's runtime served to the edges over gRPC (`ope.runtime.v1.Runtime` on HTTP/2): the
@@ -35,7 +36,8 @@ public final class CoreServer: Service, Sendable {
     let service: RuntimeGRPCService
     let logger: Logger
 
-    public init(runtime: Runtime, configuration: Configuration, logger: Logger = Logger(label: "ope.core")) {
+    /// - Parameter accounts: the cluster's account directory when this is the core that holds it (core 0).
+    public init(runtime: Runtime, accounts: (any AccountDirectory)? = nil, configuration: Configuration, logger: Logger = Logger(label: "ope.core")) {
         self.logger = logger
         service = RuntimeGRPCService(runtime: runtime, logger: logger)
         let address: GRPCNIOTransportCore.SocketAddress =

@@ -202,13 +202,25 @@ extension RemoteRuntime: RuntimeAPI {
     /// Follows the core's event stream until cancelled: when the stream breaks (the core
     /// restarts, the network blips, this edge fell behind) it subscribes again from the last
     /// position it reached, so `deliver` misses nothing and sees nothing twice.
+    ///
+    /// Returns once the core has started the stream, so that everything committed after the call
+    /// is delivered; a core that cannot be reached gets ``Configuration/retryWindow`` before the
+    /// call returns anyway (the stream starts when the core is back).
     public func subscribe(_ deliver: @escaping @Sendable ([Event]) -> Void) async -> RuntimeSubscription {
-        let task = Task { await follow(from: nil, deliver) }
+        let (started, signal) = AsyncStream<Void>.makeStream()
+        let task = Task { await follow(from: nil, deliver, started: { signal.finish() }) }
+        let timeout = Task {
+            try? await Task.sleep(for: configuration.retryWindow)
+            signal.finish()
+        }
+        for await _ in started {}
+        timeout.cancel()
         return RuntimeSubscription { task.cancel() }
     }
 
-    /// The subscription loop; `position` is where to resume (nil: from now on).
-    func follow(from start: Int64?, _ deliver: @escaping @Sendable ([Event]) -> Void) async {
+    /// The subscription loop; `position` is where to resume (nil: from now on); `started` is
+    /// called when the first stream has begun.
+    func follow(from start: Int64?, _ deliver: @escaping @Sendable ([Event]) -> Void, started: @escaping @Sendable () -> Void = {}) async {
         let position = Atomic<Int64>(start ?? -1)
         var pause = Duration.milliseconds(100)
         while !Task.isCancelled {
@@ -222,6 +234,7 @@ extension RemoteRuntime: RuntimeAPI {
                     for try await batch in response.messages {
                         if !batch.events.isEmpty { deliver(try RuntimeWire.events(batch)) }
                         position.store(batch.position, ordering: .relaxed)
+                        started()
                     }
                 }
                 pause = .milliseconds(100)

@@ -4,7 +4,9 @@ import GRPCNIOTransportHTTP2
 import OPECore
 import OPERuntime
 import OPEStore
+import OPEWorkspaces
 import ServiceLifecycle
+import Synchronization
 
 /// One core's runtime, reached over gRPC: the ``RuntimeAPI`` an edge uses for the teams and
 /// lobbies that core holds (``ClusterRuntime`` routes among several).
@@ -35,6 +37,11 @@ public final class RemoteRuntime: Service, Sendable {
         /// long enough to ride out a blip or a quick restart, short enough that a person whose
         /// core is down hears so (503) in seconds.
         public var retryWindow: Duration = .seconds(2)
+        /// How long the proxy trusts a workspace's address before asking the core again (a
+        /// restarted workspace has a new one).
+        public var routeLifetime: Duration = .seconds(5)
+        /// How often the proxy's use of workspaces (traffic, edits) is reported to the core.
+        public var useReportInterval: Duration = .seconds(1)
 
         public init(
             host: String, port: Int, token: String, transportSecurity: HTTP2ClientTransport.Posix.TransportSecurity = .plaintext,
@@ -56,6 +63,10 @@ public final class RemoteRuntime: Service, Sendable {
     public let configuration: Configuration
     let grpc: GRPCClient<HTTP2ClientTransport.Posix>
     let stub: Ope_Runtime_V1_Runtime.Client<HTTP2ClientTransport.Posix>
+    /// Workspaces the proxy reached lately, by the id in their path, with when they were learnt.
+    let routes = Mutex<[String: (workspace: Workspace, learnt: ContinuousClock.Instant)]>([:])
+    /// Use the proxy saw and has not reported yet.
+    let use = Mutex(WorkspaceUseReport())
 
     public init(configuration: Configuration) throws {
         self.configuration = configuration
@@ -67,13 +78,28 @@ public final class RemoteRuntime: Service, Sendable {
 
     public func run() async throws {
         try await withGracefulShutdownHandler {
-            try await grpc.runConnections()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.grpc.runConnections() }
+                group.addTask { await self.reportUse() }
+                // The connections end with a graceful shutdown; the reports end with them.
+                try await group.next()
+                group.cancelAll()
+            }
         } onGracefulShutdown: {
             self.grpc.beginGracefulShutdown()
         }
     }
 
     public func beginGracefulShutdown() { grpc.beginGracefulShutdown() }
+
+    /// Sends the use the proxy saw, once a second, until the connections close.
+    func reportUse() async {
+        while true {
+            do { try await Task.sleep(for: configuration.useReportInterval) } catch { return }
+            await flushUse()
+            if Task.isCancelled { return }
+        }
+    }
 
     var metadata: Metadata { ["authorization": "Bearer \(configuration.token)"] }
 

@@ -175,6 +175,34 @@ struct RuntimeGRPCService: Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
         }
     }
 
+    // MARK: Workspaces
+
+    func resolveWorkspace(request: Ope_Runtime_V1_WorkspaceRequest, context: ServerContext) async throws -> Ope_Runtime_V1_Json {
+        try await answering { try RuntimeWire.encodeOptional(try await runtime.workspaceAccess?.resolve(request.id)) }
+    }
+
+    func openWorkspace(request: Ope_Runtime_V1_SessionRequest, context: ServerContext) async throws -> Ope_Runtime_V1_Json {
+        try await answering {
+            guard let access = runtime.workspaceAccess else {
+                throw RuntimeError(.conflict, "this core runs without workspaces (--workspaces none)")
+            }
+            return try RuntimeWire.encodeOptional(try await access.open(session: request.session))
+        }
+    }
+
+    func noteWorkspaceUse(request: Ope_Runtime_V1_WorkspaceUse, context: ServerContext) async throws -> Ope_Runtime_V1_Empty {
+        try await answering {
+            if let access = runtime.workspaceAccess {
+                for session in request.touched { access.touch(session: session) }
+                for edit in request.edits {
+                    // Each update counts; the record coalesces them per member and minute.
+                    for _ in 0..<min(max(1, Int(edit.updates)), 1000) { await access.noteEdit(session: edit.session, user: edit.user, logger: logger) }
+                }
+            }
+            return Ope_Runtime_V1_Empty()
+        }
+    }
+
     // MARK: Subscriptions
 
     func subscribe(

@@ -27,9 +27,20 @@ public struct ShardMap: Sendable, Hashable, CustomStringConvertible {
         return core
     }
 
+    /// The core a workspace id names: a session's (`s<core>-…`) or a warm pool's (`p<core>-…`).
+    public func shard(ofWorkspace id: String) -> Int? {
+        guard id.hasPrefix("s") || id.hasPrefix("p"), let core = Self.core(inID: id), core < count else { return nil }
+        return core
+    }
+
     /// The core named in a session id (`s<core>-…`), whatever the cluster's size.
     public static func core(inSessionID id: String) -> Int? {
-        guard id.hasPrefix("s"), let dash = id.firstIndex(of: "-") else { return nil }
+        id.hasPrefix("s") ? core(inID: id) : nil
+    }
+
+    /// The digits between an id's first letter and its first dash.
+    static func core(inID id: String) -> Int? {
+        guard let dash = id.firstIndex(of: "-") else { return nil }
         let digits = id[id.index(after: id.startIndex)..<dash]
         guard !digits.isEmpty, digits.count <= 4, digits.allSatisfy(\.isASCII), let core = Int(digits) else { return nil }
         return core
@@ -38,6 +49,12 @@ public struct ShardMap: Sendable, Hashable, CustomStringConvertible {
     /// How a session id made on `core` begins.
     public static func sessionPrefix(core: Int?) -> String {
         core.map { "s\($0)-" } ?? "s-"
+    }
+
+    /// How the id of a warm pool's workspace started on `core` begins (its URL path names it
+    /// before it has a session, so the id must say where it runs).
+    public static func poolPrefix(core: Int?) -> String {
+        core.map { "p\($0)-" } ?? "p-"
     }
 
     public var description: String { "\(count) core\(count == 1 ? "" : "s")" }

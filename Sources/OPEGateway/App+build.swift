@@ -9,7 +9,7 @@ import OPEWorkspaces
 import ServiceLifecycle
 
 /// The parts a running gateway is made of, for the CLI and the tests to reach into: the runtime
-/// it fronts (`gateway.sessions` is `gateway.runtime.sessions`), the accounts it checks callers
+/// it fronts (`gateway.sessions` is `parts.runtime.sessions`), the accounts it checks callers
 /// against and the connections it holds.
 @dynamicMemberLookup
 public struct Gateway: Sendable {
@@ -23,6 +23,26 @@ public struct Gateway: Sendable {
     public subscript<Part>(dynamicMember part: KeyPath<Runtime, Part>) -> Part { runtime[keyPath: part] }
 }
 
+/// What an HTTP front door stands on: the runtime it fronts, the accounts it checks callers
+/// against, and the workspaces its proxy reaches. In the all-in-one server they are this
+/// process's; on a cluster's edge, the cores' over gRPC.
+public struct GatewayParts: Sendable {
+    public var runtime: any RuntimeAPI
+    public var accounts: any AccountDirectory
+    /// Nil without workspaces.
+    public var workspaces: (any WorkspaceAccess)?
+    /// What must run for the parts to work, in start order (the all-in-one runtime's services, an
+    /// edge's gRPC connections); they stop in reverse.
+    public var services: [any Service]
+
+    public init(runtime: any RuntimeAPI, accounts: any AccountDirectory, workspaces: (any WorkspaceAccess)?, services: [any Service]) {
+        self.runtime = runtime
+        self.accounts = accounts
+        self.workspaces = workspaces
+        self.services = services
+    }
+}
+
 /// Builds the all-in-one OPE server over `store`: the runtime on it, its accounts as the
 /// gateway's ``AccountDirectory``, and the routes and middleware.
 ///
@@ -33,15 +53,32 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) async throws -> (some ApplicationProtocol, Gateway) {
     OPEMetrics.bootstrap()
-    let clock = configuration.runtime.clock
     let runtime = try await Runtime(configuration.runtime, store: store, logger: logger)
     // From here on the gateway knows the store only as a directory of accounts.
-    let accounts: any AccountDirectory = store
+    let parts = GatewayParts(runtime: runtime, accounts: store, workspaces: runtime.workspaceAccess, services: runtime.services)
+    let (app, live) = try await buildFrontDoor(configuration, parts: parts, logger: logger, onServerRunning: onServerRunning)
+    return (app, Gateway(runtime: runtime, accounts: store, connections: live))
+}
+
+/// Builds a cluster's edge (`ope serve --role edge`): the same pages, API, team rooms and
+/// workspace proxy, on parts that live in the cores. It keeps nothing that matters.
+public func buildEdgeApplication(
+    _ configuration: GatewayConfiguration, parts: GatewayParts, logger: Logger = Logger(label: "ope"),
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) async throws -> some ApplicationProtocol {
+    OPEMetrics.bootstrap()
+    return try await buildFrontDoor(configuration, parts: parts, logger: logger, onServerRunning: onServerRunning).0
+}
+
+/// The HTTP server (and, with a workspace port, the workspace origin's) over `parts`.
+func buildFrontDoor(
+    _ configuration: GatewayConfiguration, parts: GatewayParts, logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void
+) async throws -> (some ApplicationProtocol, LiveConnections) {
+    let clock = configuration.runtime.clock
     let hub = RoomHub()
-    _ = await runtime.subscribe { events in hub.deliver(events) }
-    let live = LiveConnections(revocations: accounts.revocations)
-    let gateway = Gateway(runtime: runtime, accounts: accounts, connections: live)
-    let router = buildRouter(configuration, gateway: gateway, hub: hub, live: live, pages: try await WebController.loadLibrary())
+    _ = await parts.runtime.subscribe { events in hub.deliver(events) }
+    let live = LiveConnections(revocations: parts.accounts.revocations)
+    let router = buildRouter(configuration, parts: parts, hub: hub, live: live, pages: try await WebController.loadLibrary())
     var app = Application(
         router: router,
         // Frames up to the proxy's limit; the team room enforces its own, smaller one.
@@ -56,9 +93,10 @@ public func buildApplication(
         logger: logger
     )
     // Services shut down in reverse order: the bots stop before the workspaces and the store they use.
-    app.addServices(runtime.services)
-    app.addServices(CredentialSweeper(accounts: accounts, connections: live, interval: configuration.credentialCheckInterval, clock: clock, logger: logger))
-    if let workspacePort = configuration.workspacePort, let workspaces = runtime.workspaces {
+    app.addServices(parts.services)
+    app.addServices(
+        CredentialSweeper(accounts: parts.accounts, connections: live, interval: configuration.credentialCheckInterval, clock: clock, logger: logger))
+    if let workspacePort = configuration.workspacePort, let workspaces = parts.workspaces {
         // The separate workspace origin: the proxy alone, on its own port.
         let proxyRouter = Router(context: AppRequestContext.self)
         let proxyRoutes = RouteTable()
@@ -67,9 +105,9 @@ public func buildApplication(
         proxyRouter.add(middleware: ErrorMiddleware())
         proxyRouter.add(middleware: MethodNotAllowedMiddleware(routes: proxyRoutes))
         WorkspaceProxyController(
-            workspaces: workspaces, runtime: runtime, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins,
-            accounts: accounts, frameAncestors: (["'self'"] + configuration.platformOrigins.sorted()).joined(separator: " "),
-            edits: runtime.edits, live: live, clock: clock
+            workspaces: workspaces, runtime: parts.runtime, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins,
+            accounts: parts.accounts, frameAncestors: (["'self'"] + configuration.platformOrigins.sorted()).joined(separator: " "),
+            live: live, clock: clock
         ).addRoutes(to: proxyRouter)
         proxyRoutes.use(proxyRouter)
         app.addServices(
@@ -81,13 +119,13 @@ public func buildApplication(
             )
         )
     }
-    return (app, gateway)
+    return (app, live)
 }
 
 func buildRouter(
-    _ configuration: GatewayConfiguration, gateway: Gateway, hub: RoomHub, live: LiveConnections, pages: MustacheLibrary
+    _ configuration: GatewayConfiguration, parts: GatewayParts, hub: RoomHub, live: LiveConnections, pages: MustacheLibrary
 ) -> Router<AppRequestContext> {
-    let accounts = gateway.accounts
+    let accounts = parts.accounts
     let clock = configuration.runtime.clock
     let router = Router(context: AppRequestContext.self)
     let routes = RouteTable()
@@ -102,7 +140,7 @@ func buildRouter(
     router.add(middleware: MethodNotAllowedMiddleware(routes: routes))
     let throttle = LoginThrottle(clock: clock)
     WebController(
-        accounts: accounts, runtime: gateway.runtime,
+        accounts: accounts, runtime: parts.runtime,
         passwords: PasswordSignIn(accounts: accounts, throttle: throttle, secureCookies: configuration.secureCookies), library: pages,
         allowedOrigins: configuration.allowedOrigins, clock: clock, hub: hub
     ).addRoutes(to: router)
@@ -111,26 +149,26 @@ func buildRouter(
     let api = router.group("api")
         .add(middleware: AuthenticationMiddleware(accounts: accounts, clock: clock))
         .add(middleware: CSRFMiddleware(allowedOrigins: configuration.allowedOrigins))
-    AuthController(accounts: accounts, runtime: gateway.runtime, throttle: throttle, secureCookies: configuration.secureCookies, clock: clock)
+    AuthController(accounts: accounts, runtime: parts.runtime, throttle: throttle, secureCookies: configuration.secureCookies, clock: clock)
         .addRoutes(to: api)
-    ModulesController(runtime: gateway.runtime).addRoutes(to: api)
-    LobbyController(runtime: gateway.runtime, hub: hub).addRoutes(to: api)
+    ModulesController(runtime: parts.runtime).addRoutes(to: api)
+    LobbyController(runtime: parts.runtime, hub: hub).addRoutes(to: api)
     SessionsController(
-        hub: hub, accounts: accounts, runtime: gateway.runtime, workspaceOrigin: configuration.workspaceOrigin
+        hub: hub, accounts: accounts, runtime: parts.runtime, workspaceOrigin: configuration.workspaceOrigin
     ).addRoutes(to: api)
-    RoomController(runtime: gateway.runtime, hub: hub, live: live, allowedOrigins: configuration.allowedOrigins, clock: clock)
+    RoomController(runtime: parts.runtime, hub: hub, live: live, allowedOrigins: configuration.allowedOrigins, clock: clock)
         .addRoutes(to: api)
     UsersController(accounts: accounts).addRoutes(to: api)
-    EventsController(runtime: gateway.runtime).addRoutes(to: api)
+    EventsController(runtime: parts.runtime).addRoutes(to: api)
     if let origin = configuration.workspaceOrigin {
         // Workspaces live on their own origin: send browsers there.
         router.on("w/**", method: .get) { request, _ in
             Response(status: .temporaryRedirect, headers: [.location: origin + (request.head.path ?? request.uri.path)])
         }
-    } else if let workspaces = gateway.workspaces {
+    } else if let workspaces = parts.workspaces {
         WorkspaceProxyController(
-            workspaces: workspaces, runtime: gateway.runtime, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins,
-            accounts: accounts, edits: gateway.edits, live: live, clock: clock
+            workspaces: workspaces, runtime: parts.runtime, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins,
+            accounts: accounts, live: live, clock: clock
         ).addRoutes(to: router)
     }
     routes.use(router)
@@ -140,7 +178,8 @@ func buildRouter(
 /// Every route the platform's router serves, as method and path with `{name}` for parameters
 /// (`**` is `{path}`): what `Web/openapi.json` must describe, and nothing more (`OpenAPIRouteTests`).
 public func platformRoutes(_ configuration: GatewayConfiguration, gateway: Gateway) async throws -> [(method: String, path: String)] {
-    let router = buildRouter(configuration, gateway: gateway, hub: RoomHub(), live: gateway.connections, pages: try await WebController.loadLibrary())
+    let parts = GatewayParts(runtime: gateway.runtime, accounts: gateway.accounts, workspaces: gateway.runtime.workspaceAccess, services: [])
+    let router = buildRouter(configuration, parts: parts, hub: RoomHub(), live: gateway.connections, pages: try await WebController.loadLibrary())
     return router.routes.map { route in
         let path = "\(route.path)".split(separator: "/").map { component -> String in
             if component == "**" { return "{path}" }
@@ -149,4 +188,24 @@ public func platformRoutes(_ configuration: GatewayConfiguration, gateway: Gatew
         }
         return (route.method.rawValue, "/" + path.joined(separator: "/"))
     }
+}
+
+/// A cluster's core (`ope serve --role core`) over HTTP: no pages and no API, only `/healthz` and
+/// `/metrics` for probes and Prometheus. `services` (the runtime's, then the gRPC server the edges
+/// call) run with it and stop in reverse.
+public func buildCoreApplication(
+    host: String, port: Int, metricsToken: String?, services: [any Service], logger: Logger = Logger(label: "ope"),
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    OPEMetrics.bootstrap()
+    let router = Router(context: AppRequestContext.self)
+    router.add(middleware: RequestMetricsMiddleware())
+    router.add(middleware: ErrorMiddleware())
+    SystemController(registry: OPEMetrics.registry, metricsToken: metricsToken).addRoutes(to: router)
+    var app = Application(
+        router: router, configuration: .init(address: .hostname(host, port: port), serverName: "ope-core"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) }, logger: logger
+    )
+    app.addServices(services)
+    return app
 }

@@ -31,6 +31,9 @@ public actor LocalJupyterBackend: WorkspaceBackend {
         public var readyTimeout: Duration = .seconds(90)
         /// Servers kept started for new sessions.
         public var warmPool: Int = 0
+        /// How a warm pool member's id (and so its URL path) begins: `p-`, or on a cluster's core
+        /// `p<core>-`, so an edge knows which core to ask about it (``ShardMap/poolPrefix(core:)``).
+        public var poolPrefix = "p-"
         /// Where participant code runs (``Sandbox/off(_:)`` only on a machine nobody else uses).
         public var sandbox: Sandbox
         /// The server's changes to the kits' default limits (`ope serve --limits`).
@@ -394,7 +397,7 @@ public actor LocalJupyterBackend: WorkspaceBackend {
     }
 
     private func launchPoolMember() async {
-        let id = "p-" + Self.randomToken().prefix(10)
+        let id = configuration.poolPrefix + Self.randomToken().prefix(10)
         do {
             let directory = configuration.root + "/pool-" + id
             try await prepareFolder(directory, limits: poolLimits)

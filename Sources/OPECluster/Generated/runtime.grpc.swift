@@ -385,6 +385,45 @@ public enum Ope_Runtime_V1_Runtime: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ResolveWorkspace" metadata.
+        public enum ResolveWorkspace: Sendable {
+            /// Request type for "ResolveWorkspace".
+            public typealias Input = Ope_Runtime_V1_WorkspaceRequest
+            /// Response type for "ResolveWorkspace".
+            public typealias Output = Ope_Runtime_V1_Json
+            /// Descriptor for "ResolveWorkspace".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "ope.runtime.v1.Runtime"),
+                method: "ResolveWorkspace",
+                type: .unary
+            )
+        }
+        /// Namespace for "OpenWorkspace" metadata.
+        public enum OpenWorkspace: Sendable {
+            /// Request type for "OpenWorkspace".
+            public typealias Input = Ope_Runtime_V1_SessionRequest
+            /// Response type for "OpenWorkspace".
+            public typealias Output = Ope_Runtime_V1_Json
+            /// Descriptor for "OpenWorkspace".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "ope.runtime.v1.Runtime"),
+                method: "OpenWorkspace",
+                type: .unary
+            )
+        }
+        /// Namespace for "NoteWorkspaceUse" metadata.
+        public enum NoteWorkspaceUse: Sendable {
+            /// Request type for "NoteWorkspaceUse".
+            public typealias Input = Ope_Runtime_V1_WorkspaceUse
+            /// Response type for "NoteWorkspaceUse".
+            public typealias Output = Ope_Runtime_V1_Empty
+            /// Descriptor for "NoteWorkspaceUse".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "ope.runtime.v1.Runtime"),
+                method: "NoteWorkspaceUse",
+                type: .unary
+            )
+        }
         /// Namespace for "Subscribe" metadata.
         public enum Subscribe: Sendable {
             /// Request type for "Subscribe".
@@ -465,6 +504,9 @@ public enum Ope_Runtime_V1_Runtime: Sendable {
             ModuleProblems.descriptor,
             WorkspaceState.descriptor,
             Activity.descriptor,
+            ResolveWorkspace.descriptor,
+            OpenWorkspace.descriptor,
+            NoteWorkspaceUse.descriptor,
             Subscribe.descriptor,
             History.descriptor,
             Export.descriptor,
@@ -904,6 +946,65 @@ extension Ope_Runtime_V1_Runtime {
             request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_SessionRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_Json>
+
+        /// Handle the "ResolveWorkspace" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The running workspace reached under `/w/{id}/` (a session's id, or a warm pool's `p<core>-…`),
+        /// > or an empty Json. Idempotent.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Ope_Runtime_V1_WorkspaceRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Ope_Runtime_V1_Json` messages.
+        func resolveWorkspace(
+            request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_WorkspaceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_Json>
+
+        /// Handle the "OpenWorkspace" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts the session's workspace if it is not running and waits for it (up to 20 s): the
+        /// > Workspace, or an empty Json when it cannot run now (WorkspaceState says why).
+        /// > RESOURCE_EXHAUSTED when starts are at their limit. Idempotent.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Ope_Runtime_V1_SessionRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Ope_Runtime_V1_Json` messages.
+        func openWorkspace(
+            request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_SessionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_Json>
+
+        /// Handle the "NoteWorkspaceUse" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The use an edge's proxy saw since its last report (at most a second ago): workspaces with
+        /// > traffic (not idle) and members' document edits. Reported again after a failure: a stamp of
+        /// > activity twice is the same as once, and edits are recorded coalesced per minute.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Ope_Runtime_V1_WorkspaceUse` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Ope_Runtime_V1_Empty` messages.
+        func noteWorkspaceUse(
+            request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_WorkspaceUse>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_Empty>
 
         /// Handle the "Subscribe" method.
         ///
@@ -1399,6 +1500,65 @@ extension Ope_Runtime_V1_Runtime {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Ope_Runtime_V1_Json>
 
+        /// Handle the "ResolveWorkspace" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The running workspace reached under `/w/{id}/` (a session's id, or a warm pool's `p<core>-…`),
+        /// > or an empty Json. Idempotent.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ope_Runtime_V1_WorkspaceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Ope_Runtime_V1_Json` message.
+        func resolveWorkspace(
+            request: GRPCCore.ServerRequest<Ope_Runtime_V1_WorkspaceRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Ope_Runtime_V1_Json>
+
+        /// Handle the "OpenWorkspace" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts the session's workspace if it is not running and waits for it (up to 20 s): the
+        /// > Workspace, or an empty Json when it cannot run now (WorkspaceState says why).
+        /// > RESOURCE_EXHAUSTED when starts are at their limit. Idempotent.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ope_Runtime_V1_SessionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Ope_Runtime_V1_Json` message.
+        func openWorkspace(
+            request: GRPCCore.ServerRequest<Ope_Runtime_V1_SessionRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Ope_Runtime_V1_Json>
+
+        /// Handle the "NoteWorkspaceUse" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The use an edge's proxy saw since its last report (at most a second ago): workspaces with
+        /// > traffic (not idle) and members' document edits. Reported again after a failure: a stamp of
+        /// > activity twice is the same as once, and edits are recorded coalesced per minute.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ope_Runtime_V1_WorkspaceUse` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Ope_Runtime_V1_Empty` message.
+        func noteWorkspaceUse(
+            request: GRPCCore.ServerRequest<Ope_Runtime_V1_WorkspaceUse>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Ope_Runtime_V1_Empty>
+
         /// Handle the "Subscribe" method.
         ///
         /// > Source IDL Documentation:
@@ -1891,6 +2051,65 @@ extension Ope_Runtime_V1_Runtime {
             context: GRPCCore.ServerContext
         ) async throws -> Ope_Runtime_V1_Json
 
+        /// Handle the "ResolveWorkspace" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The running workspace reached under `/w/{id}/` (a session's id, or a warm pool's `p<core>-…`),
+        /// > or an empty Json. Idempotent.
+        ///
+        /// - Parameters:
+        ///   - request: A `Ope_Runtime_V1_WorkspaceRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Ope_Runtime_V1_Json` to respond with.
+        func resolveWorkspace(
+            request: Ope_Runtime_V1_WorkspaceRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Ope_Runtime_V1_Json
+
+        /// Handle the "OpenWorkspace" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts the session's workspace if it is not running and waits for it (up to 20 s): the
+        /// > Workspace, or an empty Json when it cannot run now (WorkspaceState says why).
+        /// > RESOURCE_EXHAUSTED when starts are at their limit. Idempotent.
+        ///
+        /// - Parameters:
+        ///   - request: A `Ope_Runtime_V1_SessionRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Ope_Runtime_V1_Json` to respond with.
+        func openWorkspace(
+            request: Ope_Runtime_V1_SessionRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Ope_Runtime_V1_Json
+
+        /// Handle the "NoteWorkspaceUse" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The use an edge's proxy saw since its last report (at most a second ago): workspaces with
+        /// > traffic (not idle) and members' document edits. Reported again after a failure: a stamp of
+        /// > activity twice is the same as once, and edits are recorded coalesced per minute.
+        ///
+        /// - Parameters:
+        ///   - request: A `Ope_Runtime_V1_WorkspaceUse` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Ope_Runtime_V1_Empty` to respond with.
+        func noteWorkspaceUse(
+            request: Ope_Runtime_V1_WorkspaceUse,
+            context: GRPCCore.ServerContext
+        ) async throws -> Ope_Runtime_V1_Empty
+
         /// Handle the "Subscribe" method.
         ///
         /// > Source IDL Documentation:
@@ -2262,6 +2481,39 @@ extension Ope_Runtime_V1_Runtime.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Ope_Runtime_V1_Runtime.Method.ResolveWorkspace.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_WorkspaceRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_Json>(),
+            handler: { request, context in
+                try await self.resolveWorkspace(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Ope_Runtime_V1_Runtime.Method.OpenWorkspace.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_SessionRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_Json>(),
+            handler: { request, context in
+                try await self.openWorkspace(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Ope_Runtime_V1_Runtime.Method.NoteWorkspaceUse.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_WorkspaceUse>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_Empty>(),
+            handler: { request, context in
+                try await self.noteWorkspaceUse(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Ope_Runtime_V1_Runtime.Method.Subscribe.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_SubscribeRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_EventBatch>(),
@@ -2591,6 +2843,39 @@ extension Ope_Runtime_V1_Runtime.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_Json> {
         let response = try await self.activity(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func resolveWorkspace(
+        request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_WorkspaceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_Json> {
+        let response = try await self.resolveWorkspace(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func openWorkspace(
+        request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_SessionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_Json> {
+        let response = try await self.openWorkspace(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func noteWorkspaceUse(
+        request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_WorkspaceUse>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_Empty> {
+        let response = try await self.noteWorkspaceUse(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -2976,6 +3261,45 @@ extension Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Ope_Runtime_V1_Json> {
         return GRPCCore.ServerResponse<Ope_Runtime_V1_Json>(
             message: try await self.activity(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func resolveWorkspace(
+        request: GRPCCore.ServerRequest<Ope_Runtime_V1_WorkspaceRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Ope_Runtime_V1_Json> {
+        return GRPCCore.ServerResponse<Ope_Runtime_V1_Json>(
+            message: try await self.resolveWorkspace(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func openWorkspace(
+        request: GRPCCore.ServerRequest<Ope_Runtime_V1_SessionRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Ope_Runtime_V1_Json> {
+        return GRPCCore.ServerResponse<Ope_Runtime_V1_Json>(
+            message: try await self.openWorkspace(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func noteWorkspaceUse(
+        request: GRPCCore.ServerRequest<Ope_Runtime_V1_WorkspaceUse>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Ope_Runtime_V1_Empty> {
+        return GRPCCore.ServerResponse<Ope_Runtime_V1_Empty>(
+            message: try await self.noteWorkspaceUse(
                 request: request.message,
                 context: context
             ),
@@ -3595,6 +3919,80 @@ extension Ope_Runtime_V1_Runtime {
             deserializer: some GRPCCore.MessageDeserializer<Ope_Runtime_V1_Json>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Json>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ResolveWorkspace" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The running workspace reached under `/w/{id}/` (a session's id, or a warm pool's `p<core>-…`),
+        /// > or an empty Json. Idempotent.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ope_Runtime_V1_WorkspaceRequest` message.
+        ///   - serializer: A serializer for `Ope_Runtime_V1_WorkspaceRequest` messages.
+        ///   - deserializer: A deserializer for `Ope_Runtime_V1_Json` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func resolveWorkspace<Result>(
+            request: GRPCCore.ClientRequest<Ope_Runtime_V1_WorkspaceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Ope_Runtime_V1_WorkspaceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Ope_Runtime_V1_Json>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Json>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "OpenWorkspace" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts the session's workspace if it is not running and waits for it (up to 20 s): the
+        /// > Workspace, or an empty Json when it cannot run now (WorkspaceState says why).
+        /// > RESOURCE_EXHAUSTED when starts are at their limit. Idempotent.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ope_Runtime_V1_SessionRequest` message.
+        ///   - serializer: A serializer for `Ope_Runtime_V1_SessionRequest` messages.
+        ///   - deserializer: A deserializer for `Ope_Runtime_V1_Json` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func openWorkspace<Result>(
+            request: GRPCCore.ClientRequest<Ope_Runtime_V1_SessionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Ope_Runtime_V1_SessionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Ope_Runtime_V1_Json>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Json>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "NoteWorkspaceUse" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The use an edge's proxy saw since its last report (at most a second ago): workspaces with
+        /// > traffic (not idle) and members' document edits. Reported again after a failure: a stamp of
+        /// > activity twice is the same as once, and edits are recorded coalesced per minute.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ope_Runtime_V1_WorkspaceUse` message.
+        ///   - serializer: A serializer for `Ope_Runtime_V1_WorkspaceUse` messages.
+        ///   - deserializer: A deserializer for `Ope_Runtime_V1_Empty` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func noteWorkspaceUse<Result>(
+            request: GRPCCore.ClientRequest<Ope_Runtime_V1_WorkspaceUse>,
+            serializer: some GRPCCore.MessageSerializer<Ope_Runtime_V1_WorkspaceUse>,
+            deserializer: some GRPCCore.MessageDeserializer<Ope_Runtime_V1_Empty>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Empty>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "Subscribe" method.
@@ -4535,6 +4933,113 @@ extension Ope_Runtime_V1_Runtime {
             )
         }
 
+        /// Call the "ResolveWorkspace" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The running workspace reached under `/w/{id}/` (a session's id, or a warm pool's `p<core>-…`),
+        /// > or an empty Json. Idempotent.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ope_Runtime_V1_WorkspaceRequest` message.
+        ///   - serializer: A serializer for `Ope_Runtime_V1_WorkspaceRequest` messages.
+        ///   - deserializer: A deserializer for `Ope_Runtime_V1_Json` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func resolveWorkspace<Result>(
+            request: GRPCCore.ClientRequest<Ope_Runtime_V1_WorkspaceRequest>,
+            serializer: some GRPCCore.MessageSerializer<Ope_Runtime_V1_WorkspaceRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Ope_Runtime_V1_Json>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Json>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Ope_Runtime_V1_Runtime.Method.ResolveWorkspace.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "OpenWorkspace" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Starts the session's workspace if it is not running and waits for it (up to 20 s): the
+        /// > Workspace, or an empty Json when it cannot run now (WorkspaceState says why).
+        /// > RESOURCE_EXHAUSTED when starts are at their limit. Idempotent.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ope_Runtime_V1_SessionRequest` message.
+        ///   - serializer: A serializer for `Ope_Runtime_V1_SessionRequest` messages.
+        ///   - deserializer: A deserializer for `Ope_Runtime_V1_Json` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func openWorkspace<Result>(
+            request: GRPCCore.ClientRequest<Ope_Runtime_V1_SessionRequest>,
+            serializer: some GRPCCore.MessageSerializer<Ope_Runtime_V1_SessionRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Ope_Runtime_V1_Json>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Json>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Ope_Runtime_V1_Runtime.Method.OpenWorkspace.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "NoteWorkspaceUse" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The use an edge's proxy saw since its last report (at most a second ago): workspaces with
+        /// > traffic (not idle) and members' document edits. Reported again after a failure: a stamp of
+        /// > activity twice is the same as once, and edits are recorded coalesced per minute.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Ope_Runtime_V1_WorkspaceUse` message.
+        ///   - serializer: A serializer for `Ope_Runtime_V1_WorkspaceUse` messages.
+        ///   - deserializer: A deserializer for `Ope_Runtime_V1_Empty` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func noteWorkspaceUse<Result>(
+            request: GRPCCore.ClientRequest<Ope_Runtime_V1_WorkspaceUse>,
+            serializer: some GRPCCore.MessageSerializer<Ope_Runtime_V1_WorkspaceUse>,
+            deserializer: some GRPCCore.MessageDeserializer<Ope_Runtime_V1_Empty>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Empty>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Ope_Runtime_V1_Runtime.Method.NoteWorkspaceUse.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "Subscribe" method.
         ///
         /// > Source IDL Documentation:
@@ -5360,6 +5865,98 @@ extension Ope_Runtime_V1_Runtime.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_SessionRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_Json>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ResolveWorkspace" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The running workspace reached under `/w/{id}/` (a session's id, or a warm pool's `p<core>-…`),
+    /// > or an empty Json. Idempotent.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Ope_Runtime_V1_WorkspaceRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func resolveWorkspace<Result>(
+        request: GRPCCore.ClientRequest<Ope_Runtime_V1_WorkspaceRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Json>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.resolveWorkspace(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_WorkspaceRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_Json>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "OpenWorkspace" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Starts the session's workspace if it is not running and waits for it (up to 20 s): the
+    /// > Workspace, or an empty Json when it cannot run now (WorkspaceState says why).
+    /// > RESOURCE_EXHAUSTED when starts are at their limit. Idempotent.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Ope_Runtime_V1_SessionRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func openWorkspace<Result>(
+        request: GRPCCore.ClientRequest<Ope_Runtime_V1_SessionRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Json>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.openWorkspace(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_SessionRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_Json>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "NoteWorkspaceUse" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The use an edge's proxy saw since its last report (at most a second ago): workspaces with
+    /// > traffic (not idle) and members' document edits. Reported again after a failure: a stamp of
+    /// > activity twice is the same as once, and edits are recorded coalesced per minute.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Ope_Runtime_V1_WorkspaceUse` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func noteWorkspaceUse<Result>(
+        request: GRPCCore.ClientRequest<Ope_Runtime_V1_WorkspaceUse>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Empty>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.noteWorkspaceUse(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_WorkspaceUse>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_Empty>(),
             options: options,
             onResponse: handleResponse
         )
@@ -6272,6 +6869,110 @@ extension Ope_Runtime_V1_Runtime.ClientProtocol {
             metadata: metadata
         )
         return try await self.activity(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ResolveWorkspace" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The running workspace reached under `/w/{id}/` (a session's id, or a warm pool's `p<core>-…`),
+    /// > or an empty Json. Idempotent.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func resolveWorkspace<Result>(
+        _ message: Ope_Runtime_V1_WorkspaceRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Json>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Ope_Runtime_V1_WorkspaceRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.resolveWorkspace(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "OpenWorkspace" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Starts the session's workspace if it is not running and waits for it (up to 20 s): the
+    /// > Workspace, or an empty Json when it cannot run now (WorkspaceState says why).
+    /// > RESOURCE_EXHAUSTED when starts are at their limit. Idempotent.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func openWorkspace<Result>(
+        _ message: Ope_Runtime_V1_SessionRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Json>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Ope_Runtime_V1_SessionRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.openWorkspace(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "NoteWorkspaceUse" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The use an edge's proxy saw since its last report (at most a second ago): workspaces with
+    /// > traffic (not idle) and members' document edits. Reported again after a failure: a stamp of
+    /// > activity twice is the same as once, and edits are recorded coalesced per minute.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func noteWorkspaceUse<Result>(
+        _ message: Ope_Runtime_V1_WorkspaceUse,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Empty>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Ope_Runtime_V1_WorkspaceUse>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.noteWorkspaceUse(
             request: request,
             options: options,
             onResponse: handleResponse

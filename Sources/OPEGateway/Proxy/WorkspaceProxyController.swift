@@ -21,7 +21,8 @@ import OPEWorkspaces
 /// requests and WebSocket upgrades whose `Origin` is another site (the session cookie is also
 /// `SameSite=Lax`, so other sites' forms and scripts do not carry it).
 struct WorkspaceProxyController {
-    let workspaces: WorkspaceService
+    /// Where workspaces run, starting them, noting their use: this process's, or a cluster's cores'.
+    let workspaces: any WorkspaceAccess
     let runtime: any RuntimeAPI
     let client: HTTPClient
     let allowedOrigins: Set<String>
@@ -62,8 +63,8 @@ struct WorkspaceProxyController {
     var frameAncestors: String? = nil
     let cache = WorkspaceAccessCache()
     /// Notes members' edits (document updates on the collaboration sockets) for the dashboard
-    /// and the research record; nil records none.
-    var edits: EditActivity? = nil
+    /// and the research record.
+    var notesEdits = true
     /// Closes proxied WebSockets when the sign-in or token they were opened with is revoked.
     let live: LiveConnections
     /// Decides whether API tokens have expired.
@@ -115,21 +116,15 @@ struct WorkspaceProxyController {
             throw APIError(.unauthorized, "sign in first: workspaces are only open to their team")
         }
         // A culled or crashed session workspace restarts under the session's own id.
-        let session = workspaces.route(id)?.session ?? id
+        let session = try await workspaces.resolve(id)?.session ?? id
         guard let live = try await runtime.session(session) else { throw APIError(.notFound, "no workspace '\(id)'") }
         guard live.admits(identity.user) else {
             throw APIError(.forbidden, "only members of session \(session) and instructors may open its workspace")
         }
         guard !live.phase.isOver else { throw APIError(.gone, "session \(session) has ended; its workspace is closed") }
-        let workspace: Workspace?
-        do {
-            workspace = try await workspaces.open(session: session)
-        } catch let busy as WorkspaceService.Busy {
-            throw RuntimeError(busy)
-        }
-        guard let workspace else {
+        guard let workspace = try await workspaces.open(session: session) else {
             let reason =
-                await workspaces.state(of: session).map { state -> String in
+                try await workspaces.state(of: session).map { state -> String in
                     if case .failed(let why) = state { return why }
                     return state.name
                 } ?? "not started"
@@ -231,7 +226,7 @@ struct WorkspaceProxyController {
         let path = request.head.path ?? request.uri.path
         let upgrader = WebSocketUpgradeMiddleware<AppRequestContext>(shouldUpgrade: { _, _ in .upgrade([:]) }) { inbound, outbound, wsContext in
             // Only the documents' collaboration sockets carry edits worth noting.
-            let noted = path.contains("/api/collaboration/room/") ? self.edits.map { ($0, credential.username) } : nil
+            let noted = notesEdits && path.contains("/api/collaboration/room/") ? credential.username : nil
             // Revoking the credential ends the relay: the signal wakes a task of its own in it.
             let (revoked, signal) = AsyncStream<Void>.makeStream()
             let registration = live.register(credential) {
@@ -246,7 +241,7 @@ struct WorkspaceProxyController {
 
     /// Pipes messages both ways until either side closes, then closes the other.
     func relay(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, to workspace: Workspace, path: String, edits: (EditActivity, String)? = nil,
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, to workspace: Workspace, path: String, edits editor: String? = nil,
         logger: Logger, revoked: AsyncStream<Void> = AsyncStream { $0.finish() }
     ) async throws {
         let session = workspace.session
@@ -278,8 +273,8 @@ struct WorkspaceProxyController {
                             case .text(let text): try await upstreamOut.write(UpstreamWebSocket.frame(.text, ByteBuffer(string: text)))
                             case .binary(let data):
                                 try await upstreamOut.write(UpstreamWebSocket.frame(.binary, data))
-                                if let edits, EditActivity.isDocumentUpdate(data) {
-                                    await edits.0.note(session: session, user: edits.1, logger: logger)
+                                if let editor, EditActivity.isDocumentUpdate(data) {
+                                    await workspaces.noteEdit(session: session, user: editor, logger: logger)
                                 }
                             }
                         }
