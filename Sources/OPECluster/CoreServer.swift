@@ -10,9 +10,11 @@ import ServiceLifecycle
 /// A core's runtime served to the edges over gRPC (`ope.runtime.v1.Runtime` on HTTP/2): the
 /// listening half of `ope serve --role core`, a `Service` in the core's service group.
 ///
+/// The directory core (core 0) also serves the account directory (`ope.runtime.v1.Accounts`).
+///
 /// Every call must carry `authorization: Bearer <cluster token>`. A graceful shutdown ends the
-/// event subscriptions first (their edges resume from their position on another start of this
-/// core), then lets the calls in flight finish.
+/// event and revocation subscriptions first (their edges resume from their position, or subscribe
+/// again, on another start of this core), then lets the calls in flight finish.
 public final class CoreServer: Service, Sendable {
     public struct Configuration: Sendable {
         /// The address to listen on (IPv4, or IPv6 when it holds a colon).
@@ -34,18 +36,26 @@ public final class CoreServer: Service, Sendable {
 
     let server: GRPCServer<HTTP2ServerTransport.Posix>
     let service: RuntimeGRPCService
+    let accountsService: AccountsGRPCService?
     let logger: Logger
 
-    /// - Parameter accounts: the cluster's account directory when this is the core that holds it (core 0).
-    public init(runtime: Runtime, accounts: (any AccountDirectory)? = nil, configuration: Configuration, logger: Logger = Logger(label: "ope.core")) {
+    /// - Parameter accounts: The account directory to serve (the core's store) on the directory
+    ///   core; nil on the others.
+    public init(
+        runtime: Runtime, configuration: Configuration, accounts: (any AccountDirectory)? = nil, logger: Logger = Logger(label: "ope.core")
+    ) {
         self.logger = logger
         service = RuntimeGRPCService(runtime: runtime, logger: logger)
+        let accountsService = accounts.map { AccountsGRPCService(accounts: $0, logger: logger) }
+        self.accountsService = accountsService
+        var services: [any RegistrableRPCService] = [service]
+        if let accountsService { services.append(accountsService) }
         let address: GRPCNIOTransportCore.SocketAddress =
             configuration.host.contains(":")
             ? .ipv6(host: configuration.host, port: configuration.port) : .ipv4(host: configuration.host, port: configuration.port)
         server = GRPCServer(
             transport: .http2NIOPosix(address: address, transportSecurity: configuration.transportSecurity),
-            services: [service],
+            services: services,
             interceptors: [BearerTokenCheck(token: configuration.token, logger: logger)]
         )
     }
@@ -66,6 +76,7 @@ public final class CoreServer: Service, Sendable {
     /// Ends the subscriptions, stops taking calls and ends ``run()`` once calls in flight finish.
     public func beginGracefulShutdown() {
         service.subscribers.finishAll()
+        accountsService?.subscribers.finishAll()
         server.beginGracefulShutdown()
     }
 

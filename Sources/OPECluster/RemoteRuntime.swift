@@ -101,39 +101,22 @@ public final class RemoteRuntime: Service, Sendable {
         }
     }
 
-    var metadata: Metadata { ["authorization": "Bearer \(configuration.token)"] }
-
-    /// Call options with a deadline and no gRPC retry policy (retries are ``call(idempotent:deadline:_:)``'s).
-    func options(_ deadline: Duration) -> CallOptions {
-        var options = CallOptions.defaults
-        options.timeout = deadline
-        options.waitForReady = false
-        options.executionPolicy = nil
-        return options
+    /// The deadline, token and retry rules of every call (shared with ``RemoteAccounts``).
+    var calls: CoreCalls {
+        CoreCalls(address: configuration.address, token: configuration.token, deadline: configuration.deadline, retryWindow: configuration.retryWindow)
     }
 
-    /// Runs one call, translating its failure; an idempotent one is tried again (100 ms, 200 ms …
-    /// apart) while the core cannot be reached and its deadline allows.
-    ///
-    /// The retries are the client's own: with a gRPC retry policy, grpc-swift 2.4 answers a call
-    /// whose connection cannot be made only at the call's deadline.
+    var metadata: Metadata { calls.metadata }
+
+    /// Call options with a deadline and no gRPC retry policy (retries are ``call(idempotent:deadline:_:)``'s).
+    func options(_ deadline: Duration) -> CallOptions { calls.options(deadline) }
+
+    /// Runs one call, translating its failure; an idempotent one is tried again while the core
+    /// cannot be reached and its deadline allows (``CoreCalls/call(idempotent:deadline:_:)``).
     func call<Answer: Sendable>(
         idempotent: Bool, deadline: Duration? = nil, _ body: (CallOptions) async throws -> Answer
     ) async throws -> Answer {
-        let start = ContinuousClock.now
-        let limit = start + (deadline ?? configuration.deadline)
-        let retryLimit = min(limit, start + configuration.retryWindow)
-        var pause = Duration.milliseconds(100)
-        while true {
-            do {
-                return try await body(options(ContinuousClock.now.duration(to: limit)))
-            } catch let error as RPCError where idempotent && error.code == .unavailable && ContinuousClock.now + pause < retryLimit {
-                try await Task.sleep(for: pause)
-                pause = min(pause * 2, .seconds(1))
-            } catch {
-                throw RuntimeWire.error(error, core: configuration.address)
-            }
-        }
+        try await calls.call(idempotent: idempotent, deadline: deadline, body)
     }
 
     // MARK: Unary helpers

@@ -18,7 +18,7 @@ struct RuntimeGRPCService: Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
     /// A subscriber this many batches behind is cut off; it subscribes again from its position.
     static let subscriberBacklog = 4096
     /// The open subscriptions, ended together when the core shuts down.
-    let subscribers = Subscribers()
+    let subscribers = Subscribers<[Event]>()
 
     // MARK: Lobby
 
@@ -354,11 +354,11 @@ final class RecentChats: Sendable {
 
 /// Open subscriptions' streams, so a shutdown can end them (a graceful shutdown waits for every
 /// call in flight, and a subscription never ends by itself).
-final class Subscribers: Sendable {
-    private let streams = Mutex<[UUID: AsyncStream<[Event]>.Continuation]>([:])
+final class Subscribers<Element: Sendable>: Sendable {
+    private let streams = Mutex<[UUID: AsyncStream<Element>.Continuation]>([:])
     private let closed = Atomic(false)
 
-    func add(_ continuation: AsyncStream<[Event]>.Continuation) -> UUID {
+    func add(_ continuation: AsyncStream<Element>.Continuation) -> UUID {
         let id = UUID()
         streams.withLock { $0[id] = continuation }
         if closed.load(ordering: .relaxed) { continuation.finish() }

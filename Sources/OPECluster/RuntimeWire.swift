@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import OPECore
 import OPERuntime
+import OPEStore
 
 /// The runtime's refusals (GRPCCore has a `RuntimeError` of its own).
 typealias RuntimeError = OPERuntime.RuntimeError
@@ -88,17 +89,22 @@ enum RuntimeWire {
 
     // MARK: Refusals
 
-    /// A refusal the runtime can throw, as it crosses the wire.
+    /// A refusal the runtime or the account directory can throw, as it crosses the wire.
     enum Refusal: Codable {
         case runtime(RuntimeError)
         case join(SessionManager.JoinError)
         case leave(SessionManager.LeaveError)
+        /// The directory's refusals (`accounts.proto`), which the gateway answers 4xx.
+        case account(UserStoreError)
+        case username(UsernameError)
 
         init?(_ error: any Error) {
             switch error {
             case let error as RuntimeError: self = .runtime(error)
             case let error as SessionManager.JoinError: self = .join(error)
             case let error as SessionManager.LeaveError: self = .leave(error)
+            case let error as UserStoreError: self = .account(error)
+            case let error as UsernameError: self = .username(error)
             default: return nil
             }
         }
@@ -108,6 +114,8 @@ enum RuntimeWire {
             case .runtime(let error): error
             case .join(let error): error
             case .leave(let error): error
+            case .account(let error): error
+            case .username(let error): error
             }
         }
 
@@ -125,6 +133,10 @@ enum RuntimeWire {
             case .join: .failedPrecondition
             case .leave(.unknownSession): .notFound
             case .leave: .failedPrecondition
+            case .account(.exists): .alreadyExists
+            case .account(.invalid), .username: .invalidArgument
+            case .account(.notFound): .notFound
+            case .account(.lastAdmin): .failedPrecondition
             }
         }
     }

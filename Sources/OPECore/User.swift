@@ -29,8 +29,9 @@ public struct User: Sendable, Hashable, Codable {
     }
 }
 
-/// A username that OPE does not accept.
-public struct UsernameError: Error, Sendable, CustomStringConvertible {
+/// A username that OPE does not accept. `Codable` so that a refusal keeps its words when it
+/// crosses the wire from another process.
+public struct UsernameError: Error, Sendable, CustomStringConvertible, Codable {
     public var username: String
     public var reason: String
     public var description: String { "invalid username '\(username)': \(reason)" }

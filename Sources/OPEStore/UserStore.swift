@@ -186,8 +186,9 @@ public struct UserStore: Sendable {
     }
 }
 
-/// Why an account could not be created or changed.
-public enum UserStoreError: Error, Sendable, CustomStringConvertible, Equatable {
+/// Why an account could not be created or changed. `Codable` so that an edge re-throws the very
+/// refusal the directory core threw.
+public enum UserStoreError: Error, Sendable, CustomStringConvertible, Equatable, Codable {
     case exists(String)
     case invalid(String)
     case notFound(String)

@@ -9,7 +9,8 @@ import ServiceLifecycle
 import Synchronization
 
 /// Cores on free loopback ports, each a real ``Runtime`` on its own data dir served by a
-/// ``CoreServer``, and an edge's ``ClusterRuntime`` over them. Time runs on one ``ManualClock``.
+/// ``CoreServer``, and an edge's ``ClusterRuntime`` over them. Core 0 is the directory core: it
+/// also serves its store's accounts. Time runs on one ``ManualClock``.
 final class TestCluster: Sendable {
     static let token = "cluster-test-token"
     static var examples: String {
@@ -53,7 +54,8 @@ final class TestCluster: Sendable {
         var logger = Logger(label: "core-\(index)")
         logger.logLevel = .warning
         let runtime = try await Runtime(configuration, store: store, logger: logger)
-        let server = CoreServer(runtime: runtime, configuration: .init(host: "127.0.0.1", port: port, token: token), logger: logger)
+        let server = CoreServer(
+            runtime: runtime, configuration: .init(host: "127.0.0.1", port: port, token: token), accounts: index == 0 ? store : nil, logger: logger)
         let group = ServiceGroup(services: runtime.services + [server], gracefulShutdownSignals: [], logger: logger)
         let task = Task { try await group.run() }
         let bound = try await server.port
