@@ -310,7 +310,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Runs the built `ope` binary as a user would (path from OPE_BIN, set by `make test`), and `ope-bench` beside it.
-        .testTarget(name: "CLITests", dependencies: ["OPECore", "OPEStore", "OPEModules", "OPETestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CLITests",
+            dependencies: [
+                "OPECore", "OPEStore", "OPEModules", "OPETestSupport",
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The stand-in API server checked with kubectl and the Python client, and the Swift client against the stand-in.
         .testTarget(
             name: "OPEKubeTests",

@@ -45,6 +45,21 @@ public struct ClusterRuntime: Sendable {
         }
     }
 
+    /// Asks every core at once; each core's answer or failure, in core order. For questions about
+    /// a person: where they are is known from the core that has them, even with another core down.
+    func everyCoreSettled<Answer: Sendable>(_ ask: @escaping @Sendable (any RuntimeAPI) async throws -> Answer) async -> [Result<Answer, any Error>] {
+        await withTaskGroup(of: (Int, Result<Answer, any Error>).self) { group in
+            for (index, core) in cores.enumerated() {
+                group.addTask {
+                    do { return (index, .success(try await ask(core))) } catch { return (index, .failure(error)) }
+                }
+            }
+            var answers: [(Int, Result<Answer, any Error>)] = []
+            for await answer in group { answers.append(answer) }
+            return answers.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
     /// Asks the cores in turn until one answers: for what every core knows alike (the modules).
     func anyCore<Answer: Sendable>(_ ask: (any RuntimeAPI) async throws -> Answer) async throws -> Answer {
         var failure: (any Error)?
@@ -73,7 +88,11 @@ extension ClusterRuntime: RuntimeAPI {
     }
 
     public func leaveLobby(user: String) async throws -> Bool {
-        try await everyCore { try await $0.leaveLobby(user: user) }.contains(true)
+        // A person waits in one lobby at most: the core that had them answers, even with another down.
+        let answers = await everyCoreSettled { try await $0.leaveLobby(user: user) }
+        if answers.contains(where: { (try? $0.get()) == true }) { return true }
+        for answer in answers { _ = try answer.get() }
+        return false
     }
 
     // MARK: A team's session
@@ -132,7 +151,11 @@ extension ClusterRuntime: RuntimeAPI {
     }
 
     public func currentSession(of user: String) async throws -> SessionStateMachine? {
-        try await everyCore { try await $0.currentSession(of: user) }.compactMap { $0 }.first
+        // The core with the person's team answers even with another core down; "no team" needs every core.
+        let answers = await everyCoreSettled { try await $0.currentSession(of: user) }
+        if let found = answers.lazy.compactMap({ try? $0.get() }).compactMap({ $0 }).first { return found }
+        for answer in answers { _ = try answer.get() }
+        return nil
     }
 
     public func liveSessions() async throws -> [SessionStateMachine] {
@@ -141,7 +164,6 @@ extension ClusterRuntime: RuntimeAPI {
 
     public func committedStatus(of user: String) async throws -> SessionManager.Status {
         // A person is in at most one place; a team beats a queue, a queue beats a lobby given up.
-        let answers = try await everyCore { try await $0.committedStatus(of: user) }
         func rank(_ status: SessionManager.Status) -> Int {
             switch status {
             case .matched: 3
@@ -150,6 +172,11 @@ extension ClusterRuntime: RuntimeAPI {
             case .idle: 0
             }
         }
+        let settled = await everyCoreSettled { try await $0.committedStatus(of: user) }
+        let answers = settled.compactMap { try? $0.get() }
+        // In a team or a queue is the whole truth, whatever the other cores say (or cannot).
+        if let best = answers.max(by: { rank($0) < rank($1) }), rank(best) >= 2 { return best }
+        for answer in settled { _ = try answer.get() }
         return answers.max { rank($0) < rank($1) } ?? .idle
     }
 

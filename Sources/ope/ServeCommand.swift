@@ -76,6 +76,25 @@ struct ServeCommand: AsyncParsableCommand {
         case kubernetes
     }
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical.") var logLevel: String = "info"
+    @Option(
+        help: """
+            all: everything in this one process (the default). core: lobbies, teams, bots, task tests and their \
+            event log, for edges to reach (with --shard, --shards). edge: pages, API, team rooms and the workspace \
+            proxy, over the cores (with --cores); keeps nothing that matters.
+            """)
+    var role: ServeRole = .all
+    @Option(help: "With --role core: this core's index, from 0 (core 0 also holds the accounts).") var shard: Int?
+    @Option(help: "With --role core: how many cores the cluster has (every core and edge must say the same).") var shards: Int?
+    @Option(name: .customLong("cluster-port"), help: "With --role core: the port edges reach this core on (gRPC).") var clusterPort: Int = 7070
+    @Option(name: .customLong("cores"), help: "With --role edge: the cores' HOST:PORT (gRPC), comma-separated, in core order.") var cores: String?
+    @Option(
+        name: .customLong("cluster-token-file"),
+        help: "With --role core or edge: a file holding the token edges and cores share (default: $OPE_CLUSTER_TOKEN).")
+    var clusterTokenFile: String?
+
+    enum ServeRole: String, ExpressibleByArgument, CaseIterable {
+        case all, edge, core
+    }
 
     func run() async throws {
         guard let level = Logger.Level(rawValue: logLevel) else {
@@ -88,6 +107,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "ope")
         guard (0...65535).contains(port) else { throw CLIError("--port must be from 0 to 65535") }
+        try checkRoleOptions()
+        if role == .edge {
+            try await runEdge(logger: logger)
+            return
+        }
         if workspaces == .local && backend == .local {
             let jupyter = venv + "/bin/jupyter-lab"
             guard FileManager.default.isExecutableFile(atPath: jupyter) else {
@@ -119,7 +143,9 @@ struct ServeCommand: AsyncParsableCommand {
         // On Kubernetes the accounts are OPEUser objects: no admin or demo accounts are made here.
         let credentials =
             backend == .kubernetes
-            ? "Accounts: the OPEUser objects of the namespace.\n" : try await FirstRun(store: store, demoUsers: !noDemoUsers, logger: logger).prepare()
+            ? "Accounts: the OPEUser objects of the namespace.\n"
+            : role == .core && shard != 0
+                ? "Accounts: on core 0.\n" : try await FirstRun(store: store, demoUsers: !noDemoUsers, logger: logger).prepare()
 
         var configuration = GatewayConfiguration(
             host: host, port: port, dataDirectory: store.dataDirectory, moduleFolders: moduleFolders.map(Self.absolute), repositories: repositories,
@@ -159,11 +185,11 @@ struct ServeCommand: AsyncParsableCommand {
             let sandbox = try await Self.sandbox(off: noSandbox, dataDirectory: store.dataDirectory, logger: logger)
             sandboxLines = sandbox.host?.summary ?? []
             configuration.runtime.sandbox = sandbox
-            configuration.runtime.workspaceBackend = LocalJupyterBackend(
-                configuration: .init(
-                    venv: venv, root: store.dataDirectory + "/workspaces", sandbox: sandbox, limits: configuration.runtime.limits, warmPool: warmPool),
-                logger: logger
-            )
+            var local = LocalJupyterBackend.Configuration(
+                venv: venv, root: store.dataDirectory + "/workspaces", sandbox: sandbox, limits: configuration.runtime.limits, warmPool: warmPool)
+            // A warm workspace's path names its core, so any edge knows whom to ask about it.
+            local.poolPrefix = ShardMap.poolPrefix(core: role == .core ? shard : nil)
+            configuration.runtime.workspaceBackend = LocalJupyterBackend(configuration: local, logger: logger)
             configuration.runtime.workspaces = .init(maxConcurrentStarts: maxStarting, idleTimeout: idle == .zero ? nil : idle)
             // sql-kit sessions get a database on a MariaDB the platform owns (started on first use).
             configuration.runtime.useDatabases(MariaDBServer(configuration: .init(directory: store.dataDirectory + "/mariadb"), logger: logger))
@@ -182,6 +208,10 @@ struct ServeCommand: AsyncParsableCommand {
             let chosen = try workspacePort ?? (port == 0 ? LoopbackPort.free() : port + 1)
             configuration.workspacePort = chosen
             configuration.workspaceURL = workspaceURL
+        }
+        if role == .core {
+            try await runCore(configuration, store: store, credentials: credentials, summary: backendSummary, logger: logger)
+            return
         }
         let host = self.host
         let summary = backendSummary
