@@ -90,14 +90,15 @@ public struct Runtime: Sendable {
         ]
         if let kubernetes = configuration.kubernetes, let folder = configuration.moduleFolders.first {
             // Accounts and modules follow their objects; a module change reloads the catalog.
-            services +=
-                [
-                    UserSyncService(client: kubernetes.client, namespace: kubernetes.namespace, store: store, logger: logger),
-                    ModuleSyncService(client: kubernetes.client, namespace: kubernetes.namespace, folder: folder, logger: logger) {
-                        await catalog.reload()
-                        await sessions.update(modules: await catalog.modules)
-                    },
-                ] as [any Service]
+            // In a cluster the accounts are core 0's alone (the edges ask it).
+            if configuration.shard.map({ $0.index == 0 }) ?? true {
+                services.append(UserSyncService(client: kubernetes.client, namespace: kubernetes.namespace, store: store, logger: logger))
+            }
+            services.append(
+                ModuleSyncService(client: kubernetes.client, namespace: kubernetes.namespace, folder: folder, logger: logger) {
+                    await catalog.reload()
+                    await sessions.update(modules: await catalog.modules)
+                })
         }
         if let workspaces { services.append(workspaces) }
         services += [bots, externalBots] as [any Service]
