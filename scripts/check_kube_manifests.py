@@ -3,7 +3,8 @@ deploy/images. Nothing here needs a cluster or a Docker engine.
 
 1. Each kustomization (the base deploy/kubernetes, gateway/, examples/, monitoring/) renders with
    `kubectl kustomize`, and lists every YAML file of its folder (a file left out would go unchecked
-   and undeployed).
+   and undeployed). The component cluster/ (cores and edges instead of the gateway) is rendered over
+   the base, as a course's overlay would use it.
 2. Every rendered built-in object passes `kubernetes-validate --strict` (an unknown field is an
    error). Custom resources (ope.dev) are checked with `jsonschema` against their CRD's
    openAPIV3Schema, made strict the same way (an object with `properties` takes no other field unless
@@ -11,9 +12,15 @@ deploy/images. Nothing here needs a cluster or a Docker engine.
    misspelt field), with `anyOf`/`x-kubernetes-int-or-string` as written. CEL rules
    (`x-kubernetes-validations`) are not evaluated here; only a real API server runs them.
 3. Rules of the house, on the rendered objects: namespaced RBAC only, no `*` in a Role, every
-   binding's Role and ServiceAccount present, every Deployment's pods non-root with a read-only root
-   filesystem, no capabilities, the default seccomp profile, resource requests and limits, probes,
-   and images with a tag.
+   binding's Role and ServiceAccount present, every Deployment's and StatefulSet's pods non-root with
+   a read-only root filesystem, no capabilities, the default seccomp profile, resource requests and
+   limits, probes, and images with a tag. Where `ope serve --role core` and `--role edge` run (the
+   cluster component): cores are a StatefulSet whose --shards is its replica count and whose --shard
+   is the pod's ordinal (the pod-index label through the downward API), behind a headless Service;
+   every edge's --cores names each ordinal 0..replicas-1 once, in order, by its stable DNS name and
+   the cores' --cluster-port; edges mount no service-account token and are bound to no Role; both
+   take the cluster token from one Secret; both have a PodDisruptionBudget; only edges reach the
+   cores' cluster port; edges reach workspace pods' JupyterLab and cores their grading service.
 4. `hadolint` passes every Dockerfile under deploy/images, and the workspace images install the same
    Python requirements as scripts/requirements.txt.
 Deliberately wrong objects (and a wrong Dockerfile) must be refused by each of these checks, so a
@@ -46,7 +53,16 @@ REPO = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 ROOT = os.path.join(REPO, "deploy", "kubernetes")
 IMAGES = os.path.join(REPO, "deploy", "images")
 # Each folder kustomize renders, relative to the repository.
-KUSTOMIZATIONS = ["deploy/kubernetes", "deploy/kubernetes/gateway", "deploy/kubernetes/examples", "deploy/kubernetes/monitoring"]
+KUSTOMIZATIONS = ["deploy/kubernetes", "deploy/kubernetes/gateway", "deploy/kubernetes/examples", "deploy/kubernetes/monitoring", "deploy/kubernetes/cluster"]
+# A component is rendered over this base (its kustomization names it in `components`).
+COMPONENT_BASE = "deploy/kubernetes"
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
+# What the operator gives every workspace pod and the ports on them (OperatorConfiguration's defaults):
+# the proxy reaches JupyterLab, the runtime the grading service; its own policy admits gateway pods.
+WORKSPACE_LABELS = {"app.kubernetes.io/name": "ope", "app.kubernetes.io/component": "workspace"}
+GATEWAY_LABELS = {"app.kubernetes.io/name": "ope-gateway", "app.kubernetes.io/component": "gateway"}
+JUPYTER_PORT, GRADING_PORT = 8888, 50051
+POD_INDEX_FIELD = "metadata.labels['apps.kubernetes.io/pod-index']"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 CLUSTER_SCOPED = {"Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"}
 # Kinds of other projects' CRDs that kubernetes-validate has no schema for; checked by hand below.
@@ -151,9 +167,27 @@ def kustomization_lists_every_file(folder):
     return problems
 
 
+def kustomization_kind(folder):
+    for name in KUSTOMIZATION_FILES:
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            return (yaml.safe_load(open(path)) or {}).get("kind", "Kustomization")
+    return None
+
+
 def render(kubectl, folder):
-    """(documents, error) of `kubectl kustomize folder`."""
-    result = subprocess.run([kubectl, "kustomize", os.path.join(REPO, folder)], capture_output=True, text=True)
+    """(documents, error) of `kubectl kustomize folder`; a component over the base, through a
+    kustomization in a temporary folder (kustomize takes only relative paths)."""
+    path = os.path.join(REPO, folder)
+    if kustomization_kind(path) == "Component":
+        with tempfile.TemporaryDirectory() as overlay:
+            with open(os.path.join(overlay, "kustomization.yaml"), "w") as file:
+                yaml.safe_dump({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+                                "resources": [os.path.relpath(os.path.join(REPO, COMPONENT_BASE), overlay)],
+                                "components": [os.path.relpath(path, overlay)]}, file)
+            result = subprocess.run([kubectl, "kustomize", overlay], capture_output=True, text=True)
+    else:
+        result = subprocess.run([kubectl, "kustomize", path], capture_output=True, text=True)
     if result.returncode != 0:
         return None, result.stderr.strip() or f"exit {result.returncode}"
     return [document for document in yaml.safe_load_all(result.stdout) if document], None
@@ -215,7 +249,7 @@ def house_rule_problems(documents):
             for subject in document.get("subjects") or []:
                 if subject.get("kind") != "ServiceAccount" or subject.get("name") not in by_kind.get("ServiceAccount", {}):
                     problems.append(f"{describe(document)}: subject {subject.get('kind')}/{subject.get('name')} is not a ServiceAccount defined here")
-        if kind == "Deployment":
+        if kind in WORKLOADS:
             problems += [f"{describe(document)}: {problem}" for problem in pod_problems(document["spec"]["template"]["spec"], by_kind)]
         if kind == "ServiceMonitor":
             selector = document.get("spec", {}).get("selector", {}).get("matchLabels", {})
@@ -227,7 +261,7 @@ def house_rule_problems(documents):
                 missing = ports - {port.get("name") for port in service["spec"].get("ports", [])}
                 if missing:
                     problems.append(f"{describe(document)}: Service/{service['metadata']['name']} has no port named {sorted(missing)}")
-    return problems
+    return problems + cluster_problems(documents, by_kind)
 
 
 def pod_problems(pod, by_kind):
@@ -264,8 +298,201 @@ def pod_problems(pod, by_kind):
     return problems
 
 
+def serve_flags(container):
+    """The `--flag value` pairs of an `ope serve` container's arguments, or None for any other container."""
+    args = [str(arg) for arg in (container.get("command") or [])[1:] + (container.get("args") or [])]
+    if not args or args[0] != "serve":
+        return None
+    flags = {}
+    for index, arg in enumerate(args):
+        if arg.startswith("--"):
+            following = args[index + 1] if index + 1 < len(args) else None
+            flags[arg] = following if following is not None and not following.startswith("--") else True
+    return flags
+
+
+def env_of(container):
+    return {variable.get("name"): variable for variable in container.get("env") or []}
+
+
+def expand(text, container, namespace):
+    """`$(VAR)` as the kubelet expands it: the pod's namespace or a literal value; other references stay."""
+    def one(match):
+        variable = env_of(container).get(match[1]) or {}
+        if "value" in variable:
+            return str(variable["value"])
+        if ((variable.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath") == "metadata.namespace":
+            return namespace
+        return match[0]
+    return re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", one, text)
+
+
+def selects(selector, labels):
+    match = (selector or {}).get("matchLabels") or {}
+    return bool(match) and match.items() <= (labels or {}).items() and not (selector or {}).get("matchExpressions")
+
+
+def port_number(port, container_ports):
+    """A NetworkPolicy or Service port (number or a container port's name) as a number."""
+    if isinstance(port, int):
+        return port
+    return next((p.get("containerPort") for p in container_ports if p.get("name") == port), port)
+
+
+def admits(policies, target_labels, source_labels, port, container_ports=()):
+    """Whether some ingress rule of a policy selecting `target_labels` lets pods with `source_labels` in
+    on `port` (a rule with no `from` admits everyone, with no `ports` every port)."""
+    for policy in policies:
+        spec = policy.get("spec") or {}
+        if not selects(spec.get("podSelector"), target_labels) and (spec.get("podSelector") or {}) != {}:
+            continue
+        for rule in spec.get("ingress") or []:
+            ports = [port_number(p.get("port"), container_ports) for p in rule.get("ports") or []]
+            if ports and port not in ports:
+                continue
+            peers = rule.get("from") or []
+            if not peers or any(peer_admits(peer, source_labels) for peer in peers):
+                return True
+    return False
+
+
+def peer_admits(peer, labels):
+    """Whether a `from` entry admits a pod of this namespace with `labels`: an address block or a
+    namespace selector alone may admit anyone; an empty pod selector admits every pod."""
+    if "ipBlock" in peer or "podSelector" not in peer:
+        return True
+    return not peer["podSelector"] or selects(peer["podSelector"], labels)
+
+
+def token_source(name, container):
+    """(Secret, key) the cluster token comes from, or a problem."""
+    if serve_flags(container).get("--cluster-token-file"):
+        return ("file", serve_flags(container)["--cluster-token-file"]), None
+    variable = env_of(container).get("OPE_CLUSTER_TOKEN")
+    if not variable:
+        return None, f"{name}: no OPE_CLUSTER_TOKEN and no --cluster-token-file"
+    reference = (variable.get("valueFrom") or {}).get("secretKeyRef")
+    if not reference:
+        return None, f"{name}: OPE_CLUSTER_TOKEN is not taken from a Secret (secretKeyRef)"
+    if reference.get("optional"):
+        return None, f"{name}: OPE_CLUSTER_TOKEN's Secret is optional; a core or edge cannot start without it"
+    return (reference.get("name"), reference.get("key")), None
+
+
+def roles(documents):
+    """(workload, container, flags) of every `ope serve --role core` or `--role edge` container."""
+    found = []
+    for document in documents:
+        if document.get("kind") in WORKLOADS:
+            for container in document["spec"]["template"]["spec"].get("containers") or []:
+                flags = serve_flags(container)
+                if flags and flags.get("--role") in ("core", "edge"):
+                    found.append((document, container, flags))
+    return found
+
+
+def cluster_problems(documents, by_kind):
+    """Cores and edges (`ope serve --role core|edge`) that fit together; nothing when none run."""
+    problems = []
+    cores = [found for found in roles(documents) if found[2]["--role"] == "core"]
+    edges = [found for found in roles(documents) if found[2]["--role"] == "edge"]
+    if not cores and not edges:
+        return []
+    if not cores or not edges:
+        return [f"cores ({len(cores)}) and edges ({len(edges)}) come together: an edge needs cores, a core is reached through edges"]
+    policies = list(by_kind.get("NetworkPolicy", {}).values())
+    budgets = list(by_kind.get("PodDisruptionBudget", {}).values())
+    role_subjects = {s.get("name") for b in by_kind.get("RoleBinding", {}).values() for s in b.get("subjects") or [] if s.get("kind") == "ServiceAccount"}
+    tokens = set()
+    # (name, namespace, service, replicas, cluster port) of each core StatefulSet
+    core_sets = []
+    for document, container, flags in cores:
+        name, spec = describe(document), document["spec"]
+        pod = spec["template"]
+        labels = (pod.get("metadata") or {}).get("labels") or {}
+        if document["kind"] != "StatefulSet":
+            problems.append(f"{name}: a core is a StatefulSet (its ordinal is its shard, its volume its own)")
+            continue
+        replicas = spec.get("replicas", 1)
+        if flags.get("--shards") != str(replicas):
+            problems.append(f"{name}: --shards {flags.get('--shards')} but {replicas} replicas")
+        shard = str(flags.get("--shard"))
+        variable = re.fullmatch(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", shard)
+        field = ((env_of(container).get(variable[1] if variable else "") or {}).get("valueFrom") or {}).get("fieldRef", {}).get("fieldPath")
+        if field != POD_INDEX_FIELD:
+            problems.append(f"{name}: --shard {shard} is not $(VAR) with VAR from {POD_INDEX_FIELD}")
+        if spec.get("podManagementPolicy") != "Parallel":
+            problems.append(f"{name}: podManagementPolicy is not Parallel (cores do not wait for each other)")
+        cluster_port = int(flags.get("--cluster-port", 7070))
+        if str(cluster_port) == str(flags.get("--port", 8080)):
+            problems.append(f"{name}: --cluster-port and --port are the same")
+        service = by_kind.get("Service", {}).get(spec.get("serviceName"))
+        if not service:
+            problems.append(f"{name}: serviceName {spec.get('serviceName')!r} is no Service here")
+        else:
+            if service["spec"].get("clusterIP") != "None":
+                problems.append(f"{name}: Service/{spec['serviceName']} is not headless (clusterIP: None), so cores have no names of their own")
+            if not selects({"matchLabels": service["spec"].get("selector")}, labels):
+                problems.append(f"{name}: Service/{spec['serviceName']} does not select its pods")
+            if cluster_port not in [port_number(p.get("targetPort", p.get("port")), container.get("ports") or []) for p in service["spec"].get("ports") or []]:
+                problems.append(f"{name}: Service/{spec['serviceName']} has no port for --cluster-port {cluster_port}")
+        claims = {claim["metadata"]["name"] for claim in spec.get("volumeClaimTemplates") or []}
+        data = [mount for mount in container.get("volumeMounts") or [] if mount.get("mountPath") == flags.get("--data")]
+        if not data or data[0].get("name") not in claims:
+            problems.append(f"{name}: --data {flags.get('--data')} is not a volume from volumeClaimTemplates")
+        if not any(selects(b["spec"].get("selector"), labels) for b in budgets):
+            problems.append(f"{name}: no PodDisruptionBudget selects its pods")
+        source, problem = token_source(name, container)
+        problems += [problem] if problem else []
+        tokens |= {source} if source else set()
+        core_sets.append((document, container, spec.get("serviceName"), replicas, cluster_port, labels))
+    if len(core_sets) != 1:
+        return problems + [f"{len(core_sets)} core StatefulSets; an edge's --cores names the ordinals of exactly one"]
+    core, core_container, core_service, replicas, cluster_port, core_labels = core_sets[0]
+    core_name, core_namespace = core["metadata"]["name"], core["metadata"].get("namespace")
+    core_account = core["spec"]["template"]["spec"].get("serviceAccountName", "default")
+    expected = [f"{core_name}-{ordinal}.{core_service}.{core_namespace}.svc:{cluster_port}" for ordinal in range(replicas)]
+    for document, container, flags in edges:
+        name, pod = describe(document), document["spec"]["template"]
+        labels = (pod.get("metadata") or {}).get("labels") or {}
+        entries = [entry.strip() for entry in expand(str(flags.get("--cores", "")), container, document["metadata"].get("namespace")).split(",") if entry.strip()]
+        normalized = [entry.replace(".svc.cluster.local:", ".svc:") for entry in entries]
+        if normalized != expected:
+            problems.append(f"{name}: --cores {entries} are not the cores' stable names in ordinal order, {expected}")
+        if flags.get("--shard") or flags.get("--shards"):
+            problems.append(f"{name}: an edge takes no --shard or --shards")
+        if pod["spec"].get("automountServiceAccountToken") is not False:
+            problems.append(f"{name}: automountServiceAccountToken is not false (an edge needs no Kubernetes API access)")
+        account = pod["spec"].get("serviceAccountName", "default")
+        if account in role_subjects:
+            problems.append(f"{name}: its ServiceAccount {account} is bound to a Role")
+        if account == core_account:
+            problems.append(f"{name}: shares the cores' ServiceAccount")
+        if any("persistentVolumeClaim" in volume for volume in pod["spec"].get("volumes") or []):
+            problems.append(f"{name}: mounts a PersistentVolumeClaim; an edge keeps nothing")
+        if not any(selects(b["spec"].get("selector"), labels) for b in budgets):
+            problems.append(f"{name}: no PodDisruptionBudget selects its pods")
+        source, problem = token_source(name, container)
+        problems += [problem] if problem else []
+        tokens |= {source} if source else set()
+        if not admits(policies, core_labels, labels, cluster_port, core_container.get("ports") or []):
+            problems.append(f"{name}: no NetworkPolicy lets it reach the cores' cluster port {cluster_port}")
+        if not (GATEWAY_LABELS.items() <= labels.items() or admits(policies, WORKSPACE_LABELS, labels, JUPYTER_PORT)):
+            problems.append(f"{name}: no NetworkPolicy lets it reach workspace pods' JupyterLab ({JUPYTER_PORT}), nor does it carry the gateway's labels")
+    if len(tokens) > 1:
+        problems.append(f"cores and edges take the cluster token from different places: {sorted(map(str, tokens))}")
+    if not any(selects((p.get("spec") or {}).get("podSelector"), core_labels) and "Ingress" in ((p.get("spec") or {}).get("policyTypes") or []) for p in policies):
+        problems.append(f"no NetworkPolicy guards the cores' cluster port {cluster_port}")
+    elif admits(policies, core_labels, {"app.kubernetes.io/name": "anyone-else"}, cluster_port, core_container.get("ports") or []):
+        problems.append(f"a NetworkPolicy lets pods other than edges reach the cores' cluster port {cluster_port}")
+    if not (GATEWAY_LABELS.items() <= core_labels.items() or admits(policies, WORKSPACE_LABELS, core_labels, GRADING_PORT)):
+        problems.append(f"no NetworkPolicy lets the cores reach workspace pods' grading service ({GRADING_PORT}), nor do they carry the gateway's labels")
+    return problems
+
+
 def check_renders(report, tools, schemas):
-    checked_resources = 0
+    """The number of custom resources checked against their CRDs, and each folder's rendered objects."""
+    checked_resources, rendered = 0, {}
     for folder in KUSTOMIZATIONS:
         report.check(kustomization_lists_every_file(os.path.join(REPO, folder)), f"{folder}: its kustomization lists every YAML file")
         if not tools["kubectl"]:
@@ -274,6 +501,7 @@ def check_renders(report, tools, schemas):
         if error:
             report.fail(f"kubectl kustomize {folder}: {error}")
             continue
+        rendered[folder] = documents
         kinds = sorted({document.get("kind") for document in documents})
         report.ok(f"kubectl kustomize {folder}: {len(documents)} objects ({', '.join(kinds)})")
         built_in = [d for d in documents if group_of(d) != "ope.dev" and group_of(d) not in FOREIGN_GROUPS]
@@ -283,11 +511,54 @@ def check_renders(report, tools, schemas):
             problems = custom_resource_problems(schemas, document)
             report.check(problems, f"{folder}: {describe(document)} matches its CRD schema")
             checked_resources += 0 if problems else 1
-        report.check(house_rule_problems(documents), f"{folder}: namespaced least-privilege RBAC, restricted pods, tagged images")
-    return checked_resources
+        cluster = ", cores and edges that fit together" if roles(documents) else ""
+        report.check(house_rule_problems(documents), f"{folder}: namespaced least-privilege RBAC, restricted pods, tagged images{cluster}")
+    return checked_resources, rendered
 
 
-def check_refusals(report, tools, schemas):
+def wrong_clusters(documents):
+    """Copies of the cluster component's render, each wrong in one way the house rules must refuse."""
+    def find(copy_, kind, name):
+        return next(d for d in copy_ if d.get("kind") == kind and d["metadata"]["name"] == name)
+
+    def container(copy_, kind, name):
+        return find(copy_, kind, name)["spec"]["template"]["spec"]["containers"][0]
+
+    def set_arg(copy_, kind, name, flag, value):
+        args = container(copy_, kind, name)["args"]
+        args[args.index(flag) + 1] = value
+
+    def cores_of(copy_):
+        args = container(copy_, "Deployment", "ope-edge")["args"]
+        return args[args.index("--cores") + 1].split(",")
+
+    def change(mutate):
+        copy_ = copy.deepcopy(documents)
+        mutate(copy_)
+        return copy_
+
+    return {
+        "an edge's --cores naming ordinal 2 of 2 replicas": change(lambda c: set_arg(c, "Deployment", "ope-edge", "--cores", ",".join(
+            cores_of(c) + [cores_of(c)[-1].replace("ope-core-1.", "ope-core-2.")]))),
+        "an edge's --cores out of ordinal order": change(lambda c: set_arg(c, "Deployment", "ope-edge", "--cores", ",".join(reversed(cores_of(c))))),
+        "an edge's --cores by short names (the DNS search path's, not the stable names)": change(lambda c: set_arg(c, "Deployment", "ope-edge", "--cores", "ope-core-0.ope-core:7070,ope-core-1.ope-core:7070")),
+        "--shards 3 with 2 replicas": change(lambda c: set_arg(c, "StatefulSet", "ope-core", "--shards", "3")),
+        "a literal --shard": change(lambda c: set_arg(c, "StatefulSet", "ope-core", "--shard", "0")),
+        "cores scaled without --shards": change(lambda c: find(c, "StatefulSet", "ope-core")["spec"].update(replicas=3)),
+        "an edge mounting a service-account token": change(lambda c: find(c, "Deployment", "ope-edge")["spec"]["template"]["spec"].pop("automountServiceAccountToken")),
+        "an edge bound to the cores' Role": change(lambda c: find(c, "RoleBinding", "ope-core")["subjects"].append(
+            {"kind": "ServiceAccount", "name": "ope-edge", "namespace": "ope"})),
+        "a core container without a security context": change(lambda c: container(c, "StatefulSet", "ope-core").pop("securityContext")),
+        "the cluster token as a literal": change(lambda c: container(c, "StatefulSet", "ope-core")["env"].__setitem__(
+            [v["name"] for v in container(c, "StatefulSet", "ope-core")["env"]].index("OPE_CLUSTER_TOKEN"), {"name": "OPE_CLUSTER_TOKEN", "value": "x" * 32})),
+        "the cores' cluster port open to every pod": change(lambda c: find(c, "NetworkPolicy", "ope-core")["spec"]["ingress"].append(
+            {"ports": [{"protocol": "TCP", "port": 7070}]})),
+        "edges kept from the workspace pods": change(lambda c: c.remove(find(c, "NetworkPolicy", "ope-workspaces-cluster"))),
+        "a core volume that is not the StatefulSet's own": change(lambda c: find(c, "StatefulSet", "ope-core")["spec"].pop("volumeClaimTemplates")),
+    }
+
+
+def check_refusals(report, tools, schemas, rendered):
     """Each check must refuse a wrong object, or it proves nothing."""
     wrong_resources = [
         ("OPESession", {"spec": {"module": "m1", "members": [{"user": "alice", "role": "driver"}]}, "status": {"phase": "Running"}}),
@@ -319,6 +590,12 @@ def check_refusals(report, tools, schemas):
     }
     accepted = [name for name, documents in wrong_sets.items() if not house_rule_problems(documents)]
     report.check([f"the house rules accept {name}" for name in accepted], f"the house rules refuse {len(wrong_sets)} wrong renders")
+    if "deploy/kubernetes/cluster" in rendered:
+        wrong = wrong_clusters(rendered["deploy/kubernetes/cluster"])
+        accepted = [name for name, documents in wrong.items() if not house_rule_problems(documents)]
+        report.check([f"the house rules accept {name}" for name in accepted], f"the house rules refuse {len(wrong)} wrong clusters of cores and edges")
+    else:
+        report.fail("no render of deploy/kubernetes/cluster to make wrong clusters from")
 
     if tools["kubernetes-validate"]:
         misspelt = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x", "namespace": "ope"},
@@ -376,8 +653,8 @@ def main():
     report = Report()
     tools = find_tools(report)
     schemas = load_crd_schemas(report)
-    checked_resources = check_renders(report, tools, schemas)
-    check_refusals(report, tools, schemas)
+    checked_resources, rendered = check_renders(report, tools, schemas)
+    check_refusals(report, tools, schemas, rendered)
     check_images(report, tools)
     if checked_resources == 0:
         report.fail("no custom resource was checked against its CRD")
