@@ -5,8 +5,10 @@ import HummingbirdWSClient
 import Logging
 import NIOCore
 import NIOHTTP1
+import OPECLI
 import OPECore
 import OPEStore
+import OPEWorkspaces
 import Synchronization
 
 /// `ope-bench loadtest`: many simulated participants against a real `ope serve` on this machine.
@@ -30,36 +32,128 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "HTTP requests in flight at once.") var concurrency: Int = 256
     @Option(name: .customLong("password-sign-ins"), help: "Accounts used to measure password sign-in throughput.") var passwordSignIns: Int = 40
     @Option(help: "The ope binary that serves (default: ope in the folder of this ope-bench).") var ope: String?
+    @Option(
+        help: """
+            Layouts to run the same load against, one after the other, comma-separated: all (one ope serve) and cluster \
+            (--cores cores and --edges edges as separate processes, users spread over the edges).
+            """)
+    var layouts: String = "all"
+    @Option(help: "With the cluster layout: runtime cores.") var cores: Int = 2
+    @Option(help: "With the cluster layout: edges.") var edges: Int = 2
+
+    /// One layout's figures, for the comparison at the end.
+    struct LayoutResult {
+        var name: String
+        var fanOut: [Double]
+        var match: [Double]
+        var cpuPerThousand: Double
+        var errors: Int
+    }
 
     func run() async throws {
         let executable = try ope ?? LoadTestServer.siblingOPE()
+        let chosen = layouts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !chosen.isEmpty, chosen.allSatisfy({ $0 == "all" || $0 == "cluster" }) else {
+            throw CLIError("--layouts: all, cluster or both (all,cluster)")
+        }
+        guard cores >= 1, edges >= 1 else { throw CLIError("--cores and --edges must be 1 or more") }
+        var results: [LayoutResult] = []
+        for layout in chosen { results.append(try await run(layout: layout, executable: executable)) }
+        guard results.count > 1 else { return }
+        print("")
+        print("=== layouts compared (same machine, same run, same load) ===")
+        print("layout                  chat p50    chat p99    match p99   CPU s / 1,000 chat messages   errors")
+        for result in results {
+            func ms(_ values: [Double], _ quantile: Double) -> String {
+                let sorted = values.sorted()
+                guard !sorted.isEmpty else { return "-" }
+                return String(format: "%.1f ms", sorted[min(sorted.count - 1, Int(Double(sorted.count) * quantile))] * 1000)
+            }
+            print(
+                result.name.padding(toLength: 24, withPad: " ", startingAt: 0) + ms(result.fanOut, 0.5).padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + ms(result.fanOut, 0.99).padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + ms(result.match, 0.99).padding(toLength: 12, withPad: " ", startingAt: 0)
+                    + String(format: "%.3f", result.cpuPerThousand).padding(toLength: 30, withPad: " ", startingAt: 0) + "\(result.errors)")
+        }
+        if let all = results.first(where: { $0.name == "all-in-one" }), let cluster = results.first(where: { $0.name != "all-in-one" }), all.cpuPerThousand > 0
+        {
+            print(String(format: "cluster CPU per message / all-in-one's: %.2fx", cluster.cpuPerThousand / all.cpuPerThousand))
+        }
+    }
+
+    /// Starts the layout's processes on fresh data dirs, runs the load through them and stops them.
+    func run(layout: String, executable: String) async throws -> LayoutResult {
         var logger = Logger(label: "ope.loadtest")
         logger.logLevel = .warning
-        let data = NSTemporaryDirectory() + "ope-loadtest-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: data) }
-
-        print("provisioning \(users) users with API tokens and \(passwordSignIns) with passwords in \(data)")
-        let (tokens, passwords) = try await provision(data: data)
-        let server = try LoadTestServer(executable: executable, data: data, modules: modulesFolder)
-        defer { server.stop() }
-        let base = try await server.waitForURL()
-        print("server at \(base), pid \(server.pid)")
-        let sampler = RSSSampler(pid: server.pid)
+        let root = NSTemporaryDirectory() + "ope-loadtest-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        // Accounts live in the all-in-one server's data dir, or in core 0's.
+        let dataDirs = layout == "all" ? [root + "/all"] : (0..<cores).map { root + "/core\($0)" }
+        print("provisioning \(users) users with API tokens and \(passwordSignIns) with passwords in \(dataDirs[0])")
+        let (tokens, passwords) = try await provision(data: dataDirs[0])
+        var servers: [LoadTestServer] = []
+        defer { for server in servers { server.stop() } }
+        var bases: [String] = []
+        let name: String
+        if layout == "all" {
+            name = "all-in-one"
+            let server = try LoadTestServer(executable: executable, data: dataDirs[0], modules: modulesFolder)
+            servers.append(server)
+            bases.append(try await server.waitForURL())
+        } else {
+            name = "\(edges) edges + \(cores) cores"
+            let token = SecretToken.password() + SecretToken.password()
+            let clusterPorts = try (0..<cores).map { _ in try LoopbackPort.free() }
+            for core in 0..<cores {
+                let server = try LoadTestServer(
+                    executable: executable,
+                    arguments: [
+                        "serve", "--role", "core", "--shard", "\(core)", "--shards", "\(cores)", "--port", "0", "--cluster-port", "\(clusterPorts[core])",
+                        "--data", dataDirs[core], "--modules", modulesFolder, "--workspaces", "none", "--no-demo-users", "--log-level", "warning",
+                    ],
+                    readyLine: "OPE core \(core) of \(cores) is running", environment: ["OPE_CLUSTER_TOKEN": token])
+                servers.append(server)
+                _ = try await server.waitForURL()
+            }
+            for _ in 0..<edges {
+                let server = try LoadTestServer(
+                    executable: executable,
+                    arguments: [
+                        "serve", "--role", "edge", "--port", "0", "--workspaces", "none", "--log-level", "warning", "--cores",
+                        clusterPorts.map { "127.0.0.1:\($0)" }.joined(separator: ","),
+                    ],
+                    readyLine: "OPE edge is running at ", environment: ["OPE_CLUSTER_TOKEN": token])
+                servers.append(server)
+                bases.append(try await server.waitForURL())
+            }
+        }
+        print("\(name): \(bases.joined(separator: ", ")), pids \(servers.map { String($0.pid) }.joined(separator: " "))")
+        let sampler = ProcessesSampler(pids: servers.map(\.pid))
 
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60))))
         do {
-            try await measure(
-                LoadTestHTTP(http: http, base: base), base: base, data: data, tokens: tokens, passwords: passwords, sampler: sampler, logger: logger)
+            let result = try await measure(
+                bases.map { LoadTestHTTP(http: http, base: $0) }, name: name, data: dataDirs, tokens: tokens, passwords: passwords, sampler: sampler,
+                logger: logger)
+            try await http.shutdown()
+            return result
         } catch {
             try? await http.shutdown()
             throw error
         }
-        try await http.shutdown()
     }
 
+    /// Runs the load through `clients` (user i through client i mod count) and prints the figures.
     func measure(
-        _ client: LoadTestHTTP, base: String, data: String, tokens: [(String, String)], passwords: [(String, String)], sampler: RSSSampler, logger: Logger
-    ) async throws {
+        _ clients: [LoadTestHTTP], name: String, data: [String], tokens: [(String, String)], passwords: [(String, String)], sampler: ProcessesSampler,
+        logger: Logger
+    ) async throws -> LayoutResult {
+        let client = clients[0]
+        // Which front door each user goes through, and which module they join (round robin over --module's list).
+        let index = Dictionary(uniqueKeysWithValues: tokens.enumerated().map { ($1.0, $0) })
+        let moduleList = module.split(separator: ",").map(String.init)
+        @Sendable func door(_ user: String) -> LoadTestHTTP { clients[(index[user] ?? 0) % clients.count] }
+        @Sendable func moduleOf(_ user: String) -> String { moduleList[(index[user] ?? 0) % moduleList.count] }
         // 1. Password sign-ins (scrypt), measured on their own.
         let signInStart = ContinuousClock.now
         let signInErrors = try await forEachConcurrently(passwords, limit: 8) { username, password in
@@ -70,9 +164,9 @@ struct LoadTestCommand: AsyncParsableCommand {
         // 2. Everyone joins the lobby.
         let joinLatencies = Mutex<[Double]>([])
         let joinStart = ContinuousClock.now
-        let joinErrors = try await forEachConcurrently(tokens, limit: concurrency) { _, token in
+        let joinErrors = try await forEachConcurrently(tokens, limit: concurrency) { user, token in
             let started = ContinuousClock.now
-            try await client.joinLobby(module: module, token: token)
+            try await door(user).joinLobby(module: moduleOf(user), token: token)
             let elapsed = (ContinuousClock.now - started).timeInterval
             joinLatencies.withLock { $0.append(elapsed) }
         }
@@ -86,7 +180,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         while !pending.isEmpty, ContinuousClock.now < deadline {
             let stillWaiting = Mutex<[(String, String)]>([])
             _ = try await forEachConcurrently(pending, limit: concurrency) { user, token in
-                if let session = try await client.session(token: token) {
+                if let session = try await door(user).session(token: token) {
                     sessions.withLock { $0[user] = session }
                 } else {
                     stillWaiting.withLock { $0.append((user, token)) }
@@ -96,14 +190,14 @@ struct LoadTestCommand: AsyncParsableCommand {
             if !pending.isEmpty { try await Task.sleep(for: .milliseconds(200)) }
         }
         let unmatched = pending.count
-        let matchLatencies = try await Self.matchLatencies(data: data)
+        var matchLatencies: [Double] = []
+        for folder in data { matchLatencies += try await Self.matchLatencies(data: folder) }
         sampler.sample()
 
         // 4. Everyone opens their room and chats.
         let room = RoomLoad(users: users, messages: messages, interval: interval, logger: logger)
         let bySession = sessions.withLock { $0 }
         let members = Dictionary(grouping: bySession.keys, by: { bySession[$0]! })
-        let wsURL = base.replacingOccurrences(of: "http://", with: "ws://")
         let tokenOf = Dictionary(uniqueKeysWithValues: tokens.map { ($0.0, $0.1) })
         let roomStart = ContinuousClock.now
         let roomCPUStart = sampler.cpuSeconds
@@ -111,6 +205,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (user, session) in bySession {
                 let teammates = (members[session] ?? []).count - 1
+                let wsURL = door(user).base.replacingOccurrences(of: "http://", with: "ws://")
                 group.addTask {
                     await room.run(user: user, token: tokenOf[user]!, url: "\(wsURL)/api/sessions/\(session)/ws", teammates: teammates)
                 }
@@ -126,7 +221,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         let serverCores = (sampler.cpuSeconds - roomCPUStart) / roomSeconds
         let clientCores = (RSSSampler(pid: getpid()).cpuSeconds - ownCPUStart) / roomSeconds
         print("")
-        print("=== ope-bench loadtest: \(users) users, module \(module), \(messages) messages each ===")
+        print("=== ope-bench loadtest: \(name), \(users) users, module \(module), \(messages) messages each ===")
         print(String(format: "password sign-in:  %.1f sign-ins/s (%d accounts, scrypt N=2^14), %d errors", signInRate, passwords.count, signInErrors))
         print(
             String(
@@ -138,7 +233,10 @@ struct LoadTestCommand: AsyncParsableCommand {
             String(
                 format: "chat fan-out:      %@ over %d deliveries; %d missing, %d error frames", Self.summary(report.fanOut), report.fanOut.count,
                 report.missing, report.errorFrames))
-        print(String(format: "server RSS:        peak %.0f MiB", Double(sampler.peak) / 1024))
+        print(String(format: "server RSS:        peak %.0f MiB (all its processes together)", Double(sampler.peak) / 1024))
+        let serverCPU = serverCores * roomSeconds
+        let cpuPerThousand = serverCPU / (Double(users * messages) / 1000)
+        print(String(format: "server CPU:        %.2f s while rooms were open, %.3f s per 1,000 chat messages", serverCPU, cpuPerThousand))
         print(
             String(
                 format: "CPU while rooms open: server %.2f cores, load generator %.2f cores (this machine has %d)", serverCores, clientCores,
@@ -147,6 +245,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         )
         let errors = signInErrors + joinErrors + unmatched + report.connectErrors + report.missing + report.errorFrames
         print("errors:            \(errors)")
+        return LayoutResult(name: name, fanOut: report.fanOut, match: matchLatencies, cpuPerThousand: cpuPerThousand, errors: errors)
     }
 
     /// Creates the accounts straight in the data dir, before the server starts.

@@ -22,13 +22,26 @@ final class LoadTestServer: Sendable {
         return path
     }
 
+    /// What the process prints once it serves: the all-in-one server's and an edge's line ends in
+    /// the URL; a core's does not.
+    let readyLine: String
+
     /// Starts `EXECUTABLE serve` on a free loopback port, without workspaces, on the data dir `data`.
-    init(executable: String, data: String, modules: String) throws {
+    convenience init(executable: String, data: String, modules: String) throws {
+        try self.init(
+            executable: executable,
+            arguments: ["serve", "--port", "0", "--data", data, "--modules", modules, "--workspaces", "none", "--no-demo-users", "--log-level", "warning"],
+            readyLine: "OPE is running at "
+        )
+    }
+
+    /// Starts `EXECUTABLE ARGUMENTS` (with `environment` added to this process's).
+    init(executable: String, arguments: [String], readyLine: String, environment: [String: String] = [:]) throws {
+        self.readyLine = readyLine
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable).standardizedFileURL
-        process.arguments = [
-            "serve", "--port", "0", "--data", data, "--modules", modules, "--workspaces", "none", "--no-demo-users", "--log-level", "warning",
-        ]
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.standardError
@@ -44,12 +57,12 @@ final class LoadTestServer: Sendable {
 
     var pid: Int32 { process.processIdentifier }
 
-    /// The server's URL, once it prints that it is running.
+    /// The server's URL, once it prints that it is running (empty for a core, which prints none).
     func waitForURL() async throws -> String {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             let text = output.text.withLock { $0 }
-            if let range = text.range(of: "OPE is running at ") {
+            if let range = text.range(of: readyLine) {
                 let rest = text[range.upperBound...]
                 return String(rest.prefix { !$0.isWhitespace })
             }

@@ -30,3 +30,15 @@ final class RSSSampler: Sendable {
         peakKiB.withLock { $0 = max($0, kib) }
     }
 }
+
+/// Several processes sampled as one: a cluster's edges and cores together.
+final class ProcessesSampler: Sendable {
+    let samplers: [RSSSampler]
+
+    init(pids: [Int32]) { samplers = pids.map(RSSSampler.init) }
+
+    /// The sum of the processes' peaks (each sampled at the same moments).
+    var peak: Int { samplers.map(\.peak).reduce(0, +) }
+    var cpuSeconds: Double { samplers.map(\.cpuSeconds).reduce(0, +) }
+    func sample() { for sampler in samplers { sampler.sample() } }
+}
