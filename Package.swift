@@ -251,6 +251,7 @@ let package = Package(
             name: "ope-bench",
             dependencies: [
                 "OPECLI",
+                "OPECluster",
                 "OPECore",
                 "OPEKube",
                 "OPEOperator",

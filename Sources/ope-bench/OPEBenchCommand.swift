@@ -6,6 +6,8 @@ struct OPEBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ope-bench",
         abstract: "Measure OPE on this machine and drive it in tests: benchmarks, the load test, debug tools.",
-        subcommands: [EventsBench.self, ProxyBench.self, LoadTestCommand.self, OperatorBench.self, DebugCommand.self, LoadGenerator.self]
+        subcommands: [
+            EventsBench.self, ProxyBench.self, LoadTestCommand.self, ClusterStreamBench.self, OperatorBench.self, DebugCommand.self, LoadGenerator.self,
+        ]
     )
 }
