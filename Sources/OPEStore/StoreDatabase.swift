@@ -30,9 +30,6 @@ public struct StoreDatabase: Sendable {
         let path = dataDirectory + "/ope.sqlite"
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            // FULL makes every commit durable on disk, not only in the OS cache: an acknowledged
-            // event survives a power cut, not just a crash. Batching keeps this affordable.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
             // Checkpoint the WAL every ~40 MB instead of every 4 MB: checkpoints run inside commits
             // and, at the default, took a third of the time of a busy log.
             try db.execute(sql: "PRAGMA wal_autocheckpoint = 10000")
@@ -40,6 +37,11 @@ public struct StoreDatabase: Sendable {
         configuration.busyMode = .timeout(10)
         do {
             writer = try DatabasePool(path: path, configuration: configuration)
+            // FULL makes every commit durable on disk, not only in the OS cache: an acknowledged
+            // event survives a power cut, not just a crash. Batching keeps this affordable. It is
+            // set here, on the one writing connection, because the pool sets NORMAL when it turns
+            // WAL on, after `prepareDatabase` has run, and NORMAL syncs only at checkpoints.
+            try writer.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(writer)
         } catch let error as DatabaseError {
             throw StoreError("cannot open the database \(path): \(error.message ?? error.description)")
