@@ -57,8 +57,12 @@ public struct CommandRunner: Sendable {
         process.standardError = errorPipe
         let collector = OutputCollector()
         let errorCollector = separateErrorOutput ? OutputCollector() : collector
-        pipe.fileHandleForReading.readabilityHandler = { collector.append($0.availableData) }
-        if separateErrorOutput { errorPipe.fileHandleForReading.readabilityHandler = { errorCollector.append($0.availableData) } }
+        // Raw non-blocking reads, not `availableData`: a call of the handler already on its way when
+        // the pipe is closed below must find nothing to read, not stop the process with a fatal error.
+        pipe.fileHandleForReading.readabilityHandler = { collector.append($0.readRemainingWithoutBlocking()) }
+        if separateErrorOutput {
+            errorPipe.fileHandleForReading.readabilityHandler = { errorCollector.append($0.readRemainingWithoutBlocking()) }
+        }
         let exited = AsyncStream<Int32>.makeStream(bufferingPolicy: .bufferingNewest(1))
         process.terminationHandler = { process in
             exited.continuation.yield(process.terminationStatus)
