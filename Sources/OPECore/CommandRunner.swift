@@ -55,9 +55,10 @@ public struct CommandRunner: Sendable {
         let errorPipe = separateErrorOutput ? Pipe() : pipe
         process.standardOutput = pipe
         process.standardError = errorPipe
-        // Read on threads of their own until the pipes' end (see PipeReader: no Dispatch source).
-        let output = PipeReader(pipe.fileHandleForReading)
-        let errors = separateErrorOutput ? PipeReader(errorPipe.fileHandleForReading) : nil
+        let collector = OutputCollector()
+        let errorCollector = separateErrorOutput ? OutputCollector() : collector
+        pipe.fileHandleForReading.readabilityHandler = { collector.append($0.availableData) }
+        if separateErrorOutput { errorPipe.fileHandleForReading.readabilityHandler = { errorCollector.append($0.availableData) } }
         let exited = AsyncStream<Int32>.makeStream(bufferingPolicy: .bufferingNewest(1))
         process.terminationHandler = { process in
             exited.continuation.yield(process.terminationStatus)
@@ -89,12 +90,15 @@ public struct CommandRunner: Sendable {
             kill(processGroup, SIGKILL)
             return first
         }
-        // The rest of the output, shortly: a grandchild that left the process group could hold a
-        // pipe open for ever, so the wait is bounded.
-        await output.waitForEnd(upTo: .seconds(2))
-        await errors?.waitForEnd(upTo: .seconds(2))
+        // What is still in the pipes, without a blocking read: a grandchild that left the process
+        // group could hold a pipe open for ever.
+        for (handle, target) in separateErrorOutput ? [(pipe, collector), (errorPipe, errorCollector)] : [(pipe, collector)] {
+            handle.fileHandleForReading.readabilityHandler = nil
+            target.append(handle.fileHandleForReading.readRemainingWithoutBlocking())
+            try? handle.fileHandleForReading.close()
+        }
         let status = process.isRunning ? -1 : process.terminationStatus
-        return Result(status: status, output: output.text, errorOutput: errors?.text ?? "", timedOut: timedOut)
+        return Result(status: status, output: collector.text, errorOutput: separateErrorOutput ? errorCollector.text : "", timedOut: timedOut)
     }
 
     /// Largest standard input a program is given.
@@ -105,4 +109,21 @@ public struct CommandRunner: Sendable {
 public struct CommandError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// Collects output from the pipe's reader thread; the lock makes it safe to share.
+private final class OutputCollector: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private let limit = 64 * 1024
+
+    func append(_ chunk: Data) {
+        guard !chunk.isEmpty else { return }
+        lock.withLock {
+            data.append(chunk)
+            if data.count > limit { data = data.suffix(limit) }
+        }
+    }
+
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
 }

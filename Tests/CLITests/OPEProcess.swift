@@ -62,11 +62,17 @@ struct OPEProcess {
             defer { try? FileManager.default.removeItem(atPath: file) }
             process.standardInput = FileHandle(forReadingAtPath: file)
         }
-        // Output is read on threads of their own (PipeReader: no Dispatch source that a closing
-        // pipe could crash), off the concurrency pool.
+        // Collect output as it comes, off the concurrency pool: a blocking read there would starve
+        // the test's other tasks on a 2-core machine until the program exits.
+        let collected = OutputBuffers()
+        out.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData, error: false) }
+        err.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData, error: true) }
+        // However this ends, Dispatch stops watching the pipes before they can be closed.
+        defer {
+            out.fileHandleForReading.readabilityHandler = nil
+            err.fileHandleForReading.readabilityHandler = nil
+        }
         try process.run()
-        let output = PipeReader(out.fileHandleForReading, limit: 64 << 20)
-        let errors = PipeReader(err.fileHandleForReading, limit: 64 << 20)
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now > deadline {
@@ -75,10 +81,12 @@ struct OPEProcess {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        // What is left, without waiting long on grandchildren (a browser) that may hold the pipes open.
-        await output.waitForEnd(upTo: .seconds(5))
-        await errors.waitForEnd(upTo: .seconds(5))
-        let (stdout, stderr) = (output.text, errors.text)
+        out.fileHandleForReading.readabilityHandler = nil
+        err.fileHandleForReading.readabilityHandler = nil
+        // What is left, without waiting on grandchildren (a browser) that may hold the pipes open.
+        collected.append(out.fileHandleForReading.readRemainingWithoutBlocking(), error: false)
+        collected.append(err.fileHandleForReading.readRemainingWithoutBlocking(), error: true)
+        let (stdout, stderr) = collected.texts
         return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
     }
 
@@ -101,7 +109,8 @@ struct OPEProcess {
 /// A background `ope` (or `ope-bench`) whose output lines can be awaited.
 final class RunningProcess: @unchecked Sendable {
     let process = Process()
-    private var reader: PipeReader?
+    private let lock = NSLock()
+    private var output = ""
 
     init(program: String, arguments: [String], directory: String?) throws {
         process.executableURL = URL(fileURLWithPath: program)
@@ -111,12 +120,17 @@ final class RunningProcess: @unchecked Sendable {
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
+        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
+            let data = handle.availableData
+            // At the pipe's end the handler takes itself off: Dispatch must not watch a closed pipe.
+            if data.isEmpty { handle.readabilityHandler = nil }
+            guard let self, !data.isEmpty else { return }
+            self.lock.withLock { self.output += String(decoding: data, as: UTF8.self) }
+        }
         try process.run()
-        // Read on a thread of its own (PipeReader: no Dispatch source that a closing pipe could crash).
-        reader = PipeReader(pipe.fileHandleForReading, limit: 64 << 20)
     }
 
-    var text: String { reader?.text ?? "" }
+    var text: String { lock.withLock { output } }
 
     /// The program's file name, for messages.
     var name: String { process.executableURL?.lastPathComponent ?? "the program" }
@@ -177,4 +191,23 @@ func freePort() throws -> Int {
     }
     guard bound else { throw ProcessFailure("could not find a free port") }
     return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Output of a program, filled from pipe callbacks.
+final class OutputBuffers: @unchecked Sendable {
+    private let lock = NSLock()
+    private var out = Data()
+    private var err = Data()
+
+    func append(_ data: Data, error: Bool) {
+        lock.lock()
+        defer { lock.unlock() }
+        if error { err.append(data) } else { out.append(data) }
+    }
+
+    var texts: (String, String) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
 }
