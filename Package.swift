@@ -301,7 +301,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The golden export files are read from the source tree (#filePath), not bundled.
-        .testTarget(name: "OPEStoreTests", dependencies: ["OPEStore"], exclude: ["Golden"], swiftSettings: swiftSettings),
+        .testTarget(name: "OPEStoreTests", dependencies: ["OPEStore", "OPETestSupport"], exclude: ["Golden"], swiftSettings: swiftSettings),
         .testTarget(
             name: "OPEWorkspacesTests",
             dependencies: [

@@ -51,13 +51,13 @@ final class RoomSocket: Sendable {
 
     /// Waits for a message matching `predicate` (the bound only ends a wait for what is not coming).
     @discardableResult
-    func waitFor(_ what: String, timeout: Duration = .seconds(90), _ predicate: ([String: Any]) -> Bool) async throws -> [String: Any] {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if let found = messages.first(where: predicate) { return found }
-            try await Task.sleep(for: .milliseconds(20))
+    func waitFor(_ what: String, timeout: Duration = .seconds(90), _ predicate: @escaping @Sendable ([String: Any]) -> Bool) async throws -> [String: Any] {
+        do {
+            try await waitUntil(what, timeout: timeout) { self.messages.contains(where: predicate) }
+        } catch {
+            throw ProcessFailure("no \(what) within \(timeout); received:\n\(texts.withLock { $0 }.joined(separator: "\n"))")
         }
-        throw ProcessFailure("no \(what) within \(timeout); received:\n\(texts.withLock { $0 }.joined(separator: "\n"))")
+        return messages.first(where: predicate) ?? [:]
     }
 
     func all(_ predicate: ([String: Any]) -> Bool) -> [[String: Any]] { messages.filter(predicate) }

@@ -2,6 +2,7 @@ import Dispatch
 import Foundation
 import GRDB
 import OPECore
+import OPETestSupport
 import Synchronization
 import Testing
 
@@ -102,7 +103,7 @@ import Testing
         }
         async let withSide = log.append(EventDraft(type: "test.side")) { db in try db.execute(sql: "INSERT INTO side (name) VALUES ('side')") }
         async let several = log.append(contentsOf: [EventDraft(type: "test.several"), EventDraft(type: "test.several")])
-        try await waitUntil { log.queuedAppends == 4 }
+        try await waitUntil("4 appends queued") { log.queuedAppends == 4 }
         gate.release()
 
         let firstEvent = try await first
@@ -138,7 +139,7 @@ import Testing
         // Ends the batch's transaction behind the log's back, as SQLite does itself on a full disk.
         async let ending = log.append(EventDraft(type: "test.ending")) { db in try db.execute(sql: "ROLLBACK") }
         async let several = log.append(contentsOf: [EventDraft(type: "test.several"), EventDraft(type: "test.several")])
-        try await waitUntil { log.queuedAppends == 3 }
+        try await waitUntil("3 appends queued") { log.queuedAppends == 3 }
         gate.release()
 
         let firstEvent = try await first
@@ -167,7 +168,7 @@ import Testing
         try await gate.waitUntilHeld()
         async let second = log.append(EventDraft(type: "test.second"))
         async let third = log.append(contentsOf: [EventDraft(type: "test.third"), EventDraft(type: "test.third")])
-        try await waitUntil { log.queuedAppends == 2 }
+        try await waitUntil("2 appends queued") { log.queuedAppends == 2 }
         async let drained: Void = log.drain()
         gate.release()
         await drained
@@ -200,20 +201,8 @@ final class CommitterGate: Sendable {
     }
 
     func waitUntilHeld() async throws {
-        try await waitUntil { self.held.load(ordering: .sequentiallyConsistent) }
+        try await waitUntil("the commit to be held") { self.held.load(ordering: .sequentiallyConsistent) }
     }
 
     func release() { semaphore.signal() }
-}
-
-/// Polls `condition` until it holds; fails the test after a minute rather than hanging.
-func waitUntil(_ condition: () -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-    let deadline = ContinuousClock.now + .seconds(60)
-    while !condition() {
-        guard ContinuousClock.now < deadline else {
-            Issue.record("condition not met within a minute", sourceLocation: sourceLocation)
-            throw CancellationError()
-        }
-        try await Task.sleep(for: .milliseconds(1))
-    }
 }
