@@ -245,6 +245,21 @@ extension ClusterRuntime: RuntimeAPI {
         }
     }
 
+    public func openRoom(_ session: String) async throws { try await core(ofSession: session).openRoom(session) }
+
+    public func closeRoom(_ session: String) async { try? await core(ofSession: session).closeRoom(session) }
+
+    public func typing(_ note: TypingNote) async { try? await core(ofSession: note.session).typing(note) }
+
+    public func followTyping(_ deliver: @escaping @Sendable (TypingNote) -> Void) async -> RuntimeSubscription {
+        var subscriptions: [RuntimeSubscription] = []
+        for core in cores { subscriptions.append(await core.followTyping(deliver)) }
+        let all = subscriptions
+        return RuntimeSubscription {
+            for subscription in all { await subscription.cancel() }
+        }
+    }
+
     public func history(session: String, after: Int64?, page: ([Event]) async throws -> Void) async throws {
         try await core(ofSession: session).history(session: session, after: after, page: page)
     }

@@ -61,6 +61,7 @@ public final class CoreServer: Service, Sendable {
     }
 
     public func run() async throws {
+        await service.rememberRecentChats()
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await self.server.serve() }
@@ -73,9 +74,9 @@ public final class CoreServer: Service, Sendable {
         }
     }
 
-    /// Ends the subscriptions, stops taking calls and ends ``run()`` once calls in flight finish.
+    /// Ends the streams, stops taking calls and ends ``run()`` once calls in flight finish.
     public func beginGracefulShutdown() {
-        service.subscribers.finishAll()
+        service.roomStreams.finishAll()
         accountsService?.subscribers.finishAll()
         server.beginGracefulShutdown()
     }

@@ -32,16 +32,9 @@ extension RemoteRuntime: RuntimeAPI {
         }
     }
 
+    /// Over the room stream, with the rooms' other traffic (``RoomLink``).
     public func chat(_ text: String, clientID: String, session: String, by user: String) async throws -> Event {
-        var request = Ope_Runtime_V1_ChatRequest()
-        request.session = session
-        request.user = user
-        request.text = text
-        request.clientID = clientID
-        // Idempotent by client id (the core answers a repeat with the event it committed).
-        let message = try await call(idempotent: !clientID.isEmpty) { [stub, metadata, request] in try await stub.chat(request, metadata: metadata, options: $0)
-        }
-        return try RuntimeWire.event(message)
+        try await rooms.chat(text, clientID: clientID, session: session, by: user)
     }
 
     public func rotate(session: String, by actor: String) async throws -> Bool {
@@ -199,52 +192,20 @@ extension RemoteRuntime: RuntimeAPI {
 
     // MARK: Subscriptions
 
-    /// Follows the core's event stream until cancelled: when the stream breaks (the core
-    /// restarts, the network blips, this edge fell behind) it subscribes again from the last
-    /// position it reached, so `deliver` misses nothing and sees nothing twice.
-    ///
-    /// Returns once the core has started the stream, so that everything committed after the call
-    /// is delivered; a core that cannot be reached gets ``Configuration/retryWindow`` before the
-    /// call returns anyway (the stream starts when the core is back).
+    /// The events of the rooms this edge has open, over the room stream: in log order, with
+    /// nothing missed or repeated across a broken stream or a core's restart (``RoomLink``).
     public func subscribe(_ deliver: @escaping @Sendable ([Event]) -> Void) async -> RuntimeSubscription {
-        let (started, signal) = AsyncStream<Void>.makeStream()
-        let task = Task { await follow(from: nil, deliver, started: { signal.finish() }) }
-        let timeout = Task {
-            try? await Task.sleep(for: configuration.retryWindow)
-            signal.finish()
-        }
-        for await _ in started {}
-        timeout.cancel()
-        return RuntimeSubscription { task.cancel() }
+        rooms.subscribe(deliver)
     }
 
-    /// The subscription loop; `position` is where to resume (nil: from now on); `started` is
-    /// called when the first stream has begun.
-    func follow(from start: Int64?, _ deliver: @escaping @Sendable ([Event]) -> Void, started: @escaping @Sendable () -> Void = {}) async {
-        let position = Atomic<Int64>(start ?? -1)
-        var pause = Duration.milliseconds(100)
-        while !Task.isCancelled {
-            var request = Ope_Runtime_V1_SubscribeRequest()
-            let resumeAt = position.load(ordering: .relaxed)
-            if resumeAt >= 0 { request.after = resumeAt }
-            do {
-                var options = options(.seconds(365 * 24 * 3600))
-                options.timeout = nil
-                try await stub.subscribe(request, metadata: metadata, options: options) { response in
-                    for try await batch in response.messages {
-                        if !batch.events.isEmpty { deliver(try RuntimeWire.events(batch)) }
-                        position.store(batch.position, ordering: .relaxed)
-                        started()
-                    }
-                }
-                pause = .milliseconds(100)
-            } catch {
-                if Task.isCancelled { return }
-                // A core that is down: try again, less often the longer it stays down (at most every 2 s).
-                try? await Task.sleep(for: pause)
-                pause = min(pause * 2, .seconds(2))
-            }
-        }
+    public func openRoom(_ session: String) async throws { try await rooms.open(session) }
+
+    public func closeRoom(_ session: String) async { rooms.close(session) }
+
+    public func typing(_ note: TypingNote) async { rooms.typing(note) }
+
+    public func followTyping(_ deliver: @escaping @Sendable (TypingNote) -> Void) async -> RuntimeSubscription {
+        rooms.followTyping(deliver)
     }
 
     public func history(session: String, after: Int64?, page: ([Event]) async throws -> Void) async throws {

@@ -67,6 +67,8 @@ public final class RemoteRuntime: Service, Sendable {
     let routes = Mutex<[String: (workspace: Workspace, learnt: ContinuousClock.Instant)]>([:])
     /// Use the proxy saw and has not reported yet.
     let use = Mutex(WorkspaceUseReport())
+    /// The team rooms this edge has sockets on, over one stream.
+    let rooms: RoomLink
 
     public init(configuration: Configuration) throws {
         self.configuration = configuration
@@ -74,6 +76,7 @@ public final class RemoteRuntime: Service, Sendable {
             target: .dns(host: configuration.host, port: configuration.port), transportSecurity: configuration.transportSecurity)
         grpc = GRPCClient(transport: transport)
         stub = Ope_Runtime_V1_Runtime.Client(wrapping: grpc)
+        rooms = RoomLink(address: configuration.address, deadline: configuration.deadline, retryWindow: configuration.retryWindow)
     }
 
     public func run() async throws {
@@ -81,16 +84,21 @@ public final class RemoteRuntime: Service, Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await self.grpc.runConnections() }
                 group.addTask { await self.reportUse() }
+                group.addTask { [stub, metadata] in await self.rooms.run(stub, metadata: metadata) }
                 // The connections end with a graceful shutdown; the reports end with them.
                 try await group.next()
                 group.cancelAll()
             }
         } onGracefulShutdown: {
-            self.grpc.beginGracefulShutdown()
+            self.beginGracefulShutdown()
         }
     }
 
-    public func beginGracefulShutdown() { grpc.beginGracefulShutdown() }
+    /// Closes the room stream (a long-lived call the shutdown would otherwise wait for) and the connections.
+    public func beginGracefulShutdown() {
+        rooms.stop()
+        grpc.beginGracefulShutdown()
+    }
 
     /// Sends the use the proxy saw, once a second, until the connections close.
     func reportUse() async {

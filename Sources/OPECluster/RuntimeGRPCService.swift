@@ -15,10 +15,10 @@ struct RuntimeGRPCService: Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
     /// Chat messages answered recently, by (session, user, client id): a retried message gets the
     /// event already committed instead of a second one.
     let recentChats = RecentChats(capacity: 20_000)
-    /// A subscriber this many batches behind is cut off; it subscribes again from its position.
+    /// An edge this many commit batches behind on its room stream is cut off; it resumes from its position.
     static let subscriberBacklog = 4096
-    /// The open subscriptions, ended together when the core shuts down.
-    let subscribers = Subscribers<[Event]>()
+    /// The edges' room streams, ended together when the core shuts down.
+    let roomStreams = RoomStreams()
 
     // MARK: Lobby
 
@@ -41,11 +41,31 @@ struct RuntimeGRPCService: Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
 
     func chat(request: Ope_Runtime_V1_ChatRequest, context: ServerContext) async throws -> Ope_Runtime_V1_Event {
         try await answering {
-            let key = RecentChats.Key(session: request.session, user: request.user, clientID: request.clientID)
-            if !request.clientID.isEmpty, let event = recentChats.event(for: key) { return RuntimeWire.message(event) }
-            let event = try await runtime.chat(request.text, clientID: request.clientID, session: request.session, by: request.user)
-            if !request.clientID.isEmpty { recentChats.remember(event, for: key) }
-            return RuntimeWire.message(event)
+            RuntimeWire.message(try await committedChat(request.text, clientID: request.clientID, session: request.session, by: request.user))
+        }
+    }
+
+    /// Learns the client ids of the last chat messages in the log, so that a message an edge sends
+    /// again after this core restarted (its first copy was committed, its answer lost) counts once.
+    func rememberRecentChats() async {
+        do {
+            let recent = try await runtime.store.reader.latest(EventFilter(types: [.chatMessage]), limit: recentChats.capacity)
+            for event in recent.reversed() {
+                guard let session = event.session, let user = event.actor, let clientID = event.decode(ChatPayload.self)?.clientId, !clientID.isEmpty
+                else { continue }
+                recentChats.remember(event, for: RecentChats.Key(session: session, user: user, clientID: clientID))
+            }
+        } catch {
+            logger.warning(
+                "the last chat messages could not be read; a message re-sent across this restart may be recorded twice", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Commits a chat message, or answers the event a message with the same client id committed.
+    func committedChat(_ text: String, clientID: String, session: String, by user: String) async throws -> Event {
+        guard !clientID.isEmpty else { return try await runtime.chat(text, clientID: clientID, session: session, by: user) }
+        return try await recentChats.answer(RecentChats.Key(session: session, user: user, clientID: clientID)) {
+            try await runtime.chat(text, clientID: clientID, session: session, by: user)
         }
     }
 
@@ -203,57 +223,7 @@ struct RuntimeGRPCService: Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
         }
     }
 
-    // MARK: Subscriptions
-
-    func subscribe(
-        request: Ope_Runtime_V1_SubscribeRequest, response: RPCWriter<Ope_Runtime_V1_EventBatch>, context: ServerContext
-    ) async throws {
-        // Live first, then the log: whatever commits meanwhile is in both and sent once (by id).
-        let (stream, continuation) = AsyncStream<[Event]>.makeStream(bufferingPolicy: .bufferingOldest(Self.subscriberBacklog))
-        let overflowed = Atomic(false)
-        let registration = subscribers.add(continuation)
-        defer { subscribers.remove(registration) }
-        let subscription = await runtime.subscribe { events in
-            if case .dropped = continuation.yield(events) {
-                overflowed.store(true, ordering: .relaxed)
-                continuation.finish()
-            }
-        }
-        do {
-            var position: Int64
-            if request.hasAfter {
-                position = request.after
-                try await runtime.export(EventFilter(afterID: request.after)) { page in
-                    guard let last = page.last else { return }
-                    var batch = RuntimeWire.batch(page)
-                    batch.position = last.id
-                    try await response.write(batch)
-                    position = last.id
-                }
-            } else {
-                position = try await runtime.store.reader.latest(EventFilter()).first?.id ?? 0
-                var start = Ope_Runtime_V1_EventBatch()
-                start.position = position
-                try await response.write(start)
-            }
-            for await events in stream {
-                let fresh = events.filter { $0.id > position }
-                guard let last = fresh.last else { continue }
-                var batch = RuntimeWire.batch(fresh)
-                batch.position = last.id
-                try await response.write(batch)
-                position = last.id
-            }
-            await subscription.cancel()
-        } catch {
-            await subscription.cancel()
-            throw RuntimeWire.rpcError(error)
-        }
-        if overflowed.load(ordering: .relaxed) {
-            logger.notice("an edge fell too far behind the event stream; it subscribes again from its position")
-            throw RPCError(code: .resourceExhausted, message: "too far behind: subscribe again from your last position")
-        }
-    }
+    // MARK: Streams
 
     func history(request: Ope_Runtime_V1_HistoryRequest, response: RPCWriter<Ope_Runtime_V1_EventBatch>, context: ServerContext) async throws {
         try await answering {
@@ -302,7 +272,7 @@ struct RuntimeGRPCService: Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
     }
 
     /// Runs a method, turning the runtime's refusals into statuses the edge turns back.
-    private func answering<Answer>(_ body: () async throws -> Answer) async throws -> Answer {
+    func answering<Answer>(_ body: () async throws -> Answer) async throws -> Answer {
         do {
             return try await body()
         } catch {
@@ -314,7 +284,9 @@ struct RuntimeGRPCService: Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
     }
 }
 
-/// Chat messages a core answered recently, so a retried one is answered, not committed twice.
+/// Chat messages a core answered recently, so a retried one is answered, not committed twice:
+/// also while the first copy is still being committed (an edge re-sends what it sent on a stream
+/// that broke, and the first copy may be on its way to the disk).
 final class RecentChats: Sendable {
     struct Key: Hashable, Sendable {
         var session: String
@@ -326,6 +298,8 @@ final class RecentChats: Sendable {
         var events: [Key: Event] = [:]
         var order: [Key] = []
         var start = 0
+        /// Messages being committed, with the copies waiting for the first one's answer.
+        var committing: [Key: [CheckedContinuation<Event?, Never>]] = [:]
     }
 
     private let state = Mutex(State())
@@ -335,18 +309,67 @@ final class RecentChats: Sendable {
 
     func event(for key: Key) -> Event? { state.withLock { $0.events[key] } }
 
-    func remember(_ event: Event, for key: Key) {
-        state.withLock { state in
-            guard state.events.updateValue(event, forKey: key) == nil else { return }
-            state.order.append(key)
-            if state.order.count - state.start > capacity {
-                state.events[state.order[state.start]] = nil
-                state.start += 1
-                // Compact now and then so the order does not grow without end.
-                if state.start > capacity {
-                    state.order.removeFirst(state.start)
-                    state.start = 0
+    /// The event committed for `key`: one already committed or being committed, or `commit`'s.
+    /// A copy that waited for a first one that failed tries to commit itself.
+    func answer(_ key: Key, commit: () async throws -> Event) async throws -> Event {
+        enum Claim { case known(Event), theirs, mine }
+        while true {
+            let claim: Claim = state.withLock { state in
+                if let event = state.events[key] { return .known(event) }
+                if state.committing[key] != nil { return .theirs }
+                state.committing[key] = []
+                return .mine
+            }
+            switch claim {
+            case .known(let event): return event
+            case .theirs:
+                if let event = await firstCopy(of: key) { return event }
+            case .mine:
+                do {
+                    let event = try await commit()
+                    finish(key, with: event)
+                    return event
+                } catch {
+                    finish(key, with: nil)
+                    throw error
                 }
+            }
+        }
+    }
+
+    /// Waits for the copy of `key` being committed; nil if it failed (or is no longer known).
+    private func firstCopy(of key: Key) async -> Event? {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Event?, Never>) in
+            let now: Event?? = state.withLock { state in
+                if let event = state.events[key] { return .some(event) }
+                guard state.committing[key] != nil else { return .some(nil) }
+                state.committing[key]?.append(continuation)
+                return .none
+            }
+            if let now { continuation.resume(returning: now) }
+        }
+    }
+
+    private func finish(_ key: Key, with event: Event?) {
+        let waiting = state.withLock { state in
+            if let event { remember(event, for: key, in: &state) }
+            return state.committing.removeValue(forKey: key) ?? []
+        }
+        for continuation in waiting { continuation.resume(returning: event) }
+    }
+
+    func remember(_ event: Event, for key: Key) { state.withLock { remember(event, for: key, in: &$0) } }
+
+    private func remember(_ event: Event, for key: Key, in state: inout State) {
+        guard state.events.updateValue(event, forKey: key) == nil else { return }
+        state.order.append(key)
+        if state.order.count - state.start > capacity {
+            state.events[state.order[state.start]] = nil
+            state.start += 1
+            // Compact now and then so the order does not grow without end.
+            if state.start > capacity {
+                state.order.removeFirst(state.start)
+                state.start = 0
             }
         }
     }

@@ -153,6 +153,21 @@ enum RuntimeWire {
         return RPCError(code: refusal.code, message: "\(error)", metadata: metadata)
     }
 
+    /// A refusal as a room stream's chat answer carries it (the JSON of a unary call's `ope-error`);
+    /// anything else becomes "not saved, try again" without its details (they are in the core's log).
+    static func refusalJSON(_ error: any Error) -> Data {
+        let refusal =
+            Refusal(error)
+            ?? .runtime(RuntimeError(.unavailable(retryAfterSeconds: 5), "the core could not carry out the request; its log says why"))
+        return (try? JSONEncoder().encode(refusal)) ?? Data()
+    }
+
+    /// The error a room stream's chat refusal stands for (``refusalJSON(_:)``).
+    static func refusal(_ json: Data, core: String) -> any Error {
+        (try? JSONDecoder().decode(Refusal.self, from: json))?.error
+            ?? RuntimeError(.unavailable(retryAfterSeconds: 5), "core \(core) refused a chat message for a reason this edge cannot read")
+    }
+
     /// The error an edge throws for a failed call to `core`: the core's own refusal when it sent
     /// one, and otherwise a refusal that says the core cannot be reached now (503 with Retry-After
     /// at the HTTP edge), so one core down never looks like a bug of the platform.

@@ -77,6 +77,7 @@ func buildFrontDoor(
     let clock = configuration.runtime.clock
     let hub = RoomHub()
     _ = await parts.runtime.subscribe { events in hub.deliver(events) }
+    _ = await parts.runtime.followTyping { note in hub.broadcast(.typing(user: note.user, active: note.active), in: note.session) }
     let live = LiveConnections(revocations: parts.accounts.revocations)
     let router = buildRouter(configuration, parts: parts, hub: hub, live: live, pages: try await WebController.loadLibrary())
     var app = Application(

@@ -133,6 +133,13 @@ extension Runtime: RuntimeAPI {
         return RuntimeSubscription { await events.unsubscribe(id) }
     }
 
+    // In process the subscription already sees every event and the room's own sockets are all
+    // here: rooms need no opening and typing goes nowhere else.
+    public func openRoom(_ session: String) async throws {}
+    public func closeRoom(_ session: String) async {}
+    public func typing(_ note: TypingNote) async {}
+    public func followTyping(_ deliver: @escaping @Sendable (TypingNote) -> Void) async -> RuntimeSubscription { .none }
+
     public func history(session: String, after: Int64?, page: ([Event]) async throws -> Void) async throws {
         try await store.reader.forEach(EventFilter(afterID: after, session: session), page)
     }

@@ -82,9 +82,20 @@ public protocol RuntimeAPI: Sendable {
 
     // MARK: Subscriptions
 
-    /// Every committed batch of events, in log order, until `cancel` is called on the result; the
-    /// team rooms fan it out to their members.
+    /// Committed batches of events, in log order, until `cancel` is called on the result; the team
+    /// rooms fan them out to their members. In process: every event. Across the wire (an edge):
+    /// the events of the rooms this process has open (``openRoom(_:)``).
     func subscribe(_ deliver: @escaping @Sendable ([Event]) -> Void) async -> RuntimeSubscription
+    /// This process has a socket on `session`'s room: once this returns, every event the session
+    /// commits reaches ``subscribe(_:)``. Counted: each call is matched by one ``closeRoom(_:)``.
+    func openRoom(_ session: String) async throws
+    /// A socket on `session`'s room closed (see ``openRoom(_:)``).
+    func closeRoom(_ session: String) async
+    /// A member is typing (or stopped) in `session`'s room: sockets on other processes hear it
+    /// through ``followTyping(_:)`` (this process's own sockets hear it from the room itself).
+    func typing(_ note: TypingNote) async
+    /// Other processes' members typing in the rooms this process has open.
+    func followTyping(_ deliver: @escaping @Sendable (TypingNote) -> Void) async -> RuntimeSubscription
     /// A session's events after `after` (a room's history, or what a reconnecting page missed), in pages.
     func history(session: String, after: Int64?, page: ([Event]) async throws -> Void) async throws
     /// The research record: events matching `filter`, in log order, page by page.
@@ -108,11 +119,27 @@ public enum HintTarget: Sendable, Hashable {
     case allLive(module: String?)
 }
 
+/// A member typing in a team room, or stopping: passed on to the room's members, never recorded.
+public struct TypingNote: Sendable, Hashable {
+    public var session: String
+    public var user: String
+    public var active: Bool
+
+    public init(session: String, user: String, active: Bool) {
+        self.session = session
+        self.user = user
+        self.active = active
+    }
+}
+
 /// A subscription to the runtime's events; ends when cancelled.
 public struct RuntimeSubscription: Sendable {
     let end: @Sendable () async -> Void
 
     public init(end: @escaping @Sendable () async -> Void) { self.end = end }
+
+    /// A subscription with nothing to end.
+    public static let none = RuntimeSubscription {}
 
     public func cancel() async { await end() }
 }

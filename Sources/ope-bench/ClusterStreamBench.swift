@@ -13,8 +13,8 @@ import Synchronization
 ///
 /// A core runs in this process (a `Runtime` on a fresh store, served by `CoreServer` on loopback).
 /// The same chat messages are sent at a fixed rate twice: straight to the runtime with its own
-/// subscription (the all-in-one path), and through `RemoteRuntime` with its gRPC subscription (the
-/// edge's path: edge → core → edge). The time from send to delivery of the committed event is
+/// subscription (the all-in-one path), and through `RemoteRuntime` over the room stream (the edge's
+/// path: edge → core → edge). The time from send to delivery of the committed event is
 /// measured on both, in the same run.
 struct ClusterStreamBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -78,6 +78,7 @@ struct ClusterStreamBench: AsyncParsableCommand {
                 tally.latencies.withLock { $0.append((now - start).timeInterval) }
             }
         }
+        try await api.openRoom(session)
         let total = Int(Double(rate) * seconds)
         // Messages go out in ticks of 10 ms, each its own task, so a slow answer does not slow the rate.
         let perTick = max(1, rate / 100)
@@ -103,6 +104,7 @@ struct ClusterStreamBench: AsyncParsableCommand {
         let deadline = ContinuousClock.now + .seconds(10)
         while tally.sent.withLock({ !$0.isEmpty }), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         await subscription.cancel()
+        await api.closeRoom(session)
         return (total, tally.latencies.withLock { $0 }, tally.sent.withLock { $0.count })
     }
 

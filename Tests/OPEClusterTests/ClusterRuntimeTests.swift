@@ -43,6 +43,7 @@ import Testing
             let subscription = await cluster.subscribe { events in seen.withLock { $0 += events } }
             defer { Task { await subscription.cancel() } }
             let session = try await pair(cluster, "sql-joins", ["carol", "dave"])
+            try await cluster.openRoom(session.id)
             let event = try await cluster.chat("hello from an edge", clientID: "c-1", session: session.id, by: "carol")
             #expect(event.session == session.id)
             #expect(event.decode(ChatPayload.self)?.text == "hello from an edge")
@@ -123,6 +124,7 @@ import Testing
             let seen = Mutex<[Int64]>([])
             let subscription = await cluster.subscribe { events in seen.withLock { $0 += events.filter { $0.session == session.id }.map(\.id) } }
             defer { Task { await subscription.cancel() } }
+            try await cluster.openRoom(session.id)
             let first = try await cluster.chat("one", clientID: "c-1", session: session.id, by: "carol")
             try await waitUntil("the first message arrives") { seen.withLock { $0.contains(first.id) } }
             // The core goes away; what it commits while its server is down (straight to its log)

@@ -92,6 +92,18 @@ final class TestCluster: Sendable {
 
     func core(_ index: Int) -> Core { cores.withLock { $0[index] } }
 
+    /// Runs `body` with one more edge's view of the cores (its own connections and room streams).
+    func withEdge(_ body: @Sendable (ClusterRuntime) async throws -> Void) async throws {
+        let remotes = try cores.withLock { $0 }.map {
+            try RemoteRuntime(configuration: .init(host: "127.0.0.1", port: $0.port, token: Self.token, deadline: .seconds(60)))
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for remote in remotes { group.addTask { try await remote.run() } }
+            defer { for remote in remotes { remote.beginGracefulShutdown() } }
+            try await body(ClusterRuntime(cores: remotes))
+        }
+    }
+
     /// Stops core `index` and starts it again on the same data dir and port.
     func restart(_ index: Int) async throws {
         let old = core(index)

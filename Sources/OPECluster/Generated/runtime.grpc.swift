@@ -424,19 +424,6 @@ public enum Ope_Runtime_V1_Runtime: Sendable {
                 type: .unary
             )
         }
-        /// Namespace for "Subscribe" metadata.
-        public enum Subscribe: Sendable {
-            /// Request type for "Subscribe".
-            public typealias Input = Ope_Runtime_V1_SubscribeRequest
-            /// Response type for "Subscribe".
-            public typealias Output = Ope_Runtime_V1_EventBatch
-            /// Descriptor for "Subscribe".
-            public static let descriptor = GRPCCore.MethodDescriptor(
-                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "ope.runtime.v1.Runtime"),
-                method: "Subscribe",
-                type: .serverStreaming
-            )
-        }
         /// Namespace for "History" metadata.
         public enum History: Sendable {
             /// Request type for "History".
@@ -476,6 +463,19 @@ public enum Ope_Runtime_V1_Runtime: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "Rooms" metadata.
+        public enum Rooms: Sendable {
+            /// Request type for "Rooms".
+            public typealias Input = Ope_Runtime_V1_RoomRequests
+            /// Response type for "Rooms".
+            public typealias Output = Ope_Runtime_V1_RoomUpdates
+            /// Descriptor for "Rooms".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "ope.runtime.v1.Runtime"),
+                method: "Rooms",
+                type: .bidirectionalStreaming
+            )
+        }
         /// Descriptors for all methods in the "ope.runtime.v1.Runtime" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Join.descriptor,
@@ -507,10 +507,10 @@ public enum Ope_Runtime_V1_Runtime: Sendable {
             ResolveWorkspace.descriptor,
             OpenWorkspace.descriptor,
             NoteWorkspaceUse.descriptor,
-            Subscribe.descriptor,
             History.descriptor,
             Export.descriptor,
-            LogPosition.descriptor
+            LogPosition.descriptor,
+            Rooms.descriptor
         ]
     }
 }
@@ -1006,26 +1006,6 @@ extension Ope_Runtime_V1_Runtime {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_Empty>
 
-        /// Handle the "Subscribe" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Every event this core commits from `after` on, in log order, in the batches they were
-        /// > committed in: first what the log already holds after `after`, then live. A subscriber that
-        /// > reconnects with the last id it saw misses nothing and sees nothing twice.
-        ///
-        /// - Parameters:
-        ///   - request: A streaming request of `Ope_Runtime_V1_SubscribeRequest` messages.
-        ///   - context: Context providing information about the RPC.
-        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
-        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
-        ///     to an internal error.
-        /// - Returns: A streaming response of `Ope_Runtime_V1_EventBatch` messages.
-        func subscribe(
-            request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_SubscribeRequest>,
-            context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_EventBatch>
-
         /// Handle the "History" method.
         ///
         /// > Source IDL Documentation:
@@ -1066,8 +1046,7 @@ extension Ope_Runtime_V1_Runtime {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The id of the last event this core has committed (0 for an empty log): how far an export or
-        /// > a subscriber has to go.
+        /// > The id of the last event this core has committed (0 for an empty log): how far an export has to go.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Ope_Runtime_V1_Empty` messages.
@@ -1080,6 +1059,34 @@ extension Ope_Runtime_V1_Runtime {
             request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_Empty>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_Count>
+
+        /// Handle the "Rooms" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The team rooms an edge has sockets on, as one bidirectional stream per edge and core: client
+        /// > frames in (open or close a room, a member's chat, typing), room traffic out (the committed
+        /// > events of the rooms the edge has open, in log order; chat acknowledgements; other edges'
+        /// > typing). Frames are batched both ways: what queued while the last batch was on the wire goes
+        /// > as the next one.
+        /// > 
+        /// > One stream per edge rather than per room: 5,000 rooms on an edge would be 5,000 HTTP/2 streams,
+        /// > each with its own task, window and headers, and the events of one commit could not share a
+        /// > message. The stream is resumable: an edge that reconnects sends `RoomFollow` with the rooms it
+        /// > has open and the last `position` it was sent, and gets what those rooms committed since
+        /// > (nothing missed, nothing twice) before the live traffic.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Ope_Runtime_V1_RoomRequests` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Ope_Runtime_V1_RoomUpdates` messages.
+        func rooms(
+            request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_RoomRequests>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_RoomUpdates>
     }
 
     /// Service protocol for the "ope.runtime.v1.Runtime" service.
@@ -1559,26 +1566,6 @@ extension Ope_Runtime_V1_Runtime {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Ope_Runtime_V1_Empty>
 
-        /// Handle the "Subscribe" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Every event this core commits from `after` on, in log order, in the batches they were
-        /// > committed in: first what the log already holds after `after`, then live. A subscriber that
-        /// > reconnects with the last id it saw misses nothing and sees nothing twice.
-        ///
-        /// - Parameters:
-        ///   - request: A request containing a single `Ope_Runtime_V1_SubscribeRequest` message.
-        ///   - context: Context providing information about the RPC.
-        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
-        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
-        ///     to an internal error.
-        /// - Returns: A streaming response of `Ope_Runtime_V1_EventBatch` messages.
-        func subscribe(
-            request: GRPCCore.ServerRequest<Ope_Runtime_V1_SubscribeRequest>,
-            context: GRPCCore.ServerContext
-        ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_EventBatch>
-
         /// Handle the "History" method.
         ///
         /// > Source IDL Documentation:
@@ -1619,8 +1606,7 @@ extension Ope_Runtime_V1_Runtime {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The id of the last event this core has committed (0 for an empty log): how far an export or
-        /// > a subscriber has to go.
+        /// > The id of the last event this core has committed (0 for an empty log): how far an export has to go.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Ope_Runtime_V1_Empty` message.
@@ -1633,6 +1619,34 @@ extension Ope_Runtime_V1_Runtime {
             request: GRPCCore.ServerRequest<Ope_Runtime_V1_Empty>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Ope_Runtime_V1_Count>
+
+        /// Handle the "Rooms" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The team rooms an edge has sockets on, as one bidirectional stream per edge and core: client
+        /// > frames in (open or close a room, a member's chat, typing), room traffic out (the committed
+        /// > events of the rooms the edge has open, in log order; chat acknowledgements; other edges'
+        /// > typing). Frames are batched both ways: what queued while the last batch was on the wire goes
+        /// > as the next one.
+        /// > 
+        /// > One stream per edge rather than per room: 5,000 rooms on an edge would be 5,000 HTTP/2 streams,
+        /// > each with its own task, window and headers, and the events of one commit could not share a
+        /// > message. The stream is resumable: an edge that reconnects sends `RoomFollow` with the rooms it
+        /// > has open and the last `position` it was sent, and gets what those rooms committed since
+        /// > (nothing missed, nothing twice) before the live traffic.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Ope_Runtime_V1_RoomRequests` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Ope_Runtime_V1_RoomUpdates` messages.
+        func rooms(
+            request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_RoomRequests>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_RoomUpdates>
     }
 
     /// Simple service protocol for the "ope.runtime.v1.Runtime" service.
@@ -2110,27 +2124,6 @@ extension Ope_Runtime_V1_Runtime {
             context: GRPCCore.ServerContext
         ) async throws -> Ope_Runtime_V1_Empty
 
-        /// Handle the "Subscribe" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Every event this core commits from `after` on, in log order, in the batches they were
-        /// > committed in: first what the log already holds after `after`, then live. A subscriber that
-        /// > reconnects with the last id it saw misses nothing and sees nothing twice.
-        ///
-        /// - Parameters:
-        ///   - request: A `Ope_Runtime_V1_SubscribeRequest` message.
-        ///   - response: A response stream of `Ope_Runtime_V1_EventBatch` messages.
-        ///   - context: Context providing information about the RPC.
-        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
-        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
-        ///     to an internal error.
-        func subscribe(
-            request: Ope_Runtime_V1_SubscribeRequest,
-            response: GRPCCore.RPCWriter<Ope_Runtime_V1_EventBatch>,
-            context: GRPCCore.ServerContext
-        ) async throws
-
         /// Handle the "History" method.
         ///
         /// > Source IDL Documentation:
@@ -2173,8 +2166,7 @@ extension Ope_Runtime_V1_Runtime {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The id of the last event this core has committed (0 for an empty log): how far an export or
-        /// > a subscriber has to go.
+        /// > The id of the last event this core has committed (0 for an empty log): how far an export has to go.
         ///
         /// - Parameters:
         ///   - request: A `Ope_Runtime_V1_Empty` message.
@@ -2187,6 +2179,35 @@ extension Ope_Runtime_V1_Runtime {
             request: Ope_Runtime_V1_Empty,
             context: GRPCCore.ServerContext
         ) async throws -> Ope_Runtime_V1_Count
+
+        /// Handle the "Rooms" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The team rooms an edge has sockets on, as one bidirectional stream per edge and core: client
+        /// > frames in (open or close a room, a member's chat, typing), room traffic out (the committed
+        /// > events of the rooms the edge has open, in log order; chat acknowledgements; other edges'
+        /// > typing). Frames are batched both ways: what queued while the last batch was on the wire goes
+        /// > as the next one.
+        /// > 
+        /// > One stream per edge rather than per room: 5,000 rooms on an edge would be 5,000 HTTP/2 streams,
+        /// > each with its own task, window and headers, and the events of one commit could not share a
+        /// > message. The stream is resumable: an edge that reconnects sends `RoomFollow` with the rooms it
+        /// > has open and the last `position` it was sent, and gets what those rooms committed since
+        /// > (nothing missed, nothing twice) before the live traffic.
+        ///
+        /// - Parameters:
+        ///   - request: A stream of `Ope_Runtime_V1_RoomRequests` messages.
+        ///   - response: A response stream of `Ope_Runtime_V1_RoomUpdates` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func rooms(
+            request: GRPCCore.RPCAsyncSequence<Ope_Runtime_V1_RoomRequests, any Swift.Error>,
+            response: GRPCCore.RPCWriter<Ope_Runtime_V1_RoomUpdates>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -2514,17 +2535,6 @@ extension Ope_Runtime_V1_Runtime.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
-            forMethod: Ope_Runtime_V1_Runtime.Method.Subscribe.descriptor,
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_SubscribeRequest>(),
-            serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_EventBatch>(),
-            handler: { request, context in
-                try await self.subscribe(
-                    request: request,
-                    context: context
-                )
-            }
-        )
-        router.registerHandler(
             forMethod: Ope_Runtime_V1_Runtime.Method.History.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_HistoryRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_EventBatch>(),
@@ -2552,6 +2562,17 @@ extension Ope_Runtime_V1_Runtime.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_Count>(),
             handler: { request, context in
                 try await self.logPosition(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Ope_Runtime_V1_Runtime.Method.Rooms.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_RoomRequests>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_RoomUpdates>(),
+            handler: { request, context in
+                try await self.rooms(
                     request: request,
                     context: context
                 )
@@ -2880,17 +2901,6 @@ extension Ope_Runtime_V1_Runtime.ServiceProtocol {
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
-    }
-
-    public func subscribe(
-        request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_SubscribeRequest>,
-        context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_EventBatch> {
-        let response = try await self.subscribe(
-            request: GRPCCore.ServerRequest(stream: request),
-            context: context
-        )
-        return response
     }
 
     public func history(
@@ -3307,23 +3317,6 @@ extension Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
         )
     }
 
-    public func subscribe(
-        request: GRPCCore.ServerRequest<Ope_Runtime_V1_SubscribeRequest>,
-        context: GRPCCore.ServerContext
-    ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_EventBatch> {
-        return GRPCCore.StreamingServerResponse<Ope_Runtime_V1_EventBatch>(
-            metadata: [:],
-            producer: { writer in
-                try await self.subscribe(
-                    request: request.message,
-                    response: writer,
-                    context: context
-                )
-                return [:]
-            }
-        )
-    }
-
     public func history(
         request: GRPCCore.ServerRequest<Ope_Runtime_V1_HistoryRequest>,
         context: GRPCCore.ServerContext
@@ -3368,6 +3361,23 @@ extension Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func rooms(
+        request: GRPCCore.StreamingServerRequest<Ope_Runtime_V1_RoomRequests>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Ope_Runtime_V1_RoomUpdates> {
+        return GRPCCore.StreamingServerResponse<Ope_Runtime_V1_RoomUpdates>(
+            metadata: [:],
+            producer: { writer in
+                try await self.rooms(
+                    request: request.messages,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -3995,31 +4005,6 @@ extension Ope_Runtime_V1_Runtime {
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Empty>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
-        /// Call the "Subscribe" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Every event this core commits from `after` on, in log order, in the batches they were
-        /// > committed in: first what the log already holds after `after`, then live. A subscriber that
-        /// > reconnects with the last id it saw misses nothing and sees nothing twice.
-        ///
-        /// - Parameters:
-        ///   - request: A request containing a single `Ope_Runtime_V1_SubscribeRequest` message.
-        ///   - serializer: A serializer for `Ope_Runtime_V1_SubscribeRequest` messages.
-        ///   - deserializer: A deserializer for `Ope_Runtime_V1_EventBatch` messages.
-        ///   - options: Options to apply to this RPC.
-        ///   - handleResponse: A closure which handles the response and returns its result to
-        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-        ///       already finished.
-        /// - Returns: The result of `handleResponse`.
-        func subscribe<Result>(
-            request: GRPCCore.ClientRequest<Ope_Runtime_V1_SubscribeRequest>,
-            serializer: some GRPCCore.MessageSerializer<Ope_Runtime_V1_SubscribeRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Ope_Runtime_V1_EventBatch>,
-            options: GRPCCore.CallOptions,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Ope_Runtime_V1_EventBatch>) async throws -> Result
-        ) async throws -> Result where Result: Sendable
-
         /// Call the "History" method.
         ///
         /// > Source IDL Documentation:
@@ -4070,8 +4055,7 @@ extension Ope_Runtime_V1_Runtime {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The id of the last event this core has committed (0 for an empty log): how far an export or
-        /// > a subscriber has to go.
+        /// > The id of the last event this core has committed (0 for an empty log): how far an export has to go.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Ope_Runtime_V1_Empty` message.
@@ -4088,6 +4072,39 @@ extension Ope_Runtime_V1_Runtime {
             deserializer: some GRPCCore.MessageDeserializer<Ope_Runtime_V1_Count>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Ope_Runtime_V1_Count>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "Rooms" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The team rooms an edge has sockets on, as one bidirectional stream per edge and core: client
+        /// > frames in (open or close a room, a member's chat, typing), room traffic out (the committed
+        /// > events of the rooms the edge has open, in log order; chat acknowledgements; other edges'
+        /// > typing). Frames are batched both ways: what queued while the last batch was on the wire goes
+        /// > as the next one.
+        /// > 
+        /// > One stream per edge rather than per room: 5,000 rooms on an edge would be 5,000 HTTP/2 streams,
+        /// > each with its own task, window and headers, and the events of one commit could not share a
+        /// > message. The stream is resumable: an edge that reconnects sends `RoomFollow` with the rooms it
+        /// > has open and the last `position` it was sent, and gets what those rooms committed since
+        /// > (nothing missed, nothing twice) before the live traffic.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Ope_Runtime_V1_RoomRequests` messages.
+        ///   - serializer: A serializer for `Ope_Runtime_V1_RoomRequests` messages.
+        ///   - deserializer: A deserializer for `Ope_Runtime_V1_RoomUpdates` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func rooms<Result>(
+            request: GRPCCore.StreamingClientRequest<Ope_Runtime_V1_RoomRequests>,
+            serializer: some GRPCCore.MessageSerializer<Ope_Runtime_V1_RoomRequests>,
+            deserializer: some GRPCCore.MessageDeserializer<Ope_Runtime_V1_RoomUpdates>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Ope_Runtime_V1_RoomUpdates>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -5040,40 +5057,6 @@ extension Ope_Runtime_V1_Runtime {
             )
         }
 
-        /// Call the "Subscribe" method.
-        ///
-        /// > Source IDL Documentation:
-        /// >
-        /// > Every event this core commits from `after` on, in log order, in the batches they were
-        /// > committed in: first what the log already holds after `after`, then live. A subscriber that
-        /// > reconnects with the last id it saw misses nothing and sees nothing twice.
-        ///
-        /// - Parameters:
-        ///   - request: A request containing a single `Ope_Runtime_V1_SubscribeRequest` message.
-        ///   - serializer: A serializer for `Ope_Runtime_V1_SubscribeRequest` messages.
-        ///   - deserializer: A deserializer for `Ope_Runtime_V1_EventBatch` messages.
-        ///   - options: Options to apply to this RPC.
-        ///   - handleResponse: A closure which handles the response and returns its result to
-        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-        ///       already finished.
-        /// - Returns: The result of `handleResponse`.
-        public func subscribe<Result>(
-            request: GRPCCore.ClientRequest<Ope_Runtime_V1_SubscribeRequest>,
-            serializer: some GRPCCore.MessageSerializer<Ope_Runtime_V1_SubscribeRequest>,
-            deserializer: some GRPCCore.MessageDeserializer<Ope_Runtime_V1_EventBatch>,
-            options: GRPCCore.CallOptions = .defaults,
-            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Ope_Runtime_V1_EventBatch>) async throws -> Result
-        ) async throws -> Result where Result: Sendable {
-            try await self.client.serverStreaming(
-                request: request,
-                descriptor: Ope_Runtime_V1_Runtime.Method.Subscribe.descriptor,
-                serializer: serializer,
-                deserializer: deserializer,
-                options: options,
-                onResponse: handleResponse
-            )
-        }
-
         /// Call the "History" method.
         ///
         /// > Source IDL Documentation:
@@ -5142,8 +5125,7 @@ extension Ope_Runtime_V1_Runtime {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > The id of the last event this core has committed (0 for an empty log): how far an export or
-        /// > a subscriber has to go.
+        /// > The id of the last event this core has committed (0 for an empty log): how far an export has to go.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Ope_Runtime_V1_Empty` message.
@@ -5166,6 +5148,48 @@ extension Ope_Runtime_V1_Runtime {
             try await self.client.unary(
                 request: request,
                 descriptor: Ope_Runtime_V1_Runtime.Method.LogPosition.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "Rooms" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > The team rooms an edge has sockets on, as one bidirectional stream per edge and core: client
+        /// > frames in (open or close a room, a member's chat, typing), room traffic out (the committed
+        /// > events of the rooms the edge has open, in log order; chat acknowledgements; other edges'
+        /// > typing). Frames are batched both ways: what queued while the last batch was on the wire goes
+        /// > as the next one.
+        /// > 
+        /// > One stream per edge rather than per room: 5,000 rooms on an edge would be 5,000 HTTP/2 streams,
+        /// > each with its own task, window and headers, and the events of one commit could not share a
+        /// > message. The stream is resumable: an edge that reconnects sends `RoomFollow` with the rooms it
+        /// > has open and the last `position` it was sent, and gets what those rooms committed since
+        /// > (nothing missed, nothing twice) before the live traffic.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request producing `Ope_Runtime_V1_RoomRequests` messages.
+        ///   - serializer: A serializer for `Ope_Runtime_V1_RoomRequests` messages.
+        ///   - deserializer: A deserializer for `Ope_Runtime_V1_RoomUpdates` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func rooms<Result>(
+            request: GRPCCore.StreamingClientRequest<Ope_Runtime_V1_RoomRequests>,
+            serializer: some GRPCCore.MessageSerializer<Ope_Runtime_V1_RoomRequests>,
+            deserializer: some GRPCCore.MessageDeserializer<Ope_Runtime_V1_RoomUpdates>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Ope_Runtime_V1_RoomUpdates>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.bidirectionalStreaming(
+                request: request,
+                descriptor: Ope_Runtime_V1_Runtime.Method.Rooms.descriptor,
                 serializer: serializer,
                 deserializer: deserializer,
                 options: options,
@@ -5962,35 +5986,6 @@ extension Ope_Runtime_V1_Runtime.ClientProtocol {
         )
     }
 
-    /// Call the "Subscribe" method.
-    ///
-    /// > Source IDL Documentation:
-    /// >
-    /// > Every event this core commits from `after` on, in log order, in the batches they were
-    /// > committed in: first what the log already holds after `after`, then live. A subscriber that
-    /// > reconnects with the last id it saw misses nothing and sees nothing twice.
-    ///
-    /// - Parameters:
-    ///   - request: A request containing a single `Ope_Runtime_V1_SubscribeRequest` message.
-    ///   - options: Options to apply to this RPC.
-    ///   - handleResponse: A closure which handles the response and returns its result to
-    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-    ///       already finished.
-    /// - Returns: The result of `handleResponse`.
-    public func subscribe<Result>(
-        request: GRPCCore.ClientRequest<Ope_Runtime_V1_SubscribeRequest>,
-        options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Ope_Runtime_V1_EventBatch>) async throws -> Result
-    ) async throws -> Result where Result: Sendable {
-        try await self.subscribe(
-            request: request,
-            serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_SubscribeRequest>(),
-            deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_EventBatch>(),
-            options: options,
-            onResponse: handleResponse
-        )
-    }
-
     /// Call the "History" method.
     ///
     /// > Source IDL Documentation:
@@ -6049,8 +6044,7 @@ extension Ope_Runtime_V1_Runtime.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > The id of the last event this core has committed (0 for an empty log): how far an export or
-    /// > a subscriber has to go.
+    /// > The id of the last event this core has committed (0 for an empty log): how far an export has to go.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Ope_Runtime_V1_Empty` message.
@@ -6070,6 +6064,43 @@ extension Ope_Runtime_V1_Runtime.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_Empty>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_Count>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Rooms" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The team rooms an edge has sockets on, as one bidirectional stream per edge and core: client
+    /// > frames in (open or close a room, a member's chat, typing), room traffic out (the committed
+    /// > events of the rooms the edge has open, in log order; chat acknowledgements; other edges'
+    /// > typing). Frames are batched both ways: what queued while the last batch was on the wire goes
+    /// > as the next one.
+    /// > 
+    /// > One stream per edge rather than per room: 5,000 rooms on an edge would be 5,000 HTTP/2 streams,
+    /// > each with its own task, window and headers, and the events of one commit could not share a
+    /// > message. The stream is resumable: an edge that reconnects sends `RoomFollow` with the rooms it
+    /// > has open and the last `position` it was sent, and gets what those rooms committed since
+    /// > (nothing missed, nothing twice) before the live traffic.
+    ///
+    /// - Parameters:
+    ///   - request: A streaming request producing `Ope_Runtime_V1_RoomRequests` messages.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rooms<Result>(
+        request: GRPCCore.StreamingClientRequest<Ope_Runtime_V1_RoomRequests>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Ope_Runtime_V1_RoomUpdates>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.rooms(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Ope_Runtime_V1_RoomRequests>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Ope_Runtime_V1_RoomUpdates>(),
             options: options,
             onResponse: handleResponse
         )
@@ -6979,39 +7010,6 @@ extension Ope_Runtime_V1_Runtime.ClientProtocol {
         )
     }
 
-    /// Call the "Subscribe" method.
-    ///
-    /// > Source IDL Documentation:
-    /// >
-    /// > Every event this core commits from `after` on, in log order, in the batches they were
-    /// > committed in: first what the log already holds after `after`, then live. A subscriber that
-    /// > reconnects with the last id it saw misses nothing and sees nothing twice.
-    ///
-    /// - Parameters:
-    ///   - message: request message to send.
-    ///   - metadata: Additional metadata to send, defaults to empty.
-    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
-    ///   - handleResponse: A closure which handles the response and returns its result to
-    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
-    ///       already finished.
-    /// - Returns: The result of `handleResponse`.
-    public func subscribe<Result>(
-        _ message: Ope_Runtime_V1_SubscribeRequest,
-        metadata: GRPCCore.Metadata = [:],
-        options: GRPCCore.CallOptions = .defaults,
-        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Ope_Runtime_V1_EventBatch>) async throws -> Result
-    ) async throws -> Result where Result: Sendable {
-        let request = GRPCCore.ClientRequest<Ope_Runtime_V1_SubscribeRequest>(
-            message: message,
-            metadata: metadata
-        )
-        return try await self.subscribe(
-            request: request,
-            options: options,
-            onResponse: handleResponse
-        )
-    }
-
     /// Call the "History" method.
     ///
     /// > Source IDL Documentation:
@@ -7078,8 +7076,7 @@ extension Ope_Runtime_V1_Runtime.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > The id of the last event this core has committed (0 for an empty log): how far an export or
-    /// > a subscriber has to go.
+    /// > The id of the last event this core has committed (0 for an empty log): how far an export has to go.
     ///
     /// - Parameters:
     ///   - message: request message to send.
@@ -7102,6 +7099,48 @@ extension Ope_Runtime_V1_Runtime.ClientProtocol {
             metadata: metadata
         )
         return try await self.logPosition(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "Rooms" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > The team rooms an edge has sockets on, as one bidirectional stream per edge and core: client
+    /// > frames in (open or close a room, a member's chat, typing), room traffic out (the committed
+    /// > events of the rooms the edge has open, in log order; chat acknowledgements; other edges'
+    /// > typing). Frames are batched both ways: what queued while the last batch was on the wire goes
+    /// > as the next one.
+    /// > 
+    /// > One stream per edge rather than per room: 5,000 rooms on an edge would be 5,000 HTTP/2 streams,
+    /// > each with its own task, window and headers, and the events of one commit could not share a
+    /// > message. The stream is resumable: an edge that reconnects sends `RoomFollow` with the rooms it
+    /// > has open and the last `position` it was sent, and gets what those rooms committed since
+    /// > (nothing missed, nothing twice) before the live traffic.
+    ///
+    /// - Parameters:
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - producer: A closure producing request messages to send to the server. Returning
+    ///       from the closure closes the request stream.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func rooms<Result>(
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        requestProducer producer: @Sendable @escaping (GRPCCore.RPCWriter<Ope_Runtime_V1_RoomRequests>) async throws -> Void,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Ope_Runtime_V1_RoomUpdates>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.StreamingClientRequest<Ope_Runtime_V1_RoomRequests>(
+            metadata: metadata,
+            producer: producer
+        )
+        return try await self.rooms(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -87,7 +87,11 @@ struct RoomController {
         }
         let isMember = session.member(user) != nil
         var failure: (any Error)?
+        var opened = false
         do {
+            // The room's events reach this process from here on (in a cluster, the core is asked to send them).
+            try await runtime.openRoom(id)
+            opened = true
             if first, isMember { try await runtime.connected(user: user, session: id) }
             try await serve(connection, session: session, after: after, inbound: inbound, outbound: outbound, user: user, logger: logger)
         } catch {
@@ -96,7 +100,17 @@ struct RoomController {
         if hub.disconnect(connection), isMember {
             try? await runtime.disconnected(user: user, session: id)
         }
-        if let failure { throw failure }
+        if opened { await runtime.closeRoom(id) }
+        if let failure {
+            if let refusal = failure as? RuntimeError, case .unavailable = refusal.kind {
+                // The room's core went away: the page hears why and reconnects with ?after= later.
+                logger.notice("room closed: its core cannot be reached", metadata: ["error": "\(refusal.message)"])
+                try? await outbound.write(.text(RoomMessage.error(code: "unavailable", message: refusal.message, retryAfterMs: 5000).json()))
+                try? await outbound.close(.unexpectedServerError, reason: "the room is not reachable now; reconnect")
+                return
+            }
+            throw failure
+        }
     }
 
     private func serve(
@@ -175,7 +189,9 @@ struct RoomController {
                 }
                 await chat(frame, connection: connection, session: id, user: user, logger: logger)
             case "typing":
-                hub.broadcast(.typing(user: user, active: frame.active ?? true), in: id, except: connection)
+                let active = frame.active ?? true
+                hub.broadcast(.typing(user: user, active: active), in: id, except: connection)
+                await runtime.typing(TypingNote(session: id, user: user, active: active))
             case "heartbeat":
                 connection.send(RoomMessage.heartbeat(time: clock.now).json())
             default:
@@ -204,8 +220,14 @@ struct RoomController {
             let event = try await runtime.chat(text, clientID: clientId, session: id, by: user)
             connection.send(RoomMessage.ack(id: event.id, clientId: clientId).json())
         } catch let refusal as RuntimeError {
-            // The only refusal: an ended session is a record, its room can be read, not written to.
-            connection.send(RoomMessage.error(code: "session_over", message: refusal.message).json())
+            switch refusal.kind {
+            case .unavailable(let seconds), .busy(let seconds):
+                // Not saved now (in a cluster: the room's core is away or full); the page sends it again.
+                connection.send(RoomMessage.error(code: "not_saved", message: refusal.message, retryAfterMs: seconds * 1000).json())
+            default:
+                // An ended session is a record: its room can be read, not written to.
+                connection.send(RoomMessage.error(code: "session_over", message: refusal.message).json())
+            }
         } catch {
             logger.error("chat message not recorded", metadata: ["error": "\(error)"])
             connection.send(RoomMessage.error(code: "not_saved", message: "the message could not be saved; send it again").json())

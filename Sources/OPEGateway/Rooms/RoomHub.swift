@@ -126,10 +126,11 @@ final class RoomHub: Sendable {
     }
 
     /// Sends a message that is not an event (typing) to everyone in `session` except `sender`.
-    func broadcast(_ message: RoomMessage, in session: String, except sender: Connection) {
-        let text = message.json()
+    func broadcast(_ message: RoomMessage, in session: String, except sender: Connection? = nil) {
         let room = state.withLock { $0.rooms[session].map { Array($0.values) } ?? [] }
-        for connection in room where connection.id != sender.id { connection.send(text) }
+        guard room.contains(where: { $0.id != sender?.id }) else { return }
+        let text = message.json()
+        for connection in room where connection.id != sender?.id { connection.send(text) }
     }
 
     /// Total open connections (for metrics).

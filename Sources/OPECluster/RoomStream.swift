@@ -1,0 +1,135 @@
+import Foundation
+import OPECore
+import OPERuntime
+import Synchronization
+
+/// One edge's room stream on a core (`Runtime.Rooms`): the rooms the edge has open and what is
+/// waiting to be sent to it.
+///
+/// Everything for the edge goes through one outbox that the stream's writer empties into one
+/// `RoomUpdates` at a time: the events of every commit since the last write, chat answers,
+/// opened rooms and typing. Under load a write carries many of each; when idle, one each. Events
+/// are filtered by the rooms open when the writer takes them, and a room's `opened` is queued
+/// after its opening, so every update after `opened` carries all of the room's events.
+final class RoomStream: Sendable {
+    let id = UUID()
+
+    /// What the writer sends next.
+    struct Pending: Sendable {
+        var batches: [[Event]] = []
+        var opened: [String] = []
+        var answers: [Ope_Runtime_V1_RoomChatAnswer] = []
+        var typing: [Ope_Runtime_V1_RoomTyping] = []
+
+        var isEmpty: Bool { batches.isEmpty && opened.isEmpty && answers.isEmpty && typing.isEmpty }
+    }
+
+    private struct State {
+        var rooms: Set<String> = []
+        var pending = Pending()
+        var finished = false
+        /// The writer fell this far behind: the stream ends, the edge resumes from its position.
+        var overflowed = false
+    }
+
+    private let state = Mutex(State())
+    /// Wakes the writer; holds at most one wake-up (one pass empties everything queued).
+    private let wake: AsyncStream<Void>.Continuation
+    let wakes: AsyncStream<Void>
+    /// Commit batches that may wait before the edge counts as too slow.
+    let backlog: Int
+
+    init(backlog: Int) {
+        self.backlog = backlog
+        (wakes, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    // MARK: Rooms
+
+    func follow(_ sessions: [String]) { state.withLock { $0.rooms.formUnion(sessions) } }
+
+    /// Opens `session` for this edge and queues the answer that says so.
+    func open(_ session: String) {
+        enqueue { state in
+            state.rooms.insert(session)
+            state.pending.opened.append(session)
+        }
+    }
+
+    func close(_ session: String) { _ = state.withLock { $0.rooms.remove(session) } }
+
+    func has(_ session: String) -> Bool { state.withLock { $0.rooms.contains(session) } }
+
+    // MARK: Queueing
+
+    /// A commit batch of the core's log (filtered when taken).
+    func committed(_ events: [Event]) {
+        enqueue { state in
+            guard state.pending.batches.count < backlog else {
+                state.overflowed = true
+                state.finished = true
+                return
+            }
+            state.pending.batches.append(events)
+        }
+    }
+
+    func answer(_ answer: Ope_Runtime_V1_RoomChatAnswer) { enqueue { $0.pending.answers.append(answer) } }
+
+    func typing(_ note: Ope_Runtime_V1_RoomTyping) { enqueue { $0.pending.typing.append(note) } }
+
+    /// Opened answers for `sessions`, e.g. after a resumed stream caught up.
+    func opened(_ sessions: [String]) { enqueue { $0.pending.opened += sessions } }
+
+    private func enqueue(_ change: (inout State) -> Void) {
+        let live = state.withLock { state in
+            guard !state.finished else { return false }
+            change(&state)
+            return true
+        }
+        if live { wake.yield() } else { wake.finish() }
+    }
+
+    /// Ends the stream (the core shuts down, or the edge went away).
+    func finish() {
+        state.withLock { $0.finished = true }
+        wake.finish()
+    }
+
+    var overflowed: Bool { state.withLock { $0.overflowed } }
+
+    /// Everything queued, its events filtered to the rooms open now; nil once finished.
+    func take() -> (pending: Pending, rooms: Set<String>)? {
+        state.withLock { state in
+            if state.finished && state.pending.isEmpty { return nil }
+            if state.overflowed { return nil }
+            let pending = state.pending
+            state.pending = Pending()
+            return (pending, state.rooms)
+        }
+    }
+}
+
+/// The room streams a core serves, so typing reaches the other edges and a shutdown ends them all.
+final class RoomStreams: Sendable {
+    private let streams = Mutex<[UUID: RoomStream]>([:])
+    private let closed = Atomic(false)
+
+    func add(_ stream: RoomStream) {
+        streams.withLock { $0[stream.id] = stream }
+        if closed.load(ordering: .relaxed) { stream.finish() }
+    }
+
+    func remove(_ stream: RoomStream) { _ = streams.withLock { $0.removeValue(forKey: stream.id) } }
+
+    /// Passes a member's typing to every other edge that has their room open.
+    func relay(_ note: Ope_Runtime_V1_RoomTyping, from sender: RoomStream) {
+        let others = streams.withLock { Array($0.values) }
+        for stream in others where stream.id != sender.id && stream.has(note.session) { stream.typing(note) }
+    }
+
+    func finishAll() {
+        closed.store(true, ordering: .relaxed)
+        for stream in streams.withLock({ Array($0.values) }) { stream.finish() }
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import GRPCCore
+import Logging
+import OPECore
+import OPERuntime
+import OPEStore
+import Synchronization
+
+/// `Runtime.Rooms`: one edge's team rooms as one bidirectional stream (see `runtime.proto`).
+extension RuntimeGRPCService {
+    /// Chat messages one edge may have waiting for their commit at once; more are answered "busy".
+    static let chatsInFlight = 4096
+    /// An update that carries only a new log position goes out at most this often: it keeps an
+    /// edge's resume point near, and costs nothing when rooms are busy (their updates carry it).
+    static let positionInterval: Duration = .seconds(1)
+
+    func rooms(
+        request: RPCAsyncSequence<Ope_Runtime_V1_RoomRequests, any Error>, response: RPCWriter<Ope_Runtime_V1_RoomUpdates>,
+        context: ServerContext
+    ) async throws {
+        let stream = RoomStream(backlog: Self.subscriberBacklog)
+        roomStreams.add(stream)
+        defer { roomStreams.remove(stream) }
+        // Live first, then (when resuming) the log: whatever commits meanwhile is in both and sent once.
+        let subscription = await runtime.subscribe { stream.committed($0) }
+        // The first request says where the edge is; the writer waits for it.
+        let (follows, followed) = AsyncStream<Ope_Runtime_V1_RoomFollow>.makeStream()
+        let (chats, chat) = AsyncStream<Ope_Runtime_V1_RoomChat>.makeStream()
+        var failure: (any Error)?
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    defer {
+                        followed.finish()
+                        chat.finish()
+                    }
+                    try await readRooms(request, stream: stream, followed: followed, chat: chat)
+                }
+                group.addTask { await answerChats(chats, stream: stream) }
+                group.addTask {
+                    var first: Ope_Runtime_V1_RoomFollow?
+                    for await follow in follows {
+                        first = follow
+                        break
+                    }
+                    guard let follow = first else { return }
+                    try await writeRooms(from: follow, stream: stream, response: response)
+                }
+                // The stream ends when the writer does (shutdown, overflow, the edge went away).
+                try await group.next()
+                stream.finish()
+                group.cancelAll()
+            }
+        } catch {
+            failure = error
+        }
+        await subscription.cancel()
+        if let failure { throw RuntimeWire.rpcError(failure) }
+        if stream.overflowed {
+            logger.notice("an edge fell too far behind its room stream; it resumes from its position")
+            throw RPCError(code: .resourceExhausted, message: "too far behind: open the room stream again from your last position")
+        }
+    }
+
+    /// Reads the edge's requests until it closes its side.
+    private func readRooms(
+        _ request: RPCAsyncSequence<Ope_Runtime_V1_RoomRequests, any Error>, stream: RoomStream,
+        followed: AsyncStream<Ope_Runtime_V1_RoomFollow>.Continuation, chat: AsyncStream<Ope_Runtime_V1_RoomChat>.Continuation
+    ) async throws {
+        var started = false
+        for try await message in request {
+            for item in message.requests {
+                switch item.kind {
+                case .follow(let follow):
+                    guard !started else { throw RPCError(code: .invalidArgument, message: "a room stream is followed once, by its first request") }
+                    started = true
+                    stream.follow(follow.sessions)
+                    followed.yield(follow)
+                case .open(let session):
+                    try requireStarted(started)
+                    stream.open(session)
+                case .close(let session):
+                    try requireStarted(started)
+                    stream.close(session)
+                case .chat(let message):
+                    try requireStarted(started)
+                    chat.yield(message)
+                case .typing(let note):
+                    try requireStarted(started)
+                    roomStreams.relay(note, from: stream)
+                case nil:
+                    throw RPCError(code: .invalidArgument, message: "a room request without a kind (newer edge than core?)")
+                }
+            }
+        }
+        // The edge closed its side: its stream ends.
+        stream.finish()
+    }
+
+    private func requireStarted(_ started: Bool) throws {
+        guard started else { throw RPCError(code: .invalidArgument, message: "a room stream starts with a follow request") }
+    }
+
+    /// Commits the edge's chat messages side by side (one at a time would wait a disk flush each)
+    /// and queues each answer.
+    private func answerChats(_ chats: AsyncStream<Ope_Runtime_V1_RoomChat>, stream: RoomStream) async {
+        let waiting = InFlight()
+        await withDiscardingTaskGroup { group in
+            for await chat in chats {
+                var answer = Ope_Runtime_V1_RoomChatAnswer()
+                answer.request = chat.request
+                guard waiting.count.add(1, ordering: .relaxed).newValue <= Self.chatsInFlight else {
+                    waiting.count.subtract(1, ordering: .relaxed)
+                    answer.refusal = RuntimeWire.refusalJSON(RuntimeError(.busy(retryAfterSeconds: 1), "too many chat messages waiting; send again"))
+                    stream.answer(answer)
+                    continue
+                }
+                group.addTask { [answer] in
+                    var answer = answer
+                    defer { waiting.count.subtract(1, ordering: .relaxed) }
+                    do {
+                        answer.event = RuntimeWire.message(
+                            try await committedChat(chat.text, clientID: chat.clientID, session: chat.session, by: chat.user))
+                    } catch {
+                        if RuntimeWire.Refusal(error) == nil { logger.error("a chat message was not recorded", metadata: ["error": "\(error)"]) }
+                        answer.refusal = RuntimeWire.refusalJSON(error)
+                    }
+                    stream.answer(answer)
+                }
+            }
+        }
+    }
+
+    /// Sends the edge its rooms' traffic: first, when it resumes, what they committed since its
+    /// position; then every update as it queues.
+    private func writeRooms(from follow: Ope_Runtime_V1_RoomFollow, stream: RoomStream, response: RPCWriter<Ope_Runtime_V1_RoomUpdates>) async throws {
+        var position: Int64
+        if follow.hasAfter {
+            position = follow.after
+            try await runtime.export(EventFilter(afterID: follow.after)) { page in
+                guard let last = page.last else { return }
+                var update = Ope_Runtime_V1_RoomUpdates()
+                update.events = page.filter { $0.session.map(stream.has) ?? false }.map(RuntimeWire.message)
+                update.position = last.id
+                position = last.id
+                if !update.events.isEmpty { try await response.write(update) }
+            }
+        } else {
+            position = try await runtime.store.reader.latest(EventFilter()).first?.id ?? 0
+        }
+        // Where the edge is now, and its rooms open from here on.
+        var start = Ope_Runtime_V1_RoomUpdates()
+        start.position = position
+        start.opened = follow.sessions
+        try await response.write(start)
+
+        var lastWrite = ContinuousClock.now
+        var written = position
+        for await _ in stream.wakes {
+            guard let (pending, rooms) = stream.take() else { break }
+            var update = Ope_Runtime_V1_RoomUpdates()
+            for batch in pending.batches {
+                for event in batch where event.id > position {
+                    if let session = event.session, rooms.contains(session) { update.events.append(RuntimeWire.message(event)) }
+                }
+                if let last = batch.last { position = max(position, last.id) }
+            }
+            update.opened = pending.opened
+            update.answers = pending.answers
+            update.typing = pending.typing
+            let news = !update.events.isEmpty || !update.opened.isEmpty || !update.answers.isEmpty || !update.typing.isEmpty
+            guard news || (position > written && lastWrite.duration(to: .now) >= Self.positionInterval) else { continue }
+            update.position = position
+            try await response.write(update)
+            written = position
+            lastWrite = .now
+        }
+    }
+}
+
+/// A count shared by concurrent tasks.
+final class InFlight: Sendable {
+    let count = Atomic(0)
+}
