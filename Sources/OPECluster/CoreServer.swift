@@ -62,6 +62,7 @@ public final class CoreServer: Service, Sendable {
 
     public func run() async throws {
         await service.rememberRecentChats()
+        await service.roomStreams.follow(service.runtime)
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await self.server.serve() }

@@ -50,6 +50,9 @@ final class RoomLink: Sendable {
         /// Since when there has been no working stream (nil while there is one).
         var downSince: ContinuousClock.Instant? = .now
         var stopped = false
+        /// The events of the last update that had events or answers: a chat answer may point at
+        /// one of them by id (see `RoomChatAnswer.event_id`).
+        var previousEvents: [Int64: Event] = [:]
         var eventHandlers: [UUID: @Sendable ([Event]) -> Void] = [:]
         var typingHandlers: [UUID: @Sendable (TypingNote) -> Void] = [:]
     }
@@ -280,6 +283,7 @@ final class RoomLink: Sendable {
         }
         var ready: [CheckedContinuation<Void, any Error>] = []
         var answered: [(CheckedContinuation<Event, any Error>, Result<Event, any Error>)] = []
+        let byID = Dictionary(events.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let (eventHandlers, typingHandlers) = state.withLock { state in
             state.downSince = nil
             if update.position > 0 { state.position = max(state.position ?? 0, update.position) }
@@ -298,10 +302,18 @@ final class RoomLink: Sendable {
                     answered.append((chat.waiting.continuation, Result { try RuntimeWire.event(message) }))
                 case .refusal(let json):
                     answered.append((chat.waiting.continuation, .failure(RuntimeWire.refusal(json, core: address))))
+                case .eventID(let id):
+                    if let event = byID[id] ?? state.previousEvents[id] {
+                        answered.append((chat.waiting.continuation, .success(event)))
+                    } else {
+                        // Not where the core said: the message is saved, but this edge cannot say as what.
+                        answered.append((chat.waiting.continuation, .failure(unavailable)))
+                    }
                 case nil:
                     answered.append((chat.waiting.continuation, .failure(unavailable)))
                 }
             }
+            if !update.events.isEmpty || !update.answers.isEmpty { state.previousEvents = byID }
             return (Array(state.eventHandlers.values), Array(state.typingHandlers.values))
         }
         if !events.isEmpty { for deliver in eventHandlers { deliver(events) } }

@@ -14,9 +14,22 @@ import Synchronization
 final class RoomStream: Sendable {
     let id = UUID()
 
+    /// An event of the core's log as every edge is sent it: encoded once for all of them.
+    struct Committed: Sendable {
+        var id: Int64
+        var session: String?
+        var message: Ope_Runtime_V1_Event
+
+        init(_ event: Event) {
+            id = event.id
+            session = event.session
+            message = RuntimeWire.message(event)
+        }
+    }
+
     /// What the writer sends next.
     struct Pending: Sendable {
-        var batches: [[Event]] = []
+        var batches: [[Committed]] = []
         var opened: [String] = []
         var answers: [Ope_Runtime_V1_RoomChatAnswer] = []
         var typing: [Ope_Runtime_V1_RoomTyping] = []
@@ -63,7 +76,7 @@ final class RoomStream: Sendable {
     // MARK: Queueing
 
     /// A commit batch of the core's log (filtered when taken).
-    func committed(_ events: [Event]) {
+    func committed(_ events: [Committed]) {
         enqueue { state in
             guard state.pending.batches.count < backlog else {
                 state.overflowed = true
@@ -110,10 +123,23 @@ final class RoomStream: Sendable {
     }
 }
 
-/// The room streams a core serves, so typing reaches the other edges and a shutdown ends them all.
+/// The room streams a core serves: they share one subscription to the log (each event is encoded
+/// once, however many edges there are), typing reaches the other edges, and a shutdown ends them all.
 final class RoomStreams: Sendable {
     private let streams = Mutex<[UUID: RoomStream]>([:])
     private let closed = Atomic(false)
+    private let subscription = Mutex<RuntimeSubscription?>(nil)
+
+    /// Follows the runtime's log for the streams (before the first stream is served).
+    func follow(_ runtime: Runtime) async {
+        let new = await runtime.subscribe { [self] events in
+            let streams = self.streams.withLock { Array($0.values) }
+            guard !streams.isEmpty else { return }
+            let committed = events.map(RoomStream.Committed.init)
+            for stream in streams { stream.committed(committed) }
+        }
+        subscription.withLock { $0 = new }
+    }
 
     func add(_ stream: RoomStream) {
         streams.withLock { $0[stream.id] = stream }
@@ -131,5 +157,6 @@ final class RoomStreams: Sendable {
     func finishAll() {
         closed.store(true, ordering: .relaxed)
         for stream in streams.withLock({ Array($0.values) }) { stream.finish() }
+        if let subscription = subscription.withLock({ $0 }) { Task { await subscription.cancel() } }
     }
 }

@@ -18,11 +18,10 @@ extension RuntimeGRPCService {
         request: RPCAsyncSequence<Ope_Runtime_V1_RoomRequests, any Error>, response: RPCWriter<Ope_Runtime_V1_RoomUpdates>,
         context: ServerContext
     ) async throws {
+        // Live first, then (when resuming) the log: whatever commits meanwhile is in both and sent once.
         let stream = RoomStream(backlog: Self.subscriberBacklog)
         roomStreams.add(stream)
         defer { roomStreams.remove(stream) }
-        // Live first, then (when resuming) the log: whatever commits meanwhile is in both and sent once.
-        let subscription = await runtime.subscribe { stream.committed($0) }
         // The first request says where the edge is; the writer waits for it.
         let (follows, followed) = AsyncStream<Ope_Runtime_V1_RoomFollow>.makeStream()
         let (chats, chat) = AsyncStream<Ope_Runtime_V1_RoomChat>.makeStream()
@@ -54,7 +53,6 @@ extension RuntimeGRPCService {
         } catch {
             failure = error
         }
-        await subscription.cancel()
         if let failure { throw RuntimeWire.rpcError(failure) }
         if stream.overflowed {
             logger.notice("an edge fell too far behind its room stream; it resumes from its position")
@@ -156,17 +154,30 @@ extension RuntimeGRPCService {
 
         var lastWrite = ContinuousClock.now
         var written = position
+        // Ids of the events sent in the last update and in this one: a chat answer whose event is
+        // among them carries only its id.
+        var sentBefore: Set<Int64> = []
         for await _ in stream.wakes {
             guard let (pending, rooms) = stream.take() else { break }
             var update = Ope_Runtime_V1_RoomUpdates()
+            var sent: Set<Int64> = []
             for batch in pending.batches {
                 for event in batch where event.id > position {
-                    if let session = event.session, rooms.contains(session) { update.events.append(RuntimeWire.message(event)) }
+                    if let session = event.session, rooms.contains(session) {
+                        update.events.append(event.message)
+                        sent.insert(event.id)
+                    }
                 }
                 if let last = batch.last { position = max(position, last.id) }
             }
             update.opened = pending.opened
-            update.answers = pending.answers
+            update.answers = pending.answers.map { answer in
+                guard case .event(let event) = answer.result, sent.contains(event.id) || sentBefore.contains(event.id) else { return answer }
+                var short = answer
+                short.eventID = event.id
+                return short
+            }
+            if !sent.isEmpty || !update.answers.isEmpty { sentBefore = sent }
             update.typing = pending.typing
             let news = !update.events.isEmpty || !update.opened.isEmpty || !update.answers.isEmpty || !update.typing.isEmpty
             guard news || (position > written && lastWrite.duration(to: .now) >= Self.positionInterval) else { continue }

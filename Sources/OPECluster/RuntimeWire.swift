@@ -73,7 +73,7 @@ enum RuntimeWire {
     static func event(_ message: Ope_Runtime_V1_Event) throws -> Event {
         let payload: [String: JSONValue]
         do {
-            payload = try JSONDecoder().decode([String: JSONValue].self, from: message.payload)
+            payload = try message.payload.withUnsafeBytes { bytes throws(JSONValue.ParseError) in try JSONValue.parseObject(bytes) }
         } catch {
             throw RuntimeError(.unavailable(retryAfterSeconds: 5), "event \(message.id)'s payload from a core is not a JSON object: \(error)")
         }

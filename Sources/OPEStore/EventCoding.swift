@@ -22,7 +22,7 @@ enum EventCoding {
 
     static func event(row: Row) throws -> Event {
         let payloadText: String = row["payload"]
-        let payload = try JSONDecoder().decode([String: JSONValue].self, from: Data(payloadText.utf8))
+        let payload = try JSONValue.parseObject(payloadText)
         return Event(
             id: row["id"], time: Date(timeIntervalSince1970: row["time"]), type: EventType(rawValue: row["type"]),
             actor: row["actor"], session: row["session"], payload: payload

@@ -47,6 +47,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         var fanOut: [Double]
         var match: [Double]
         var cpuPerThousand: Double
+        var connectCPUPerThousand: Double
         var errors: Int
     }
 
@@ -62,7 +63,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         guard results.count > 1 else { return }
         print("")
         print("=== layouts compared (same machine, same run, same load) ===")
-        print("layout                  chat p50    chat p99    match p99   CPU s / 1,000 chat messages   errors")
+        print("layout                  chat p50    chat p99    match p99   CPU s / 1,000 chat messages   CPU s / 1,000 room sockets   errors")
         for result in results {
             func ms(_ values: [Double], _ quantile: Double) -> String {
                 let sorted = values.sorted()
@@ -73,11 +74,15 @@ struct LoadTestCommand: AsyncParsableCommand {
                 result.name.padding(toLength: 24, withPad: " ", startingAt: 0) + ms(result.fanOut, 0.5).padding(toLength: 12, withPad: " ", startingAt: 0)
                     + ms(result.fanOut, 0.99).padding(toLength: 12, withPad: " ", startingAt: 0)
                     + ms(result.match, 0.99).padding(toLength: 12, withPad: " ", startingAt: 0)
-                    + String(format: "%.3f", result.cpuPerThousand).padding(toLength: 30, withPad: " ", startingAt: 0) + "\(result.errors)")
+                    + String(format: "%.3f", result.cpuPerThousand).padding(toLength: 30, withPad: " ", startingAt: 0)
+                    + String(format: "%.3f", result.connectCPUPerThousand).padding(toLength: 29, withPad: " ", startingAt: 0) + "\(result.errors)")
         }
         if let all = results.first(where: { $0.name == "all-in-one" }), let cluster = results.first(where: { $0.name != "all-in-one" }), all.cpuPerThousand > 0
         {
-            print(String(format: "cluster CPU per message / all-in-one's: %.2fx", cluster.cpuPerThousand / all.cpuPerThousand))
+            print(String(format: "cluster CPU per chat message / all-in-one's: %.2fx", cluster.cpuPerThousand / all.cpuPerThousand))
+            if all.connectCPUPerThousand > 0 {
+                print(String(format: "cluster CPU per room socket opened / all-in-one's: %.2fx", cluster.connectCPUPerThousand / all.connectCPUPerThousand))
+            }
         }
     }
 
@@ -195,7 +200,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         sampler.sample()
 
         // 4. Everyone opens their room and chats.
-        let room = RoomLoad(users: users, messages: messages, interval: interval, logger: logger)
+        let room = RoomLoad(users: users, messages: messages, interval: interval, logger: logger) { sampler.cpuSeconds }
         let bySession = sessions.withLock { $0 }
         let members = Dictionary(grouping: bySession.keys, by: { bySession[$0]! })
         let tokenOf = Dictionary(uniqueKeysWithValues: tokens.map { ($0.0, $0.1) })
@@ -235,8 +240,17 @@ struct LoadTestCommand: AsyncParsableCommand {
                 report.missing, report.errorFrames))
         print(String(format: "server RSS:        peak %.0f MiB (all its processes together)", Double(sampler.peak) / 1024))
         let serverCPU = serverCores * roomSeconds
-        let cpuPerThousand = serverCPU / (Double(users * messages) / 1000)
-        print(String(format: "server CPU:        %.2f s while rooms were open, %.3f s per 1,000 chat messages", serverCPU, cpuPerThousand))
+        // Per chat message: the CPU of the chat phase (everyone connected, until the first socket
+        // closes), so the connects (measured apart) do not count as messages.
+        let chat = room.chatPhase ?? (roomSeconds, serverCPU)
+        let cpuPerThousand = chat.cpu / (Double(users * messages) / 1000)
+        let connectCPU = (room.connectedCPU ?? roomCPUStart) - roomCPUStart
+        print(String(format: "server CPU:        %.2f s while rooms were open", serverCPU))
+        print(
+            String(
+                format: "  connecting:      %.2f s, %.3f s per 1,000 room sockets (token check, history, presence)", connectCPU,
+                connectCPU / (Double(users) / 1000)))
+        print(String(format: "  chatting:        %.2f s over %.1f s, %.3f s per 1,000 chat messages", chat.cpu, chat.seconds, cpuPerThousand))
         print(
             String(
                 format: "CPU while rooms open: server %.2f cores, load generator %.2f cores (this machine has %d)", serverCores, clientCores,
@@ -245,7 +259,10 @@ struct LoadTestCommand: AsyncParsableCommand {
         )
         let errors = signInErrors + joinErrors + unmatched + report.connectErrors + report.missing + report.errorFrames
         print("errors:            \(errors)")
-        return LayoutResult(name: name, fanOut: report.fanOut, match: matchLatencies, cpuPerThousand: cpuPerThousand, errors: errors)
+        return LayoutResult(
+            name: name, fanOut: report.fanOut, match: matchLatencies, cpuPerThousand: cpuPerThousand,
+            connectCPUPerThousand: connectCPU / (Double(users) / 1000),
+            errors: errors)
     }
 
     /// Creates the accounts straight in the data dir, before the server starts.

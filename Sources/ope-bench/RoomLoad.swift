@@ -26,19 +26,43 @@ final class RoomLoad: Sendable {
         var expected = 0
         var connectErrors = 0
         var errorFrames = 0
+        /// The servers' CPU seconds when everyone was connected and when the first participant
+        /// was done chatting (before any socket closed): the chat phase between them.
+        var chatStart: (time: ContinuousClock.Instant, cpu: Double)?
+        var chatEnd: (time: ContinuousClock.Instant, cpu: Double)?
     }
 
     let users: Int
     let messages: Int
     let interval: Double
     let logger: Logger
+    /// The servers' CPU seconds so far.
+    let cpu: @Sendable () -> Double
     private let state = Mutex(State())
 
-    init(users: Int, messages: Int, interval: Double, logger: Logger) {
+    init(users: Int, messages: Int, interval: Double, logger: Logger, cpu: @escaping @Sendable () -> Double) {
         self.users = users
         self.messages = messages
         self.interval = interval
         self.logger = logger
+        self.cpu = cpu
+    }
+
+    /// The chat phase: its length and the servers' CPU seconds in it.
+    var chatPhase: (seconds: Double, cpu: Double)? {
+        state.withLock { state in
+            guard let start = state.chatStart, let end = state.chatEnd else { return nil }
+            return ((end.time - start.time).timeInterval, end.cpu - start.cpu)
+        }
+    }
+
+    /// CPU seconds when everyone had connected (the connect phase's end).
+    var connectedCPU: Double? { state.withLock { $0.chatStart?.cpu } }
+
+    private func mark(_ phase: WritableKeyPath<State, (time: ContinuousClock.Instant, cpu: Double)?>) {
+        guard state.withLock({ $0[keyPath: phase] == nil }) else { return }
+        let reading = (ContinuousClock.now, cpu())
+        state.withLock { if $0[keyPath: phase] == nil { $0[keyPath: phase] = reading } }
     }
 
     var finished: Bool { state.withLock { $0.done >= users } }
@@ -82,6 +106,7 @@ final class RoomLoad: Sendable {
                         }
                         // Let the last messages arrive before closing.
                         try await Task.sleep(for: .seconds(3))
+                        self.mark(\.chatEnd)
                     }
                     try await group.next()
                     group.cancelAll()
@@ -122,5 +147,6 @@ final class RoomLoad: Sendable {
         while state.withLock({ $0.connected + $0.connectErrors < users }), ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
         }
+        mark(\.chatStart)
     }
 }

@@ -718,6 +718,16 @@ public nonisolated struct Ope_Runtime_V1_RoomChatAnswer: Sendable {
     set {result = .refusal(newValue)}
   }
 
+  /// The committed message's id, when the event itself is in this update or the one before (its
+  /// room is open on this stream): the edge takes it from there instead of reading it twice.
+  public var eventID: Int64 {
+    get {
+      if case .eventID(let v)? = result {return v}
+      return 0
+    }
+    set {result = .eventID(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Result: Equatable, Sendable {
@@ -725,6 +735,9 @@ public nonisolated struct Ope_Runtime_V1_RoomChatAnswer: Sendable {
     case event(Ope_Runtime_V1_Event)
     /// The refusal, as the `ope-error` metadata of a unary call carries it (JSON).
     case refusal(Data)
+    /// The committed message's id, when the event itself is in this update or the one before (its
+    /// room is open on this stream): the edge takes it from there instead of reading it twice.
+    case eventID(Int64)
 
   }
 
@@ -1988,7 +2001,7 @@ nonisolated extension Ope_Runtime_V1_RoomUpdates: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Ope_Runtime_V1_RoomChatAnswer: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RoomChatAnswer"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}event\0\u{1}refusal\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}request\0\u{1}event\0\u{1}refusal\0\u{3}event_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2018,6 +2031,14 @@ nonisolated extension Ope_Runtime_V1_RoomChatAnswer: SwiftProtobuf.Message, Swif
           self.result = .refusal(v)
         }
       }()
+      case 4: try {
+        var v: Int64?
+        try decoder.decodeSingularInt64Field(value: &v)
+        if let v = v {
+          if self.result != nil {try decoder.handleConflictingOneOf()}
+          self.result = .eventID(v)
+        }
+      }()
       default: break
       }
     }
@@ -2039,6 +2060,10 @@ nonisolated extension Ope_Runtime_V1_RoomChatAnswer: SwiftProtobuf.Message, Swif
     case .refusal?: try {
       guard case .refusal(let v)? = self.result else { preconditionFailure() }
       try visitor.visitSingularBytesField(value: v, fieldNumber: 3)
+    }()
+    case .eventID?: try {
+      guard case .eventID(let v)? = self.result else { preconditionFailure() }
+      try visitor.visitSingularInt64Field(value: v, fieldNumber: 4)
     }()
     case nil: break
     }
