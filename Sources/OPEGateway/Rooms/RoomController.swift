@@ -58,6 +58,7 @@ struct RoomController {
         guard session.admits(identity.user) else {
             throw APIError(.forbidden, "only members of session \(id) and instructors may join its room")
         }
+        hub.admit(session, user: identity.user.username)
         if let after = request.uri.queryParameters["after"], Int64(String(after)) == nil {
             throw APIError(.badRequest, "after must be an event id (a number)")
         }
@@ -81,7 +82,10 @@ struct RoomController {
         let (connection, first) = hub.connect(user: user, session: id)
         let registration = live.register(identity.credential) { connection.signOut() }
         defer { live.unregister(registration) }
-        guard let session = try await runtime.session(id) else {
+        // The session as the upgrade found it a moment ago: live events from here on are in the outbox.
+        var admitted = hub.takeAdmitted(session: id, user: user)
+        if admitted == nil { admitted = try await runtime.session(id) }
+        guard let session = admitted else {
             _ = hub.disconnect(connection)
             return
         }

@@ -62,6 +62,15 @@ final class RoomHub: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Sessions looked up to admit a socket, kept for the socket's start so it does not ask the
+    /// runtime again (in a cluster, a call to a core), by user and session.
+    private let admitted = Mutex<[AdmissionKey: (session: SessionStateMachine, at: ContinuousClock.Instant)]>([:])
+    private struct AdmissionKey: Hashable {
+        var user: String
+        var session: String
+    }
+    /// How long an admission's session is good for the socket's start.
+    static let admissionLifetime: Duration = .seconds(5)
     let capacity: Int
     private let connections = Gauge(label: "ope_room_connections")
 
@@ -131,6 +140,22 @@ final class RoomHub: Sendable {
         guard room.contains(where: { $0.id != sender?.id }) else { return }
         let text = message.json()
         for connection in room where connection.id != sender?.id { connection.send(text) }
+    }
+
+    /// Keeps the session `user`'s socket was admitted with, for ``takeAdmitted(session:user:)``.
+    func admit(_ session: SessionStateMachine, user: String) {
+        let now = ContinuousClock.now
+        admitted.withLock { admitted in
+            // Upgrades that never started (the client went away) leave entries: dropped once stale.
+            if admitted.count > 1000 { admitted = admitted.filter { $0.value.at.duration(to: now) < Self.admissionLifetime } }
+            admitted[AdmissionKey(user: user, session: session.id)] = (session, now)
+        }
+    }
+
+    /// The session `user`'s socket was just admitted with, if it is fresh.
+    func takeAdmitted(session id: String, user: String) -> SessionStateMachine? {
+        guard let entry = admitted.withLock({ $0.removeValue(forKey: AdmissionKey(user: user, session: id)) }) else { return nil }
+        return entry.at.duration(to: .now) < Self.admissionLifetime ? entry.session : nil
     }
 
     /// Total open connections (for metrics).
