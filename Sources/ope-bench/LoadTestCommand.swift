@@ -133,7 +133,8 @@ struct LoadTestCommand: AsyncParsableCommand {
             }
         }
         print("\(name): \(bases.joined(separator: ", ")), pids \(servers.map { String($0.pid) }.joined(separator: " "))")
-        let sampler = ProcessesSampler(pids: servers.map(\.pid))
+        let sampler = ProcessesSampler(
+            pids: servers.map(\.pid), names: layout == "all" ? ["ope"] : (0..<cores).map { "core \($0)" } + (0..<edges).map { "edge \($0)" })
 
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60))))
         do {
@@ -200,7 +201,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         sampler.sample()
 
         // 4. Everyone opens their room and chats.
-        let room = RoomLoad(users: users, messages: messages, interval: interval, logger: logger) { sampler.cpuSeconds }
+        let room = RoomLoad(users: users, messages: messages, interval: interval, logger: logger) { sampler.cpuPerProcess }
         let bySession = sessions.withLock { $0 }
         let members = Dictionary(grouping: bySession.keys, by: { bySession[$0]! })
         let tokenOf = Dictionary(uniqueKeysWithValues: tokens.map { ($0.0, $0.1) })
@@ -242,7 +243,8 @@ struct LoadTestCommand: AsyncParsableCommand {
         let serverCPU = serverCores * roomSeconds
         // Per chat message: the CPU of the chat phase (everyone connected, until the first socket
         // closes), so the connects (measured apart) do not count as messages.
-        let chat = room.chatPhase ?? (roomSeconds, serverCPU)
+        let phase = room.chatPhase
+        let chat = (seconds: phase?.seconds ?? roomSeconds, cpu: phase.map { $0.cpu.reduce(0, +) } ?? serverCPU)
         let cpuPerThousand = chat.cpu / (Double(users * messages) / 1000)
         let connectCPU = (room.connectedCPU ?? roomCPUStart) - roomCPUStart
         print(String(format: "server CPU:        %.2f s while rooms were open", serverCPU))
@@ -251,6 +253,10 @@ struct LoadTestCommand: AsyncParsableCommand {
                 format: "  connecting:      %.2f s, %.3f s per 1,000 room sockets (token check, history, presence)", connectCPU,
                 connectCPU / (Double(users) / 1000)))
         print(String(format: "  chatting:        %.2f s over %.1f s, %.3f s per 1,000 chat messages", chat.cpu, chat.seconds, cpuPerThousand))
+        if let phase, phase.cpu.count > 1 {
+            let parts = zip(sampler.names, phase.cpu).map { String(format: "%@ %.2f s", $0, $1) }
+            print("    by process:    " + parts.joined(separator: ", "))
+        }
         print(
             String(
                 format: "CPU while rooms open: server %.2f cores, load generator %.2f cores (this machine has %d)", serverCores, clientCores,

@@ -34,8 +34,16 @@ final class RSSSampler: Sendable {
 /// Several processes sampled as one: a cluster's edges and cores together.
 final class ProcessesSampler: Sendable {
     let samplers: [RSSSampler]
+    /// What each process is (`core 0`, `edge 1`), in the order of the pids.
+    let names: [String]
 
-    init(pids: [Int32]) { samplers = pids.map(RSSSampler.init) }
+    init(pids: [Int32], names: [String]? = nil) {
+        samplers = pids.map(RSSSampler.init)
+        self.names = names ?? pids.map { "pid \($0)" }
+    }
+
+    /// Each process's CPU seconds so far, in the order of the pids.
+    var cpuPerProcess: [Double] { samplers.map(\.cpuSeconds) }
 
     /// The sum of the processes' peaks (each sampled at the same moments).
     var peak: Int { samplers.map(\.peak).reduce(0, +) }

@@ -28,19 +28,19 @@ final class RoomLoad: Sendable {
         var errorFrames = 0
         /// The servers' CPU seconds when everyone was connected and when the first participant
         /// was done chatting (before any socket closed): the chat phase between them.
-        var chatStart: (time: ContinuousClock.Instant, cpu: Double)?
-        var chatEnd: (time: ContinuousClock.Instant, cpu: Double)?
+        var chatStart: (time: ContinuousClock.Instant, cpu: [Double])?
+        var chatEnd: (time: ContinuousClock.Instant, cpu: [Double])?
     }
 
     let users: Int
     let messages: Int
     let interval: Double
     let logger: Logger
-    /// The servers' CPU seconds so far.
-    let cpu: @Sendable () -> Double
+    /// Each server process's CPU seconds so far.
+    let cpu: @Sendable () -> [Double]
     private let state = Mutex(State())
 
-    init(users: Int, messages: Int, interval: Double, logger: Logger, cpu: @escaping @Sendable () -> Double) {
+    init(users: Int, messages: Int, interval: Double, logger: Logger, cpu: @escaping @Sendable () -> [Double]) {
         self.users = users
         self.messages = messages
         self.interval = interval
@@ -48,18 +48,18 @@ final class RoomLoad: Sendable {
         self.cpu = cpu
     }
 
-    /// The chat phase: its length and the servers' CPU seconds in it.
-    var chatPhase: (seconds: Double, cpu: Double)? {
+    /// The chat phase: its length and each server process's CPU seconds in it.
+    var chatPhase: (seconds: Double, cpu: [Double])? {
         state.withLock { state in
             guard let start = state.chatStart, let end = state.chatEnd else { return nil }
-            return ((end.time - start.time).timeInterval, end.cpu - start.cpu)
+            return ((end.time - start.time).timeInterval, zip(end.cpu, start.cpu).map { $0 - $1 })
         }
     }
 
-    /// CPU seconds when everyone had connected (the connect phase's end).
-    var connectedCPU: Double? { state.withLock { $0.chatStart?.cpu } }
+    /// CPU seconds when everyone had connected (the connect phase's end), all processes together.
+    var connectedCPU: Double? { state.withLock { $0.chatStart?.cpu.reduce(0, +) } }
 
-    private func mark(_ phase: WritableKeyPath<State, (time: ContinuousClock.Instant, cpu: Double)?>) {
+    private func mark(_ phase: WritableKeyPath<State, (time: ContinuousClock.Instant, cpu: [Double])?>) {
         guard state.withLock({ $0[keyPath: phase] == nil }) else { return }
         let reading = (ContinuousClock.now, cpu())
         state.withLock { if $0[keyPath: phase] == nil { $0[keyPath: phase] = reading } }
