@@ -13,6 +13,8 @@
   const names = {};
   for (const li of document.querySelectorAll("#members li")) names[li.dataset.user] = li.querySelector(".name").textContent;
   let lastId = 0, socket = null, retry = 0, detail = null, currentTask = null, over = false, lastTyping = 0;
+  // How long the server asked us to wait before reconnecting (its room's core is away), if it did.
+  let serverRetryMs = 0;
   const pending = new Map();
   let historyDone = false; // after "synced": messages are news, not history
   const typing = new Map();
@@ -310,6 +312,7 @@
         signedOutHere();
         break;
       case "error":
+        if (m.code === "unavailable") { serverRetryMs = m.retryAfterMs || 0; OPE.banner(m.message || "The room is not reachable now.", "warning"); break; }
         if (m.code === "rate_limited") OPE.banner("You are sending messages too fast. Wait a moment.", "warning");
         else OPE.banner(m.message || "Something went wrong.", "error");
         break;
@@ -349,7 +352,11 @@
         // Still failing: is it the sign-in, or a server that is away?
         try { await OPE.api("GET", "/api/me"); } catch (error) { if (error.message === "You are signed out.") return; }
       }
-      setTimeout(connect, Math.min(10000, 300 * 2 ** Math.min(retry, 6)));
+      // Full jitter: after a gateway restart every page reconnects at once, and spread over a
+      // growing window (up to 1 s, 2 s, 4 s … 10 s) they do not all land in the same moment.
+      const window = Math.max(serverRetryMs, Math.min(10000, 500 * 2 ** Math.min(retry, 5)));
+      serverRetryMs = 0;
+      setTimeout(connect, 100 + Math.random() * window);
     });
   }
 
