@@ -76,7 +76,7 @@ func buildFrontDoor(
 ) async throws -> (some ApplicationProtocol, LiveConnections) {
     let clock = configuration.runtime.clock
     let hub = RoomHub()
-    _ = await parts.runtime.subscribe { events in hub.deliver(events) }
+    let feed = await parts.runtime.subscribe { events in hub.deliver(events) }
     let live = LiveConnections(revocations: parts.accounts.revocations)
     let router = buildRouter(configuration, parts: parts, hub: hub, live: live, pages: try await WebController.loadLibrary())
     var app = Application(
@@ -94,6 +94,9 @@ func buildFrontDoor(
     )
     // Services shut down in reverse order: the bots stop before the workspaces and the store they use.
     app.addServices(parts.services)
+    // Stops following the runtime's events before the runtime's own services stop (an edge's
+    // connections to its cores wait for the event streams they carry to end).
+    app.addServices(FeedSubscription(subscription: feed))
     app.addServices(
         CredentialSweeper(accounts: parts.accounts, connections: live, interval: configuration.credentialCheckInterval, clock: clock, logger: logger))
     if let workspacePort = configuration.workspacePort, let workspaces = parts.workspaces {
@@ -208,4 +211,16 @@ public func buildCoreApplication(
     )
     app.addServices(services)
     return app
+}
+
+/// The rooms' feed of the runtime's events, followed until graceful shutdown begins. Without
+/// its end, an edge never stopped on SIGTERM: its gRPC client waits for every call in flight,
+/// and the cores' event streams never finish on their own.
+struct FeedSubscription: Service {
+    let subscription: RuntimeSubscription
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await subscription.cancel()
+    }
 }
