@@ -76,6 +76,9 @@ func buildFrontDoor(
 ) async throws -> (some ApplicationProtocol, LiveConnections) {
     let clock = configuration.runtime.clock
     let hub = RoomHub()
+    // Followed for the process's life. On an edge these are handlers on the room streams, which
+    // `RemoteRuntime` closes when graceful shutdown begins (a stream left open would hold the
+    // edge's gRPC client, and so the edge, forever).
     _ = await parts.runtime.subscribe { events in hub.deliver(events) }
     _ = await parts.runtime.followTyping { note in hub.broadcast(.typing(user: note.user, active: note.active), in: note.session) }
     let live = LiveConnections(revocations: parts.accounts.revocations)

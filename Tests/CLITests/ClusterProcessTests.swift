@@ -47,6 +47,10 @@ final class RoomSocket: Sendable {
         outgoing.yield(#"{"type":"chat","text":"\#(text)","clientId":"\#(clientId)"}"#)
     }
 
+    func typing(_ active: Bool) {
+        outgoing.yield(#"{"type":"typing","active":\#(active)}"#)
+    }
+
     func close() { outgoing.finish() }
 
     /// Waits for a message matching `predicate` (the bound only ends a wait for what is not coming).
@@ -71,24 +75,30 @@ final class RoomSocket: Sendable {
         var corePorts: [Int]
         var clusterPorts: [Int]
         var edgePorts: [Int]
+        /// The virtualenv of the cores' JupyterLab workspaces; none without it (`--workspaces none`).
+        var venv: String? = nil
+        /// Each edge's workspace origin (`--workspace-port`), when the cores run workspaces.
+        var workspacePorts: [Int] = []
         var cores: [RunningProcess] = []
         var edges: [RunningProcess] = []
 
         func coreArguments(_ index: Int) -> [String] {
             [
                 "serve", "--role", "core", "--shard", "\(index)", "--shards", "2", "--port", "\(corePorts[index])", "--cluster-port", "\(clusterPorts[index])",
-                "--data", folder + "/core\(index)", "--modules", CLICommandTests.examples, "--workspaces", "none", "--cluster-token-file", tokenFile,
-            ]
+                "--data", folder + "/core\(index)", "--modules", CLICommandTests.examples, "--cluster-token-file", tokenFile,
+            ] + (venv.map { ["--workspaces", "local", "--venv", $0] } ?? ["--workspaces", "none"])
         }
 
         func edgeArguments(_ index: Int) -> [String] {
             [
-                "serve", "--role", "edge", "--port", "\(edgePorts[index])", "--workspaces", "none", "--cluster-token-file", tokenFile, "--cores",
+                "serve", "--role", "edge", "--port", "\(edgePorts[index])", "--cluster-token-file", tokenFile, "--cores",
                 clusterPorts.map { "127.0.0.1:\($0)" }.joined(separator: ","),
-            ]
+            ] + (venv == nil ? ["--workspaces", "none"] : ["--workspaces", "local", "--workspace-port", "\(workspacePorts[index])"])
         }
 
         func edge(_ index: Int) -> String { "http://127.0.0.1:\(edgePorts[index])" }
+        /// Edge `index`'s workspace origin, where its `/w/{id}/` proxy serves.
+        func workspaceOrigin(_ index: Int) -> String { "http://127.0.0.1:\(workspacePorts[index])" }
         func room(_ index: Int, _ session: String, after: Int? = nil) -> String {
             "ws://127.0.0.1:\(edgePorts[index])/api/sessions/\(session)/ws" + (after.map { "?after=\($0)" } ?? "")
         }
@@ -106,13 +116,15 @@ final class RoomSocket: Sendable {
         }
     }
 
-    static func makeCluster() async throws -> Cluster {
+    /// Two cores and two edges; with `venv`, the cores run JupyterLab workspaces from it and the
+    /// edges proxy them, each on a workspace origin of its own.
+    static func makeCluster(venv: String? = nil) async throws -> Cluster {
         let folder = temporaryFolder("ope-cluster")
         let tokenFile = folder + "/cluster-token"
         try "cluster-test-token-\(UUID().uuidString)".write(toFile: tokenFile, atomically: true, encoding: .utf8)
         var cluster = Cluster(
             folder: folder, tokenFile: tokenFile, corePorts: [try freePort(), try freePort()], clusterPorts: [try freePort(), try freePort()],
-            edgePorts: [try freePort(), try freePort()])
+            edgePorts: [try freePort(), try freePort()], venv: venv, workspacePorts: venv == nil ? [] : [try freePort(), try freePort()])
         // Accounts live on core 0.
         for (name, role) in [("alice", "participant"), ("bob", "participant"), ("carol", "participant"), ("dave", "participant"), ("teacher", "instructor")] {
             let added = try await OPEProcess.run(["user", "add", name, "--password", "password-\(name)", "--role", role, "--data", folder + "/core0"])
@@ -159,11 +171,15 @@ final class RoomSocket: Sendable {
         aliceRoom.chat("hello bob, from edge A", clientId: "a-1")
         let ack = try await aliceRoom.waitFor("alice's ack") { $0["type"] as? String == "ack" && $0["clientId"] as? String == "a-1" }
         try await bobRoom.waitFor("alice's message at bob's edge") { $0["type"] as? String == "chat" && $0["clientId"] as? String == "a-1" }
+        // Typing is not an event, and still crosses from edge A to edge B (through the core's room stream).
+        aliceRoom.typing(true)
+        try await bobRoom.waitFor("alice typing, at bob's edge") { $0["type"] as? String == "typing" && $0["user"] as? String == "alice" }
         // The instructor rotates the roles from edge B; both rooms hear it.
         let teacher = try await HTTPUser.signIn("teacher", password: "password-teacher", base: cluster.edge(1))
         let rotated = try await teacher.call("POST", "/api/sessions/\(session)/rotate")
         #expect(rotated.status == 200, "\(rotated.body)")
         try await aliceRoom.waitFor("the rotation at alice's edge") { $0["type"] as? String == "roles" && ($0["reason"] as? String) == "rotate" }
+        try await bobRoom.waitFor("the rotation at bob's edge") { $0["type"] as? String == "roles" && ($0["reason"] as? String) == "rotate" }
 
         // kill -9 edge A: alice comes back through edge B with the last id she saw and misses nothing.
         let lastSeen = aliceRoom.messages.compactMap { $0["id"] as? Int }.max() ?? 0
