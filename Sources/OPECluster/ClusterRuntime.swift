@@ -237,8 +237,13 @@ extension ClusterRuntime: RuntimeAPI {
     /// Every core's committed events, each core's in its log order (cores' logs are independent:
     /// a team's events all come from its one core, so each room sees its own order).
     public func subscribe(_ deliver: @escaping @Sendable ([Event]) -> Void) async -> RuntimeSubscription {
+        await onEveryCore { await $0.subscribe(deliver) }
+    }
+
+    /// One subscription made on every core, ended together.
+    private func onEveryCore(_ subscribe: (any RuntimeAPI) async -> RuntimeSubscription) async -> RuntimeSubscription {
         var subscriptions: [RuntimeSubscription] = []
-        for core in cores { subscriptions.append(await core.subscribe(deliver)) }
+        for core in cores { subscriptions.append(await subscribe(core)) }
         let all = subscriptions
         return RuntimeSubscription {
             for subscription in all { await subscription.cancel() }
@@ -252,12 +257,7 @@ extension ClusterRuntime: RuntimeAPI {
     public func typing(_ note: TypingNote) async { try? await core(ofSession: note.session).typing(note) }
 
     public func followTyping(_ deliver: @escaping @Sendable (TypingNote) -> Void) async -> RuntimeSubscription {
-        var subscriptions: [RuntimeSubscription] = []
-        for core in cores { subscriptions.append(await core.followTyping(deliver)) }
-        let all = subscriptions
-        return RuntimeSubscription {
-            for subscription in all { await subscription.cancel() }
-        }
+        await onEveryCore { await $0.followTyping(deliver) }
     }
 
     public func history(session: String, after: Int64?, page: ([Event]) async throws -> Void) async throws {
