@@ -271,12 +271,36 @@ extension ClusterRuntime: RuntimeAPI {
             try await core(ofSession: session).export(filter, page: page)
             return
         }
+        try Self.refusePagingByID(filter)
         for core in cores { try await core.export(filter, page: page) }
+    }
+
+    /// The download of the record: one session's from its core, or every core's merged in time
+    /// order with each line naming its core (``ClusterExport``), as `ope export events --cores` writes it.
+    public func recordExport(_ filter: EventFilter, format: EventExporter.Format) throws -> RecordExport {
+        if let session = filter.session { return try core(ofSession: session).recordExport(filter, format: format) }
+        try Self.refusePagingByID(filter)
+        guard let remotes = cores as? [RemoteRuntime] else {
+            let records = try cores.map { try $0.recordExport(filter, format: format) }
+            return RecordExport { write in for record in records { try await record.run(write: write) } }
+        }
+        return RecordExport { write in try await ClusterExport(cores: remotes, format: format).run(filter, write: write) }
+    }
+
+    /// An event id means a place in one core's log: across cores it says nothing.
+    static func refusePagingByID(_ filter: EventFilter) throws {
+        guard filter.afterID == nil, filter.upToID == nil else {
+            throw RuntimeError(
+                .invalid,
+                "in a cluster each core numbers its own events, so `after` pages only within one session (add session=…); for everything, use since/until or the export, whose lines name their core"
+            )
+        }
     }
 
     /// Up to `limit` events from every core's log, oldest first across cores (ids are each core's own).
     public func events(_ filter: EventFilter, limit: Int) async throws -> [Event] {
         if let session = filter.session { return try await core(ofSession: session).events(filter, limit: limit) }
+        try Self.refusePagingByID(filter)
         let pages = try await everyCore { try await $0.events(filter, limit: limit) }
         return Array(pages.flatMap { $0 }.sorted { $0.time < $1.time }.prefix(limit))
     }

@@ -102,6 +102,30 @@ public protocol RuntimeAPI: Sendable {
     func export(_ filter: EventFilter, page: ([Event]) async throws -> Void) async throws
     /// Up to `limit` events matching `filter`, in log order: one page of the record, for a look.
     func events(_ filter: EventFilter, limit: Int) async throws -> [Event]
+    /// The research record as a download: events matching `filter` as `format`'s text. Throws
+    /// here, before anything is sent, when the filter cannot be served.
+    func recordExport(_ filter: EventFilter, format: EventExporter.Format) throws -> RecordExport
+}
+
+/// A download of the research record, checked and ready to run.
+public struct RecordExport: Sendable {
+    let body: @Sendable ((String) async throws -> Void) async throws -> Void
+
+    public init(_ body: @escaping @Sendable ((String) async throws -> Void) async throws -> Void) { self.body = body }
+
+    /// Writes the record, text chunk by text chunk.
+    public func run(write: (String) async throws -> Void) async throws { try await body(write) }
+}
+
+extension RuntimeAPI {
+    /// One log's record: the header, then a chunk per page.
+    public func recordExport(_ filter: EventFilter, format: EventExporter.Format) throws -> RecordExport {
+        RecordExport { write in
+            let exporter = EventExporter(format: format)
+            if let header = exporter.header { try await write(header) }
+            try await export(filter) { page in try await write(try exporter.chunk(page)) }
+        }
+    }
 }
 
 /// What a module sync found.

@@ -65,6 +65,32 @@ import Testing
             let rows = csv.split(separator: "\r\n")
             #expect(rows.first == "core,id,time,type,actor,session,payload")
             #expect(rows.dropFirst().allSatisfy { $0.hasPrefix("1,") })
+
+            // What an edge's /api/events/export sends is the same merged record.
+            var download = ""
+            try await cluster.recordExport(EventFilter(), format: .jsonl).run { download += $0 }
+            #expect(download == text)
+        }
+    }
+
+    @Test func pagingByEventIDAcrossCoresIsRefusedInWordsAndWorksWithinASession() async throws {
+        try await TestCluster.run { _, cluster in
+            let sql = try await team(cluster, "sql-joins", ["carol", "dave"])
+            _ = try await team(cluster, "python-intro", ["alice", "bob"])
+            for filter in [EventFilter(afterID: 1), EventFilter(upToID: 9)] {
+                do {
+                    _ = try await cluster.events(filter, limit: 10)
+                    Issue.record("paging by id across cores was answered")
+                } catch let error as RuntimeError {
+                    #expect(error.kind == .invalid)
+                    #expect(error.message.contains("each core numbers its own events"))
+                }
+                #expect(throws: RuntimeError.self) { _ = try cluster.recordExport(filter, format: .jsonl) }
+            }
+            // Within one session, ids are one core's: paging works.
+            let all = try await cluster.events(EventFilter(session: sql), limit: 100)
+            let rest = try await cluster.events(EventFilter(afterID: all[0].id, session: sql), limit: 100)
+            #expect(rest.map(\.id) == all.dropFirst().map(\.id))
         }
     }
 }

@@ -33,14 +33,13 @@ struct EventsController {
         let formatText = request.uri.queryParameters["format"].map(String.init) ?? "jsonl"
         guard let format = EventExporter.Format(rawValue: formatText) else { throw APIError(.badRequest, "format must be jsonl or csv") }
         let filter = try Self.filter(request)
-        let exporter = EventExporter(format: format)
-        let runtime = self.runtime
+        // In a cluster, every core's log merged in time order, each line naming its core.
+        let record = try runtime.recordExport(filter, format: format)
         let logger = context.logger
         // The body is produced page by page while it is sent: an export never sits whole in memory.
         let body = ResponseBody { writer in
             do {
-                if let header = exporter.header { try await writer.write(ByteBuffer(string: header)) }
-                try await runtime.export(filter) { page in try await writer.write(ByteBuffer(string: try exporter.chunk(page))) }
+                try await record.run { text in try await writer.write(ByteBuffer(string: text)) }
             } catch {
                 logger.error("event export stopped", metadata: ["error": "\(error)"])
                 throw error
