@@ -240,6 +240,10 @@ struct LoadTestCommand: AsyncParsableCommand {
                 format: "chat fan-out:      %@ over %d deliveries; %d missing, %d error frames", Self.summary(report.fanOut), report.fanOut.count,
                 report.missing, report.errorFrames))
         print(String(format: "server RSS:        peak %.0f MiB (all its processes together)", Double(sampler.peak) / 1024))
+        if sampler.samplers.count > 1 {
+            let parts = zip(sampler.names, sampler.samplers).map { String(format: "%@ %.0f MiB", $0, Double($1.peak) / 1024) }
+            print("    by process:    " + parts.joined(separator: ", "))
+        }
         let serverCPU = serverCores * roomSeconds
         // Per chat message: the CPU of the chat phase (everyone connected, until the first socket
         // closes), so the connects (measured apart) do not count as messages.
