@@ -69,6 +69,11 @@ public final class RemoteRuntime: Service, Sendable {
     let use = Mutex(WorkspaceUseReport())
     /// The team rooms this edge has sockets on, over one stream.
     let rooms: RoomLink
+    /// Finished when a graceful shutdown begins.
+    let shutdown = AsyncStream<Void>.makeStream()
+    /// How long a shutdown waits for calls in flight (a task-test run may take minutes) before
+    /// cancelling them: an edge that is told to stop, stops.
+    public static let shutdownGrace: Duration = .seconds(10)
 
     public init(configuration: Configuration) throws {
         self.configuration = configuration
@@ -85,7 +90,12 @@ public final class RemoteRuntime: Service, Sendable {
                 group.addTask { try await self.grpc.runConnections() }
                 group.addTask { await self.reportUse() }
                 group.addTask { [stub, metadata] in await self.rooms.run(stub, metadata: metadata) }
-                // The connections end with a graceful shutdown; the reports end with them.
+                group.addTask {
+                    for await _ in self.shutdown.stream {}
+                    try? await Task.sleep(for: Self.shutdownGrace)
+                }
+                // The connections end with a graceful shutdown (or the grace runs out first); the
+                // reports and the room streams end with them.
                 try await group.next()
                 group.cancelAll()
             }
@@ -97,6 +107,7 @@ public final class RemoteRuntime: Service, Sendable {
     /// Closes the room stream (a long-lived call the shutdown would otherwise wait for) and the connections.
     public func beginGracefulShutdown() {
         rooms.stop()
+        shutdown.continuation.finish()
         grpc.beginGracefulShutdown()
     }
 

@@ -18,8 +18,8 @@ import Synchronization
 /// core answers a client id it has committed with the same event); one without a client id
 /// cannot be told apart from a second message and fails instead.
 ///
-/// While the core cannot be reached, callers wait up to the retry window, then hear
-/// `RuntimeError(.unavailable)` (503 at the HTTP edge) at once until it is back.
+/// While the core cannot be reached, a caller waits up to the retry window for the stream to be
+/// back, then hears `RuntimeError(.unavailable)` (503 at the HTTP edge): as a unary call is tried again.
 final class RoomLink: Sendable {
     private struct Waiting<Value: Sendable>: Sendable {
         var continuation: CheckedContinuation<Value, any Error>
@@ -47,8 +47,8 @@ final class RoomLink: Sendable {
         var wake: AsyncStream<Void>.Continuation?
         /// The last log position the core sent: where a new stream resumes.
         var position: Int64?
-        /// Since when there has been no working stream (nil while there is one).
-        var downSince: ContinuousClock.Instant? = .now
+        /// Whether a stream is open and the core has answered on it.
+        var streaming = false
         var stopped = false
         /// The events of the last update that had events or answers: a chat answer may point at
         /// one of them by id (see `RoomChatAnswer.event_id`).
@@ -101,7 +101,7 @@ final class RoomLink: Sendable {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             enum Outcome { case ready, wait, refused }
             let (outcome, wake): (Outcome, AsyncStream<Void>.Continuation?) = state.withLock { state in
-                if let down = state.downSince, down.duration(to: .now) >= retryWindow { return (.refused, nil) }
+                if state.stopped { return (.refused, nil) }
                 state.rooms[session, default: 0] += 1
                 if state.opened.contains(session) { return (.ready, nil) }
                 state.openers[session, default: [:]][id] = Waiting(continuation: continuation, since: .now)
@@ -143,7 +143,7 @@ final class RoomLink: Sendable {
     func chat(_ text: String, clientID: String, session: String, by user: String) async throws -> Event {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Event, any Error>) in
             let (refused, wake): (Bool, AsyncStream<Void>.Continuation?) = state.withLock { state in
-                if let down = state.downSince, down.duration(to: .now) >= retryWindow { return (true, nil) }
+                if state.stopped { return (true, nil) }
                 state.nextRequest += 1
                 let request = Ope_Runtime_V1_RoomChat.with {
                     $0.request = state.nextRequest
@@ -215,9 +215,10 @@ final class RoomLink: Sendable {
                 end()
                 if reached.load(ordering: .relaxed) { pause = .milliseconds(100) }
                 if state.withLock({ $0.stopped }) { break }
-                // A core that is down: try again, less often the longer it stays down (at most every 2 s).
+                // A core that is down: try again, less often the longer it stays down (at most every
+                // second, so a core that is back is found within the callers' retry window).
                 do { try await Task.sleep(for: pause) } catch { break }
-                pause = min(pause * 2, .seconds(2))
+                pause = min(pause * 2, .seconds(1))
             }
             group.cancelAll()
         }
@@ -264,7 +265,7 @@ final class RoomLink: Sendable {
             state.wake = nil
             state.outgoing = []
             state.opened = []
-            if state.downSince == nil { state.downSince = .now }
+            state.streaming = false
             let unsafe = state.chats.filter { $0.value.request.clientID.isEmpty }
             for id in unsafe.keys { state.chats[id] = nil }
             return unsafe.values.map(\.waiting.continuation)
@@ -285,7 +286,7 @@ final class RoomLink: Sendable {
         var answered: [(CheckedContinuation<Event, any Error>, Result<Event, any Error>)] = []
         let byID = Dictionary(events.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         let (eventHandlers, typingHandlers) = state.withLock { state in
-            state.downSince = nil
+            state.streaming = true
             if update.position > 0 { state.position = max(state.position ?? 0, update.position) }
             for session in update.opened {
                 let left = (state.unconfirmed[session] ?? 1) - 1
@@ -325,8 +326,8 @@ final class RoomLink: Sendable {
         for (continuation, result) in answered { continuation.resume(with: result) }
     }
 
-    /// Every quarter second: waits past their deadline fail, and every wait fails once the core
-    /// has been unreachable for the retry window.
+    /// Every quarter second: waits past their deadline fail, and so do waits longer than the
+    /// retry window while there is no stream (as a unary call is tried again for that long).
     private func expireWaits() async {
         while !Task.isCancelled {
             do { try await Task.sleep(for: .milliseconds(250)) } catch { return }
@@ -335,8 +336,11 @@ final class RoomLink: Sendable {
             var openers: [CheckedContinuation<Void, any Error>] = []
             var wakes: [AsyncStream<Void>.Continuation] = []
             state.withLock { state in
-                let down = state.downSince.map { $0.duration(to: now) >= retryWindow } ?? false
-                func due(_ since: ContinuousClock.Instant) -> Bool { down || since.duration(to: now) >= deadline }
+                let down = !state.streaming
+                func due(_ since: ContinuousClock.Instant) -> Bool {
+                    let waited = since.duration(to: now)
+                    return waited >= deadline || (down && waited >= retryWindow)
+                }
                 for (id, chat) in state.chats where due(chat.waiting.since) {
                     state.chats[id] = nil
                     chats.append(chat.waiting.continuation)

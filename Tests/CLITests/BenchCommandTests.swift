@@ -38,6 +38,6 @@ import Testing
         #expect(result.stdout.contains("=== ope-bench loadtest: all-in-one, 4 users"), "\(result.stdout)")
         #expect(result.stdout.contains("=== ope-bench loadtest: 2 edges + 2 cores, 4 users"), "\(result.stdout)")
         #expect(result.stdout.components(separatedBy: "errors:            0").count == 3, "\(result.stdout)\n\(result.stderr)")
-        #expect(result.stdout.contains("cluster CPU per message / all-in-one's:"), "\(result.stdout)")
+        #expect(result.stdout.contains("cluster CPU per chat message / all-in-one's:"), "\(result.stdout)")
     }
 }

@@ -132,7 +132,13 @@ import Testing
             try await testCluster.restart(1)
             let core = testCluster.core(1)
             let missed = try await core.runtime.chat("two", clientID: "c-2", session: session.id, by: "dave")
-            let third = try await cluster.chat("three", clientID: "c-3", session: session.id, by: "carol")
+            // The edge finds the core again within moments; a client re-sends (same client id) until then.
+            let sent = Mutex<Event?>(nil)
+            try await waitUntil("the first message after the restart is taken") {
+                if let event = try? await cluster.chat("three", clientID: "c-3", session: session.id, by: "carol") { sent.withLock { $0 = event } }
+                return sent.withLock { $0 } != nil
+            }
+            let third = try #require(sent.withLock { $0 })
             try await waitUntil("the messages after the restart arrive") { seen.withLock { $0.contains(third.id) } }
             let ids = seen.withLock { $0 }
             #expect(ids.contains(missed.id))
