@@ -211,7 +211,7 @@ import Testing
                     #expect(carol.status == .unauthorized)
 
                     // Task tests run over gRPC in the pod's grading container, with the hidden tests only it has.
-                    let failing = try await client.post("/api/sessions/\(session)/tests", json: ["task": "run-length"], headers: alice.writeHeaders)
+                    let failing = try await client.postWaiting("/api/sessions/\(session)/tests", json: ["task": "run-length"], headers: alice.writeHeaders)
                     #expect(failing.status == .ok, "\(String(buffer: failing.body))")
                     #expect(try failing.json()["passed"] as? Bool == false)
                     let solution = try String(contentsOfFile: TestGateway.examples + "/python-intro/solution/rle.py", encoding: .utf8)
@@ -221,7 +221,8 @@ import Testing
                     let saved = try await client.execute(
                         uri: "/w/\(session)/api/contents/rle.py", method: .put, headers: headers, body: ByteBuffer(bytes: body))
                     #expect(saved.status == .ok)
-                    let passing = try await client.post("/api/sessions/\(session)/tests", json: ["task": "run-length"], headers: alice.writeHeaders).json()
+                    let passing = try await client.postWaiting("/api/sessions/\(session)/tests", json: ["task": "run-length"], headers: alice.writeHeaders)
+                        .json()
                     #expect(passing["passed"] as? Bool == true, "\(passing["output"] ?? "")")
                     let result = try await self.events(store, session).last { $0.type == .testResult }
                     #expect(result?.payload["passed"] == .bool(true))

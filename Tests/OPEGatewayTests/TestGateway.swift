@@ -1,8 +1,10 @@
+import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import NIOCore
+import NIOHTTP1
 import OPECore
 import OPEGateway
 import OPERuntime
@@ -166,6 +168,31 @@ extension TestClientProtocol {
 
     func get(_ uri: String, headers: HTTPFields = [:]) async throws -> TestResponse {
         try await execute(uri: uri, method: .get, headers: headers)
+    }
+
+    /// A POST that may take long (a task-test run starts pytest, which on a busy machine takes
+    /// longer than the live test client's fixed 20 s read timeout): sent to the live server's
+    /// port with a generous bound.
+    func postWaiting(_ uri: String, json: [String: Any], headers: HTTPFields) async throws -> WaitedResponse {
+        let port = try #require(port, "postWaiting needs a live server")
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(uri)")
+        request.method = .POST
+        for field in headers { request.headers.add(name: field.name.rawName, value: field.value) }
+        request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(300))
+        let body = try await response.body.collect(upTo: 16 << 20)
+        return WaitedResponse(status: HTTPResponse.Status(code: Int(response.status.code)), body: body)
+    }
+}
+
+/// The answer to ``TestClientProtocol/postWaiting(_:json:headers:)``.
+struct WaitedResponse {
+    var status: HTTPResponse.Status
+    var body: ByteBuffer
+
+    func json() throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(body.readableBytesView))
+        return try #require(object as? [String: Any], "not a JSON object: \(String(buffer: body))")
     }
 }
 

@@ -151,7 +151,7 @@ import Testing
             defer { room.close() }
             _ = try await room.inbox.waitFor(type: "synced")
 
-            let failing = try await client.post("/api/sessions/\(session)/tests", json: ["task": "run-length"], headers: alice.writeHeaders)
+            let failing = try await client.postWaiting("/api/sessions/\(session)/tests", json: ["task": "run-length"], headers: alice.writeHeaders)
             #expect(failing.status == .ok, "\(String(buffer: failing.body))")
             let failed = try failing.json()
             #expect(failed["passed"] as? Bool == false)
@@ -163,7 +163,7 @@ import Testing
             // The group writes the solution in JupyterLab (through the proxy), then passes.
             let solution = try String(contentsOfFile: TestGateway.examples + "/python-intro/solution/rle.py", encoding: .utf8)
             #expect(try await put(client, "/w/\(session)/api/contents/rle.py", text: solution, headers: alice.headers).status == .ok)
-            let passing = try await client.post("/api/sessions/\(session)/tests", json: ["task": "run-length"], headers: alice.writeHeaders).json()
+            let passing = try await client.postWaiting("/api/sessions/\(session)/tests", json: ["task": "run-length"], headers: alice.writeHeaders).json()
             #expect(passing["passed"] as? Bool == true, "\(passing["output"] ?? "")")
             // The hidden test files never land in the group's folder.
             let workspace = try await readyWorkspace(gateway, session)
@@ -212,7 +212,7 @@ import Testing
             let session = try #require(matched["session"] as? String)
             try await waitForEvent(store, session: session, .workspaceStarted)
 
-            let failing = try await client.post("/api/sessions/\(session)/tests", json: ["task": "inner-join"], headers: alice.writeHeaders).json()
+            let failing = try await client.postWaiting("/api/sessions/\(session)/tests", json: ["task": "inner-join"], headers: alice.writeHeaders).json()
             #expect(failing["passed"] as? Bool == false)
             #expect((failing["output"] as? String)?.contains("still empty") == true, "\(failing["output"] ?? "")")
             // Each test is listed with its outcome and the first line of why it failed.
@@ -223,7 +223,7 @@ import Testing
                 "\(cases)")
             let solution = try String(contentsOfFile: TestGateway.examples + "/sql-joins/solution/inner_joins.py", encoding: .utf8)
             #expect(try await put(client, "/w/\(session)/api/contents/inner_joins.py", text: solution, headers: bob.headers).status == .ok)
-            let passing = try await client.post("/api/sessions/\(session)/tests", json: ["task": "inner-join"], headers: bob.writeHeaders).json()
+            let passing = try await client.postWaiting("/api/sessions/\(session)/tests", json: ["task": "inner-join"], headers: bob.writeHeaders).json()
             #expect(passing["passed"] as? Bool == true, "\(passing["output"] ?? "")")
 
             // The notebook's kernel reaches the group's database with the credentials it was handed.
@@ -276,7 +276,7 @@ import Testing
                 "cursor.execute('SELECT * FROM students'); print('holding')",
             ].joined(separator: "\n")
             #expect(try await KernelRun.run(hold, in: session, port: port, token: token, keep: true)["stdout"] as? String == "holding\n")
-            let whileHeld = try await client.post("/api/sessions/\(session)/tests", json: ["task": "inner-join"], headers: bob.writeHeaders).json()
+            let whileHeld = try await client.postWaiting("/api/sessions/\(session)/tests", json: ["task": "inner-join"], headers: bob.writeHeaders).json()
             #expect(whileHeld["passed"] as? Bool == true, "the tests were held up by the notebook's open transaction: \(whileHeld["output"] ?? "")")
         }
     }
