@@ -47,6 +47,10 @@ public actor MariaDBServer {
     private nonisolated var pidFile: String { configuration.directory + "/mysqld.pid" }
     private nonisolated var errorLog: String { configuration.directory + "/error.log" }
     private nonisolated var outputFile: String { configuration.directory + "/mariadbd.out" }
+    /// The server's own temporary folder. In the shared /tmp its temporary tables (named by pid)
+    /// were seen to vanish under it while other servers started ("Error on delete of
+    /// '/tmp/#sql-temptable-…'"), failing `mariadb-install-db`.
+    private nonisolated var temporaryDirectory: String { configuration.directory + "/tmp" }
 
     /// Sets the server up; nothing runs before ``start()``.
     public init(configuration: Configuration, logger: Logger = Logger(label: "ope.mariadb")) {
@@ -128,8 +132,9 @@ public actor MariaDBServer {
     private func initializeDataDirectory(_ tools: MariaDBTools) async throws {
         let temporary = dataDirectory + ".new"
         try? FileManager.default.removeItem(atPath: temporary)
+        try FileManager.default.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)
         var arguments = [
-            "--no-defaults", "--datadir=\(temporary)", "--skip-test-db", "--skip-name-resolve",
+            "--no-defaults", "--datadir=\(temporary)", "--tmpdir=\(temporaryDirectory)", "--skip-test-db", "--skip-name-resolve",
             // The platform's own OS user administers the server over the socket, without a password.
             "--auth-root-authentication-method=socket", "--auth-root-socket-user=\(Self.osUser)",
         ]
@@ -139,9 +144,8 @@ public actor MariaDBServer {
         logger.info("creating the MariaDB datadir", metadata: ["directory": "\(dataDirectory)"])
         var result = try await Self.run(tools.installDB, arguments, timeout: configuration.startTimeout)
         if !result.succeeded {
-            // Seen twice in the test suite, while other servers were being set up on the machine at
-            // the same moment (its own output did not say why): try once more in a clean folder,
-            // keeping the first attempt's log.
+            // Seen in the test suite while other servers were being set up on the machine at the
+            // same moment: try once more in a clean folder, keeping the first attempt's log.
             try? (result.output + result.errorOutput).write(toFile: configuration.directory + "/install-first-attempt.log", atomically: true, encoding: .utf8)
             logger.warning("mariadb-install-db failed; trying once more", metadata: ["status": "\(result.statusText)"])
             try? FileManager.default.removeItem(atPath: temporary)
@@ -159,6 +163,7 @@ public actor MariaDBServer {
         // Only what this start writes to the (appended) error log belongs in an error message.
         let logOffset = (try? FileManager.default.attributesOfItem(atPath: errorLog)[.size] as? UInt64) ?? 0
         _ = FileManager.default.createFile(atPath: outputFile, contents: nil)
+        try FileManager.default.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)
         let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
         defer { try? output.close() }
 
@@ -166,7 +171,7 @@ public actor MariaDBServer {
         process.executableURL = URL(fileURLWithPath: tools.server)
         var arguments = [
             "--no-defaults",  // the machine's my.cnf (e.g. Debian's socket in /run/mysqld) must not apply
-            "--datadir=\(dataDirectory)", "--socket=\(socketPath)", "--pid-file=\(pidFile)", "--log-error=\(errorLog)",
+            "--datadir=\(dataDirectory)", "--tmpdir=\(temporaryDirectory)", "--socket=\(socketPath)", "--pid-file=\(pidFile)", "--log-error=\(errorLog)",
             "--port=\(port)", "--bind-address=127.0.0.1", "--skip-name-resolve",
             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
         ]
