@@ -25,16 +25,26 @@ extension RuntimeGRPCService {
         // The first request says where the edge is; the writer waits for it.
         let (follows, followed) = AsyncStream<Ope_Runtime_V1_RoomFollow>.makeStream()
         let (chats, chat) = AsyncStream<Ope_Runtime_V1_RoomChat>.makeStream()
+        // The edge's requests are read beside the call, not in its task group: when the stream
+        // ends from this side (a shutdown), the call returns without waiting for the edge's next
+        // request, which may never come (a core stopping waited on its edges' open streams).
+        let readFailure = FailureBox()
+        let reader = Task {
+            defer {
+                followed.finish()
+                chat.finish()
+            }
+            do {
+                try await readRooms(request, stream: stream, followed: followed, chat: chat)
+            } catch {
+                // A broken request ends the stream with its error.
+                readFailure.error.withLock { $0 = error }
+                stream.finish()
+            }
+        }
         var failure: (any Error)?
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask {
-                    defer {
-                        followed.finish()
-                        chat.finish()
-                    }
-                    try await readRooms(request, stream: stream, followed: followed, chat: chat)
-                }
                 group.addTask { await answerChats(chats, stream: stream) }
                 group.addTask {
                     var first: Ope_Runtime_V1_RoomFollow?
@@ -53,6 +63,8 @@ extension RuntimeGRPCService {
         } catch {
             failure = error
         }
+        reader.cancel()
+        if failure == nil { failure = readFailure.error.withLock { $0 } }
         if let failure { throw RuntimeWire.rpcError(failure) }
         if stream.overflowed {
             logger.notice("an edge fell too far behind its room stream; it resumes from its position")
@@ -192,4 +204,9 @@ extension RuntimeGRPCService {
 /// A count shared by concurrent tasks.
 final class InFlight: Sendable {
     let count = Atomic(0)
+}
+
+/// The error a task beside a call ended with, for the call to throw.
+final class FailureBox: Sendable {
+    let error = Mutex<(any Error)?>(nil)
 }

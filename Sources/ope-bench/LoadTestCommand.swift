@@ -142,6 +142,9 @@ struct LoadTestCommand: AsyncParsableCommand {
                 bases.map { LoadTestHTTP(http: http, base: $0) }, name: name, data: dataDirs, tokens: tokens, passwords: passwords, sampler: sampler,
                 logger: logger)
             try await http.shutdown()
+            // Every part stops on SIGTERM in moments, as on a rolling upgrade.
+            let unstopped = servers.enumerated().filter { !$0.element.stop() }.map { sampler.names[$0.offset] }
+            guard unstopped.isEmpty else { throw CLIError("did not stop within 30 s of SIGTERM: \(unstopped.joined(separator: ", "))") }
             return result
         } catch {
             try? await http.shutdown()

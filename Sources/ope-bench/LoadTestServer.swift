@@ -72,9 +72,18 @@ final class LoadTestServer: Sendable {
         throw CLIError("the server did not start within 60 s")
     }
 
-    func stop() {
-        guard process.isRunning else { return }
+    /// Stops the server as an operator would (SIGTERM) and waits for it; false if it was still
+    /// running after `grace`, when it is killed: a server that does not stop is a finding, not a
+    /// reason for the benchmark to hang.
+    @discardableResult
+    func stop(grace: Duration = .seconds(30)) -> Bool {
+        guard process.isRunning else { return true }
         process.terminate()
+        let deadline = ContinuousClock.now + grace
+        while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
+        guard process.isRunning else { return true }
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
+        return false
     }
 }
