@@ -64,7 +64,11 @@ final class RoomHub: Sendable {
     private let state = Mutex(State())
     /// Sessions looked up to admit a socket, kept for the socket's start so it does not ask the
     /// runtime again (in a cluster, a call to a core), by user and session.
-    private let admitted = Mutex<[AdmissionKey: (session: SessionStateMachine, at: ContinuousClock.Instant)]>([:])
+    private let admitted = Mutex(Admissions())
+    private struct Admissions {
+        var entries: [AdmissionKey: (session: SessionStateMachine, at: ContinuousClock.Instant)] = [:]
+        var lastSweep = ContinuousClock.now
+    }
     private struct AdmissionKey: Hashable {
         var user: String
         var session: String
@@ -146,15 +150,20 @@ final class RoomHub: Sendable {
     func admit(_ session: SessionStateMachine, user: String) {
         let now = ContinuousClock.now
         admitted.withLock { admitted in
-            // Upgrades that never started (the client went away) leave entries: dropped once stale.
-            if admitted.count > 1000 { admitted = admitted.filter { $0.value.at.duration(to: now) < Self.admissionLifetime } }
-            admitted[AdmissionKey(user: user, session: session.id)] = (session, now)
+            // Upgrades that never started (the client went away) leave entries: dropped once stale,
+            // in a sweep at most once per lifetime (thousands of sockets opening together are all
+            // fresh, and sweeping them on every admission cost a fifth of a connect storm's CPU).
+            if admitted.entries.count > 1000, admitted.lastSweep.duration(to: now) >= Self.admissionLifetime {
+                admitted.entries = admitted.entries.filter { $0.value.at.duration(to: now) < Self.admissionLifetime }
+                admitted.lastSweep = now
+            }
+            admitted.entries[AdmissionKey(user: user, session: session.id)] = (session, now)
         }
     }
 
     /// The session `user`'s socket was just admitted with, if it is fresh.
     func takeAdmitted(session id: String, user: String) -> SessionStateMachine? {
-        guard let entry = admitted.withLock({ $0.removeValue(forKey: AdmissionKey(user: user, session: id)) }) else { return nil }
+        guard let entry = admitted.withLock({ $0.entries.removeValue(forKey: AdmissionKey(user: user, session: id)) }) else { return nil }
         return entry.at.duration(to: .now) < Self.admissionLifetime ? entry.session : nil
     }
 
