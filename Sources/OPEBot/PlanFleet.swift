@@ -11,6 +11,15 @@ public struct PlanFleet: Sendable {
         var engine: PlanEngine
         /// Second 0 of the engine's clock.
         let origin: Date
+
+        /// Runs `body` on the engine in place and answers with its actions and next deadline.
+        mutating func run(_ body: (inout PlanEngine, Date) -> [PlanEngine.Action]) -> (actions: [PlanEngine.Action], due: Date?) {
+            let actions = body(&engine, origin)
+            return (actions, due)
+        }
+
+        /// When the engine's next timer is due; nil once it waits for nothing.
+        var due: Date? { engine.loggedOut ? nil : engine.nextDeadline.map { origin.addingTimeInterval($0) } }
     }
 
     var bots: [String: Bot] = [:]
@@ -37,8 +46,9 @@ public struct PlanFleet: Sendable {
 
     /// Adds (or replaces) a session's engine, whose second 0 is `origin`.
     public mutating func add(_ session: String, engine: PlanEngine, origin: Date) {
-        bots[session] = Bot(engine: engine, origin: origin)
-        reschedule(session)
+        let bot = Bot(engine: engine, origin: origin)
+        bots[session] = bot
+        deadlines.set(session, to: bot.due)
     }
 
     public mutating func remove(_ session: String) {
@@ -48,11 +58,7 @@ public struct PlanFleet: Sendable {
 
     /// Feeds one input to the session's engine at `time` (after the timers due before it).
     public mutating func handle(_ input: PlanEngine.Input, for session: String, at time: Date) -> [PlanEngine.Action] {
-        guard let origin = bots[session]?.origin else { return [] }
-        engineCalls += 1
-        let actions = bots[session]?.engine.handle(input, at: time.timeIntervalSince(origin)) ?? []
-        reschedule(session)
-        return actions
+        run(session) { engine, origin in engine.handle(input, at: time.timeIntervalSince(origin)) }
     }
 
     /// The sessions whose next timer is due at `now`, earliest first, each once; run each with
@@ -61,20 +67,15 @@ public struct PlanFleet: Sendable {
 
     /// Runs the session's timers due up to `now`.
     public mutating func advance(_ session: String, to now: Date) -> [PlanEngine.Action] {
-        guard let origin = bots[session]?.origin else { return [] }
-        engineCalls += 1
-        let actions = bots[session]?.engine.advance(to: now.timeIntervalSince(origin)) ?? []
-        reschedule(session)
-        return actions
+        run(session) { engine, origin in engine.advance(to: now.timeIntervalSince(origin)) }
     }
 
-    /// Puts the session's next deadline in the queue (or takes it out when it waits for nothing).
-    mutating func reschedule(_ session: String) {
-        // Read in place: a copy of the engine would copy its timers and roles.
-        guard let origin = bots[session]?.origin, bots[session]?.engine.loggedOut == false, let next = bots[session]?.engine.nextDeadline else {
-            deadlines.set(session, to: nil)
-            return
-        }
-        deadlines.set(session, to: origin.addingTimeInterval(next))
+    /// Runs `body` on the session's engine where it lies (a copy would copy its timers and roles),
+    /// then puts its next deadline in the queue.
+    mutating func run(_ session: String, _ body: (inout PlanEngine, Date) -> [PlanEngine.Action]) -> [PlanEngine.Action] {
+        guard let result = bots[session]?.run(body) else { return [] }
+        engineCalls += 1
+        deadlines.set(session, to: result.due)
+        return result.actions
     }
 }
