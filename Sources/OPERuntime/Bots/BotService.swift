@@ -62,8 +62,6 @@ public actor BotService: Service {
     var bots: [String: Bot] = [:]
     /// The bots' engines and their next deadlines.
     var fleet = PlanFleet()
-    /// The deadline a tick is on its way for (see ``arm(_:)``).
-    var armed: Date?
     /// Events decided in one engine step, committed together (one transaction, one fsync).
     var pending: [EventDraft] = []
     let queue: AsyncStream<Work>
@@ -111,7 +109,6 @@ public actor BotService: Service {
     public func run() async throws {
         await withEventFeed(from: store.events, into: enqueue, clock: clock, tick: tickInterval, events: Work.events, tick: .tick) { group in
             await restore()
-            arm(&group)
             for await work in queue.cancelOnGracefulShutdown() {
                 await process(work, group: &group)
                 // Everything the bots decided in this pass, in one commit.
@@ -120,21 +117,7 @@ public actor BotService: Service {
                 } catch {
                     logger.error("bot events not recorded", metadata: ["error": "\(error)"])
                 }
-                arm(&group)
             }
-        }
-    }
-
-    /// Makes sure a tick comes when the earliest bot deadline is due, not only at the next regular
-    /// tick: a bot due at T acts at T. A waiter is added only when the earliest deadline moved
-    /// before the one already waited for; one that is overtaken still ends with a tick that finds
-    /// nothing due.
-    func arm(_ group: inout TaskGroup<Void>) {
-        guard let next = fleet.nextDeadline(), armed.map({ next < $0 }) ?? true else { return }
-        armed = next
-        group.addTask { [clock, enqueue] in
-            do { try await clock.sleep(until: next) } catch { return }
-            enqueue.yield(.tick)
         }
     }
 
@@ -144,7 +127,6 @@ public actor BotService: Service {
             for event in events { await handle(event, group: &group) }
         case .tick:
             let now = clock.now
-            if let armed, armed <= now { self.armed = nil }
             // Only the sessions edited since the last tick, only the bots that are due.
             for (id, activity) in workspaces?.takeEdits() ?? [:] {
                 guard let bot = bots[id], activity != bot.lastEdit else { continue }
