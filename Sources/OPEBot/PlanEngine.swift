@@ -73,6 +73,8 @@ public struct PlanEngine: Sendable {
 
     public let plan: BotPlan
     let teamSize: Int
+    /// Seconds between the team being complete and the launch (see ``launchOffset(session:)``).
+    public let launchDelay: Double
     var generator: SeededGenerator
     public private(set) var now: Double = 0
     var timers: [Timer] = []
@@ -96,6 +98,8 @@ public struct PlanEngine: Sendable {
     var stepFinished = false
     public private(set) var loggedOut = false
     var launchTimerSet = false
+    /// The team is complete and the launch waits out ``launchDelay``.
+    var launchPending = false
     /// Members greeted by the current greet step.
     var greeted: Set<String> = []
 
@@ -110,10 +114,35 @@ public struct PlanEngine: Sendable {
     /// - Parameters:
     ///   - teamSize: members in the session; the plan launches when this many are present unless it says otherwise.
     ///   - seed: the same seed and inputs give the same prompt variants and role shuffles.
-    public init(plan: BotPlan, teamSize: Int, seed: UInt64) {
+    ///   - launchDelay: seconds from the moment the team is complete to the launch (second 0 of the
+    ///     plan's timeline); the platform passes ``launchOffset(session:)``. A launch on the plan's
+    ///     own `launch.timeout` is not delayed.
+    public init(plan: BotPlan, teamSize: Int, seed: UInt64, launchDelay: Double = 0) {
         self.plan = plan
         self.teamSize = max(1, teamSize)
         self.generator = SeededGenerator(seed: seed)
+        self.launchDelay = max(0, launchDelay)
+    }
+
+    /// The longest ``launchOffset(session:)``, in seconds.
+    ///
+    /// When a lobby tick forms thousands of teams at once their members arrive together, and
+    /// without an offset every bot would commit and fan out its launch, greeting and step events in
+    /// the same millisecond: 5,000 teams make about 25,000 events and 20,000 socket writes at once,
+    /// a queue that every chat message behind it waits through. Spread over one second that is
+    /// about 5 teams a millisecond, which the log's group commit and the rooms absorb beside the
+    /// teams' own chat. One second stays below what a person notices: the room page is still
+    /// loading, and a plan's own pauses (reading times, step delays) are seconds long.
+    public static let launchWindow: Double = 1
+
+    /// The session's launch offset: a millisecond in `[0, launchWindow)`, the same for the same
+    /// session id in every process (so a restart replays the same launch), and spread evenly over
+    /// the window across sessions. It draws from its own generator, so the plan's other random
+    /// choices (variants, shuffles) are the ones they were without it.
+    public static func launchOffset(session: String) -> Double {
+        var generator = SeededGenerator(seed: StableHash.fnv1a("launch:" + session))
+        let milliseconds = Int(launchWindow * 1000)
+        return Double(generator.next() % UInt64(milliseconds)) / 1000
     }
 
     /// The step running now.
@@ -224,7 +253,14 @@ public struct PlanEngine: Sendable {
             return
         }
         if present.count >= min(plan.settings.launchMembers ?? teamSize, teamSize) {
-            launch()
+            if launchDelay > 0 {
+                // Launches spread: the plan starts when its offset has passed (see `launchWindow`).
+                guard !launchPending else { return }
+                launchPending = true
+                schedule(.launch, at: now + launchDelay)
+            } else {
+                launch()
+            }
         } else if present.count == 1, !launchTimerSet, plan.settings.launchTimeout > 0 {
             launchTimerSet = true
             schedule(.launch, at: now + plan.settings.launchTimeout)

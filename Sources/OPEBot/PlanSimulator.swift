@@ -3,6 +3,9 @@ import OPECore
 
 /// Runs a plan on a virtual clock with simulated members, for `ope plan simulate` and tests:
 /// everyone joins at second 0, tests pass at the given seconds, `run` steps finish at once.
+/// The plan launches at second 0, so the timeline counts from the launch; in the platform a
+/// plan launches up to ``PlanEngine/launchWindow`` after its team is complete (the session's
+/// ``PlanEngine/launchOffset(session:)``), and everything after keeps these gaps.
 public struct PlanSimulator: Sendable {
     public struct Options: Sendable {
         public var members: Int

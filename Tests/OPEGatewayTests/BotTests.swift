@@ -138,6 +138,40 @@ extension BotTests {
     }
 }
 
+extension BotTests {
+    /// The plan launches its session's offset after the team is complete (teams formed together do
+    /// not all speak in the same millisecond), at the bots' first tick from then on, and its first
+    /// words come with it.
+    @Test func theBotLaunchesAtItsSessionsOffsetOnTheClock() async throws {
+        let clock = ManualClock()
+        try await TestGateway.run(clock: clock) { client, store in
+            let (alice, bob, session) = try await client.pair()
+            let path = "/api/sessions/\(session)/ws"
+            let rooms = [RoomClient(), RoomClient()]
+            let offset = BotService.launchOffset(session: session)
+            #expect(offset >= 0 && offset < 1)
+            var due = Date()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await rooms[0].run(client, path: path, cookie: alice.cookie) }
+                group.addTask { try await rooms[1].run(client, path: path, cookie: bob.cookie) }
+                for room in rooms { _ = try await room.inbox.waitFor(type: "synced") }
+                let joins = try await store.reader.events(EventFilter(session: session, types: [.presenceJoined]))
+                let complete = try #require(joins.map(\.time).max())
+                due = complete.addingTimeInterval(offset)
+                // Past the launch and the bots' next tick (every 250 ms), in one step.
+                clock.advance(by: .seconds(max(0, due.timeIntervalSince(clock.now)) + 0.25))
+                _ = try await rooms[0].inbox.waitFor(type: "bot")
+                for room in rooms { room.close() }
+                try await group.waitForAll()
+            }
+            let steps = try await store.reader.events(EventFilter(session: session, types: [.botStep]))
+            let launched = try #require(steps.first { $0.payload["kind"]?.stringValue == "launched" })
+            #expect(launched.time >= due && launched.time <= due.addingTimeInterval(0.251), "launched at \(launched.time), due \(due)")
+            #expect(!steps.contains { $0.time < due }, "nothing of the bot's before its launch")
+        }
+    }
+}
+
 /// Experiment conditions: each new session gets one; the assignment is an event in the export.
 @Suite struct ExperimentTests {
     @Test func sessionsGetBalancedConditionsRecordedInTheExport() async throws {

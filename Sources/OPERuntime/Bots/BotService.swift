@@ -20,18 +20,29 @@ import ServiceLifecycle
 /// out in the order it decided them. Slow actions (a command in the workspace, an outside HTTP
 /// call) run beside the queue and report back; a failing action is recorded as `bot.warning` and
 /// the session goes on.
+///
+/// A waiting bot costs nothing: the engines live in one ``PlanFleet`` whose deadlines sit in a
+/// min-heap keyed by absolute time, so a tick runs only the bots that are due, and workspace
+/// edits come from the sessions the workspace service marked as edited since the last tick
+/// (``WorkspaceService/takeEdits()``), not from asking every bot's workspace. Launches of teams
+/// that complete together are spread by a per-session offset (``PlanEngine/launchOffset(session:)``).
 public actor BotService: Service {
     /// The bot's actor name in events; members cannot take it (user names have no `:`).
     public static let actor = "bot"
 
-    struct Bot {
-        var engine: PlanEngine
-        let origin: Date
+    /// What the service keeps beside a session's engine (a class: looked up on every event of the
+    /// session without copying the module and plan).
+    final class Bot {
         let module: Module
         let plan: BotPlan
         /// The bot said the activity is over: the session completes when it leaves.
         var ended = false
         var lastEdit: Date?
+
+        init(module: Module, plan: BotPlan) {
+            self.module = module
+            self.plan = plan
+        }
     }
 
     enum Work: Sendable {
@@ -49,6 +60,8 @@ public actor BotService: Service {
     let clock: any PlatformClock
     let tickInterval: Duration
     var bots: [String: Bot] = [:]
+    /// The bots' engines and their next deadlines.
+    var fleet = PlanFleet()
     /// Events decided in one engine step, committed together (one transaction, one fsync).
     var pending: [EventDraft] = []
     let queue: AsyncStream<Work>
@@ -86,6 +99,13 @@ public actor BotService: Service {
     /// Whether a session has a bot running (for tests and the dashboard).
     public func hasBot(_ session: String) -> Bool { bots[session] != nil }
 
+    /// Engine calls made so far (inputs and due timers): grows with what the bots do, not with how
+    /// many wait.
+    public var engineCalls: Int { fleet.engineCalls }
+
+    /// How long after its team is complete a session's plan launches (``PlanEngine/launchOffset(session:)``).
+    public static func launchOffset(session: String) -> Double { PlanEngine.launchOffset(session: session) }
+
     public func run() async throws {
         await withEventFeed(from: store.events, into: enqueue, clock: clock, tick: tickInterval, events: Work.events, tick: .tick) { group in
             await restore()
@@ -107,15 +127,13 @@ public actor BotService: Service {
             for event in events { await handle(event, group: &group) }
         case .tick:
             let now = clock.now
-            for id in Array(bots.keys) {
-                guard var bot = bots[id] else { continue }
-                if let activity = workspaces?.lastActivity(of: id), activity != bot.lastEdit {
-                    bot.lastEdit = activity
-                    bots[id] = bot
-                    await perform(id, input: .edit, at: now, group: &group)
-                }
-                await advance(id, to: now, group: &group)
+            // Only the sessions edited since the last tick, only the bots that are due.
+            for (id, activity) in workspaces?.takeEdits() ?? [:] {
+                guard let bot = bots[id], activity != bot.lastEdit else { continue }
+                bot.lastEdit = activity
+                await perform(id, input: .edit, at: now, group: &group)
             }
+            for id in fleet.takeDue(at: now) { await advance(id, to: now, group: &group) }
             running.record(bots.count)
         }
     }
@@ -129,8 +147,8 @@ public actor BotService: Service {
             return
         }
         guard let bot = bots[id] else { return }
-        if event.decode(PhaseChangedPayload.self)?.phase.isOver == true {
-            bots[id] = nil
+        if event.type == .sessionPhaseChanged, event.decode(PhaseChangedPayload.self)?.phase.isOver == true {
+            remove(id)
             return
         }
         guard let input = Self.input(for: event, module: bot.module, plan: bot.plan) else { return }
@@ -166,23 +184,28 @@ public actor BotService: Service {
         guard let plan else { return }
         // The plan waits for the team that formed (a group of one starts at once).
         let size = team.members.isEmpty ? module.group.target : team.members.count
-        bots[id] = Bot(engine: PlanEngine(plan: plan, teamSize: size, seed: SeededGenerator.seed(id)), origin: formed.time, module: module, plan: plan)
+        let engine = PlanEngine(plan: plan, teamSize: size, seed: SeededGenerator.seed(id), launchDelay: PlanEngine.launchOffset(session: id))
+        bots[id] = Bot(module: module, plan: plan)
+        fleet.add(id, engine: engine, origin: formed.time)
         logger.info("bot started", metadata: ["session": "\(id)", "plan": "\(plan.name)"])
     }
 
+    /// The session's bot is gone: its engine and deadline with it.
+    func remove(_ id: String) {
+        bots[id] = nil
+        fleet.remove(id)
+    }
+
     func perform(_ id: String, input: PlanEngine.Input, at time: Date, group: inout TaskGroup<Void>) async {
-        guard var bot = bots[id] else { return }
-        let actions = bot.engine.handle(input, at: time.timeIntervalSince(bot.origin))
-        bots[id] = bot
+        guard bots[id] != nil else { return }
+        let actions = fleet.handle(input, for: id, at: time)
         await execute(actions, session: id, group: &group)
     }
 
+    /// Runs a due bot's timers.
     func advance(_ id: String, to time: Date, group: inout TaskGroup<Void>) async {
-        guard var bot = bots[id] else { return }
-        let seconds = time.timeIntervalSince(bot.origin)
-        guard let deadline = bot.engine.nextDeadline, deadline <= seconds else { return }
-        let actions = bot.engine.advance(to: seconds)
-        bots[id] = bot
+        guard bots[id] != nil else { return }
+        let actions = fleet.advance(id, to: time)
         await execute(actions, session: id, group: &group)
     }
 
@@ -293,10 +316,10 @@ public actor BotService: Service {
         case .postChatLog:
             try await postChatLog(id)
         case .end:
-            bots[id]?.ended = true
+            bot.ended = true
             record(.botEnd, id)
         case .logout:
-            try await leave(id, bot: bots[id] ?? bot)
+            try await leave(id, bot: bot)
         case .warning(let message):
             logger.warning("plan problem", metadata: ["message": "\(message)"])
             record(.botWarning, id, BotWarningPayload(message: message))
@@ -305,7 +328,7 @@ public actor BotService: Service {
 
     /// The bot leaves; if it declared the activity over, the session completes.
     func leave(_ id: String, bot: Bot) async throws {
-        bots[id] = nil
+        remove(id)
         record(.botStopped, id)
         try await flush()
         if bot.ended { _ = try await sessions.complete(session: id, by: Self.actor) }
@@ -346,16 +369,21 @@ public actor BotService: Service {
                 }
                 guard let formed else { continue }
                 await start(session: session.id, formed: formed)
-                guard var bot = bots[session.id] else { continue }
+                guard let bot = bots[session.id], var engine = fleet.engine(of: session.id) else { continue }
                 var stopped = false
                 for event in history {
                     if event.type == .botStopped { stopped = true }
                     if event.type == .botEnd { bot.ended = true }
-                    let seconds = event.time.timeIntervalSince(bot.origin)
-                    _ = bot.engine.advance(to: seconds)
-                    if let input = Self.input(for: event, module: bot.module, plan: bot.plan) { _ = bot.engine.handle(input, at: seconds) }
+                    let seconds = event.time.timeIntervalSince(formed.time)
+                    _ = engine.advance(to: seconds)
+                    if let input = Self.input(for: event, module: bot.module, plan: bot.plan) { _ = engine.handle(input, at: seconds) }
                 }
-                bots[session.id] = stopped ? nil : bot
+                if stopped {
+                    remove(session.id)
+                } else {
+                    // The replayed engine, with its next deadline in the queue.
+                    fleet.add(session.id, engine: engine, origin: formed.time)
+                }
             } catch {
                 logger.error("could not restore the bot", metadata: ["session": "\(session.id)", "error": "\(error)"])
             }

@@ -60,6 +60,9 @@ public actor WorkspaceService: Service {
         var startsInFlight = 0
         /// The proxy's touches, handed to the lifecycle at each tick.
         var lastActivity: [String: Date] = [:]
+        /// Sessions touched since the bots last asked (``takeEdits()``): the bots learn of edits
+        /// without asking about every session.
+        var edited: Set<String> = []
     }
 
     /// Work that outlives the actor call that asked for it.
@@ -115,8 +118,23 @@ public actor WorkspaceService: Service {
     /// The proxy saw traffic for this session's workspace: it is not idle.
     public nonisolated func touch(session: String) {
         let now = clock.now
-        shared.withLock { $0.lastActivity[session] = now }
+        shared.withLock {
+            $0.lastActivity[session] = now
+            $0.edited.insert(session)
+        }
         backend.noteActivity(session: session, at: now)
+    }
+
+    /// The sessions the proxy saw traffic for since the last call, with when it last did; for the
+    /// bots' `idle` triggers (one reader: each touch is handed out once).
+    public nonisolated func takeEdits() -> [String: Date] {
+        shared.withLock { shared in
+            guard !shared.edited.isEmpty else { return [:] }
+            var edits: [String: Date] = [:]
+            for session in shared.edited { edits[session] = shared.lastActivity[session] }
+            shared.edited.removeAll(keepingCapacity: true)
+            return edits
+        }
     }
 
     /// When the proxy last saw traffic for the session's workspace (edits, runs); nil if never.
@@ -170,7 +188,10 @@ public actor WorkspaceService: Service {
             switch change.phase {
             case .starting: await carryOut(lifecycle.startWanted(session: session, restart: false, now: clock.now))
             case .completed, .abandoned:
-                shared.withLock { $0.lastActivity[session] = nil }
+                shared.withLock {
+                    $0.lastActivity[session] = nil
+                    $0.edited.remove(session)
+                }
                 await carryOut(lifecycle.sessionEnded(session: session, now: clock.now))
             default: break
             }
