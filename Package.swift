@@ -370,6 +370,7 @@ let package = Package(
             name: "OPEGatewayTests",
             dependencies: [
                 "OPETestSupport",
+                "OPEBot",
                 "KubeTestSupport",
                 "OPEGrading",
                 "KubeStandIn",

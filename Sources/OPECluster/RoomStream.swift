@@ -14,16 +14,16 @@ import Synchronization
 final class RoomStream: Sendable {
     let id = UUID()
 
-    /// An event of the core's log as every edge is sent it: encoded once for all of them.
+    /// An event of the core's log as every edge is sent it: encoded once for all of them, and only
+    /// if it belongs to a room (the others only move the log position on).
     struct Committed: Sendable {
         var id: Int64
-        var session: String?
-        var message: Ope_Runtime_V1_Event
+        /// The room and the encoded event, for an event of a session.
+        var room: (session: String, message: Ope_Runtime_V1_Event)?
 
         init(_ event: Event) {
             id = event.id
-            session = event.session
-            message = RuntimeWire.message(event)
+            room = event.session.map { ($0, RuntimeWire.message(event)) }
         }
     }
 
@@ -90,9 +90,6 @@ final class RoomStream: Sendable {
     func answer(_ answer: Ope_Runtime_V1_RoomChatAnswer) { enqueue { $0.pending.answers.append(answer) } }
 
     func typing(_ note: Ope_Runtime_V1_RoomTyping) { enqueue { $0.pending.typing.append(note) } }
-
-    /// Opened answers for `sessions`, e.g. after a resumed stream caught up.
-    func opened(_ sessions: [String]) { enqueue { $0.pending.opened += sessions } }
 
     private func enqueue(_ change: (inout State) -> Void) {
         let live = state.withLock { state in

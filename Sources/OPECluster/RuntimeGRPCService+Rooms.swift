@@ -175,8 +175,8 @@ extension RuntimeGRPCService {
             var sent: Set<Int64> = []
             for batch in pending.batches {
                 for event in batch where event.id > position {
-                    if let session = event.session, rooms.contains(session) {
-                        update.events.append(event.message)
+                    if let room = event.room, rooms.contains(room.session) {
+                        update.events.append(room.message)
                         sent.insert(event.id)
                     }
                 }

@@ -307,8 +307,6 @@ final class RecentChats: Sendable {
 
     init(capacity: Int) { self.capacity = capacity }
 
-    func event(for key: Key) -> Event? { state.withLock { $0.events[key] } }
-
     /// The event committed for `key`: one already committed or being committed, or `commit`'s.
     /// A copy that waited for a first one that failed tries to commit itself.
     func answer(_ key: Key, commit: () async throws -> Event) async throws -> Event {

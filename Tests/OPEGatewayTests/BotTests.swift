@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdTesting
 import NIOCore
+import OPEBot
 import OPECore
 import OPEGateway
 import OPERuntime
@@ -148,7 +149,7 @@ extension BotTests {
             let (alice, bob, session) = try await client.pair()
             let path = "/api/sessions/\(session)/ws"
             let rooms = [RoomClient(), RoomClient()]
-            let offset = BotService.launchOffset(session: session)
+            let offset = PlanEngine.launchOffset(session: session)
             #expect(offset >= 0 && offset < 1)
             var due = Date()
             try await withThrowingTaskGroup(of: Void.self) { group in

@@ -99,13 +99,6 @@ public actor BotService: Service {
     /// Whether a session has a bot running (for tests and the dashboard).
     public func hasBot(_ session: String) -> Bool { bots[session] != nil }
 
-    /// Engine calls made so far (inputs and due timers): grows with what the bots do, not with how
-    /// many wait.
-    public var engineCalls: Int { fleet.engineCalls }
-
-    /// How long after its team is complete a session's plan launches (``PlanEngine/launchOffset(session:)``).
-    public static func launchOffset(session: String) -> Double { PlanEngine.launchOffset(session: session) }
-
     public func run() async throws {
         await withEventFeed(from: store.events, into: enqueue, clock: clock, tick: tickInterval, events: Work.events, tick: .tick) { group in
             await restore()
