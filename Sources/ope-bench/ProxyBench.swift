@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OPECLI
+import OPECore
 import OPEWorkspaces
 
 /// `ope-bench proxy`: workspace figures: proxy overhead against nginx, time-to-workspace, memory per workspace.

@@ -1,4 +1,5 @@
 import Foundation
+import OPECore
 import Testing
 
 /// The whole journey in real Chromium (Debian's chromium + chromedriver, driven by selenium from
@@ -19,9 +20,9 @@ import Testing
         try? FileManager.default.removeItem(atPath: artifacts)
         let control = data + "/control"
         try FileManager.default.createDirectory(atPath: control, withIntermediateDirectories: true)
-        let port = try freePort()
+        let port = try LoopbackPort.free()
         // Workspaces on their own origin, as `ope serve` does by default (there: the next port).
-        let workspacePort = try freePort()
+        let workspacePort = try LoopbackPort.free()
         let arguments = [
             "serve", "--port", "\(port)", "--workspace-port", "\(workspacePort)", "--data", data, "--modules", Self.repository + "/examples/modules", "--venv",
             venv, "--warm-pool", "1", "--modules", try Self.lobbyWaitModule(in: data),

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import HummingbirdWSClient
 import Logging
+import OPECore
 import OPETestSupport
 import Synchronization
 import Testing
@@ -123,8 +124,10 @@ final class RoomSocket: Sendable {
         let tokenFile = folder + "/cluster-token"
         try "cluster-test-token-\(UUID().uuidString)".write(toFile: tokenFile, atomically: true, encoding: .utf8)
         var cluster = Cluster(
-            folder: folder, tokenFile: tokenFile, corePorts: [try freePort(), try freePort()], clusterPorts: [try freePort(), try freePort()],
-            edgePorts: [try freePort(), try freePort()], venv: venv, workspacePorts: venv == nil ? [] : [try freePort(), try freePort()])
+            folder: folder, tokenFile: tokenFile, corePorts: [try LoopbackPort.free(), try LoopbackPort.free()],
+            clusterPorts: [try LoopbackPort.free(), try LoopbackPort.free()],
+            edgePorts: [try LoopbackPort.free(), try LoopbackPort.free()], venv: venv,
+            workspacePorts: venv == nil ? [] : [try LoopbackPort.free(), try LoopbackPort.free()])
         // Accounts live on core 0.
         for (name, role) in [("alice", "participant"), ("bob", "participant"), ("carol", "participant"), ("dave", "participant"), ("teacher", "instructor")] {
             let added = try await OPEProcess.run(["user", "add", name, "--password", "password-\(name)", "--role", role, "--data", folder + "/core0"])

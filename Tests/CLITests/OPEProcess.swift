@@ -177,37 +177,6 @@ func temporaryFolder(_ name: String = "ope-cli") -> String {
     return path
 }
 
-/// A port nobody uses right now (bound and released), for a server a test starts as another process.
-///
-/// Taken below the kernel's ephemeral range: a port the kernel hands out for "any free port" is
-/// also what it gives the next outgoing connection of any test running beside this one, and a
-/// server told to listen there then finds it taken ("already in use", seen in a fresh clone's CI run).
-func freePort() throws -> Int {
-    let range = ProcFile.text("/proc/sys/net/ipv4/ip_local_port_range")?.split(whereSeparator: \.isWhitespace).compactMap { Int($0) } ?? []
-    let ephemeralStart = range.first ?? 32768
-    let candidates = 10_000..<max(10_001, min(ephemeralStart, 65_536))
-    for _ in 0..<200 {
-        let port = Int.random(in: candidates)
-        if canBind(port) { return port }
-    }
-    throw ProcessFailure("could not find a free port below \(ephemeralStart)")
-}
-
-/// Whether a listening socket could be bound to 127.0.0.1:`port` now.
-private func canBind(_ port: Int) -> Bool {
-    let socketFD = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard socketFD >= 0 else { return false }
-    defer { close(socketFD) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = in_port_t(UInt16(port)).bigEndian
-    let length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    return withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, length) == 0 }
-    }
-}
-
 /// Output of a program, filled from pipe callbacks.
 final class OutputBuffers: @unchecked Sendable {
     private let lock = NSLock()

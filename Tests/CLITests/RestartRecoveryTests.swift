@@ -1,4 +1,5 @@
 import Foundation
+import OPECore
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -56,7 +57,7 @@ struct HTTPUser {
             let added = try await OPEProcess.run(["user", "add", name, "--password", "password-\(name)", "--data", data])
             #expect(added.status == 0, "\(added.stderr)")
         }
-        let port = try freePort()
+        let port = try LoopbackPort.free()
         let base = "http://127.0.0.1:\(port)"
         let arguments = ["serve", "--port", "\(port)", "--data", data, "--modules", CLICommandTests.examples, "--workspaces", "none"]
 

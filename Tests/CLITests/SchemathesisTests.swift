@@ -1,4 +1,5 @@
 import Foundation
+import OPECore
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -23,7 +24,7 @@ import Testing
         )
         let data = temporaryFolder("ope-schema")
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let port = try freePort()
+        let port = try LoopbackPort.free()
         let server = try OPEProcess.start([
             "serve", "--port", "\(port)", "--data", data, "--modules", Self.repository + "/examples/modules", "--workspaces", "none",
         ])

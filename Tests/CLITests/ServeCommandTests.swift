@@ -1,4 +1,5 @@
 import Foundation
+import OPECore
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -11,7 +12,7 @@ import Testing
     @Test func startsPrintsHowToSignInAndShutsDownGracefullyOnSIGTERM() async throws {
         let data = temporaryFolder("ope-serve")
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let port = try freePort()
+        let port = try LoopbackPort.free()
         let server = try OPEProcess.start([
             "serve", "--port", "\(port)", "--data", data, "--modules", Self.examples, "--workspaces", "none",
         ])
@@ -52,7 +53,7 @@ import Testing
     @Test func aPortInUseGivesOneClearMessage() async throws {
         let data = temporaryFolder("ope-serve")
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let port = try freePort()
+        let port = try LoopbackPort.free()
         let blocker = try OPEProcess.start(["serve", "--port", "\(port)", "--data", data + "/first", "--workspaces", "none"])
         try await blocker.waitFor("OPE is running")
         let second = try await OPEProcess.run(["serve", "--port", "\(port)", "--data", data + "/second", "--workspaces", "none"])

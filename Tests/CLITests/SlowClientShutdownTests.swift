@@ -1,4 +1,5 @@
 import Foundation
+import OPECore
 import OPETestSupport
 import Testing
 
@@ -8,7 +9,7 @@ import Testing
     @Test func sigtermStopsTheServerWhileSlowClientsHoldConnections() async throws {
         let data = temporaryFolder("ope-serve")
         defer { try? FileManager.default.removeItem(atPath: data) }
-        let port = try freePort()
+        let port = try LoopbackPort.free()
         // Timeouts far away: only the shutdown itself may end these connections.
         let server = try OPEProcess.start([
             "serve", "--port", "\(port)", "--data", data, "--workspaces", "none",
