@@ -90,8 +90,7 @@ import Testing
         defer { test.remove() }
         try await test.store.database.writer.write { try $0.execute(sql: "CREATE TABLE side (name TEXT NOT NULL)") }
         let log = test.store.events
-        let batches = Mutex<[[Event]]>([])
-        _ = await log.subscribe { batch in batches.withLock { $0.append(batch) } }
+        let batches = await DeliveredBatches(log)
         let gate = CommitterGate()
 
         async let first = log.append(EventDraft(type: "test.first")) { _ in gate.hold() }
@@ -117,7 +116,7 @@ import Testing
         }
         #expect(failure is Boom)
         // One transaction for everything queued behind the first, the failed append left out of it.
-        let delivered = batches.withLock { $0 }
+        let delivered = batches.all
         #expect(delivered.map { $0.map(\.id) } == [[firstEvent.id], committed.map(\.id).sorted()])
         let stored = try await test.store.reader.events(EventFilter())
         #expect(stored.map(\.type.rawValue).sorted() == ["test.first", "test.plain", "test.several", "test.several", "test.side"])
@@ -129,8 +128,7 @@ import Testing
         let test = try TestStore()
         defer { test.remove() }
         let log = test.store.events
-        let batches = Mutex<[[Event]]>([])
-        _ = await log.subscribe { batch in batches.withLock { $0.append(batch) } }
+        let batches = await DeliveredBatches(log)
         let gate = CommitterGate()
 
         async let first = log.append(EventDraft(type: "test.first")) { _ in gate.hold() }
@@ -147,7 +145,7 @@ import Testing
         #expect(outcomes == [false, false, false])
         let after = try await log.append(EventDraft(type: "test.after"))
         #expect(after.id > firstEvent.id)
-        let delivered = batches.withLock { $0 }
+        let delivered = batches.all
         #expect(delivered.map { $0.map(\.type) } == [["test.first"], ["test.after"]])
 
         try test.store.database.writer.close()
@@ -180,6 +178,17 @@ import Testing
 }
 
 /// The highest event id a subscriber has been given.
+/// The batches a log delivers to its subscribers, in the order they came.
+final class DeliveredBatches: Sendable {
+    private let batches = Mutex<[[Event]]>([])
+
+    init(_ log: EventLog) async {
+        _ = await log.subscribe { [self] batch in batches.withLock { $0.append(batch) } }
+    }
+
+    var all: [[Event]] { batches.withLock { $0 } }
+}
+
 final class HighestID: Sendable {
     private let highest = Atomic<Int64>(0)
 
