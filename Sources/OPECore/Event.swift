@@ -120,5 +120,17 @@ public struct EventType: RawRepresentable, Sendable, Hashable, Codable, CustomSt
     /// Members edited documents in the workspace (coalesced: at most one per member and minute);
     /// ``EditedPayload``, the document updates since that member's previous such event.
     public static let workspaceEdited: EventType = "workspace.edited"
+    /// A member ran code in a kernel; ``ExecutedPayload``.
+    public static let workspaceExecuted: EventType = "workspace.executed"
+    /// A member started, restarted, interrupted or shut down a kernel; ``KernelActionPayload``.
+    public static let workspaceKernel: EventType = "workspace.kernel"
+    /// A member created, renamed, deleted or uploaded a file; ``FileActionPayload``.
+    public static let workspaceFile: EventType = "workspace.file"
+    /// A member opened or typed into a terminal; ``TerminalPayload``.
+    public static let workspaceTerminal: EventType = "workspace.terminal"
+    /// Enforced roles kept a member's edit or run out; ``RefusedPayload``.
+    public static let workspaceRefused: EventType = "workspace.refused"
+    /// A notebook's content at a moment, for the replay; ``SnapshotPayload``.
+    public static let workspaceSnapshot: EventType = "workspace.snapshot"
     public static let modulesSynced: EventType = "modules.synced"
 }

@@ -148,10 +148,22 @@ public struct TestResultPayload: EventPayload {
     }
 }
 
-/// `workspace.edited`: how many document updates a member made since their previous such event.
+/// `workspace.edited`: how many document updates a member made since their previous such event
+/// for the same document.
 public struct EditedPayload: EventPayload {
     public static let eventTypes: [EventType] = [.workspaceEdited]
     public var updates: Int
+    /// The document's path in the workspace (absent in logs written before OPE attributed edits).
+    public var document: String?
+    /// The size of those updates in bytes (Yjs-encoded): a rough measure of how much changed.
+    public var bytes: Int?
+    /// The member's team role at the time.
+    public var role: String?
 
-    public init(updates: Int) { self.updates = updates }
+    public init(updates: Int, document: String? = nil, bytes: Int? = nil, role: String? = nil) {
+        self.updates = updates
+        self.document = document
+        self.bytes = bytes
+        self.role = role
+    }
 }
