@@ -326,7 +326,13 @@ extension ClusterRuntime: WorkspaceAccess {
 
     public func touch(session: String) { workspaceCore(session)?.touch(session: session) }
 
-    public func noteEdit(session: String, user: String, logger: Logger) async {
-        await workspaceCore(session)?.noteEdit(session: session, user: user, logger: logger)
+    public func noteEdit(_ edit: DocumentEdit, logger: Logger) async {
+        await workspaceCore(edit.session)?.noteEdit(edit, logger: logger)
+    }
+
+    public func record(_ activity: [EventDraft], logger: Logger) async {
+        for (session, drafts) in Dictionary(grouping: activity, by: { $0.session ?? "" }) {
+            await workspaceCore(session)?.record(drafts, logger: logger)
+        }
     }
 }

@@ -11,29 +11,44 @@ struct WorkspaceUseReport: Sendable {
     struct Editor: Hashable, Sendable {
         var session: String
         var user: String
+        var document: String?
+        var role: String?
+    }
+
+    struct Tally: Sendable {
+        var updates = 0
+        var bytes = 0
+
+        static func + (a: Tally, b: Tally) -> Tally { Tally(updates: a.updates + b.updates, bytes: a.bytes + b.bytes) }
     }
 
     var touched: Set<String> = []
-    var edits: [Editor: Int] = [:]
+    var edits: [Editor: Tally] = [:]
+    var activity: [EventDraft] = []
 
-    var isEmpty: Bool { touched.isEmpty && edits.isEmpty }
+    var isEmpty: Bool { touched.isEmpty && edits.isEmpty && activity.isEmpty }
 
     var message: Ope_Runtime_V1_WorkspaceUse {
         var message = Ope_Runtime_V1_WorkspaceUse()
         message.touched = touched.sorted()
-        message.edits = edits.map { editor, updates in
+        message.edits = edits.map { editor, tally in
             var edit = Ope_Runtime_V1_WorkspaceUse.Edit()
             edit.session = editor.session
             edit.user = editor.user
-            edit.updates = Int32(clamping: updates)
+            edit.updates = Int32(clamping: tally.updates)
+            edit.bytes = Int64(tally.bytes)
+            if let document = editor.document { edit.document = document }
+            if let role = editor.role { edit.role = role }
             return edit
         }
+        message.activity = activity.map(RuntimeWire.encodeDraft)
         return message
     }
 
     mutating func merge(_ other: WorkspaceUseReport) {
         touched.formUnion(other.touched)
         edits.merge(other.edits, uniquingKeysWith: +)
+        activity = other.activity + activity
     }
 }
 
@@ -80,8 +95,13 @@ extension RemoteRuntime: WorkspaceAccess {
         use.withLock { _ = $0.touched.insert(session) }
     }
 
-    public func noteEdit(session: String, user: String, logger: Logger) async {
-        use.withLock { $0.edits[.init(session: session, user: user), default: 0] += 1 }
+    public func noteEdit(_ edit: DocumentEdit, logger: Logger) async {
+        let editor = WorkspaceUseReport.Editor(session: edit.session, user: edit.user, document: edit.document, role: edit.role)
+        use.withLock { $0.edits[editor, default: .init()] = $0.edits[editor, default: .init()] + .init(updates: 1, bytes: edit.bytes) }
+    }
+
+    public func record(_ activity: [EventDraft], logger: Logger) async {
+        use.withLock { $0.activity += activity }
     }
 
     func learn(_ workspace: Workspace, as id: String) {

@@ -215,9 +215,14 @@ struct RuntimeGRPCService: Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
             if let access = runtime.workspaceAccess {
                 for session in request.touched { access.touch(session: session) }
                 for edit in request.edits {
-                    // Each update counts; the record coalesces them per member and minute.
-                    for _ in 0..<min(max(1, Int(edit.updates)), 1000) { await access.noteEdit(session: edit.session, user: edit.user, logger: logger) }
+                    // The record coalesces them per member, document and minute.
+                    let document = DocumentEdit(
+                        session: edit.session, user: edit.user, document: edit.hasDocument ? edit.document : nil, bytes: Int(edit.bytes),
+                        role: edit.hasRole ? edit.role : nil)
+                    await access.edits.note(document, updates: max(1, Int(edit.updates)), logger: logger)
                 }
+                let activity = try request.activity.map(RuntimeWire.decodeDraft)
+                if !activity.isEmpty { await access.record(activity, logger: logger) }
             }
             return Ope_Runtime_V1_Empty()
         }

@@ -87,6 +87,16 @@ enum RuntimeWire {
         try batch.events.map(event)
     }
 
+    /// An event still to be appended, as the Event message (with no id).
+    static func encodeDraft(_ draft: EventDraft) -> Ope_Runtime_V1_Event {
+        message(draft.committed(id: 0))
+    }
+
+    static func decodeDraft(_ message: Ope_Runtime_V1_Event) throws -> EventDraft {
+        let event = try event(message)
+        return EventDraft(time: event.time, type: event.type, actor: event.actor, session: event.session, payload: event.payload)
+    }
+
     // MARK: Refusals
 
     /// A refusal the runtime or the account directory can throw, as it crosses the wire.

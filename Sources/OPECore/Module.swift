@@ -12,6 +12,8 @@ public struct Module: Sendable, Hashable, Codable, Identifiable {
     public var roles: [String]
     /// The role a participant gets when joining a running session.
     public var lateJoinRole: String
+    /// Whether the workspace keeps everyone but the driver (the first role) from editing and running code.
+    public var roleEnforcement = RoleEnforcement.off
     public var matching: MatchingPolicy
     /// Rotate roles on this timer, if set.
     public var rotationInterval: Duration?
@@ -63,6 +65,15 @@ public struct Module: Sendable, Hashable, Codable, Identifiable {
 }
 
 /// The tool set a module's workspace provides.
+/// What the team roles allow in the shared workspace (`roles: {enforce: ...}` in `module.yaml`).
+public enum RoleEnforcement: String, Sendable, Hashable, Codable, CaseIterable {
+    /// Everyone may edit and run code; the roles are a convention the team keeps.
+    case off
+    /// Only the driver's edits reach the shared documents, and only the driver runs code; the
+    /// others watch live and are told why they cannot type.
+    case driverEdits = "driver-edits"
+}
+
 public enum LanguageKit: String, Sendable, Hashable, Codable, CaseIterable {
     case python
     case sql

@@ -108,11 +108,13 @@ public struct TerminalPayload: EventPayload {
     }
 }
 
-/// `workspace.refused`: the proxy kept a member's edit or run from the shared workspace because
-/// roles are enforced and they were not driving (one event per member, kind and minute at most).
+/// `workspace.refused`: the proxy kept a member's edit, terminal input, file or kernel action from
+/// the shared workspace because roles are enforced and they were not driving (frames: one event per
+/// socket and minute at most, with the count). A refused run is a `workspace.executed` event with
+/// outcome `refused`.
 public struct RefusedPayload: EventPayload {
     public static let eventTypes: [EventType] = [.workspaceRefused]
-    /// `edit` or `execute`.
+    /// `edit`, `terminal`, `file` or `kernel`.
     public var what: String
     /// What the member was told.
     public var reason: String

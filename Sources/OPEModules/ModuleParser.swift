@@ -54,7 +54,18 @@ public struct ModuleParser: Sendable {
         let description = try fields["description"]?.string()
         let kit = try Self.required(fields, "kit", in: top).oneOf(LanguageKit.self)
         let group = try fields["group"].map(Self.groupSize) ?? .default
-        let roles = try fields["roles"].map(Self.roles) ?? Module.defaultRoles
+        var roles = Module.defaultRoles
+        var enforcement = RoleEnforcement.off
+        if let field = fields["roles"] {
+            // A list of names, or `{names: [...], enforce: driver-edits}`.
+            if case .mapping = field.node {
+                let entries = try field.mapping(allowed: ["names", "enforce"])
+                roles = try entries["names"].map(Self.roles) ?? Module.defaultRoles
+                enforcement = try entries["enforce"]?.oneOf(RoleEnforcement.self) ?? .off
+            } else {
+                roles = try Self.roles(field)
+            }
+        }
         var lateJoinRole: String?
         if let field = fields["lateJoinRole"] {
             let role = try field.nonEmptyString()
@@ -92,6 +103,7 @@ public struct ModuleParser: Sendable {
         module.externalBot = try fields["assistant"].map { field throws(ModuleError) in try Self.externalBot(field, files: files) }
         module.experiment = try fields["experiment"].map { field throws(ModuleError) in try Self.experiment(field, files: files) }
         if let field = fields["limits"] { module.limits = try Self.limits(field) }
+        module.roleEnforcement = enforcement
         return module
     }
 

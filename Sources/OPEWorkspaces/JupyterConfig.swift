@@ -32,6 +32,8 @@ public enum JupyterConfig {
             c = get_config()  # noqa: F821
             # The token arrives in the environment; removing it keeps it from kernels and terminals.
             c.IdentityProvider.token = os.environ.pop("\(tokenVariable)", "")
+            # Members by their OPE names, as OPE's proxy vouches for them (python/ope-workspace).
+            c.ServerApp.identity_provider_class = "ope_workspace.identity.OPEIdentityProvider"
             # No news or update pop-ups inside OPE.
             c.LabApp.news_url = None
             c.LabApp.app_settings_dir = "\(folder)/lab-settings"

@@ -13,12 +13,17 @@ ENV PYTHONUNBUFFERED=1 \
 # A virtualenv owned by root: participant code (user 1000) can use the packages but not change them
 # for the next team. The version ranges are scripts/requirements.txt's lines, word for word
 # (scripts/check_kube_manifests.py checks that).
+# OPE's own package (python/ope-workspace) tells JupyterLab who each member is, as OPE's proxy
+# vouches for them; the workspace configuration names it.
+COPY python/ope-workspace /tmp/ope-workspace
 RUN python -m venv /opt/venv \
     && pip install --no-cache-dir \
         "jupyterlab>=4.6,<5" \
         "jupyter-collaboration>=5.0,<6" \
         "ipykernel>=7,<8" \
         "pytest>=9,<10" \
+        /tmp/ope-workspace \
+    && rm -rf /tmp/ope-workspace \
     && groupadd --gid 1000 ope \
     && useradd --uid 1000 --gid 1000 --home-dir /home/ope --create-home --shell /bin/bash ope \
     && mkdir -p /home/ope/work \

@@ -477,6 +477,10 @@ public nonisolated struct Ope_Runtime_V1_WorkspaceUse: Sendable {
 
   public var edits: [Ope_Runtime_V1_WorkspaceUse.Edit] = []
 
+  /// Other attributed activity in the workspaces (runs, kernel and file actions, terminal use,
+  /// refusals): events to append to the session's record (their ids are not used).
+  public var activity: [Ope_Runtime_V1_Event] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated struct Edit: Sendable {
@@ -491,9 +495,35 @@ public nonisolated struct Ope_Runtime_V1_WorkspaceUse: Sendable {
     /// Document updates seen.
     public var updates: Int32 = 0
 
+    /// The document's path in the workspace, when the proxy knows it.
+    public var document: String {
+      get {_document ?? String()}
+      set {_document = newValue}
+    }
+    /// Returns true if `document` has been explicitly set.
+    public var hasDocument: Bool {self._document != nil}
+    /// Clears the value of `document`. Subsequent reads from it will return its default value.
+    public mutating func clearDocument() {self._document = nil}
+
+    /// The updates' size in bytes.
+    public var bytes: Int64 = 0
+
+    /// The member's team role when they edited.
+    public var role: String {
+      get {_role ?? String()}
+      set {_role = newValue}
+    }
+    /// Returns true if `role` has been explicitly set.
+    public var hasRole: Bool {self._role != nil}
+    /// Clears the value of `role`. Subsequent reads from it will return its default value.
+    public mutating func clearRole() {self._role = nil}
+
     public var unknownFields = SwiftProtobuf.UnknownStorage()
 
     public init() {}
+
+    fileprivate var _document: String? = nil
+    fileprivate var _role: String? = nil
   }
 
   public init() {}
@@ -1570,7 +1600,7 @@ nonisolated extension Ope_Runtime_V1_WorkspaceRequest: SwiftProtobuf.Message, Sw
 
 nonisolated extension Ope_Runtime_V1_WorkspaceUse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".WorkspaceUse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}touched\0\u{1}edits\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}touched\0\u{1}edits\0\u{1}activity\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1580,6 +1610,7 @@ nonisolated extension Ope_Runtime_V1_WorkspaceUse: SwiftProtobuf.Message, SwiftP
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedStringField(value: &self.touched) }()
       case 2: try { try decoder.decodeRepeatedMessageField(value: &self.edits) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.activity) }()
       default: break
       }
     }
@@ -1592,12 +1623,16 @@ nonisolated extension Ope_Runtime_V1_WorkspaceUse: SwiftProtobuf.Message, SwiftP
     if !self.edits.isEmpty {
       try visitor.visitRepeatedMessageField(value: self.edits, fieldNumber: 2)
     }
+    if !self.activity.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.activity, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Ope_Runtime_V1_WorkspaceUse, rhs: Ope_Runtime_V1_WorkspaceUse) -> Bool {
     if lhs.touched != rhs.touched {return false}
     if lhs.edits != rhs.edits {return false}
+    if lhs.activity != rhs.activity {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1605,7 +1640,7 @@ nonisolated extension Ope_Runtime_V1_WorkspaceUse: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Ope_Runtime_V1_WorkspaceUse.Edit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = Ope_Runtime_V1_WorkspaceUse.protoMessageName + ".Edit"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{1}user\0\u{1}updates\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}session\0\u{1}user\0\u{1}updates\0\u{1}document\0\u{1}bytes\0\u{1}role\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1616,12 +1651,19 @@ nonisolated extension Ope_Runtime_V1_WorkspaceUse.Edit: SwiftProtobuf.Message, S
       case 1: try { try decoder.decodeSingularStringField(value: &self.session) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.user) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.updates) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self._document) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.bytes) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self._role) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.session.isEmpty {
       try visitor.visitSingularStringField(value: self.session, fieldNumber: 1)
     }
@@ -1631,6 +1673,15 @@ nonisolated extension Ope_Runtime_V1_WorkspaceUse.Edit: SwiftProtobuf.Message, S
     if self.updates != 0 {
       try visitor.visitSingularInt32Field(value: self.updates, fieldNumber: 3)
     }
+    try { if let v = self._document {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 4)
+    } }()
+    if self.bytes != 0 {
+      try visitor.visitSingularInt64Field(value: self.bytes, fieldNumber: 5)
+    }
+    try { if let v = self._role {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 6)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1638,6 +1689,9 @@ nonisolated extension Ope_Runtime_V1_WorkspaceUse.Edit: SwiftProtobuf.Message, S
     if lhs.session != rhs.session {return false}
     if lhs.user != rhs.user {return false}
     if lhs.updates != rhs.updates {return false}
+    if lhs._document != rhs._document {return false}
+    if lhs.bytes != rhs.bytes {return false}
+    if lhs._role != rhs._role {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -29,8 +29,10 @@ struct UpstreamWebSocket {
         case notUpgraded
     }
 
-    /// Opens a WebSocket to `path` on `workspace` with JupyterLab's token.
-    static func connect(to workspace: Workspace, path: String, maxFrameSize: Int) async throws -> Channel {
+    /// Opens a WebSocket to `path` on `workspace` with JupyterLab's token (and `headers`: who is calling).
+    static func connect(
+        to workspace: Workspace, path: String, headers extra: [(name: String, value: String)] = [], maxFrameSize: Int
+    ) async throws -> Channel {
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .connectTimeout(.seconds(10))
@@ -43,6 +45,7 @@ struct UpstreamWebSocket {
                 headers.add(name: "Host", value: "localhost")
                 headers.add(name: "Authorization", value: "token \(workspace.token)")
                 headers.add(name: "Content-Length", value: "0")
+                for header in extra { headers.add(name: header.name, value: header.value) }
                 let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
                 let configuration = NIOTypedHTTPClientUpgradeConfiguration<Upgrade>(
                     upgradeRequestHead: head, upgraders: [upgrader],

@@ -14,7 +14,7 @@ final class WorkspaceAccessCache: Sendable {
 
     private struct Entry {
         var expiry: ContinuousClock.Instant
-        var identity: Credential
+        var identity: Identity
     }
 
     let lifetime: Duration
@@ -26,8 +26,8 @@ final class WorkspaceAccessCache: Sendable {
         self.capacity = capacity
     }
 
-    /// The credential behind the raw `credential` if it was let into `session` moments ago.
-    func allowed(_ credential: String, session: String) -> Credential? {
+    /// Who is behind the raw `credential` if they were let into `session` moments ago.
+    func allowed(_ credential: String, session: String) -> Identity? {
         let key = Key(credential: credential, session: session)
         return entries.withLock { entries in
             guard let entry = entries[key] else { return nil }
@@ -41,7 +41,7 @@ final class WorkspaceAccessCache: Sendable {
         allowed(credential, session: session) != nil
     }
 
-    func allow(_ credential: String, as identity: Credential, session: String) {
+    func allow(_ credential: String, as identity: Identity, session: String) {
         entries.withLock { entries in
             // Full: start afresh rather than track ages; the next requests fill it again.
             if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }

@@ -69,10 +69,15 @@ struct WorkspaceProxyController {
     let live: LiveConnections
     /// Decides whether API tokens have expired.
     var clock: any PlatformClock = SystemClock()
+    /// Who may change each workspace now (roles enforced by the module).
+    let roles = WorkspaceRoles()
+    /// Which document each collaboration room edits.
+    let documents = WorkspaceDocuments()
 
     func addRoutes(to router: Router<AppRequestContext>) {
         // A revoked credential must not ride on the cache for its last seconds.
         accounts.revocations.subscribe { [cache] _ in cache.clear() }
+        Task { [roles, runtime, accounts] in await roles.start(runtime: runtime, accounts: accounts, logger: Logger(label: "ope.workspaces")) }
         // Authentication happens in `authorize`, which skips the lookups for callers it has just let in.
         let group = router.group("w")
         group.get(":workspace") { request, context -> Response in
@@ -99,7 +104,7 @@ struct WorkspaceProxyController {
 
     /// The running workspace behind `/w/{id}/` if the caller may use it, and the credential they
     /// came with (to close their WebSockets when it is revoked).
-    func access(_ request: Request, context: AppRequestContext) async throws -> (workspace: Workspace, credential: Credential) {
+    func access(_ request: Request, context: AppRequestContext) async throws -> (workspace: Workspace, identity: Identity) {
         let id = try context.parameters.require("workspace")
         if !Self.isSafe(request.method), let origin = request.headers[.origin],
             !CSRFMiddleware(allowedOrigins: allowedOrigins).isSameSite(origin: origin, request: request)
@@ -135,34 +140,55 @@ struct WorkspaceProxyController {
             let rest = request.uri.path.dropFirst("/w/\(id)/".count)
             throw APIError(.temporaryRedirect, "the workspace moved to \(workspace.path)", headers: [.location: workspace.path + rest])
         }
-        if let credential { cache.allow(credential, as: identity.credential, session: session) }
+        if let credential { cache.allow(credential, as: identity, session: session) }
         workspaces.touch(session: session)
-        return (workspace, identity.credential)
+        return (workspace, identity)
     }
 
     static func isSafe(_ method: HTTPRequest.Method) -> Bool { method == .get || method == .head || method == .options }
 
+    /// Who the workspace is told is calling (signed with its token; see ``WorkspaceIdentity``).
+    func identityHeaders(_ user: User, workspace: Workspace) -> [(name: String, value: String)] {
+        let team = roles.team(workspace.session)
+        let seat = team?.session.members.firstIndex { $0.user == user.username }
+        return WorkspaceIdentity(user: user, seat: seat, role: team?.role(of: user.username)).headers(token: workspace.token)
+    }
+
     // MARK: HTTP
 
     func forward(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let workspace = try await authorize(request, context: context)
-        var upstream = HTTPClientRequest(url: workspace.origin + (request.head.path ?? request.uri.path))
+        let (workspace, identity) = try await access(request, context: context)
+        let path = request.head.path ?? request.uri.path
+        let action = WorkspaceAction(method: request.method, path: path, workspace: workspace.id)
+        if let action, action.changesWork {
+            if case .readOnly(let reason) = await roles.decisionReading(for: identity.user.username, in: workspace.session, now: clock.now) {
+                await refused(action.refusal, reason: reason, user: identity.user.username, session: workspace.session, logger: context.logger)
+                throw APIError(.forbidden, "read-only: \(reason)")
+            }
+        }
+        var upstream = HTTPClientRequest(url: workspace.origin + path)
         upstream.method = HTTPMethod(rawValue: request.method.rawValue)
         for field in request.headers where !Self.dropRequestHeaders.contains(field.name.canonicalName) {
+            // The identity headers are the proxy's to set: a browser's own never reach JupyterLab.
+            guard !field.name.canonicalName.hasPrefix("x-ope-") else { continue }
             upstream.headers.add(name: field.name.rawName, value: field.value)
         }
         upstream.headers.add(name: "Authorization", value: "token \(workspace.token)")
+        for header in identityHeaders(identity.user, workspace: workspace) { upstream.headers.add(name: header.name, value: header.value) }
         // A unix socket has no host name of its own; JupyterLab refuses a request without one.
         if workspace.socketPath != nil { upstream.headers.add(name: "Host", value: "localhost") }
         if let address = context.remoteAddress { upstream.headers.add(name: "X-Forwarded-For", value: address) }
         if let host = request.head.authority { upstream.headers.add(name: "X-Forwarded-Host", value: host) }
+        var requestBody: ByteBuffer?
         if request.method != .get, request.method != .head {
             let length = request.headers[.contentLength].flatMap { Int64($0) }
             if let length, length <= Self.bufferedUpload {
                 // Read whole: AsyncHTTPClient sends a request again on a pooled connection that
                 // JupyterLab had just closed, and a streamed body can be read only once (the
                 // second read stopped the server with a fatal error).
-                upstream.body = .bytes(try await request.body.collect(upTo: Int(length)))
+                let body = try await request.body.collect(upTo: Int(length))
+                requestBody = body
+                upstream.body = .bytes(body)
             } else {
                 upstream.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
             }
@@ -187,6 +213,14 @@ struct WorkspaceProxyController {
         let length = response.headers.first(name: "content-length").flatMap(Int.init)
         let body = response.body
         let status = HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase)
+        // What the member did (a file created, a kernel restarted) is known once JupyterLab did it;
+        // its answer (a small JSON model) says which file.
+        if let action, action.isRecorded || action.opensDocument, (200..<300).contains(status.code), request.method != .head {
+            let answer = try await body.collect(upTo: Self.pageLimit)
+            await noted(
+                action, request: requestBody, answer: answer, user: identity.user.username, session: workspace.session, logger: context.logger)
+            return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: answer))
+        }
         // JupyterLab writes its token into the pages it serves (page config, error pages). Pages
         // are read whole (up to 8 MiB) and the token is taken out, so it never reaches a browser.
         if isPage, request.method != .head, length.map({ $0 <= Self.pageLimit }) ?? true {
@@ -219,14 +253,18 @@ struct WorkspaceProxyController {
     // MARK: WebSocket
 
     func upgrade(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let (workspace, credential) = try await access(request, context: context)
+        let (workspace, identity) = try await access(request, context: context)
+        let credential = identity.credential
         if let origin = request.headers[.origin], !CSRFMiddleware(allowedOrigins: allowedOrigins).isSameSite(origin: origin, request: request) {
             throw APIError(.forbidden, "cross-origin WebSocket from \(origin) refused")
         }
         let path = request.head.path ?? request.uri.path
         let upgrader = WebSocketUpgradeMiddleware<AppRequestContext>(shouldUpgrade: { _, _ in .upgrade([:]) }) { inbound, outbound, wsContext in
-            // Only the documents' collaboration sockets carry edits worth noting.
-            let noted = notesEdits && path.contains("/api/collaboration/room/") ? credential.username : nil
+            let socket = WorkspaceSocket(path: path, workspace: workspace.id)
+            // The team's roles are followed while its sockets are open, so each frame is decided
+            // without asking anyone.
+            await roles.track(workspace.session)
+            defer { Task { [roles] in await roles.untrack(workspace.session) } }
             // Revoking the credential ends the relay: the signal wakes a task of its own in it.
             let (revoked, signal) = AsyncStream<Void>.makeStream()
             let registration = live.register(credential) {
@@ -234,20 +272,27 @@ struct WorkspaceProxyController {
                 signal.finish()
             }
             defer { live.unregister(registration) }
-            try await relay(inbound: inbound, outbound: outbound, to: workspace, path: path, edits: noted, logger: wsContext.logger, revoked: revoked)
+            let member = socket == .other ? nil : identity.user.username
+            try await relay(
+                inbound: inbound, outbound: outbound, to: workspace, path: path, member: member, socket: socket,
+                headers: identityHeaders(identity.user, workspace: workspace), logger: wsContext.logger, revoked: revoked)
         }
         return try await upgrader.handle(request, context: context) { _, _ in Response(status: .notFound) }
     }
 
-    /// Pipes messages both ways until either side closes, then closes the other.
+    /// Pipes messages both ways until either side closes, then closes the other. On a member's
+    /// collaboration, kernel and terminal sockets it also records what they do and, when roles are
+    /// enforced and they are not driving, keeps their edits, runs and typing from the workspace.
     func relay(
-        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, to workspace: Workspace, path: String, edits editor: String? = nil,
-        logger: Logger, revoked: AsyncStream<Void> = AsyncStream { $0.finish() }
+        inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, to workspace: Workspace, path: String, member: String? = nil,
+        socket: WorkspaceSocket = .other, headers: [(name: String, value: String)] = [], logger: Logger,
+        revoked: AsyncStream<Void> = AsyncStream { $0.finish() }
     ) async throws {
         let session = workspace.session
         let workspaces = self.workspaces
+        let inspector = member.map { FrameInspector(proxy: self, member: $0, session: session, socket: socket, path: path, logger: logger) }
         do {
-            let upstream = try await UpstreamWebSocket.connect(to: workspace, path: path, maxFrameSize: Self.maxMessageSize)
+            let upstream = try await UpstreamWebSocket.connect(to: workspace, path: path, headers: headers, maxFrameSize: Self.maxMessageSize)
             let closeCode = try await upstream.executeThenClose { upstreamIn, upstreamOut -> WebSocketErrorCode in
                 try await withThrowingTaskGroup(of: WebSocketErrorCode.self) { group in
                     group.addTask {
@@ -260,7 +305,13 @@ struct WorkspaceProxyController {
                                 return data.readWebSocketErrorCode() ?? .normalClosure
                             case .text, .binary, .continuation:
                                 guard let (opcode, data) = try assembler.add(frame) else { continue }
-                                try await outbound.write(opcode == .text ? .text(String(buffer: data)) : .binary(data))
+                                if opcode == .text {
+                                    let text = String(buffer: data)
+                                    await inspector?.fromWorkspace(text)
+                                    try await outbound.write(.text(text))
+                                } else {
+                                    try await outbound.write(.binary(data))
+                                }
                             default: continue
                             }
                         }
@@ -269,13 +320,14 @@ struct WorkspaceProxyController {
                     group.addTask {
                         for try await message in inbound.messages(maxSize: Self.maxMessageSize) {
                             workspaces.touch(session: session)
+                            if let inspector {
+                                let (relayed, answers) = await inspector.fromMember(message)
+                                for answer in answers { try await outbound.write(.text(answer)) }
+                                guard relayed else { continue }
+                            }
                             switch message {
                             case .text(let text): try await upstreamOut.write(UpstreamWebSocket.frame(.text, ByteBuffer(string: text)))
-                            case .binary(let data):
-                                try await upstreamOut.write(UpstreamWebSocket.frame(.binary, data))
-                                if let editor, EditActivity.isDocumentUpdate(data) {
-                                    await workspaces.noteEdit(session: session, user: editor, logger: logger)
-                                }
+                            case .binary(let data): try await upstreamOut.write(UpstreamWebSocket.frame(.binary, data))
                             }
                         }
                         var close = ByteBuffer()
@@ -301,8 +353,10 @@ struct WorkspaceProxyController {
                     return first
                 }
             }
+            await inspector?.finish()
             try? await outbound.close(closeCode, reason: nil)
         } catch {
+            await inspector?.finish()
             logger.info("workspace WebSocket ended", metadata: ["session": "\(session)", "error": "\(error)"])
             try? await outbound.close(.unexpectedServerError, reason: "the workspace connection failed")
         }

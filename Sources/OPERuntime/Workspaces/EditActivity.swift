@@ -6,18 +6,39 @@ import OPECore
 import OPEStore
 import Synchronization
 
+/// A member's document update as the workspace proxy saw it on a collaboration socket.
+public struct DocumentEdit: Sendable, Hashable {
+    public var session: String
+    public var user: String
+    /// The document's path in the workspace, when the proxy knows it.
+    public var document: String?
+    /// The update's size (Yjs-encoded).
+    public var bytes: Int
+    /// The member's team role then.
+    public var role: String?
+
+    public init(session: String, user: String, document: String? = nil, bytes: Int = 0, role: String? = nil) {
+        self.session = session
+        self.user = user
+        self.document = document
+        self.bytes = bytes
+        self.role = role
+    }
+}
+
 /// Members' editing in their team's JupyterLab, as the workspace proxy sees it, recorded cheaply.
 ///
 /// Editing never reaches the platform as such: it travels as Yjs messages on JupyterLab's
 /// collaboration WebSockets, which the proxy relays. A document update a member sends (sync
 /// message, subtype update) counts as an edit; cursor moves and selections (awareness) and the
-/// first sync of a document do not. Updates are coalesced per member: the first one records a
-/// `workspace.edited` event at once, later ones only count until a minute has passed since that
-/// member's last event, and the next update then records the count. So the log holds at most one
-/// event per member and minute (the dashboard's "last activity" and the research record read it),
-/// never one per keystroke, and a member's burst of typing costs one counter increment per update.
+/// first sync of a document do not. Updates are coalesced per member and document: the first one
+/// records a `workspace.edited` event at once, later ones only count (and add up their size) until
+/// a minute has passed since that member's last event for the document, and the next update then
+/// records the count. So the log holds at most one event per member, document and minute (the
+/// dashboard's "last activity" and the research record read it), never one per keystroke, and a
+/// member's burst of typing costs one counter increment per update.
 public final class EditActivity: Sendable {
-    /// Shortest time between two `workspace.edited` events of one member in one session.
+    /// Shortest time between two `workspace.edited` events of one member and document in one session.
     let window: Duration
     let events: EventLog
     let clock: any PlatformClock
@@ -25,11 +46,13 @@ public final class EditActivity: Sendable {
     private struct Key: Hashable {
         var session: String
         var user: String
+        var document: String?
     }
 
     private struct Tally {
         var recordedAt: Date
         var updates: Int
+        var bytes: Int
     }
 
     private let tallies = Mutex<[Key: Tally]>([:])
@@ -48,33 +71,32 @@ public final class EditActivity: Sendable {
             && data.getInteger(at: data.readerIndex + 1, as: UInt8.self) == 2
     }
 
-    /// One document update by `user` in `session`: counted, and recorded if their last event is a
-    /// window old (or there is none).
-    public func note(session: String, user: String, logger: Logger) async {
-        updatesCounter.increment()
+    /// One document update: counted, and recorded if the member's last event for the document is
+    /// a window old (or there is none).
+    public func note(_ edit: DocumentEdit, updates: Int = 1, logger: Logger) async {
+        updatesCounter.increment(by: updates)
         let now = clock.now
-        let due: Int? = tallies.withLock { tallies in
-            let key = Key(session: session, user: user)
+        let due: Tally? = tallies.withLock { tallies in
+            let key = Key(session: edit.session, user: edit.user, document: edit.document)
             guard var tally = tallies[key] else {
-                tallies[key] = Tally(recordedAt: now, updates: 0)
-                return 1
+                tallies[key] = Tally(recordedAt: now, updates: 0, bytes: 0)
+                return Tally(recordedAt: now, updates: updates, bytes: edit.bytes)
             }
-            tally.updates += 1
+            tally.updates += updates
+            tally.bytes += edit.bytes
             if now.timeIntervalSince(tally.recordedAt) >= window.timeInterval {
-                let count = tally.updates
-                tallies[key] = Tally(recordedAt: now, updates: 0)
-                return count
+                tallies[key] = Tally(recordedAt: now, updates: 0, bytes: 0)
+                return tally
             }
             tallies[key] = tally
             return nil
         }
         guard let due else { return }
+        let payload = EditedPayload(updates: due.updates, document: edit.document, bytes: due.bytes, role: edit.role)
         do {
-            _ = try await events.append(
-                EventDraft(time: now, type: .workspaceEdited, actor: user, session: session, payload: EditedPayload(updates: due))
-            )
+            _ = try await events.append(EventDraft(time: now, type: .workspaceEdited, actor: edit.user, session: edit.session, payload: payload))
         } catch {
-            logger.warning("edit activity not recorded", metadata: ["session": "\(session)", "user": "\(user)", "error": "\(error)"])
+            logger.warning("edit activity not recorded", metadata: ["session": "\(edit.session)", "user": "\(edit.user)", "error": "\(error)"])
         }
     }
 }

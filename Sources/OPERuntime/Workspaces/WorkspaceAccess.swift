@@ -1,5 +1,6 @@
 import Logging
 import OPECore
+import OPEStore
 import OPEWorkspaces
 
 /// What the workspace proxy needs of the runtime: where a workspace runs, starting it when a
@@ -21,7 +22,10 @@ public protocol WorkspaceAccess: Sendable {
     /// The proxy relayed traffic for the session's workspace: it is not idle. Never waits.
     func touch(session: String)
     /// A member's document edit, seen on a collaboration socket (recorded coalesced).
-    func noteEdit(session: String, user: String, logger: Logger) async
+    func noteEdit(_ edit: DocumentEdit, logger: Logger) async
+    /// Attributed activity the proxy saw (runs, kernel and file actions, terminal use, refusals),
+    /// appended to the session's record.
+    func record(_ activity: [EventDraft], logger: Logger) async
 }
 
 /// The workspace service and edit activity of this process, as the proxy uses them.
@@ -50,7 +54,15 @@ public struct LocalWorkspaceAccess: WorkspaceAccess {
 
     public func touch(session: String) { workspaces.touch(session: session) }
 
-    public func noteEdit(session: String, user: String, logger: Logger) async { await edits.note(session: session, user: user, logger: logger) }
+    public func noteEdit(_ edit: DocumentEdit, logger: Logger) async { await edits.note(edit, logger: logger) }
+
+    public func record(_ activity: [EventDraft], logger: Logger) async {
+        do {
+            _ = try await edits.events.append(contentsOf: activity)
+        } catch {
+            logger.warning("workspace activity not recorded", metadata: ["events": "\(activity.count)", "error": "\(error)"])
+        }
+    }
 }
 
 extension Runtime {

@@ -1,0 +1,57 @@
+import Crypto
+import Foundation
+import OPECore
+
+/// Who is calling, as the proxy tells the workspace: the member's OPE name and team role in a
+/// header signed with the workspace's own token (`python/ope-workspace`, `ope_workspace.identity`).
+///
+/// Only the proxy and the workspace know the token, and the proxy drops any `X-OPE-*` header a
+/// browser sends, so the workspace can trust the pair: JupyterLab then shows each member under
+/// their name (collaborators' cursors, the collaborators panel, `/api/me`).
+struct WorkspaceIdentity: Sendable, Hashable, Encodable {
+    static let header = "X-OPE-Identity"
+    static let signatureHeader = "X-OPE-Identity-Signature"
+
+    var username: String
+    var name: String
+    var displayName: String
+    var initials: String
+    /// One of JupyterLab's collaborator colours, by seat, so a team's colours do not clash.
+    var color: String
+    var role: String?
+
+    enum CodingKeys: String, CodingKey {
+        case username, name, initials, color, role
+        case displayName = "display_name"
+    }
+
+    init(user: User, seat: Int?, role: String?) {
+        username = user.username
+        name = user.displayName
+        displayName = user.displayName
+        initials = Self.initials(of: user.displayName.isEmpty ? user.username : user.displayName)
+        color = "var(--jp-collaborator-color\((seat ?? 6) % 7 + 1))"
+        self.role = role
+    }
+
+    /// "Alice Ämmälä" → "AÄ"; "bob" → "B".
+    static func initials(of name: String) -> String {
+        let words = name.split(whereSeparator: { $0.isWhitespace || $0 == "-" || $0 == "_" || $0 == "." })
+        return String(words.prefix(2).compactMap(\.first)).uppercased()
+    }
+
+    /// The two headers: the identity as URL-safe base64 JSON, and its HMAC-SHA256 keyed with `token`.
+    func headers(token: String) -> [(name: String, value: String)] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let json = (try? encoder.encode(self)) ?? Data()
+        let value = json.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        return [(Self.header, value), (Self.signatureHeader, Self.sign(value, token: token))]
+    }
+
+    static func sign(_ value: String, token: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Data(value.utf8), using: SymmetricKey(data: Data(token.utf8)))
+        return mac.map { String(format: "%02x", $0) }.joined()
+    }
+}
