@@ -57,16 +57,17 @@ final class FrameInspector: Sendable {
     func fromMember(_ message: WebSocketMessage) async -> (relay: Bool, answers: [String]) {
         switch (socket, message) {
         case (.collaboration, .binary(let data)):
-            // Yjs sync messages that change the document: an update (0, 2), or the member's own
-            // changes sent when the document syncs (0, 1). Awareness (cursors) always passes.
-            guard data.readableBytes >= 2, data.getInteger(at: data.readerIndex, as: UInt8.self) == 0,
-                let kind = data.getInteger(at: data.readerIndex + 1, as: UInt8.self), kind == 1 || kind == 2
-            else { return (true, []) }
+            // Yjs sync messages that change the document: an update, or the member's own changes
+            // sent when the document syncs. Awareness (cursors) always passes.
+            let kind = YjsMessage.kind(of: data)
+            guard kind != .other else { return (true, []) }
             if case .readOnly(let reason) = decision {
-                await refuse("edit", reason: reason, bytes: data.readableBytes)
+                // Kept from the team like any change (a later change of this page builds on it), but
+                // JupyterLab's own bookkeeping is not something the member tried to do.
+                if kind == .edit { await refuse("edit", reason: reason, bytes: data.readableBytes) }
                 return (false, [])
             }
-            if kind == 2, proxy.notesEdits {
+            if kind == .edit, EditActivity.isDocumentUpdate(data), proxy.notesEdits {
                 let edit = DocumentEdit(session: session, user: member, document: document, bytes: data.readableBytes, role: role)
                 await proxy.workspaces.noteEdit(edit, logger: logger)
             }

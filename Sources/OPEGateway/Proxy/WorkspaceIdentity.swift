@@ -34,10 +34,11 @@ struct WorkspaceIdentity: Sendable, Hashable, Encodable {
         self.role = role
     }
 
-    /// "Alice Ämmälä" → "AÄ"; "bob" → "B".
+    /// "Alice Ämmälä" → "AÄ"; "bob" → "B"; "Alice (demo)" → "A": words that start with a letter.
     static func initials(of name: String) -> String {
         let words = name.split(whereSeparator: { $0.isWhitespace || $0 == "-" || $0 == "_" || $0 == "." })
-        return String(words.prefix(2).compactMap(\.first)).uppercased()
+        let initials = String(words.compactMap(\.first).filter(\.isLetter).prefix(2)).uppercased()
+        return initials.isEmpty ? String(name.prefix(1)).uppercased() : initials
     }
 
     /// The two headers: the identity as URL-safe base64 JSON, and its HMAC-SHA256 keyed with `token`.

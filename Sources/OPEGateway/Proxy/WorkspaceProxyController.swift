@@ -85,6 +85,8 @@ struct WorkspaceProxyController {
             let id = try context.parameters.require("workspace")
             return Response(status: .permanentRedirect, headers: [.location: "/w/\(id)/" + (request.uri.query.map { "?" + $0 } ?? "")])
         }
+        // OPE's own answer inside the workspace: what its JupyterLab extension shows the member.
+        group.get(":workspace/ope/role") { request, context in try await role(request, context: context) }
         for method in [HTTPRequest.Method.get, .head, .post, .put, .patch, .delete, .options] {
             group.on(":workspace/**", method: method) { request, context in
                 if method == .get, request.headers[.upgrade]?.lowercased() == "websocket" {
@@ -152,6 +154,39 @@ struct WorkspaceProxyController {
         let team = roles.team(workspace.session)
         let seat = team?.session.members.firstIndex { $0.user == user.username }
         return WorkspaceIdentity(user: user, seat: seat, role: team?.role(of: user.username)).headers(token: workspace.token)
+    }
+
+    /// `GET /w/{id}/ope/role`: the caller's role in the team, who drives, and whether the caller
+    /// may change the workspace now (with the reason if not), for the workspace's extension.
+    func role(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let (workspace, identity) = try await access(request, context: context)
+        let user = identity.user.username
+        let decision = await roles.decisionReading(for: user, in: workspace.session, now: clock.now)
+        var team = roles.team(workspace.session)
+        if team == nil, let live = try await runtime.session(workspace.session) {
+            let module = try await runtime.module(id: live.module)
+            team = WorkspaceRoles.Team(
+                session: live, enforcement: module?.roleEnforcement ?? .off, names: [:], openFiles: module?.tasks.first?.starterFiles ?? [])
+        }
+        var answer: [String: JSONValue] = [
+            "user": .string(user), "name": .string(identity.user.displayName), "enforced": .bool(team?.enforcement == .driverEdits),
+            "openFiles": .array((team?.openFiles ?? []).map(JSONValue.string)),
+        ]
+        if let role = team?.role(of: user) { answer["role"] = .string(role) }
+        if let driver = team?.driver {
+            answer["driver"] = .string(driver)
+            answer["driverName"] = .string(team?.names[driver] ?? driver)
+        }
+        switch decision {
+        case .allowed: answer["readOnly"] = .bool(false)
+        case .readOnly(let reason):
+            answer["readOnly"] = .bool(true)
+            answer["reason"] = .string(reason)
+        }
+        var headers = HTTPFields()
+        headers[.contentType] = "application/json"
+        headers[.cacheControl] = "no-store"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: JSONValue.jsonText(object: answer))))
     }
 
     // MARK: HTTP

@@ -19,6 +19,8 @@ final class WorkspaceRoles: Sendable {
         var enforcement: RoleEnforcement
         /// Members' display names, for "Bob is driving".
         var names: [String: String]
+        /// The first task's files, which the workspace opens on a member's first visit.
+        var openFiles: [String] = []
 
         var driver: String? { session.members.first { $0.role == session.roles.first }?.user }
 
@@ -109,7 +111,8 @@ final class WorkspaceRoles: Sendable {
             let module = try await parts.runtime.module(id: live.module)
             var names: [String: String] = [:]
             for member in live.members { names[member.user] = try await parts.accounts.findUser(member.user)?.displayName ?? member.user }
-            let team = Team(session: live, enforcement: module?.roleEnforcement ?? .off, names: names)
+            let team = Team(
+                session: live, enforcement: module?.roleEnforcement ?? .off, names: names, openFiles: module?.tasks.first?.starterFiles ?? [])
             entries.withLock { entries in
                 guard entries[session]?.generation == generation else { return }
                 entries[session]!.team = team

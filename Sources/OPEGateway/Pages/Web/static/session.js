@@ -134,6 +134,11 @@
       if (li) li.querySelector(".role").textContent = role;
       if (user === me) document.getElementById("my-role").textContent = role;
     }
+    // The workspace's extension shows who may type: a nudge makes it ask the proxy again at once
+    // (the message carries nothing it would trust).
+    if (frame && frame.contentWindow && frame.src) {
+      try { frame.contentWindow.postMessage({ type: "ope-roles" }, new URL(frame.src).origin); } catch (e) { /* not loaded yet */ }
+    }
   }
   /** The team is now `members`: anyone else left it; a team that grew is no longer one person. */
   function teamChanged(members) {
