@@ -37,6 +37,24 @@ import Testing
         #expect(module.tasks[1].test?.command == "python -m pytest -q tests/test_add.py")
     }
 
+    /// `roles` is a list of names, or a mapping with the names and what the roles enforce.
+    @Test func rolesMayBeEnforced() throws {
+        let fixture = try ModuleFixture()
+        defer { fixture.remove() }
+        let plain = try ModuleParser().parse(folder: try fixture.makeValidModule())
+        #expect(plain.roleEnforcement == .off)
+        let yaml = ModuleFixture.validModule.replacingOccurrences(
+            of: "kit: python", with: "kit: python\nroles: {names: [pilot, copilot], enforce: driver-edits}")
+        let enforced = try ModuleParser().parse(folder: try fixture.makeValidModule(yaml: yaml))
+        #expect(enforced.roles == ["pilot", "copilot"] && enforced.roleEnforcement == .driverEdits)
+
+        let wrong = try error(for: ModuleFixture.validModule.replacingOccurrences(of: "kit: python", with: "kit: python\nroles: {enforce: everyone}"))
+        #expect(wrong.line == 4 && wrong.field == "roles.enforce", "\(wrong)")
+        #expect(wrong.message.contains("everyone") && wrong.message.contains("off, driver-edits"), "\(wrong)")
+        let unknown = try error(for: ModuleFixture.validModule.replacingOccurrences(of: "kit: python", with: "kit: python\nroles: {name: [a]}"))
+        #expect(unknown.field == "roles.name" && unknown.message.contains("unknown field"), "\(unknown)")
+    }
+
     @Test func malformedYAMLNamesFileAndLine() throws {
         let error = try error(for: "id: demo\ntitle: [unclosed\nkit: python\n")
         #expect(error.file.hasSuffix("demo/module.yaml"))

@@ -1,4 +1,5 @@
 import Foundation
+import Metrics
 import OPECore
 import Synchronization
 
@@ -23,6 +24,8 @@ final class KernelActivity: Sendable {
     }
 
     private let pending = Mutex<[String: Run]>([:])
+    /// Messages the proxy looked into and could not read: relayed unchanged, and counted here.
+    static let unreadable = Counter(label: "ope_workspace_frames_unreadable_total", dimensions: [("socket", "kernel")])
     let kernel: String?
 
     init(kernel: String?) { self.kernel = kernel }
@@ -31,8 +34,12 @@ final class KernelActivity: Sendable {
     static func executeRequest(_ text: String) -> (id: String, code: String, cell: String?, header: JSONValue, session: String?)? {
         // Most of a member's messages are not runs (completion, inspection, comm traffic): look
         // before parsing.
-        guard text.contains("execute_request"), let message = try? JSONValue.parse(text),
-            case .object(let fields) = message, case .object(let header)? = fields["header"],
+        guard text.contains("execute_request") else { return nil }
+        guard let message = try? JSONValue.parse(text) else {
+            unreadable.increment()
+            return nil
+        }
+        guard case .object(let fields) = message, case .object(let header)? = fields["header"],
             header["msg_type"] == .string("execute_request"), case .string(let id)? = header["msg_id"],
             case .object(let content)? = fields["content"], case .string(let code)? = content["code"]
         else { return nil }
@@ -49,7 +56,12 @@ final class KernelActivity: Sendable {
 
     /// A message from the kernel: a finished run (its reply) if this message ends one.
     func fromKernel(_ text: String, at time: Date) -> (run: Run, outcome: String, executionCount: Int?, durationMs: Int)? {
-        guard pending.withLock({ !$0.isEmpty }), let message = try? JSONValue.parse(text), case .object(let fields) = message,
+        guard pending.withLock({ !$0.isEmpty }) else { return nil }
+        guard let message = try? JSONValue.parse(text) else {
+            Self.unreadable.increment()
+            return nil
+        }
+        guard case .object(let fields) = message,
             case .object(let parent)? = fields["parent_header"], case .string(let id)? = parent["msg_id"],
             case .object(let header)? = fields["header"], case .string(let type)? = header["msg_type"]
         else { return nil }
