@@ -23,6 +23,29 @@ public struct PlanEngine: Sendable {
         case rolesChanged([String: String])
         /// A `run` step's command finished.
         case runFinished
+        /// A member's edits reached the shared documents (`workspace.edited`): `updates` of them.
+        case edited(user: String, updates: Int)
+        /// A member ran code in the workspace's kernel (`workspace.executed`).
+        case executed(Execution)
+    }
+
+    /// One run of code in the workspace, as the attributed record has it.
+    public struct Execution: Sendable, Hashable {
+        public var user: String
+        /// `ok`, `error`, `aborted` or `refused` (see `ExecutedPayload`).
+        public var outcome: String
+        public var errorName: String?
+        public var errorValue: String?
+        /// The cell's id, when the front end said which.
+        public var cell: String?
+
+        public init(user: String, outcome: String, errorName: String? = nil, errorValue: String? = nil, cell: String? = nil) {
+            self.user = user
+            self.outcome = outcome
+            self.errorName = errorName
+            self.errorValue = errorValue
+            self.cell = cell
+        }
     }
 
     public struct Action: Sendable, Hashable {
@@ -50,6 +73,8 @@ public struct PlanEngine: Sendable {
         case finished
         /// Something in the plan could not be done as written (e.g. a prompt id is missing).
         case warning(String)
+        /// A trigger fired (its `on:` kind and what it saw); what it says follows as `say`.
+        case triggered(String, detail: String)
     }
 
     enum TimerKind: Sendable, Hashable {
@@ -63,6 +88,8 @@ public struct PlanEngine: Sendable {
         case warning(serial: Int)
         case greetListen(serial: Int)
         case idle(trigger: Int)
+        /// Time to look at a `silent` or `driverIdle` trigger again.
+        case quiet(trigger: Int)
     }
 
     struct Timer: Sendable, Hashable {
@@ -111,17 +138,40 @@ public struct PlanEngine: Sendable {
     var idleTimerPending: Set<Int> = []
     var lastFired: [Int: Double] = [:]
 
+    // Behaviour triggers (PlanEngine+Behaviour.swift).
+    /// The role whose holder is the driver (plan role name); nil: no `driverIdle` prompts.
+    public let driverRole: String?
+    /// When each present member last arrived, last wrote in the chat and last ran code.
+    var arrivedAt: [String: Double] = [:]
+    var lastChat: [String: Double] = [:]
+    var lastRun: [String: Double] = [:]
+    /// When each member took their current role.
+    var roleSince: [String: Double] = [:]
+    /// Per `silent`/`driverIdle` trigger: the member → start of the quiet spell already spoken about.
+    var quietSpoken: [Int: [String: Double]] = [:]
+    /// Per `silent`/`driverIdle` trigger: when its earliest pending `.quiet` timer fires.
+    var quietCheckAt: [Int: Double] = [:]
+    /// Attributed edit batches, oldest first, as long as the longest `editShare` window.
+    var edits: [EditBatch] = []
+    /// Per `editShare` trigger: the member already named for the current spell of dominance.
+    var dominantSpoken: [Int: String] = [:]
+    /// Per `repeatedError` trigger: error key → the runs that failed with it, oldest first.
+    var errorRuns: [Int: [String: [ErrorRun]]] = [:]
+
     /// - Parameters:
     ///   - teamSize: members in the session; the plan launches when this many are present unless it says otherwise.
     ///   - seed: the same seed and inputs give the same prompt variants and role shuffles.
     ///   - launchDelay: seconds from the moment the team is complete to the launch (second 0 of the
     ///     plan's timeline); the platform passes ``launchOffset(session:)``. A launch on the plan's
     ///     own `launch.timeout` is not delayed.
-    public init(plan: BotPlan, teamSize: Int, seed: UInt64, launchDelay: Double = 0) {
+    ///   - driverRole: the role (plan role name) whose holder `driverIdle` triggers watch; the
+    ///     platform passes the module's first role. Default: the plan's first role.
+    public init(plan: BotPlan, teamSize: Int, seed: UInt64, launchDelay: Double = 0, driverRole: String? = nil) {
         self.plan = plan
         self.teamSize = max(1, teamSize)
         self.generator = SeededGenerator(seed: seed)
         self.launchDelay = max(0, launchDelay)
+        self.driverRole = driverRole ?? plan.settings.roles.first
     }
 
     /// The longest ``launchOffset(session:)``, in seconds.
@@ -174,7 +224,10 @@ public struct PlanEngine: Sendable {
             for (user, role) in map { assign(role, to: user) }
         case .runFinished:
             if let (_, step) = currentStep, case .run = step.action { finishStep(serial) }
+        case .edited(let user, let updates): edited(user: user, updates: updates)
+        case .executed(let run): executed(run)
         }
+        checkQuietTriggers()
         return takeOutput()
     }
 
@@ -190,6 +243,8 @@ public struct PlanEngine: Sendable {
             timers.removeAll { $0.order == next.order }
             now = max(now, next.at)
             fire(next.kind)
+            // A step may have handed out roles: the driver to watch may have changed.
+            checkQuietTriggers()
         }
         now = max(now, time)
     }
@@ -227,8 +282,11 @@ public struct PlanEngine: Sendable {
                 idleTimerPending.insert(index)
             } else if idleSpokenFor[index] != lastActivity {
                 idleSpokenFor[index] = lastActivity
-                fireTrigger(index, slots: [:])
+                fireTrigger(index, slots: [:], detail: "no chat, edits or runs for \(Self.minutes(seconds))")
             }
+        case .quiet(let index):
+            if let pending = quietCheckAt[index], pending <= now { quietCheckAt[index] = nil }
+            checkQuiet(index)
         }
     }
 
@@ -245,10 +303,11 @@ public struct PlanEngine: Sendable {
         guard !present.contains(user) else { return }
         let firstTime = seen.insert(user).inserted
         present.append(user)
+        arrivedAt[user] = now
         activity()
         if launchedAt != nil {
             for (index, trigger) in plan.triggers.enumerated() {
-                if trigger.event == .join || (trigger.event == .lateJoin && firstTime) { fireTrigger(index, slots: ["[NAME]": user]) }
+                if trigger.event == .join || (trigger.event == .lateJoin && firstTime) { fireTrigger(index, slots: ["[NAME]": user], detail: user) }
             }
             return
         }
@@ -271,7 +330,7 @@ public struct PlanEngine: Sendable {
         guard let index = present.firstIndex(of: user) else { return }
         present.remove(at: index)
         guard launchedAt != nil else { return }
-        for (index, trigger) in plan.triggers.enumerated() where trigger.event == .leave { fireTrigger(index, slots: ["[NAME]": user]) }
+        for (index, trigger) in plan.triggers.enumerated() where trigger.event == .leave { fireTrigger(index, slots: ["[NAME]": user], detail: user) }
     }
 
     mutating func launch() {
@@ -437,7 +496,7 @@ public struct PlanEngine: Sendable {
         for (index, trigger) in plan.triggers.enumerated() {
             guard case .testFailures(let target, let count) = trigger.event, target == task, failures[task, default: 0] >= count else { continue }
             failures[task] = 0
-            fireTrigger(index, slots: ["[TASK]": task])
+            fireTrigger(index, slots: ["[TASK]": task], detail: "\(task), \(count) failing runs")
         }
     }
 
@@ -449,6 +508,7 @@ public struct PlanEngine: Sendable {
 
     mutating func chat(user: String, text: String) {
         activity()
+        lastChat[user] = now
         if let (_, step) = currentStep, case .greet(_, let reply, _) = step.action, !stepFinished, present.contains(user), !greeted.contains(user) {
             greeted.insert(user)
             say(prompt: reply, extra: ["[NAME]": user])
@@ -462,7 +522,7 @@ public struct PlanEngine: Sendable {
                 let lowered = keyword.lowercased()
                 return lowered.contains(" ") ? text.lowercased().contains(lowered) : words.contains(lowered)
             }) {
-                fireTrigger(index, slots: ["[NAME]": user, "[KEYWORD]": hit])
+                fireTrigger(index, slots: ["[NAME]": user, "[KEYWORD]": hit], detail: "\(user): \(hit)")
             }
         }
     }
@@ -478,13 +538,23 @@ public struct PlanEngine: Sendable {
         }
     }
 
-    mutating func fireTrigger(_ index: Int, slots extra: [String: String]) {
-        guard !loggedOut else { return }
+    /// Says the trigger's prompt unless its team sizes or its cooldown say no; answers whether it spoke.
+    @discardableResult
+    mutating func fireTrigger(_ index: Int, slots extra: [String: String], detail: String) -> Bool {
+        guard !loggedOut, mayFire(index) else { return false }
         let trigger = plan.triggers[index]
-        guard trigger.when?.contains(currentTeamSize) ?? true else { return }
-        if let last = lastFired[index], trigger.cooldown > 0, now - last < trigger.cooldown { return }
         lastFired[index] = now
+        emit(.triggered(trigger.event.name, detail: detail))
         say(prompt: trigger.prompt, extra: extra)
+        return true
+    }
+
+    /// Whether the trigger may speak now: the team's size is one it is for and its cooldown is over.
+    func mayFire(_ index: Int) -> Bool {
+        let trigger = plan.triggers[index]
+        guard trigger.when?.contains(currentTeamSize) ?? true else { return false }
+        if let last = lastFired[index], trigger.cooldown > 0, now - last < trigger.cooldown { return false }
+        return true
     }
 
     // MARK: Saying things
@@ -544,6 +614,7 @@ public struct PlanEngine: Sendable {
     }
 
     mutating func assign(_ role: String, to user: String) {
+        if roles[user] != role { roleSince[user] = now }
         roles[user] = role
         history[user, default: []].insert(role)
     }

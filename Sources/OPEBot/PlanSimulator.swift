@@ -16,13 +16,24 @@ public struct PlanSimulator: Sendable {
         public var seed: UInt64
         /// Include step starts in the timeline.
         public var showSteps: Bool
+        /// What the members do, beside joining at second 0 (`--activity`).
+        public var activity: ActivityScript
 
-        public init(members: Int = 3, testsPass: [String: Double] = [:], until: Double? = nil, seed: UInt64 = 1, showSteps: Bool = false) {
+        public init(
+            members: Int = 3, testsPass: [String: Double] = [:], until: Double? = nil, seed: UInt64 = 1, showSteps: Bool = false,
+            activity: ActivityScript = ActivityScript(entries: [])
+        ) {
             self.members = members
             self.testsPass = testsPass
             self.until = until
             self.seed = seed
             self.showSteps = showSteps
+            self.activity = activity
+        }
+
+        /// The simulated members' names: Ann, Ben, Cat…
+        public var memberNames: [String] {
+            (0..<members).map { PlanSimulator.names[$0 % PlanSimulator.names.count] + ($0 >= PlanSimulator.names.count ? "\($0)" : "") }
         }
     }
 
@@ -33,11 +44,11 @@ public struct PlanSimulator: Sendable {
     public func run(_ plan: BotPlan, options: Options) -> [PlanEngine.Action] {
         var engine = PlanEngine(plan: plan, teamSize: options.members, seed: options.seed)
         let limit = options.until ?? 86_400
-        var inputs: [(time: Double, input: PlanEngine.Input)] = (0..<options.members).map {
-            (0, .joined(Self.names[$0 % Self.names.count] + ($0 >= Self.names.count ? "\($0)" : "")))
-        }
+        var inputs: [(time: Double, input: PlanEngine.Input)] = options.memberNames.map { (0, .joined($0)) }
         inputs += options.testsPass.sorted { $0.value < $1.value }.map { ($0.value, .testResult(task: $0.key, passed: true)) }
-        inputs.sort { $0.time < $1.time }
+        inputs += options.activity.entries.map { ($0.time, Self.input($0.action)) }
+        // By time; at the same second, in the order given (joins first, then tests, then the script).
+        inputs = inputs.enumerated().sorted { ($0.element.time, $0.offset) < ($1.element.time, $1.offset) }.map(\.element)
         var actions: [PlanEngine.Action] = []
         func record(_ new: [PlanEngine.Action]) -> Bool {
             actions += new.filter { $0.time <= limit }
@@ -56,6 +67,20 @@ public struct PlanSimulator: Sendable {
             while ranCommand { ranCommand = record(engine.handle(.runFinished, at: engine.now)) }
         }
         return options.showSteps ? actions : actions.filter { if case .step = $0.kind { false } else { true } }
+    }
+
+    /// The engine input a scripted action stands for.
+    static func input(_ action: ActivityScript.Action) -> PlanEngine.Input {
+        switch action {
+        case .join(let member): .joined(member)
+        case .leave(let member): .left(member)
+        case .chat(let member, let text): .chat(user: member, text: text)
+        case .edit(let member, let updates): .edited(user: member, updates: updates)
+        case .execute(let member, let outcome, let errorName, let errorValue, let cell):
+            .executed(PlanEngine.Execution(user: member, outcome: outcome, errorName: errorName, errorValue: errorValue, cell: cell))
+        case .roles(let map): .rolesChanged(map)
+        case .tests(let task, let passed): .testResult(task: task, passed: passed)
+        }
     }
 
     /// One timeline line: the second, the action, then its text or role change.
@@ -81,6 +106,7 @@ public struct PlanSimulator: Sendable {
         case .logout: return "logout"
         case .finished: return "finished"
         case .warning(let message): return "warning \(message)"
+        case .triggered(let name, let detail): return "trigger \(name): \(detail)"
         }
     }
 }

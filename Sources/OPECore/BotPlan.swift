@@ -220,6 +220,42 @@ public struct BotPlan: Sendable, Hashable, Codable {
             case idle(Double)
             /// This many failed test runs of a task in a row.
             case testFailures(task: String, count: Int)
+            /// A present member has not written in the chat for this many seconds (counted from
+            /// the launch, their arrival or their last message, whichever is latest).
+            case silent(Double)
+            /// One member made more than `above` percent of the team's workspace edit updates in
+            /// the last `window` seconds, once there were at least `minUpdates` of them.
+            case editShare(above: Double, window: Double, minUpdates: Int)
+            /// The driver (the member holding the plan's driver role) has run no code for this
+            /// many seconds since they became driver.
+            case driverIdle(Double)
+            /// The same error `count` times (within `within` seconds, if set), with no clean run of
+            /// its cell in between.
+            case repeatedError(count: Int, within: Double?, same: ErrorMatch)
+
+            /// The trigger's kind as a plan writes it (`on: silent`).
+            public var name: String {
+                switch self {
+                case .join: "join"
+                case .leave: "leave"
+                case .lateJoin: "lateJoin"
+                case .keyword: "keyword"
+                case .idle: "idle"
+                case .testFailures: "testFailures"
+                case .silent: "silent"
+                case .editShare: "editShare"
+                case .driverIdle: "driverIdle"
+                case .repeatedError: "repeatedError"
+                }
+            }
+        }
+
+        /// What makes two errors "the same" for a `repeatedError` trigger.
+        public enum ErrorMatch: String, Sendable, Hashable, Codable, CaseIterable {
+            /// The same exception name and message (`NameError: name 'x' is not defined`).
+            case message
+            /// The same exception name in the same cell, whatever the message.
+            case cell
         }
 
         public var event: Event

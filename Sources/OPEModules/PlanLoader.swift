@@ -40,6 +40,12 @@ public struct PlanLoader: Sendable {
         }
         for trigger in plan.triggers {
             if case .testFailures(let task, _) = trigger.event { check(task, at: trigger.location) }
+            if case .driverIdle = trigger.event, module.roles.isEmpty {
+                problems.append(
+                    ModuleError(
+                        file: trigger.location.file, line: trigger.location.line,
+                        message: "a driverIdle trigger watches the member holding the module's first role, but module '\(module.id)' has no roles"))
+            }
         }
         let handsOutRoles = plan.allSteps.contains { _, step in
             switch step.action {

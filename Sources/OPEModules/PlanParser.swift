@@ -112,6 +112,9 @@ public struct PlanParser: Sendable {
     }
 
     static func seconds(_ field: YAMLField) throws(ModuleError) -> Double {
+        if case .scalar(let scalar) = field.node, scalar.string.trimmingCharacters(in: .whitespaces).hasPrefix("-") {
+            throw field.error("must not be negative (got \(scalar.string))")
+        }
         let duration = try field.duration()
         guard duration >= .zero else { throw field.error("must not be negative") }
         return duration.timeInterval
@@ -290,26 +293,67 @@ public struct PlanParser: Sendable {
                 name: name, delay: delay, timeout: timeout, action: action, when: when, location: PlanLocation(file: file, line: field.node.mark?.line))
         }
 
+        /// The fields each kind of trigger reads, beside `on`, `say`/`prompt`, `cooldown` and `when`.
+        static let triggerFields: [(key: String, value: Set<String>)] = [
+            ("join", []), ("leave", []), ("lateJoin", []), ("keyword", ["words"]), ("idle", ["after"]), ("testFailures", ["task", "count"]),
+            ("silent", ["after"]), ("editShare", ["above", "window", "minUpdates"]), ("driverIdle", ["after"]),
+            ("repeatedError", ["count", "within", "same"]),
+        ]
+
         mutating func trigger(_ field: YAMLField, number: Int) throws(ModuleError) -> BotPlan.Trigger {
-            let fields = try field.mapping(allowed: ["on", "words", "after", "task", "count", "say", "prompt", "cooldown", "when"])
+            let common: Set<String> = ["on", "say", "prompt", "cooldown", "when"]
+            let fields = try field.mapping(allowed: Self.triggerFields.reduce(common) { $0.union($1.value) })
             let on = try ModuleParser.required(fields, "on", in: field)
+            let kind = try on.string()
+            guard let own = Self.triggerFields.first(where: { $0.key == kind })?.value else {
+                throw on.error("unknown trigger '\(kind)' (expected one of: \(Self.triggerFields.map(\.key).joined(separator: ", ")))")
+            }
+            // A field of another kind of trigger is a mistake the author should hear about.
+            if let stray = fields.keys.sorted().first(where: { !common.contains($0) && !own.contains($0) }) {
+                let known = own.isEmpty ? "none" : own.sorted().joined(separator: ", ")
+                throw fields[stray]!.error("does not apply to '\(kind)' triggers (their own fields: \(known))")
+            }
+            /// A duration that must be more than zero.
+            func positive(_ name: String, default value: Double? = nil) throws(ModuleError) -> Double {
+                if fields[name] == nil, let value { return value }
+                let entry = try ModuleParser.required(fields, name, in: field)
+                let seconds = try PlanParser.seconds(entry)
+                guard seconds > 0 else { throw entry.error("must be longer than zero") }
+                return seconds
+            }
             let event: BotPlan.Trigger.Event
-            switch try on.string() {
+            switch kind {
             case "join": event = .join
             case "leave": event = .leave
             case "lateJoin": event = .lateJoin
             case "keyword": event = .keyword(try ModuleParser.required(fields, "words", in: field).stringList())
-            case "idle":
-                let after = try PlanParser.seconds(ModuleParser.required(fields, "after", in: field))
-                guard after > 0 else { throw fields["after"]!.error("must be longer than zero") }
-                event = .idle(after)
+            case "idle": event = .idle(try positive("after"))
             case "testFailures":
                 let task = try ModuleParser.required(fields, "task", in: field).nonEmptyString()
                 let count = try fields["count"]?.int() ?? 3
                 guard count >= 1 else { throw fields["count"]!.error("at least 1") }
                 event = .testFailures(task: task, count: count)
-            case let other:
-                throw on.error("unknown trigger '\(other)' (expected one of: join, leave, lateJoin, keyword, idle, testFailures)")
+            case "silent": event = .silent(try positive("after"))
+            case "driverIdle": event = .driverIdle(try positive("after"))
+            case "editShare":
+                let aboveField = try ModuleParser.required(fields, "above", in: field)
+                guard case .scalar = aboveField.node, let above = aboveField.node.float else {
+                    throw aboveField.error("expected a percentage, e.g. 70")
+                }
+                guard above >= 0, above < 100 else {
+                    throw aboveField.error("a percentage from 0 to below 100 (nobody makes more than 100% of the edits); got \(aboveField.node.string ?? "")")
+                }
+                let minUpdates = try fields["minUpdates"]?.int() ?? 20
+                guard minUpdates >= 1 else { throw fields["minUpdates"]!.error("at least 1") }
+                event = .editShare(above: above, window: try positive("window", default: 600), minUpdates: minUpdates)
+            case "repeatedError":
+                let count = try fields["count"]?.int() ?? 3
+                guard count >= 2 else { throw fields["count"]!.error("at least 2 (an error seen once is not repeated)") }
+                let within = fields["within"] == nil ? nil : try positive("within")
+                let same = try fields["same"]?.oneOf(BotPlan.Trigger.ErrorMatch.self) ?? .message
+                event = .repeatedError(count: count, within: within, same: same)
+            default:
+                throw on.error("unknown trigger '\(kind)'")
             }
             guard let prompt = try promptID(fields, id: "trigger\(number)") else { throw field.error("a trigger needs say: text or prompt: ID") }
             let cooldown = try fields["cooldown"].map { field throws(ModuleError) in try PlanParser.seconds(field) } ?? 0

@@ -97,6 +97,37 @@ import Testing
         #expect(broken.status != 0 && broken.stderr.contains("bad.yaml:"), "\(broken.stderr)")
     }
 
+    /// Each behaviour trigger of the example plan fires once, at its second, for the right member,
+    /// from the example activity file; a script naming someone who is not there is refused.
+    @Test func planSimulatePlaysAnActivityFileAndShowsTheTriggers() async throws {
+        let examples = URL(fileURLWithPath: Self.examples).deletingLastPathComponent().appendingPathComponent("plans").path
+        let result = try await OPEProcess.run([
+            "plan", "simulate", examples + "/behaviour.yaml", "--members", "2", "--activity", examples + "/pair-activity.yaml", "--until", "610",
+        ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let triggers = result.stdout.split(separator: "\n").map(String.init).filter { $0.contains("  trigger ") }
+        #expect(
+            triggers == [
+                "   120.00  trigger editShare: Ann, 90% of 30 edits in 10 min",
+                "   200.00  trigger repeatedError: NameError: name 'words' is not defined, 3 times, last run by Ann",
+                "   300.00  trigger silent: Ben, 5 min without a chat message",
+                "   440.00  trigger driverIdle: Ann, 4 min driving without running code",
+            ], "\(result.stdout)")
+        #expect(result.stdout.contains("   300.00  say     [trigger1] Ben, we have not heard from you for 5 minutes. What would you try next?"))
+        #expect(result.stdout.contains("   600.00  say     [start.3.passed] The tests pass. Well done, Ann, Ben!"))
+
+        let folder = temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try "{\"at\": 5, \"chat\": \"Ann\", \"text\": \"hi\"}\n{\"at\": 9, \"chat\": \"Zed\", \"text\": \"hi\"}\n".write(
+            toFile: folder + "/a.jsonl", atomically: true, encoding: .utf8)
+        let stranger = try await OPEProcess.run(["plan", "simulate", examples + "/behaviour.yaml", "--members", "2", "--activity", folder + "/a.jsonl"])
+        #expect(stranger.status != 0 && stranger.stderr.contains("a.jsonl:2: 'Zed' is not a simulated member (Ann, Ben"), "\(stranger.stderr)")
+        try "- {at: 5, chat: Ann}\n".write(toFile: folder + "/b.yaml", atomically: true, encoding: .utf8)
+        let broken = try await OPEProcess.run(["plan", "simulate", examples + "/behaviour.yaml", "--activity", folder + "/b.yaml"])
+        #expect(broken.status != 0 && broken.stderr.contains("b.yaml:1:3: [0].text: required field is missing"), "\(broken.stderr)")
+    }
+
     @Test func moduleValidateReportsFileLineAndFieldAndExitCode() async throws {
         let good = try await OPEProcess.run(["module", "validate", Self.examples])
         #expect(good.status == 0, "\(good.stderr)")

@@ -163,11 +163,26 @@ public actor BotService: Service {
             guard let result = event.decode(TestResultPayload.self) else { return nil }
             return .testResult(task: result.task, passed: result.passed)
         case .botRun: return .runFinished
+        case .workspaceEdited:
+            // Attributed edits (the proxy's); a batch without a member counts for `idle` only, as
+            // the workspace service's traffic marks do.
+            guard let user = event.actor, let edited = event.decode(EditedPayload.self) else { return nil }
+            return .edited(user: user, updates: edited.updates)
+        case .workspaceExecuted:
+            guard let user = event.actor, let run = event.decode(ExecutedPayload.self) else { return nil }
+            return .executed(
+                PlanEngine.Execution(user: user, outcome: run.outcome, errorName: run.errorName, errorValue: run.errorValue, cell: run.cell))
         case .roleChanged where event.actor != actor:
             guard let changed = event.decode(RolesPayload.self) else { return nil }
             return .rolesChanged(changed.roles.mapValues { role in plan.settings.roles.first { PlanLoader.moduleRole($0, in: module) == role } ?? role })
         default: return nil
         }
+    }
+
+    /// The plan's name for the module's first role (the driver's), which `driverIdle` triggers watch.
+    static func driverRole(plan: BotPlan, module: Module) -> String? {
+        guard let first = module.roles.first else { return nil }
+        return plan.settings.roles.first { PlanLoader.moduleRole($0, in: module) == first } ?? first
     }
 
     /// A new session of a module with a plan gets its bot.
@@ -177,7 +192,9 @@ public actor BotService: Service {
         guard let plan else { return }
         // The plan waits for the team that formed (a group of one starts at once).
         let size = team.members.isEmpty ? module.group.target : team.members.count
-        let engine = PlanEngine(plan: plan, teamSize: size, seed: SeededGenerator.seed(id), launchDelay: PlanEngine.launchOffset(session: id))
+        let engine = PlanEngine(
+            plan: plan, teamSize: size, seed: SeededGenerator.seed(id), launchDelay: PlanEngine.launchOffset(session: id),
+            driverRole: Self.driverRole(plan: plan, module: module))
         bots[id] = Bot(module: module, plan: plan)
         fleet.add(id, engine: engine, origin: formed.time)
         logger.info("bot started", metadata: ["session": "\(id)", "plan": "\(plan.name)"])
@@ -316,6 +333,9 @@ public actor BotService: Service {
         case .warning(let message):
             logger.warning("plan problem", metadata: ["message": "\(message)"])
             record(.botWarning, id, BotWarningPayload(message: message))
+        case .triggered(let name, let detail):
+            // What it says follows as `bot.message` events, whose `prompt` names the trigger's text.
+            logger.debug("trigger fired", metadata: ["trigger": "\(name)", "detail": "\(detail)"])
         }
     }
 
