@@ -21,10 +21,11 @@ enum GoldenEvents {
         .sessionMemberLeft, .presenceJoined, .presenceLeft, .sessionFormed, .sessionPhaseChanged, .roleChanged, .chatMessage, .botMessage, .botStep,
         .botCommand, .botRun, .botExternal, .botLog, .botChatLog, .botEnd, .botStopped, .botWarning, .experimentAssigned, .instructorHint,
         .externalBotUnavailable, .externalBotRecovered, .externalBotGaveUp, .testResult, .workspaceStarted, .workspaceStopped, .workspaceCrashed,
-        .workspaceFailed, .workspaceLimit, .workspaceEdited, .modulesSynced,
+        .workspaceFailed, .workspaceLimit, .workspaceEdited, .modulesSynced, .workspaceExecuted, .workspaceKernel, .workspaceFile,
+        .workspaceTerminal, .workspaceRefused, .workspaceSnapshot,
     ]
 
-    static let drafts: [EventDraft] = accounts + lobby + session1 + bot + workspace + groups
+    static let drafts: [EventDraft] = accounts + lobby + session1 + bot + workspace + groups + activity
 
     /// Every payload type, for the round trip through the log.
     static let payloadTypes: [any EventPayload.Type] = [
@@ -35,7 +36,8 @@ enum GoldenEvents {
         BotMessagePayload.self, BotCommandPayload.self, BotRunPayload.self, BotExternalPayload.self, BotLogPayload.self, ChatLogPayload.self,
         BotWarningPayload.self, ExternalBotUnavailablePayload.self, ExternalBotRecoveredPayload.self, ExternalBotGaveUpPayload.self,
         WorkspaceStartedPayload.self, WorkspaceStoppedPayload.self, WorkspaceCrashedPayload.self, WorkspaceFailedPayload.self,
-        WorkspaceLimitPayload.self,
+        WorkspaceLimitPayload.self, ExecutedPayload.self, KernelActionPayload.self, FileActionPayload.self, TerminalPayload.self,
+        RefusedPayload.self, SnapshotPayload.self,
     ]
 
     /// The kinds that carry no payload at all.
@@ -235,5 +237,51 @@ enum GoldenEvents {
             time: at(1020), type: .sessionMemberJoined, actor: "lobby", session: groupSession, payload: MemberJoinedPayload(user: "frank", role: "navigator")),
         EventDraft(time: at(1020), type: .sessionPhaseChanged, actor: "system", session: groupSession, payload: PhaseChangedPayload(phase: .active)),
         EventDraft(time: at(5000), type: .sessionPhaseChanged, actor: "system", session: groupSession, payload: PhaseChangedPayload(phase: .abandoned)),
+    ]
+
+    /// The attributed record of the workspace (WorkspaceProxyController, FrameInspector).
+    static let activity: [EventDraft] = [
+        EventDraft(
+            time: at(1000), type: .workspaceEdited, actor: "alice", session: session,
+            payload: EditedPayload(updates: 14, document: "text_stats.ipynb", bytes: 1337, role: "driver")
+        ),
+        EventDraft(
+            time: at(1001.5), type: .workspaceExecuted, actor: "alice", session: session,
+            payload: ExecutedPayload(
+                document: "text_stats.ipynb", cell: "c7f1", code: "print(word_count(\"a b\"))\n1/0", outcome: "error",
+                errorName: "ZeroDivisionError", errorValue: "division by zero", output: "2\nZeroDivisionError: division by zero\n",
+                executionCount: 3, durationMs: 41, kernel: "k-1", role: "driver")
+        ),
+        EventDraft(
+            time: at(1002), type: .workspaceExecuted, actor: "bob", session: session,
+            payload: ExecutedPayload(
+                cell: "c7f1", code: "print('hi')", outcome: "refused", errorName: "ReadOnly",
+                errorValue: "Alice Ämmälä is driving — roles rotate in 4 min", kernel: "k-1", role: "navigator")
+        ),
+        EventDraft(
+            time: at(1003), type: .workspaceKernel, actor: "alice", session: session,
+            payload: KernelActionPayload(action: "restarted", kernel: "k-1", role: "driver")
+        ),
+        EventDraft(
+            time: at(1004), type: .workspaceFile, actor: "alice", session: session,
+            payload: FileActionPayload(action: "renamed", path: "Untitled.ipynb", newPath: "notes, draft.ipynb", role: "driver")
+        ),
+        EventDraft(
+            time: at(1005), type: .workspaceTerminal, actor: "alice", session: session,
+            payload: TerminalPayload(action: "input", terminal: "1", inputs: 12, bytes: 40, role: "driver")
+        ),
+        EventDraft(
+            time: at(1006), type: .workspaceRefused, actor: "bob", session: session,
+            payload: RefusedPayload(what: "edit", reason: "Alice Ämmälä is driving", document: "text_stats.ipynb", count: 3, role: "navigator")
+        ),
+        EventDraft(
+            time: at(1010), type: .workspaceSnapshot, actor: "system", session: session,
+            payload: SnapshotPayload(
+                document: "text_stats.ipynb",
+                cells: [
+                    .init(id: "m1", type: "markdown", source: "# Text statistics"),
+                    .init(id: "c7f1", type: "code", source: "print(word_count(\"a b\"))", executionCount: 3, output: "2\n"),
+                ], hash: "5d41402abc4b2a76b9719d911017c592")
+        ),
     ]
 }
