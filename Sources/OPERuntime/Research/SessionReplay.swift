@@ -132,7 +132,9 @@ public struct SessionReplay: Codable, Sendable, Hashable {
         if let refused = event.decode(RefusedPayload.self) {
             return "\(who)'s \(refused.what) refused ×\(refused.count): \(refused.reason)"
         }
-        if let snapshot = event.decode(SnapshotPayload.self) { return "snapshot of \(snapshot.document) (\(snapshot.cells.count) cells)" }
+        if let snapshot = event.decode(SnapshotPayload.self) {
+            return "snapshot of \(snapshot.document) (\(snapshot.cells.count) cell\(snapshot.cells.count == 1 ? "" : "s"))"
+        }
         if let formed = event.decode(SessionFormedPayload.self) { return "team formed on \(formed.module): " + formed.members.joined(separator: ", ") }
         if let phase = event.decode(PhaseChangedPayload.self) { return "session \(phase.phase.rawValue)" }
         if let joined = event.decode(MemberJoinedPayload.self) { return "\(joined.user) joined" + (joined.role.map { " as \($0)" } ?? "") }

@@ -20,6 +20,9 @@
   let current = -1;
   let shownKey = null;
   let playing = null;
+  const CHUNK = 100;
+  let chunks = [];
+  let marked = -1;
 
   /** Milliseconds as m:ss (h:mm:ss past an hour). */
   function clockText(ms) {
@@ -31,7 +34,7 @@
   }
 
   function item(entry) {
-    const li = OPE.el("li", "future kind-" + entry.kind);
+    const li = OPE.el("li", "kind-" + entry.kind);
     li.dataset.id = entry.id;
     li.dataset.kind = entry.kind;
     li.dataset.offset = entry.offset;
@@ -73,9 +76,7 @@
     clock.textContent = clockText(now) + " / " + clockText(duration);
     const index = lastAtOrBefore(now);
     if (index !== current) {
-      const from = Math.min(index, current);
-      const to = Math.max(index, current);
-      for (let i = from + 1; i <= to; i++) items[i].classList.toggle("future", i > index);
+      markFuture(index);
       if (current >= 0) items[current].classList.remove("current");
       if (index >= 0) {
         const li = items[index];
@@ -86,6 +87,19 @@
       root.dataset.current = index >= 0 ? entries[index].id : "";
     }
     renderNotebooks(index);
+  }
+
+  /**
+   * Dims what is still to come after entry `index`. The entries sit in lists of CHUNK: whole lists
+   * are dimmed at once and only the entries of the list holding the moment one by one, so a jump
+   * across thousands of entries restyles a few dozen elements, not thousands.
+   */
+  function markFuture(index) {
+    const chunk = index < 0 ? -1 : Math.floor(index / CHUNK);
+    chunks.forEach((ol, k) => ol.classList.toggle("future", k > chunk));
+    if (marked >= 0 && marked !== chunk) for (const li of chunks[marked].children) li.classList.remove("future");
+    if (chunk >= 0) for (let i = chunk * CHUNK; i < Math.min(items.length, (chunk + 1) * CHUNK); i++) items[i].classList.toggle("future", i > index);
+    marked = chunk;
   }
 
   /** Each notebook as of entry `index`: its latest snapshot, and the edits to it after that. */
@@ -189,9 +203,17 @@
       scrub.max = String(duration);
       items = entries.map(item);
       const fragment = document.createDocumentFragment();
-      for (const li of items) fragment.appendChild(li);
+      chunks = [];
+      items.forEach((li, i) => {
+        if (i % CHUNK === 0) {
+          chunks.push(OPE.el("ol", "chunk future"));
+          chunks[chunks.length - 1].start = i + 1;
+          fragment.appendChild(chunks[chunks.length - 1]);
+        }
+        chunks[chunks.length - 1].appendChild(li);
+      });
       list.replaceChildren(fragment);
-      if (!entries.length) list.append(OPE.el("li", "meta", "Nothing recorded."));
+      if (!entries.length) list.append(OPE.el("p", "meta", "Nothing recorded."));
       root.dataset.loaded = String(entries.length);
       const hash = /^#t=(\d+)$/.exec(location.hash);
       show(hash ? Number(hash[1]) : 0);
