@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import OPECore
 import OPEStore
+import OPETestSupport
 import Testing
 
 /// The replay page and its data, the contribution figures (JSON, CSV, SVG, every team's export)
@@ -201,6 +202,34 @@ import Testing
             print("replay of 5,008 events: data \(dataTime) (\(data?.body.readableBytes ?? 0) bytes), page \(pageTime)")
             // A bound for a hang, not a benchmark: the figure printed above is the measurement.
             #expect(dataTime < .seconds(15))
+        }
+    }
+}
+
+/// The snapshot writer against a real JupyterLab: the notebook an edit names is read through the
+/// workspace's contents API (its token, its unix socket) and recorded.
+@Suite struct NotebookSnapshotWorkspaceTests {
+    @Test func anEditedNotebookIsSnapshottedFromTheRunningWorkspace() async throws {
+        let clock = ManualClock()
+        try await TestGateway.runWithWorkspaces(clock: clock) { client, store, _ in
+            let (_, _, session) = try await client.pair()
+            try await waitUntil("the workspace to start", timeout: .seconds(180)) {
+                try await !store.reader.events(EventFilter(session: session, types: [.workspaceStarted])).isEmpty
+            }
+            _ = try await store.events.append(
+                EventDraft(
+                    time: clock.now, type: .workspaceEdited, actor: "alice", session: session,
+                    payload: EditedPayload(updates: 1, document: "text_stats.ipynb", bytes: 10, role: "driver")))
+            @Sendable func snapshots() async throws -> [Event] {
+                try await store.reader.events(EventFilter(session: session, types: [.workspaceSnapshot]))
+            }
+            try await clock.advance(by: .seconds(10), until: "a snapshot of the edited notebook") {
+                try await snapshots().contains { $0.decode(SnapshotPayload.self)?.document == "text_stats.ipynb" }
+            }
+            let snapshot = try #require(try await snapshots().compactMap { $0.decode(SnapshotPayload.self) }.first { $0.document == "text_stats.ipynb" })
+            #expect(snapshot.cells.map(\.type) == ["markdown", "code", "code", "markdown", "code"])
+            #expect(snapshot.cells.first?.source.hasPrefix("# Text statistics") == true)
+            #expect(try await snapshots().allSatisfy { $0.actor == "system" })
         }
     }
 }
