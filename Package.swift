@@ -293,7 +293,8 @@ let package = Package(
         .testTarget(name: "OPEModulesTests", dependencies: ["OPEModules"], swiftSettings: swiftSettings),
         .testTarget(name: "OPEBotTests", dependencies: ["OPEBot", "OPEModules", "OPECore"], swiftSettings: swiftSettings),
         // The runtime's rules that need no server (the HTTP-level behaviour is in OPEGatewayTests).
-        .testTarget(name: "OPERuntimeTests", dependencies: ["OPERuntime", "OPEBot", "OPECore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "OPERuntimeTests", dependencies: ["OPERuntime", "OPEBot", "OPECore", "OPEStore", "OPETestSupport"], swiftSettings: swiftSettings),
         // Cores and edges over gRPC on loopback: the runtime API round trip, routing, subscriptions.
         .testTarget(
             name: "OPEClusterTests",

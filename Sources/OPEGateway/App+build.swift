@@ -164,6 +164,7 @@ func buildRouter(
         .addRoutes(to: api)
     UsersController(accounts: accounts).addRoutes(to: api)
     EventsController(runtime: parts.runtime).addRoutes(to: api)
+    ResearchController(runtime: parts.runtime, accounts: accounts, clock: clock).addRoutes(to: api)
     if let origin = configuration.workspaceOrigin {
         // Workspaces live on their own origin: send browsers there.
         router.on("w/**", method: .get) { request, _ in

@@ -39,12 +39,14 @@ extension Runtime {
     /// A live team's activity now, read from the log.
     public func activity(of session: SessionStateMachine) async throws -> TeamActivity {
         let reader = store.reader
-        return TeamActivity(
+        var activity = TeamActivity(
             session: session, module: await sessions.module(ofSession: session.id),
             chatAndTests: try await reader.latest(EventFilter(session: session.id, types: [.chatMessage, .testResult]), limit: 50),
             lastEdit: try await reader.latest(EventFilter(session: session.id, types: [.workspaceEdited])).first,
             taskEvents: try await reader.latest(EventFilter(session: session.id, types: [.botCommand, .testResult]), limit: 20),
             now: configuration.clock.now
         )
+        activity.contributions = try await contributions.figures(of: session.id, now: configuration.clock.now)
+        return activity
     }
 }

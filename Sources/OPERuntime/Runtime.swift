@@ -23,6 +23,10 @@ public struct Runtime: Sendable {
     public let externalBots: ExternalBotService
     /// Members' document edits as the workspace proxy relays them, recorded coalesced.
     public let edits: EditActivity
+    /// The dashboard's per-member figures of live teams.
+    public let contributions: LiveContributions
+    /// Writes `workspace.snapshot` events of the notebooks teams edit; nil without workspaces.
+    public let snapshots: NotebookSnapshots?
     public let configuration: RuntimeConfiguration
     /// In start order: store, session timers, workspaces, bots.
     public let services: [any Service]
@@ -81,6 +85,11 @@ public struct Runtime: Sendable {
         self.bots = bots
         self.externalBots = externalBots
         edits = EditActivity(events: store.events, clock: configuration.clock)
+        contributions = LiveContributions(reader: store.reader)
+        let snapshots = workspaces.map {
+            NotebookSnapshots(workspaces: $0, sessions: sessions, events: store.events, clock: configuration.clock, logger: logger)
+        }
+        self.snapshots = snapshots
         var services: [any Service] = [
             StoreService(store: store, logger: logger),
             SessionTicker(
@@ -101,6 +110,8 @@ public struct Runtime: Sendable {
                 })
         }
         if let workspaces { services.append(workspaces) }
+        // After the workspaces: at shutdown it stops first, with its last snapshots taken.
+        if let snapshots { services.append(snapshots) }
         services += [bots, externalBots] as [any Service]
         self.services = services
     }

@@ -7,7 +7,8 @@ import OPERuntime
 import OPEStore
 
 struct ExportCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "export", abstract: "Export the research record.", subcommands: [Events.self])
+    static let configuration = CommandConfiguration(
+        commandName: "export", abstract: "Export the research record.", subcommands: [Events.self, ContributionsCommand.self])
 
     struct Events: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write events as JSON Lines or CSV, oldest first.")
@@ -84,3 +85,31 @@ extension ExportCommand.Events {
 }
 
 extension EventExporter.Format: ExpressibleByArgument {}
+
+extension ExportCommand {
+    /// Per team and member: seconds in each role, edits, cell runs, chat messages, test runs.
+    struct ContributionsCommand: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "contributions",
+            abstract: "Write each team's contributions, one row per session and member (seconds in each role, edits, runs, chat, test runs).")
+        enum Format: String, ExpressibleByArgument { case csv, jsonl }
+        @Option(help: "csv or jsonl.") var format: Format = .csv
+        @Option(help: "Only this session.") var session: String?
+        @Option(help: "Only sessions on this module.") var module: String?
+        @Option(name: .shortAndLong, help: "Write to this file instead of standard output.") var output: String?
+        @OptionGroup var data: DataOptions
+
+        func run() async throws {
+            let store = try Store.open(data)
+            var report = Contributions.Report()
+            try await store.reader.forEach(EventFilter(session: session, module: module)) { page in report.add(page) }
+            let sessions = report.contributions(now: Date())
+            let text = format == .csv ? Contributions.csv(sessions) : try Contributions.jsonLines(sessions)
+            if let output {
+                guard FileManager.default.createFile(atPath: output, contents: Data(text.utf8)) else { throw CLIError("cannot write \(output)") }
+            } else {
+                try FileHandle.standardOutput.write(contentsOf: Data(text.utf8))
+            }
+        }
+    }
+}

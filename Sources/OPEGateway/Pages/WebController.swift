@@ -49,6 +49,8 @@ struct WebController {
         pages.get("sessions/:id", use: page(session))
         pages.get("instructor", use: page(dashboard))
         pages.get("research", use: page(research))
+        pages.get("research/sessions", use: page(replayLookup))
+        pages.get("research/sessions/:id", use: page(replay))
         addAccountRoutes(to: pages)
         addAdminRoutes(to: pages)
     }
@@ -407,6 +409,53 @@ struct WebController {
     @Sendable func research(request: Request, context: AppRequestContext) async throws -> Response {
         let identity = try staff(request, context, heading: "Researchers only", refusal: "The research export is for instructors and researchers.")
         return render("research", ["title": "Research export", "modules": try await moduleList()], identity: identity)
+    }
+
+    /// The research page's "replay a session" form: on to that session's replay.
+    @Sendable func replayLookup(request: Request, context: AppRequestContext) async throws -> Response {
+        _ = try staff(request, context, heading: "Researchers only", refusal: "Session replays are for instructors and researchers.")
+        let id = request.uri.queryParameters["id"].map { String($0).trimmingCharacters(in: .whitespaces) } ?? ""
+        guard !id.isEmpty, id.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else { return Self.redirect("/research") }
+        return Self.redirect("/research/sessions/\(id)")
+    }
+
+    /// A session played back (`replay.js` draws the timeline and notebooks from
+    /// `/api/sessions/{id}/replay`); the team's contributions are drawn here.
+    @Sendable func replay(request: Request, context: AppRequestContext) async throws -> Response {
+        let identity = try staff(request, context, heading: "Researchers only", refusal: "Session replays are for instructors and researchers.")
+        let id = try context.parameters.require("id")
+        let events: [Event]
+        do {
+            events = try await ResearchController.events(of: id, runtime: runtime)
+        } catch let error as APIError where error.status == .notFound {
+            return message(
+                "No such session", "The record has no session '\(id)'. It may have been mistyped, or it is in another installation's log.",
+                identity: identity, status: .notFound, link: ("/research", "Back to the research page"))
+        }
+        var tally = ContributionTally(session: id)
+        for event in events { tally.add(event) }
+        let figures = tally.contributions(now: clock.now)
+        let names = try await ResearchController.displayNames(of: figures, accounts: accounts)
+        let module = figures.module
+        var title: String?
+        if let module { title = try await runtime.module(id: module)?.title }
+        let rows: [[String: Any]] = figures.members.map { member in
+            [
+                "user": member.user, "displayName": names[member.user] ?? member.user,
+                "roles": member.roleSeconds.sorted { $0.key < $1.key }.map { "\($0.key) \(DurationText.text(.seconds($0.value)))" }.joined(separator: ", "),
+                "edits": member.edits, "editBytes": member.editBytes, "executions": member.executions, "executionErrors": member.executionErrors,
+                "chatMessages": member.chatMessages, "testRuns": member.testRuns, "testsPassed": member.testsPassed,
+            ]
+        }
+        return render(
+            "replay",
+            [
+                "title": "Replay of \(id)", "sessionID": id, "moduleTitle": title ?? module ?? "unknown module", "members": rows,
+                "chartSVG": ContributionChart.svg(figures, names: names), "eventCount": events.count, "script": "replay.js",
+                "started": events.first.map { Self.shortDate($0.time) } ?? "",
+            ],
+            identity: identity
+        )
     }
 
     func moduleList() async throws -> [[String: String]] { try await runtime.modules().map { ["id": $0.id, "title": $0.title] } }

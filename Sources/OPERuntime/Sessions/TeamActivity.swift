@@ -21,6 +21,8 @@ public struct TeamActivity: Codable, Sendable, Hashable {
     /// The task the bot last moved the team to or the team last tested, whichever came later;
     /// the module's first task before either.
     public var currentTask: TaskRef?
+    /// Each member's time in roles, edits, runs, chat and test runs so far (``LiveContributions``).
+    public var contributions: Contributions?
 
     public struct TaskRef: Codable, Sendable, Hashable {
         public var id: String

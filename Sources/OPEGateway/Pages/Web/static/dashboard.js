@@ -63,6 +63,25 @@
     return when + (editing ? " (editing" + (activity.lastEditBy ? ", " + activity.lastEditBy : "") + ")" : "");
   }
 
+  /** Who did what so far: the server's chart (fetched again only when a figure changed) and the figures in words. */
+  function renderContributions(cell, session) {
+    const figures = session.activity && session.activity.contributions;
+    if (!figures || !figures.members.length) {
+      cell.textContent = "–";
+      delete cell.dataset.key;
+      return;
+    }
+    const key = figures.members.map((m) => [m.user, m.edits, m.executions, m.chatMessages, m.testRuns,
+      Object.entries(m.roleSeconds).map(([r, s]) => r + Math.floor(s / 60)).join("")].join(",")).join(";");
+    if (cell.dataset.key === key) return;
+    cell.dataset.key = key;
+    const words = figures.members.map((m) => m.user + ": " + m.edits + " edits, " + m.executions + " runs, " + m.chatMessages + " chat, " + m.testRuns + " tests").join("; ");
+    const img = OPE.el("img");
+    img.alt = words;
+    img.src = "/api/sessions/" + encodeURIComponent(session.id) + "/contributions.svg?v=" + encodeURIComponent(key);
+    cell.replaceChildren(img, OPE.el("div", "meta", words));
+  }
+
   function renderSessions(sessions) {
     const body = document.getElementById("sessions");
     for (const placeholder of body.querySelectorAll("tr.empty")) placeholder.remove();
@@ -73,8 +92,9 @@
       if (!row) {
         row = OPE.el("tr");
         row.dataset.session = session.id;
-        for (let i = 0; i < 5; i++) row.append(OPE.el("td"));
+        for (let i = 0; i < 6; i++) row.append(OPE.el("td"));
         row.children[1].className = "task-cell";
+        row.children[5].className = "contrib";
         const actions = OPE.el("td", "actions");
         const form = OPE.el("form", "inline hint-form");
         form.dataset.script = "1";
@@ -108,7 +128,9 @@
         });
         const open = OPE.el("a", "", "Open");
         open.href = "/sessions/" + encodeURIComponent(session.id);
-        actions.append(form, open, " ", button("End", async () => {
+        const replay = OPE.el("a", "", "Replay");
+        replay.href = "/research/sessions/" + encodeURIComponent(session.id);
+        actions.append(form, open, " ", replay, " ", button("End", async () => {
           if (!confirm("End this team's session? Their workspace stops.")) return;
           try { await OPE.api("POST", "/api/sessions/" + encodeURIComponent(session.id) + "/end"); load(); } catch (error) { fail(error); }
         }, "danger"));
@@ -127,6 +149,7 @@
       cells[2].textContent = Object.entries(session.roles).map(([u, r]) => u + ": " + r).join(", ");
       cells[3].textContent = activityText(session.activity);
       cells[4].textContent = session.activity ? Object.entries(session.activity.tests).map(([t, ok]) => t + (ok ? " ✔" : " ✘")).join(", ") || "none yet" : "–";
+      renderContributions(cells[5], session);
       const stuck = session.activity && session.activity.stuck;
       row.classList.toggle("stuck", !!stuck);
       row.title = stuck ? "Stuck: " + stuck : "";
@@ -136,7 +159,7 @@
     if (!sessions.length && !body.querySelector("tr.empty")) {
       const empty = OPE.el("tr", "empty");
       const cell = OPE.el("td", "meta", "No team is working right now.");
-      cell.colSpan = 6;
+      cell.colSpan = 7;
       empty.append(cell);
       body.append(empty);
     }
