@@ -110,6 +110,7 @@ public struct Runtime: Sendable {
                 })
         }
         if let workspaces { services.append(workspaces) }
+        if workspaces != nil { services.append(edits) }
         // After the workspaces: at shutdown it stops first, with its last snapshots taken.
         if let snapshots { services.append(snapshots) }
         services += [bots, externalBots] as [any Service]

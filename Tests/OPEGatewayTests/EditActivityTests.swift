@@ -8,8 +8,8 @@ import OPETestSupport
 import Testing
 
 /// Editing in the team's JupyterLab counts as activity on the dashboard: the proxy notes document
-/// updates on the collaboration sockets, coalesced to one `workspace.edited` event per member and
-/// minute.
+/// updates on the collaboration sockets, coalesced to one `workspace.edited` event per member,
+/// document and minute.
 @Suite struct EditActivityTests {
     /// Two collaborative clients (as alice, through the proxy) add a cell, edit it and delete it
     /// again: scripts/collab_check.py.
@@ -74,16 +74,20 @@ import Testing
         let first = try await edits()
         #expect(first.count == 1 && first.first?.actor == "alice" && first.first?.payload["updates"] == .number(1), "\(first)")
 
-        // A minute later the next edit records what was counted meanwhile.
+        // Once the minute has passed, what was counted meanwhile is recorded without waiting for
+        // the next edit (the edit service's pass on the test's clock).
         clock.advance(by: .seconds(61))
+        try await waitUntil("the rest of the first burst to be recorded", timeout: .seconds(30)) { try await edits().count >= 2 }
         try await edit(client, session: session, token: token, notebook: "second.ipynb")
-        try await waitUntil("the second edit to be recorded", timeout: .seconds(30)) { try await edits().count >= 2 }
-        let second = try await edits()
-        #expect(second.count == 2, "one event per member, document and minute, not one per update: \(second.map(\.payload))")
+        try await waitUntil("the second notebook's edit to be recorded", timeout: .seconds(30)) { try await edits().count >= 3 }
+        let all = try await edits()
+        #expect(all.count == 3, "one event per member, document and minute, not one per update: \(all.map(\.payload))")
         // Each edit names its document (the proxy learnt which room edits which file when the
         // document was opened), its size and the member's role.
-        let payloads = second.compactMap { $0.decode(EditedPayload.self) }
-        #expect(payloads.map(\.document) == ["first.ipynb", "second.ipynb"], "\(payloads)")
-        #expect(payloads.allSatisfy { ($0.bytes ?? 0) > 0 && $0.role == "driver" }, "\(payloads)")
+        let payloads = all.compactMap { $0.decode(EditedPayload.self) }
+        #expect(payloads.map(\.document) == ["first.ipynb", "first.ipynb", "second.ipynb"], "\(payloads)")
+        #expect(payloads[1].updates >= 1, "the updates counted after the first event")
+        // (python-intro's bot hands out the roles, so alice's is whichever it gave her.)
+        #expect(payloads.allSatisfy { ($0.bytes ?? 0) > 0 && $0.role != nil && $0.role == payloads[0].role }, "\(payloads)")
     }
 }

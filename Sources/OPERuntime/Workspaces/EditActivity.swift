@@ -4,6 +4,7 @@ import Metrics
 import NIOCore
 import OPECore
 import OPEStore
+import ServiceLifecycle
 import Synchronization
 
 /// A member's document update as the workspace proxy saw it on a collaboration socket.
@@ -36,8 +37,11 @@ public struct DocumentEdit: Sendable, Hashable {
 /// a minute has passed since that member's last event for the document, and the next update then
 /// records the count. So the log holds at most one event per member, document and minute (the
 /// dashboard's "last activity" and the research record read it), never one per keystroke, and a
-/// member's burst of typing costs one counter increment per update.
-public final class EditActivity: Sendable {
+/// member's burst of typing costs one counter increment per update. Run as a service, it also
+/// records what was counted once the window has passed with no further edit (``flush(now:)``), so
+/// the end of a burst is in the record within a window and a few seconds, not only when the member
+/// next types.
+public final class EditActivity: Service, Sendable {
     /// Shortest time between two `workspace.edited` events of one member and document in one session.
     let window: Duration
     let events: EventLog
@@ -53,6 +57,7 @@ public final class EditActivity: Sendable {
         var recordedAt: Date
         var updates: Int
         var bytes: Int
+        var role: String? = nil
     }
 
     private let tallies = Mutex<[Key: Tally]>([:])
@@ -79,13 +84,14 @@ public final class EditActivity: Sendable {
         let due: Tally? = tallies.withLock { tallies in
             let key = Key(session: edit.session, user: edit.user, document: edit.document)
             guard var tally = tallies[key] else {
-                tallies[key] = Tally(recordedAt: now, updates: 0, bytes: 0)
+                tallies[key] = Tally(recordedAt: now, updates: 0, bytes: 0, role: edit.role)
                 return Tally(recordedAt: now, updates: updates, bytes: edit.bytes)
             }
             tally.updates += updates
             tally.bytes += edit.bytes
+            tally.role = edit.role
             if now.timeIntervalSince(tally.recordedAt) >= window.timeInterval {
-                tallies[key] = Tally(recordedAt: now, updates: 0, bytes: 0)
+                tallies[key] = Tally(recordedAt: now, updates: 0, bytes: 0, role: edit.role)
                 return tally
             }
             tallies[key] = tally
@@ -98,5 +104,33 @@ public final class EditActivity: Sendable {
         } catch {
             logger.warning("edit activity not recorded", metadata: ["session": "\(edit.session)", "user": "\(edit.user)", "error": "\(error)"])
         }
+    }
+
+    /// Records, for every member and document whose window has passed, the updates counted since
+    /// their last event; forgets those with nothing counted (their next edit is recorded at once).
+    public func flush(now: Date, logger: Logger) async {
+        let due: [EventDraft] = tallies.withLock { tallies in
+            var due: [EventDraft] = []
+            for (key, tally) in tallies where now.timeIntervalSince(tally.recordedAt) >= window.timeInterval {
+                if tally.updates > 0 {
+                    let payload = EditedPayload(updates: tally.updates, document: key.document, bytes: tally.bytes, role: tally.role)
+                    due.append(EventDraft(time: now, type: .workspaceEdited, actor: key.user, session: key.session, payload: payload))
+                }
+                tallies[key] = nil
+            }
+            return due
+        }
+        guard !due.isEmpty else { return }
+        do {
+            _ = try await events.append(contentsOf: due)
+        } catch {
+            logger.warning("edit activity not recorded", metadata: ["events": "\(due.count)", "error": "\(error)"])
+        }
+    }
+
+    public func run() async throws {
+        let logger = Logger(label: "ope.edits")
+        await every(.seconds(10), on: clock) { [self] now in await flush(now: now, logger: logger) }
+        await flush(now: clock.now.addingTimeInterval(window.timeInterval), logger: logger)
     }
 }
