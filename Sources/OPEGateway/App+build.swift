@@ -111,7 +111,7 @@ func buildFrontDoor(
         WorkspaceProxyController(
             workspaces: workspaces, runtime: parts.runtime, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins,
             accounts: parts.accounts, frameAncestors: (["'self'"] + configuration.platformOrigins.sorted()).joined(separator: " "),
-            live: live, clock: clock
+            live: live, clock: clock, inspects: configuration.inspectsWorkspaceSockets
         ).addRoutes(to: proxyRouter)
         proxyRoutes.use(proxyRouter)
         app.addServices(
@@ -173,7 +173,7 @@ func buildRouter(
     } else if let workspaces = parts.workspaces {
         WorkspaceProxyController(
             workspaces: workspaces, runtime: parts.runtime, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins,
-            accounts: accounts, live: live, clock: clock
+            accounts: accounts, live: live, clock: clock, inspects: configuration.inspectsWorkspaceSockets
         ).addRoutes(to: router)
     }
     routes.use(router)

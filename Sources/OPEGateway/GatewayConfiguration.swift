@@ -25,6 +25,10 @@ public struct GatewayConfiguration: Sendable {
     public var workspacePort: Int?
     /// The workspace origin's URL as browsers reach it; default `http://<host>:<workspacePort>`.
     public var workspaceURL: String?
+    /// Whether the workspace proxy looks into members' collaboration, kernel and terminal sockets
+    /// (the attributed record, enforced roles). Off only to measure what looking costs
+    /// (`ope-bench activity`): with it off, no edit or run is attributed and roles are not enforced.
+    public var inspectsWorkspaceSockets = true
     public init(
         host: String = "127.0.0.1", port: Int = 8080, dataDirectory: String, moduleFolders: [String] = [], repositories: [ModuleRepository] = [],
         publicURL: String? = nil

@@ -20,7 +20,9 @@ struct BenchGateway {
     let tokens: [String]
     let http: LoadTestHTTP
 
-    static func start(folder: String, venv: String, modules: String, warmPool: Int, users: Int, sandboxed: Bool) async throws -> BenchGateway {
+    static func start(
+        folder: String, venv: String, modules: String, warmPool: Int, users: Int, sandboxed: Bool, inspects: Bool = true
+    ) async throws -> BenchGateway {
         var logger = Logger(label: "ope.bench")
         logger.logLevel = .warning
         let store = try Store(dataDirectory: folder)
@@ -32,6 +34,7 @@ struct BenchGateway {
         }
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: [modules])
         configuration.runtime.venv = venv
+        configuration.inspectsWorkspaceSockets = inspects
         let tag = Sandbox.tag(for: folder)
         let sandboxSettings = Sandbox.Configuration(runtimeRoot: Sandbox.defaultRuntimeRoot(tag: tag))
         let sandbox = sandboxed ? try await Sandbox.make(sandboxSettings, tag: tag) : Sandbox.off(sandboxSettings)

@@ -7,7 +7,8 @@ struct OPEBenchCommand: AsyncParsableCommand {
         commandName: "ope-bench",
         abstract: "Measure OPE on this machine and drive it in tests: benchmarks, the load test, debug tools.",
         subcommands: [
-            EventsBench.self, ProxyBench.self, LoadTestCommand.self, ClusterStreamBench.self, OperatorBench.self, DebugCommand.self, LoadGenerator.self,
+            EventsBench.self, ProxyBench.self, ActivityBench.self, LoadTestCommand.self, ClusterStreamBench.self, OperatorBench.self, DebugCommand.self,
+            LoadGenerator.self,
         ]
     )
 }

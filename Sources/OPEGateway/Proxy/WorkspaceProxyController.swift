@@ -69,6 +69,9 @@ struct WorkspaceProxyController {
     let live: LiveConnections
     /// Decides whether API tokens have expired.
     var clock: any PlatformClock = SystemClock()
+    /// Looks into members' collaboration, kernel and terminal sockets at all (see
+    /// ``GatewayConfiguration/inspectsWorkspaceSockets``).
+    var inspects = true
     /// Who may change each workspace now (roles enforced by the module).
     let roles = WorkspaceRoles()
     /// Which document each collaboration room edits.
@@ -307,7 +310,7 @@ struct WorkspaceProxyController {
                 signal.finish()
             }
             defer { live.unregister(registration) }
-            let member = socket == .other ? nil : identity.user.username
+            let member = socket == .other || !inspects ? nil : identity.user.username
             try await relay(
                 inbound: inbound, outbound: outbound, to: workspace, path: path, member: member, socket: socket,
                 headers: identityHeaders(identity.user, workspace: workspace), logger: wsContext.logger, revoked: revoked)

@@ -34,8 +34,8 @@ public struct DocumentEdit: Sendable, Hashable {
 /// message, subtype update) counts as an edit; cursor moves and selections (awareness) and the
 /// first sync of a document do not. Updates are coalesced per member and document: the first one
 /// records a `workspace.edited` event at once, later ones only count (and add up their size) until
-/// a minute has passed since that member's last event for the document, and the next update then
-/// records the count. So the log holds at most one event per member, document and minute (the
+/// 10 seconds have passed since that member's last event for the document, and the next update
+/// then records the count. So the log holds at most one event per member, document and window (the
 /// dashboard's "last activity" and the research record read it), never one per keystroke, and a
 /// member's burst of typing costs one counter increment per update. Run as a service, it also
 /// records what was counted once the window has passed with no further edit (``flush(now:)``), so
@@ -63,7 +63,7 @@ public final class EditActivity: Service, Sendable {
     private let tallies = Mutex<[Key: Tally]>([:])
     private let updatesCounter = Counter(label: "ope_workspace_edit_updates_total")
 
-    public init(events: EventLog, clock: any PlatformClock, window: Duration = .seconds(60)) {
+    public init(events: EventLog, clock: any PlatformClock, window: Duration = .seconds(10)) {
         self.events = events
         self.clock = clock
         self.window = window
