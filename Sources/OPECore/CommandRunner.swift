@@ -55,16 +55,18 @@ public struct CommandRunner: Sendable {
         let errorPipe = separateErrorOutput ? Pipe() : pipe
         process.standardOutput = pipe
         process.standardError = errorPipe
-        let collector = OutputCollector()
-        let errorCollector = separateErrorOutput ? OutputCollector() : collector
-        pipe.fileHandleForReading.readabilityHandler = { collector.append($0.availableData) }
-        if separateErrorOutput { errorPipe.fileHandleForReading.readabilityHandler = { errorCollector.append($0.availableData) } }
         let exited = AsyncStream<Int32>.makeStream(bufferingPolicy: .bufferingNewest(1))
         process.terminationHandler = { process in
             exited.continuation.yield(process.terminationStatus)
             exited.continuation.finish()
         }
         try process.runWithSignalsUnblocked()
+        // Read by threads that own duplicates of the read ends; Foundation's own handles are
+        // closed now (the child has its copies, and Process closed the write ends).
+        let reader = try PipeReader(duplicating: pipe.fileHandleForReading.fileDescriptor)
+        let errorReader = separateErrorOutput ? try PipeReader(duplicating: errorPipe.fileHandleForReading.fileDescriptor) : nil
+        try? pipe.fileHandleForReading.close()
+        if separateErrorOutput { try? errorPipe.fileHandleForReading.close() }
         let timedOut = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 for await _ in exited.stream {}
@@ -90,15 +92,14 @@ public struct CommandRunner: Sendable {
             kill(processGroup, SIGKILL)
             return first
         }
-        // What is still in the pipes, without a blocking read: a grandchild that left the process
-        // group could hold a pipe open for ever.
-        for (handle, target) in separateErrorOutput ? [(pipe, collector), (errorPipe, errorCollector)] : [(pipe, collector)] {
-            handle.fileHandleForReading.readabilityHandler = nil
-            target.append(handle.fileHandleForReading.readRemainingWithoutBlocking())
-            try? handle.fileHandleForReading.close()
-        }
+        // What is still in the pipes: a grandchild that left the process group could hold a pipe
+        // open for ever, so the readers stop once nothing more comes for a moment.
+        let output = await reader.finish()
+        let errorOutput = await errorReader?.finish() ?? Data()
         let status = process.isRunning ? -1 : process.terminationStatus
-        return Result(status: status, output: collector.text, errorOutput: separateErrorOutput ? errorCollector.text : "", timedOut: timedOut)
+        return Result(
+            status: status, output: String(decoding: output, as: UTF8.self), errorOutput: String(decoding: errorOutput, as: UTF8.self),
+            timedOut: timedOut)
     }
 
     /// Largest standard input a program is given.
@@ -109,21 +110,4 @@ public struct CommandRunner: Sendable {
 public struct CommandError: Error, Sendable, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
-}
-
-/// Collects output from the pipe's reader thread; the lock makes it safe to share.
-private final class OutputCollector: @unchecked Sendable {
-    private let lock = NSLock()
-    private var data = Data()
-    private let limit = 64 * 1024
-
-    func append(_ chunk: Data) {
-        guard !chunk.isEmpty else { return }
-        lock.withLock {
-            data.append(chunk)
-            if data.count > limit { data = data.suffix(limit) }
-        }
-    }
-
-    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
 }

@@ -62,31 +62,27 @@ struct OPEProcess {
             defer { try? FileManager.default.removeItem(atPath: file) }
             process.standardInput = FileHandle(forReadingAtPath: file)
         }
-        // Collect output as it comes, off the concurrency pool: a blocking read there would starve
-        // the test's other tasks on a 2-core machine until the program exits.
-        let collected = OutputBuffers()
-        out.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData, error: false) }
-        err.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData, error: true) }
-        // However this ends, Dispatch stops watching the pipes before they can be closed.
-        defer {
-            out.fileHandleForReading.readabilityHandler = nil
-            err.fileHandleForReading.readabilityHandler = nil
-        }
         try process.run()
+        // Collected as it comes by threads of their own (not on the concurrency pool, where a
+        // blocking read would starve the test's other tasks on a 2-core machine), each owning a
+        // duplicate of its pipe's read end: see PipeReader for why not readabilityHandler.
+        let outReader = try PipeReader(duplicating: out.fileHandleForReading.fileDescriptor, limit: 16 << 20)
+        let errReader = try PipeReader(duplicating: err.fileHandleForReading.fileDescriptor, limit: 16 << 20)
+        try? out.fileHandleForReading.close()
+        try? err.fileHandleForReading.close()
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
             if ContinuousClock.now > deadline {
                 process.terminate()
+                outReader.abandon()
+                errReader.abandon()
                 throw ProcessFailure("\(path) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
             }
             try await Task.sleep(for: .milliseconds(20))
         }
-        out.fileHandleForReading.readabilityHandler = nil
-        err.fileHandleForReading.readabilityHandler = nil
         // What is left, without waiting on grandchildren (a browser) that may hold the pipes open.
-        collected.append(out.fileHandleForReading.readRemainingWithoutBlocking(), error: false)
-        collected.append(err.fileHandleForReading.readRemainingWithoutBlocking(), error: true)
-        let (stdout, stderr) = collected.texts
+        let collected = (stdout: String(decoding: await outReader.finish(), as: UTF8.self), stderr: String(decoding: await errReader.finish(), as: UTF8.self))
+        let (stdout, stderr) = collected
         return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
     }
 
@@ -109,8 +105,7 @@ struct OPEProcess {
 /// A background `ope` (or `ope-bench`) whose output lines can be awaited.
 final class RunningProcess: @unchecked Sendable {
     let process = Process()
-    private let lock = NSLock()
-    private var output = ""
+    private let reader: PipeReader
 
     init(program: String, arguments: [String], directory: String?) throws {
         process.executableURL = URL(fileURLWithPath: program)
@@ -120,17 +115,12 @@ final class RunningProcess: @unchecked Sendable {
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
-        pipe.fileHandleForReading.readabilityHandler = { [weak self] handle in
-            let data = handle.availableData
-            // At the pipe's end the handler takes itself off: Dispatch must not watch a closed pipe.
-            if data.isEmpty { handle.readabilityHandler = nil }
-            guard let self, !data.isEmpty else { return }
-            self.lock.withLock { self.output += String(decoding: data, as: UTF8.self) }
-        }
         try process.run()
+        reader = try PipeReader(duplicating: pipe.fileHandleForReading.fileDescriptor, limit: 16 << 20)
+        try? pipe.fileHandleForReading.close()
     }
 
-    var text: String { lock.withLock { output } }
+    var text: String { String(decoding: reader.data, as: UTF8.self) }
 
     /// The program's file name, for messages.
     var name: String { process.executableURL?.lastPathComponent ?? "the program" }
@@ -162,6 +152,7 @@ final class RunningProcess: @unchecked Sendable {
 
     deinit {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        reader.abandon()
     }
 }
 
@@ -175,23 +166,4 @@ func temporaryFolder(_ name: String = "ope-cli") -> String {
     let path = NSTemporaryDirectory() + "\(name)-\(UUID().uuidString)"
     try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     return path
-}
-
-/// Output of a program, filled from pipe callbacks.
-final class OutputBuffers: @unchecked Sendable {
-    private let lock = NSLock()
-    private var out = Data()
-    private var err = Data()
-
-    func append(_ data: Data, error: Bool) {
-        lock.lock()
-        defer { lock.unlock() }
-        if error { err.append(data) } else { out.append(data) }
-    }
-
-    var texts: (String, String) {
-        lock.lock()
-        defer { lock.unlock() }
-        return (String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
-    }
 }

@@ -71,8 +71,12 @@ import Testing
     @Test func participantCodeCannotLeaveItsSandboxAndLimitsHold() async throws {
         let modules = try Self.fixture()
         defer { try? FileManager.default.removeItem(atPath: modules) }
-        // A secret in the server's environment (an LLM key would be one) must not reach the sandbox.
-        setenv("OPE_TEST_SECRET", "do-not-leak", 1)
+        // A variable of the server's environment (an LLM key would be one) must not reach the
+        // sandbox. One this process already has: setting one here would race every other test's
+        // Process.run(), which copies the environment (a crash in memcpy when they met).
+        let secret = try #require(
+            ["OPE_TOOLS_VENV", "OPE_BIN", "OPE_VENV", "LOGNAME", "USER"].first { ProcessInfo.processInfo.environment[$0] != nil },
+            "no variable in this process's environment to check with")
         let clock = ManualClock()
         try await TestGateway.runWithWorkspaces(moduleFolders: [modules], clock: clock) { client, store, gateway in
             let port = try #require(client.port)
@@ -96,7 +100,7 @@ import Testing
             let targets: [String: Any] = [
                 "dataDir": store.dataDirectory, "serverPid": Int(getpid()), "serverPort": port, "otherTeamDir": workspaceB.directory,
                 "otherSocket": workspaceB.socketPath ?? "", "otherToken": workspaceB.token, "hiddenTest": modules + "/escape/tests/test_secret.py",
-                "secretVariable": "OPE_TEST_SECRET", "outboundHost": "127.0.0.1", "outboundPort": port,
+                "secretVariable": secret, "outboundHost": "127.0.0.1", "outboundPort": port,
             ]
             let targetsJSON = String(decoding: try JSONSerialization.data(withJSONObject: targets), as: UTF8.self)
             let code =
@@ -167,7 +171,6 @@ import Testing
                 try await group.waitForAll()
             }
         }
-        unsetenv("OPE_TEST_SECRET")
     }
 
     /// A bot plan's `run` step works in the team's folder, which the team controls: it runs in the

@@ -31,17 +31,17 @@ import Testing
         environment["OPE_GRADING_TOKEN"] = GradingFixture.token
         environment["PATH"] = fixture.venv + "/bin:" + (environment["PATH"] ?? "/usr/bin:/bin")
         process.environment = environment
-        let output = Output()
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
         process.standardInput = FileHandle.nullDevice
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil } else { output.append(data) }
-        }
         try process.run()
-        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+        let output = Output(reader: try PipeReader(duplicating: pipe.fileHandleForReading.fileDescriptor))
+        try? pipe.fileHandleForReading.close()
+        defer {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            output.reader.abandon()
+        }
 
         try await waitUntil("ope grade serve listens", timeout: .seconds(60)) {
             guard process.isRunning else { throw WaitFailure("ope grade serve exited (\(process.terminationStatus)):\n\(output.text)") }
@@ -76,12 +76,10 @@ import Testing
     }
 
     /// A process's output, filled from the pipe's callback.
-    final class Output: @unchecked Sendable {
-        private let lock = NSLock()
-        private var data = Data()
-
-        func append(_ chunk: Data) { lock.withLock { data.append(chunk) } }
-        var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
+    /// The server's output as it comes (read by a thread of its own; see PipeReader).
+    struct Output: Sendable {
+        let reader: PipeReader
+        var text: String { String(decoding: reader.data, as: UTF8.self) }
 
         /// The port from the "listening on 127.0.0.1:PORT" line.
         var port: Int? {
