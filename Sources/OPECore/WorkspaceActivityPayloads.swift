@@ -162,10 +162,18 @@ public struct SnapshotPayload: EventPayload {
     public var cells: [Cell]
     /// SHA-256 of the cells as recorded, hex: an unchanged notebook is not recorded again.
     public var hash: String
+    /// The ids of the cells that are new or changed since the notebook's previous snapshot (absent
+    /// on the first): which cells the edits in between touched.
+    public var changed: [String]?
+    /// Who edited the notebook since its previous snapshot (`workspace.edited` events): with one
+    /// editor, as under enforced roles, the changed cells are theirs.
+    public var editors: [String]?
 
-    public init(document: String, cells: [Cell], hash: String) {
+    public init(document: String, cells: [Cell], hash: String, changed: [String]? = nil, editors: [String]? = nil) {
         self.document = document
         self.cells = cells
         self.hash = hash
+        self.changed = changed
+        self.editors = editors
     }
 }

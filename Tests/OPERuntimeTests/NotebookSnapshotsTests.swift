@@ -28,6 +28,18 @@ import Testing
         }
     }
 
+    /// A snapshot names the cells that changed since the notebook's previous one.
+    @Test func changedCellsAreThoseNewOrDifferent() {
+        typealias Cell = SnapshotPayload.Cell
+        let before = [Cell(id: "a", type: "code", source: "x = 1"), Cell(id: "b", type: "markdown", source: "# T"), Cell(id: nil, type: "code", source: "")]
+        let after = [
+            Cell(id: "a", type: "code", source: "x = 1", executionCount: 1, output: "1\n"), Cell(id: "b", type: "markdown", source: "# T"),
+            Cell(id: "c", type: "code", source: "y = 2"),
+        ]
+        #expect(NotebookSnapshots.changedCells(from: before, to: after) == ["a", "c"], "a ran (new output), c is new, b is unchanged")
+        #expect(NotebookSnapshots.changedCells(from: after, to: after).isEmpty)
+    }
+
     @Test func aTeamThatEditsGetsASnapshotOfEachChangedNotebookAndALastOneAtTheEnd() async throws {
         let folder = NSTemporaryDirectory() + "ope-snapshots-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: folder) }

@@ -133,7 +133,12 @@ public struct SessionReplay: Codable, Sendable, Hashable {
             return "\(who)'s \(refused.what) refused ×\(refused.count): \(refused.reason)"
         }
         if let snapshot = event.decode(SnapshotPayload.self) {
-            return "snapshot of \(snapshot.document) (\(snapshot.cells.count) cell\(snapshot.cells.count == 1 ? "" : "s"))"
+            var text = "snapshot of \(snapshot.document) (\(snapshot.cells.count) cell\(snapshot.cells.count == 1 ? "" : "s"))"
+            if let changed = snapshot.changed, !changed.isEmpty {
+                text += ": \(changed.count) changed"
+                if let editors = snapshot.editors, !editors.isEmpty { text += " by " + editors.joined(separator: ", ") }
+            }
+            return text
         }
         if let formed = event.decode(SessionFormedPayload.self) { return "team formed on \(formed.module): " + formed.members.joined(separator: ", ") }
         if let phase = event.decode(PhaseChangedPayload.self) { return "session \(phase.phase.rawValue)" }

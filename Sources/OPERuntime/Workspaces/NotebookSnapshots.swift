@@ -53,6 +53,10 @@ public actor NotebookSnapshots: Service {
     private var edited: [String: [String]] = [:]
     /// The hash of each notebook's last snapshot, per session.
     private var hashes: [String: [String: String]] = [:]
+    /// Each notebook's cells at its last snapshot, per session, to say which cells changed.
+    private var lastCells: [String: [String: [SnapshotPayload.Cell]]] = [:]
+    /// Who edited each notebook since its last snapshot, per session.
+    private var editors: [String: [String: [String]]] = [:]
     /// How many timed passes have run (tests wait on it).
     public private(set) var passes = 0
 
@@ -105,14 +109,19 @@ public actor NotebookSnapshots: Service {
             guard let session = event.session else { continue }
             if let edit = event.decode(EditedPayload.self) {
                 hot[session] = clock.now
-                if let document = edit.document.map(Self.path), document.hasSuffix(".ipynb"), !(edited[session]?.contains(document) ?? false) {
-                    edited[session, default: []].append(document)
+                if let document = edit.document.map(Self.path), document.hasSuffix(".ipynb") {
+                    if !(edited[session]?.contains(document) ?? false) { edited[session, default: []].append(document) }
+                    if let editor = event.actor, !(editors[session]?[document]?.contains(editor) ?? false) {
+                        editors[session, default: [:]][document, default: []].append(editor)
+                    }
                 }
             } else if let change = event.decode(PhaseChangedPayload.self), change.phase.isOver, hot[session] != nil || hashes[session] != nil {
                 await snapshot(session, final: true)
                 hot[session] = nil
                 edited[session] = nil
                 hashes[session] = nil
+                lastCells[session] = nil
+                editors[session] = nil
             }
         }
     }
@@ -146,10 +155,16 @@ public actor NotebookSnapshots: Service {
                     notebook = nil
                 }
                 guard let notebook else { continue }
-                let payload = Self.payload(document: document, notebook: notebook)
+                var payload = Self.payload(document: document, notebook: notebook)
                 guard hashes[session]?[document] != payload.hash else { continue }
+                if let before = lastCells[session]?[document] {
+                    payload.changed = Self.changedCells(from: before, to: payload.cells)
+                    payload.editors = editors[session]?[document]
+                }
                 _ = try await events.append(EventDraft(time: clock.now, type: .workspaceSnapshot, actor: "system", session: session, payload: payload))
                 hashes[session, default: [:]][document] = payload.hash
+                lastCells[session, default: [:]][document] = payload.cells
+                editors[session]?[document] = nil
             } catch {
                 logger.debug("notebook not snapshotted", metadata: ["session": "\(session)", "document": "\(document)", "error": "\(error)"])
             }
@@ -221,6 +236,17 @@ public actor NotebookSnapshots: Service {
         encoder.outputFormatting = [.sortedKeys]
         let canonical = (try? encoder.encode(cells)).map { String(decoding: $0, as: UTF8.self) } ?? ""
         return SnapshotPayload(document: document, cells: cells, hash: SecretToken.hash(canonical))
+    }
+
+    /// The ids of the cells in `after` that are new or whose type, source or output differ from
+    /// the cell of the same id in `before`.
+    public static func changedCells(from before: [SnapshotPayload.Cell], to after: [SnapshotPayload.Cell]) -> [String] {
+        var previous: [String: SnapshotPayload.Cell] = [:]
+        for cell in before { if let id = cell.id { previous[id] = cell } }
+        return after.compactMap { cell in
+            guard let id = cell.id else { return nil }
+            return previous[id] == cell ? nil : id
+        }
     }
 
     /// nbformat's multiline text: a string, or a list of lines.
