@@ -9,11 +9,13 @@ import OPEWorkspaces
 struct ActivityBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "activity",
-        abstract: "Yjs edit and kernel run round trips: directly, through the proxy with inspection off, and with it on (#18's target: < 1 ms added at p99).",
+        abstract:
+            "Yjs edit and kernel run round trips: through nginx, through OPE's proxy with inspection off, and with it on (#18's target: < 1 ms added at p99).",
         discussion: """
             Starts an OPE gateway in this process twice, with the proxy's inspection of members' sockets off and then on, each with \
-            one real JupyterLab (sandbox off, so it also listens on TCP and can be reached directly), and runs scripts/activity_bench.py \
-            against the workspace directly and through the proxy. Rounds alternate direct and proxy, so machine noise hits both.
+            one real JupyterLab, and runs scripts/activity_bench.py against it through nginx (a plain reverse proxy on its unix \
+            socket: the baseline, since a workspace listens on a unix socket only) and through OPE's proxy. Rounds alternate, so \
+            machine noise hits both. Needs nginx (make bench installs it).
             """
     )
     @Option(help: "Round trips of each kind per target and round.") var count: Int = 200
@@ -21,6 +23,7 @@ struct ActivityBench: AsyncParsableCommand {
     @Option(help: "Python virtualenv holding JupyterLab.") var venv: String = ".venv"
     @Option(help: "Folder of modules (python-intro is used).") var modules: String = "examples/modules"
     @Option(help: "The round-trip script.") var script: String = "scripts/activity_bench.py"
+    @Option(help: "The nginx binary.") var nginx: String = "/usr/sbin/nginx"
 
     func run() async throws {
         let venv = URL(fileURLWithPath: self.venv).standardizedFileURL.path
@@ -34,9 +37,14 @@ struct ActivityBench: AsyncParsableCommand {
                 folder: folder + "/\(inspects)", venv: venv, modules: modules, warmPool: 0, users: 2, sandboxed: false, inspects: inspects)
             let (session, _) = try await gateway.pairAndWait(0)
             let workspace = try await gateway.workspace(session)
-            guard workspace.socketPath == nil else { throw CLIError("the workspace listens on a unix socket only; the direct target needs TCP") }
+            let upstream = workspace.socketPath.map { "unix:" + $0 } ?? String(workspace.origin.dropFirst("http://".count))
+            let nginxPort = try LoopbackPort.free()
+            let nginx = try NginxProxy.start(
+                binary: self.nginx, folder: folder + "/nginx-\(inspects)", port: nginxPort, upstream: upstream, token: workspace.token)
+            defer { nginx.stop() }
+            try await Task.sleep(for: .milliseconds(500))
             let targets: [(name: String, base: String, header: String)] = [
-                ("direct", workspace.origin + workspace.path, "Authorization: token \(workspace.token)"),
+                ("nginx", "http://127.0.0.1:\(nginxPort)" + workspace.path, "X-Bench: nginx"),
                 (
                     inspects ? "proxy, inspection on" : "proxy, inspection off", "http://127.0.0.1:\(gateway.port)" + workspace.path,
                     "Authorization: Bearer \(gateway.tokens[0])"
@@ -56,7 +64,7 @@ struct ActivityBench: AsyncParsableCommand {
                 }
             }
             for target in targets {
-                let name = inspects ? target.name + (target.name == "direct" ? " (2nd)" : "") : target.name
+                let name = inspects ? target.name + (target.name == "nginx" ? " (2nd)" : "") : target.name
                 table.append((name, samples[target.name]!.edits, samples[target.name]!.runs))
             }
             try await gateway.stop()
@@ -73,12 +81,12 @@ struct ActivityBench: AsyncParsableCommand {
                     format: "  %@ %8.2f  %8.2f  %8.2f  %8.2f", row.name.padding(toLength: 24, withPad: " ", startingAt: 0), at(row.edits, 0.5),
                     at(row.edits, 0.99), at(row.runs, 0.5), at(row.runs, 0.99)))
         }
-        // Each proxy row against the direct row measured beside it (same JupyterLab, same rounds).
+        // Each proxy row against the nginx row measured beside it (same JupyterLab, same rounds).
         let off = (table[1].edits, table[1].runs, table[0].edits, table[0].runs)
         let on = (table[3].edits, table[3].runs, table[2].edits, table[2].runs)
         print(
             String(
-                format: "  the proxy adds at p99: inspection off: edit %+.2f, run %+.2f; inspection on: edit %+.2f, run %+.2f",
+                format: "  OPE's proxy vs nginx at p99: inspection off: edit %+.2f, run %+.2f; inspection on: edit %+.2f, run %+.2f",
                 at(off.0, 0.99) - at(off.2, 0.99), at(off.1, 0.99) - at(off.3, 0.99), at(on.0, 0.99) - at(on.2, 0.99), at(on.1, 0.99) - at(on.3, 0.99)))
         print(
             String(

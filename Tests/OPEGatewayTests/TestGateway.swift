@@ -21,6 +21,11 @@ import Testing
 /// fast the machine is. Real processes (JupyterLab, MariaDB) still take the time they take.
 struct TestGateway {
     static let password = "correct-horse"
+    /// How long a test server keeps an idle kept-alive connection: the test client holds one
+    /// across long waits (a workspace starting on a busy machine), and it does not reconnect when
+    /// the server closes it ("I/O on closed channel"). The read timeout itself is tested apart.
+    static let keepAlive = Duration.seconds(15 * 60)
+
     static var examples: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("examples/modules").path
@@ -51,6 +56,7 @@ struct TestGateway {
             try await store.users.create(User(username: name, displayName: name.capitalized, role: role), password: password, actor: "test")
         }
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: moduleFolders)
+        configuration.connections.readTimeout = Self.keepAlive
         configuration.runtime.clock = clock
         configuration.metricsToken = metricsToken
         let (app, gateway) = try await buildApplication(configuration, store: store)
@@ -106,6 +112,7 @@ struct TestGateway {
             try await store.users.create(User(username: name, displayName: name.capitalized, role: role), password: password, actor: "test")
         }
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: moduleFolders)
+        configuration.connections.readTimeout = Self.keepAlive
         let venv = try venv ?? Self.venv
         configuration.runtime.venv = try Self.venv
         let sandbox = try await Self.sandbox(for: folder)
