@@ -14,13 +14,12 @@ import os
 import sys
 import time
 
-from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_lib import accounts, chromium, wait  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--base-url", required=True)
@@ -33,11 +32,7 @@ args = parser.parse_args()
 os.makedirs(args.artifacts, exist_ok=True)
 base = args.base_url.rstrip("/")
 
-passwords = {}
-for line in open(args.credentials, encoding="utf-8"):
-    parts = line.split()
-    if len(parts) == 3 and parts[1] in ("participant", "instructor", "admin"):
-        passwords[parts[0]] = parts[2]
+passwords = {user: password for user, (_, password) in accounts(args.credentials).items()}
 
 shots = []
 drivers = {}
@@ -54,13 +49,7 @@ SIZES = ((1366, 850), (1024, 768))  # a common laptop, and a small classroom scr
 
 
 def browser(name, width=1366, height=850):
-    options = Options()
-    options.binary_location = args.chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", f"--window-size={width},{height}",
-                 "--disable-extensions", "--no-first-run", "--password-store=basic"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(args.chromedriver), options=options)
-    driver.set_page_load_timeout(60)
+    driver = chromium(args.chromium, args.chromedriver, width, height)
     drivers[name] = driver
     resize(driver, width, height)  # the viewport, not the window, is what a page gets
     return driver
@@ -70,15 +59,6 @@ def shot(driver, name):
     path = os.path.join(args.artifacts, f"{len(shots) + 1:02d}-{name}.png")
     driver.save_screenshot(path)
     shots.append(path)
-
-
-def wait(driver, condition, what, timeout=30):
-    try:
-        # A page that re-renders between finding an element and reading it is looked at again at
-        # the next poll, not failed.
-        return WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: condition(d))
-    except TimeoutException:
-        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def resize(driver, width, height):
@@ -194,6 +174,7 @@ def check_dashboard_first_screen_and_research(teacher, session):
 def check_leaving_a_session(leaver, partner):
     """A member leaves the session (after confirming) and the partner's page says so."""
     from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
     leaver.find_element(By.ID, "leave-session").click()
     alert = WebDriverWait(leaver, 10).until(expected_conditions.alert_is_present())
     assert "Leave this team for good?" in alert.text, alert.text
@@ -472,7 +453,7 @@ try:
     carol.execute_script("arguments[0].scrollIntoView({block: 'center'});", first_code)
     first_code.click()
     # Run the schema cell, step over the text, list the tables, select the students.
-    keys = webdriver.ActionChains(carol)
+    keys = ActionChains(carol)
     for _ in range(4):
         keys.key_down(Keys.SHIFT).send_keys(Keys.ENTER).key_up(Keys.SHIFT)
     keys.perform()

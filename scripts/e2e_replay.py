@@ -17,12 +17,10 @@ import os
 import sys
 import time
 
-from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_lib import accounts, chromium, sign_in, wait as lib_wait  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--base-url", required=True)
@@ -36,11 +34,7 @@ args = parser.parse_args()
 os.makedirs(args.artifacts, exist_ok=True)
 base = args.base_url.rstrip("/")
 
-passwords = {}
-for line in open(args.credentials, encoding="utf-8"):
-    parts = line.split()
-    if len(parts) == 3 and parts[1] in ("participant", "instructor", "admin"):
-        passwords[parts[0]] = (parts[1], parts[2])
+passwords = accounts(args.credentials)
 
 step_name = "start"
 figures = {}
@@ -53,10 +47,7 @@ def step(name):
 
 
 def wait(driver, condition, what, timeout=30):
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: condition(d))
-    except TimeoutException:
-        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+    return lib_wait(driver, condition, what, timeout, poll=0.1)
 
 
 def shot(driver, name):
@@ -89,23 +80,13 @@ def open_replay(driver, session):
     return time.monotonic() - began
 
 
-options = Options()
-options.binary_location = args.chromium
-for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1366,900",
-             "--disable-extensions", "--no-first-run", "--password-store=basic"):
-    options.add_argument(flag)
 driver = None
 try:
-    driver = webdriver.Chrome(service=Service(args.chromedriver), options=options)
-    driver.set_page_load_timeout(60)
+    driver = chromium(args.chromium, args.chromedriver, 1366, 900)
 
     step("an instructor signs in")
     instructor = next(name for name, (role, _) in passwords.items() if role == "instructor")
-    driver.get(base + "/login")
-    driver.find_element(By.ID, "username").send_keys(instructor)
-    driver.find_element(By.ID, "password").send_keys(passwords[instructor][1])
-    driver.find_element(By.ID, "sign-in").click()
-    wait(driver, lambda d: "/login" not in d.current_url, "signed in")
+    sign_in(driver, base, instructor, passwords[instructor][1])
 
     step("the research page leads to the replay")
     driver.get(base + "/research")

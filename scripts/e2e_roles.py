@@ -24,13 +24,11 @@ import sys
 import time
 import traceback
 
-from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
-from selenium.webdriver.chrome.options import Options
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import WebDriverWait
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from e2e_lib import accounts, chromium, sign_in as lib_sign_in, wait  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--base-url", required=True)
@@ -43,11 +41,7 @@ args = parser.parse_args()
 os.makedirs(args.artifacts, exist_ok=True)
 base = args.base_url.rstrip("/")
 
-passwords = {}
-for line in open(args.credentials, encoding="utf-8"):
-    parts = line.split()
-    if len(parts) == 3 and parts[1] in ("participant", "instructor", "admin"):
-        passwords[parts[0]] = parts[2]
+passwords = {user: password for user, (_, password) in accounts(args.credentials).items()}
 
 drivers = {}
 step_name = "start"
@@ -61,13 +55,7 @@ def step(name):
 
 
 def browser(name):
-    options = Options()
-    options.binary_location = args.chromium
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1366,850",
-                 "--disable-extensions", "--no-first-run", "--password-store=basic"):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(args.chromedriver), options=options)
-    driver.set_page_load_timeout(60)
+    driver = chromium(args.chromium, args.chromedriver)
     drivers[name] = driver
     return driver
 
@@ -78,19 +66,8 @@ def shot(driver, name):
     driver.save_screenshot(os.path.join(args.artifacts, f"roles-{shots:02d}-{name}.png"))
 
 
-def wait(driver, condition, what, timeout=30):
-    try:
-        return WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=(StaleElementReferenceException,)).until(lambda d: condition(d))
-    except TimeoutException:
-        raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 def sign_in(driver, user):
-    driver.get(base + "/login")
-    driver.find_element(By.ID, "username").send_keys(user)
-    driver.find_element(By.ID, "password").send_keys(passwords[user])
-    driver.find_element(By.ID, "sign-in").click()
-    wait(driver, lambda d: "/login" not in d.current_url, f"{user} signed in")
+    lib_sign_in(driver, base, user, passwords[user])
 
 
 def in_frame(driver):
