@@ -23,8 +23,8 @@ public struct CommandRunner: Sendable {
     /// - Parameters:
     ///   - environment: variables set for the program, over this process's own unless
     ///     `inheritEnvironment` is false.
-    ///   - input: text for its standard input (at most 32 KiB: it is written to the pipe before
-    ///     the program starts, so no write can block or meet a closed pipe).
+    ///   - input: text for its standard input (at most 32 KiB: it is written to a file the
+    ///     program reads, so no write can block or meet a closed pipe).
     ///   - separateErrorOutput: keep standard error apart in ``Result/errorOutput``.
     public func run(
         _ arguments: [String], in directory: String? = nil, environment: [String: String]? = nil, inheritEnvironment: Bool = true,
@@ -39,28 +39,46 @@ public struct CommandRunner: Sendable {
         } else if let environment {
             process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         }
+        var inputFile: FileHandle?
+        defer { try? inputFile?.close() }
         if let input {
             let data = Data(input.utf8)
             guard data.count <= Self.maxInput else {
                 throw CommandError("input of \(data.count) bytes is more than \(Self.maxInput) for \(arguments.first ?? "")")
             }
-            let stdin = Pipe()
-            try stdin.fileHandleForWriting.write(contentsOf: data)
-            try stdin.fileHandleForWriting.close()
-            process.standardInput = stdin
+            // A file, not a Pipe: with a Pipe whose write end was closed before the start,
+            // Foundation closed that end a second time (see the note on the output below).
+            let file = NSTemporaryDirectory() + "ope-input-\(UUID().uuidString)"
+            guard FileManager.default.createFile(atPath: file, contents: data, attributes: [.posixPermissions: 0o600]),
+                let handle = FileHandle(forReadingAtPath: file)
+            else { throw CommandError("cannot write the input of \(arguments.first ?? "") to \(file)") }
+            try? FileManager.default.removeItem(atPath: file)  // the open handle keeps it readable
+            inputFile = handle
+            process.standardInput = handle
         } else {
             process.standardInput = FileHandle.nullDevice
         }
         let pipe = Pipe()
         let errorPipe = separateErrorOutput ? Pipe() : pipe
-        process.standardOutput = pipe
-        process.standardError = errorPipe
+        // Two different Pipes, or one pipe's write end given as a FileHandle to both: Foundation
+        // closes a Pipe's write end in this process after the start, once for each stream it was
+        // given as, and closing one descriptor twice closes whatever another thread opened under
+        // that number in between (a NIO socket: EBADF, and the test process crashed).
+        if separateErrorOutput {
+            process.standardOutput = pipe
+            process.standardError = errorPipe
+        } else {
+            process.standardOutput = pipe.fileHandleForWriting
+            process.standardError = pipe.fileHandleForWriting
+        }
         let exited = AsyncStream<Int32>.makeStream(bufferingPolicy: .bufferingNewest(1))
         process.terminationHandler = { process in
             exited.continuation.yield(process.terminationStatus)
             exited.continuation.finish()
         }
         try process.runWithSignalsUnblocked()
+        // Given as a FileHandle, the shared write end is this process's to close (once).
+        if !separateErrorOutput { try? pipe.fileHandleForWriting.close() }
         // Read by threads that own duplicates of the read ends; Foundation's own handles are
         // closed now (the child has its copies, and Process closed the write ends).
         let reader = try PipeReader(duplicating: pipe.fileHandleForReading.fileDescriptor)

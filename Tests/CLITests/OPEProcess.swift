@@ -112,10 +112,13 @@ final class RunningProcess: @unchecked Sendable {
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
+        // One pipe's write end as a FileHandle for both streams, closed here once: given the Pipe
+        // twice, Foundation would close its write end twice (see CommandRunner).
+        process.standardOutput = pipe.fileHandleForWriting
+        process.standardError = pipe.fileHandleForWriting
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        try? pipe.fileHandleForWriting.close()
         reader = try PipeReader(duplicating: pipe.fileHandleForReading.fileDescriptor, limit: 16 << 20)
         try? pipe.fileHandleForReading.close()
     }

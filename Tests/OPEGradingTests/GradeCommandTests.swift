@@ -32,10 +32,12 @@ import Testing
         environment["PATH"] = fixture.venv + "/bin:" + (environment["PATH"] ?? "/usr/bin:/bin")
         process.environment = environment
         let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
+        // The write end as a FileHandle for both streams, closed once here (see CommandRunner).
+        process.standardOutput = pipe.fileHandleForWriting
+        process.standardError = pipe.fileHandleForWriting
         process.standardInput = FileHandle.nullDevice
         try process.run()
+        try? pipe.fileHandleForWriting.close()
         let output = Output(reader: try PipeReader(duplicating: pipe.fileHandleForReading.fileDescriptor))
         try? pipe.fileHandleForReading.close()
         defer {
