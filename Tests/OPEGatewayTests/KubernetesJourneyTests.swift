@@ -166,6 +166,7 @@ import Testing
             let store = try Store(dataDirectory: folder, hasher: PasswordHasher(logN: 8, blockSize: 8, parallelism: 1))
             var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: [folder + "/kubernetes-modules"])
             configuration.connections.readTimeout = TestGateway.keepAlive
+            configuration.connections.headerTimeout = TestGateway.keepAlive
             configuration.runtime.kubernetes = .init(client: kube, namespace: Self.namespace)
             var backend = KubernetesWorkspaceBackend.Configuration(namespace: Self.namespace)
             backend.resolve = { jupyter.resolve($0) }

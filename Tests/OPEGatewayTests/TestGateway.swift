@@ -21,9 +21,10 @@ import Testing
 /// fast the machine is. Real processes (JupyterLab, MariaDB) still take the time they take.
 struct TestGateway {
     static let password = "correct-horse"
-    /// How long a test server keeps an idle kept-alive connection: the test client holds one
-    /// across long waits (a workspace starting on a busy machine), and it does not reconnect when
-    /// the server closes it ("I/O on closed channel"). The read timeout itself is tested apart.
+    /// How long a test server keeps a quiet connection (before its first request, and between
+    /// requests): the test client opens one when the test starts and holds it across long waits
+    /// (a warm pool filling on a busy machine) and does not reconnect when the server closes it
+    /// ("I/O on closed channel"). The header and read timeouts themselves are tested apart.
     static let keepAlive = Duration.seconds(15 * 60)
 
     static var examples: String {
@@ -57,6 +58,7 @@ struct TestGateway {
         }
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: moduleFolders)
         configuration.connections.readTimeout = Self.keepAlive
+        configuration.connections.headerTimeout = Self.keepAlive
         configuration.runtime.clock = clock
         configuration.metricsToken = metricsToken
         let (app, gateway) = try await buildApplication(configuration, store: store)
@@ -113,6 +115,7 @@ struct TestGateway {
         }
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: moduleFolders)
         configuration.connections.readTimeout = Self.keepAlive
+        configuration.connections.headerTimeout = Self.keepAlive
         let venv = try venv ?? Self.venv
         configuration.runtime.venv = try Self.venv
         let sandbox = try await Self.sandbox(for: folder)
