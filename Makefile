@@ -39,6 +39,7 @@ bench: venv
 	$(SWIFT) build -c release --product ope-bench
 	.build/release/ope-bench events
 	.build/release/ope-bench proxy --venv .venv
+	.build/release/ope-bench activity --venv .venv
 
 # House style (.swift-format; the toolchain ships swift-format). CI runs `make lint`; `make format` fixes.
 lint:

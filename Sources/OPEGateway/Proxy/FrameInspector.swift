@@ -41,7 +41,7 @@ final class FrameInspector: Sendable {
         if case .terminal(let name) = socket {
             Task { [proxy, member, session, logger] in
                 let payload = TerminalPayload(action: "opened", terminal: name, role: proxy.role(of: member, in: session))
-                await proxy.record(.workspaceTerminal, payload, user: member, session: session, logger: logger)
+                recordLater(.workspaceTerminal, payload)
             }
         }
     }
@@ -78,7 +78,7 @@ final class FrameInspector: Sendable {
                 let payload = ExecutedPayload(
                     cell: request.cell, code: request.code, outcome: "refused", errorName: "ReadOnly", errorValue: reason, kernel: kernel.kernel,
                     role: role)
-                await proxy.record(.workspaceExecuted, payload, user: member, session: session, logger: logger)
+                recordLater(.workspaceExecuted, payload)
                 return (false, KernelActivity.refusal(request: request.header, session: request.session, reason: reason, at: now))
             }
             kernel.started(request.id, code: request.code, cell: request.cell, at: now)
@@ -106,7 +106,13 @@ final class FrameInspector: Sendable {
         let payload = ExecutedPayload(
             cell: run.cell, code: run.code, outcome: outcome, errorName: run.errorName, errorValue: run.errorValue,
             output: run.output.isEmpty ? nil : run.output, executionCount: count, durationMs: duration, kernel: kernel.kernel, role: role)
-        await proxy.record(.workspaceExecuted, payload, user: member, session: session, logger: logger)
+        recordLater(.workspaceExecuted, payload)
+    }
+
+    /// Appends an event without holding up the frame it is about: the relay never waits for the
+    /// log's commit.
+    private func recordLater(_ type: EventType, _ payload: some EventPayload) {
+        Task { [proxy, member, session, logger] in await proxy.record(type, payload, user: member, session: session, logger: logger) }
     }
 
     /// The socket closed: what is still counted is recorded.
@@ -137,11 +143,11 @@ final class FrameInspector: Sendable {
         case .other: kind = what ?? "other"
         }
         let payload = RefusedPayload(what: kind, reason: reason, document: document, count: count, role: role)
-        await proxy.record(.workspaceRefused, payload, user: member, session: session, logger: logger)
+        recordLater(.workspaceRefused, payload)
     }
 
     private func recordInput(_ terminal: String, _ tally: (count: Int, bytes: Int)) async {
         let payload = TerminalPayload(action: "input", terminal: terminal, inputs: tally.count, bytes: tally.bytes, role: role)
-        await proxy.record(.workspaceTerminal, payload, user: member, session: session, logger: logger)
+        recordLater(.workspaceTerminal, payload)
     }
 }

@@ -345,8 +345,9 @@ struct WorkspaceProxyController {
                                 guard let (opcode, data) = try assembler.add(frame) else { continue }
                                 if opcode == .text {
                                     let text = String(buffer: data)
-                                    await inspector?.fromWorkspace(text)
                                     try await outbound.write(.text(text))
+                                    // After the member has it: looking never delays a frame.
+                                    await inspector?.fromWorkspace(text)
                                 } else {
                                     try await outbound.write(.binary(data))
                                 }

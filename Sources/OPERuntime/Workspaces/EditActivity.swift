@@ -99,10 +99,15 @@ public final class EditActivity: Service, Sendable {
         }
         guard let due else { return }
         let payload = EditedPayload(updates: due.updates, document: edit.document, bytes: due.bytes, role: edit.role)
-        do {
-            _ = try await events.append(EventDraft(time: now, type: .workspaceEdited, actor: edit.user, session: edit.session, payload: payload))
-        } catch {
-            logger.warning("edit activity not recorded", metadata: ["session": "\(edit.session)", "user": "\(edit.user)", "error": "\(error)"])
+        let draft = EventDraft(time: now, type: .workspaceEdited, actor: edit.user, session: edit.session, payload: payload)
+        // Appended on its own: the proxy relays the member's keystroke without waiting for the
+        // log's commit (an fsync).
+        Task { [events] in
+            do {
+                _ = try await events.append(draft)
+            } catch {
+                logger.warning("edit activity not recorded", metadata: ["session": "\(edit.session)", "user": "\(edit.user)", "error": "\(error)"])
+            }
         }
     }
 
