@@ -64,7 +64,7 @@ final class FrameInspector: Sendable {
             if case .readOnly(let reason) = decision {
                 // Kept from the team like any change (a later change of this page builds on it), but
                 // JupyterLab's own bookkeeping is not something the member tried to do.
-                if kind == .edit { await refuse("edit", reason: reason, bytes: data.readableBytes) }
+                if kind == .edit { await refuse(reason: reason, bytes: data.readableBytes) }
                 return (false, [])
             }
             if kind == .edit, EditActivity.isDocumentUpdate(data), proxy.notesEdits {
@@ -87,7 +87,7 @@ final class FrameInspector: Sendable {
             guard text.hasPrefix("[\"stdin\"") else { return (true, []) }
             if case .readOnly(let reason) = decision {
                 // Told with the first refused keystroke, then about once a minute.
-                let tell = await refuse("terminal", reason: reason, bytes: text.utf8.count)
+                let tell = await refuse(reason: reason, bytes: text.utf8.count)
                 let notice = JSONValue.array([.string("stdout"), .string("\r\n\u{1b}[33m[OPE] read-only: \(reason)\u{1b}[0m\r\n")])
                 return (false, tell ? [notice.jsonText] : [])
             }
@@ -124,23 +124,23 @@ final class FrameInspector: Sendable {
 
     /// Counts a refused frame; whether it was recorded (the first, then about once a minute).
     @discardableResult
-    private func refuse(_ what: String, reason: String, bytes: Int) async -> Bool {
+    private func refuse(reason: String, bytes: Int) async -> Bool {
         let due = tallies.withLock { tallies -> Int? in
             tallies.lastReason = reason
             return tallies.refused.add(bytes: bytes, at: now)?.count
         }
         guard let due else { return false }
-        await recordRefused(due, reason: reason, what: what)
+        await recordRefused(due, reason: reason)
         return true
     }
 
-    private func recordRefused(_ count: Int, reason: String, what: String? = nil) async {
+    private func recordRefused(_ count: Int, reason: String) async {
         let kind: String
         switch socket {
         case .collaboration: kind = "edit"
         case .kernel: kind = "execute"
         case .terminal: kind = "terminal"
-        case .other: kind = what ?? "other"
+        case .other: kind = "other"  // never: only the three kinds above are looked into
         }
         let payload = RefusedPayload(what: kind, reason: reason, document: document, count: count, role: role)
         recordLater(.workspaceRefused, payload)

@@ -8,7 +8,7 @@ import OPECore
 /// Only the proxy and the workspace know the token, and the proxy drops any `X-OPE-*` header a
 /// browser sends, so the workspace can trust the pair: JupyterLab then shows each member under
 /// their name (collaborators' cursors, the collaborators panel, `/api/me`).
-struct WorkspaceIdentity: Sendable, Hashable, Encodable {
+struct WorkspaceIdentity: Sendable, Hashable {
     static let header = "X-OPE-Identity"
     static let signatureHeader = "X-OPE-Identity-Signature"
 
@@ -19,11 +19,6 @@ struct WorkspaceIdentity: Sendable, Hashable, Encodable {
     /// One of JupyterLab's collaborator colours, by seat, so a team's colours do not clash.
     var color: String
     var role: String?
-
-    enum CodingKeys: String, CodingKey {
-        case username, name, initials, color, role
-        case displayName = "display_name"
-    }
 
     init(user: User, seat: Int?, role: String?) {
         username = user.username
@@ -43,11 +38,16 @@ struct WorkspaceIdentity: Sendable, Hashable, Encodable {
 
     /// The two headers: the identity as URL-safe base64 JSON, and its HMAC-SHA256 keyed with `token`.
     func headers(token: String) -> [(name: String, value: String)] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let json = (try? encoder.encode(self)) ?? Data()
-        let value = json.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        // Built for every proxied request: OPE's own JSON writer, no encoder to set up each time.
+        var fields: [String: JSONValue] = [
+            "username": .string(username), "name": .string(name), "display_name": .string(displayName), "initials": .string(initials),
+            "color": .string(color),
+        ]
+        if let role { fields["role"] = .string(role) }
+        let value = Data(JSONValue.jsonText(object: fields).utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+            of: "/", with: "_"
+        )
+        .replacingOccurrences(of: "=", with: "")
         return [(Self.header, value), (Self.signatureHeader, Self.sign(value, token: token))]
     }
 

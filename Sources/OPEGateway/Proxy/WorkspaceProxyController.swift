@@ -164,13 +164,7 @@ struct WorkspaceProxyController {
     func role(_ request: Request, context: AppRequestContext) async throws -> Response {
         let (workspace, identity) = try await access(request, context: context)
         let user = identity.user.username
-        let decision = await roles.decisionReading(for: user, in: workspace.session, now: clock.now)
-        var team = roles.team(workspace.session)
-        if team == nil, let live = try await runtime.session(workspace.session) {
-            let module = try await runtime.module(id: live.module)
-            team = WorkspaceRoles.Team(
-                session: live, enforcement: module?.roleEnforcement ?? .off, names: [:], openFiles: module?.tasks.first?.starterFiles ?? [])
-        }
+        let (team, decision) = await roles.reading(for: user, in: workspace.session, now: clock.now)
         var answer: [String: JSONValue] = [
             "user": .string(user), "name": .string(identity.user.displayName), "enforced": .bool(team?.enforcement == .driverEdits),
             "openFiles": .array((team?.openFiles ?? []).map(JSONValue.string)),
@@ -199,7 +193,7 @@ struct WorkspaceProxyController {
         let path = request.head.path ?? request.uri.path
         let action = WorkspaceAction(method: request.method, path: path, workspace: workspace.id)
         if let action, action.changesWork {
-            if case .readOnly(let reason) = await roles.decisionReading(for: identity.user.username, in: workspace.session, now: clock.now) {
+            if case .readOnly(let reason) = await roles.reading(for: identity.user.username, in: workspace.session, now: clock.now).decision {
                 await refused(action.refusal, reason: reason, user: identity.user.username, session: workspace.session, logger: context.logger)
                 throw APIError(.forbidden, "read-only: \(reason)")
             }

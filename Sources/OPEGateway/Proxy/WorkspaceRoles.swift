@@ -107,12 +107,7 @@ final class WorkspaceRoles: Sendable {
             })
         else { return }
         do {
-            guard let live = try await parts.runtime.session(session) else { return }
-            let module = try await parts.runtime.module(id: live.module)
-            var names: [String: String] = [:]
-            for member in live.members { names[member.user] = try await parts.accounts.findUser(member.user)?.displayName ?? member.user }
-            let team = Team(
-                session: live, enforcement: module?.roleEnforcement ?? .off, names: names, openFiles: module?.tasks.first?.starterFiles ?? [])
+            guard let team = try await Self.read(session, parts: parts) else { return }
             entries.withLock { entries in
                 guard entries[session]?.generation == generation else { return }
                 entries[session]!.team = team
@@ -120,6 +115,15 @@ final class WorkspaceRoles: Sendable {
         } catch {
             parts.logger.warning("a workspace's team could not be read", metadata: ["session": "\(session)", "error": "\(error)"])
         }
+    }
+
+    /// The session, its module's roles and files, and its members' names, as the runtime has them now.
+    private static func read(_ session: String, parts: Parts) async throws -> Team? {
+        guard let live = try await parts.runtime.session(session) else { return nil }
+        let module = try await parts.runtime.module(id: live.module)
+        var names: [String: String] = [:]
+        for member in live.members { names[member.user] = try await parts.accounts.findUser(member.user)?.displayName ?? member.user }
+        return Team(session: live, enforcement: module?.roleEnforcement ?? .off, names: names, openFiles: module?.tasks.first?.starterFiles ?? [])
     }
 
     /// The team as last read; nil if it is not followed (or not read yet).
@@ -137,22 +141,17 @@ final class WorkspaceRoles: Sendable {
         return .readOnly(reason(team: team, now: now))
     }
 
-    /// The decision for a request that changes the workspace: from the followed team, or, for a
-    /// team with no sockets here (a script calling the API), read now.
-    func decisionReading(for user: String, in session: String, now: Date) async -> Decision {
-        if let team = team(session) { return Self.decision(for: user, team: team, now: now) }
-        guard let parts = parts.withLock({ $0 }) else { return .allowed }
+    /// The team and what `user` may do in it, for a request: from the followed team, or, for a
+    /// team with no sockets here (a script calling the API), read now. A team that cannot be read
+    /// is read-only, saying so.
+    func reading(for user: String, in session: String, now: Date) async -> (team: Team?, decision: Decision) {
+        if let team = team(session) { return (team, Self.decision(for: user, team: team, now: now)) }
+        guard let parts = parts.withLock({ $0 }) else { return (nil, .allowed) }
         do {
-            guard let live = try await parts.runtime.session(session),
-                let module = try await parts.runtime.module(id: live.module), module.roleEnforcement != .off
-            else { return .allowed }
-            var names: [String: String] = [:]
-            if let driver = live.members.first(where: { $0.role == live.roles.first })?.user {
-                names[driver] = try await parts.accounts.findUser(driver)?.displayName
-            }
-            return Self.decision(for: user, team: Team(session: live, enforcement: module.roleEnforcement, names: names), now: now)
+            let team = try await Self.read(session, parts: parts)
+            return (team, team.map { Self.decision(for: user, team: $0, now: now) } ?? .allowed)
         } catch {
-            return .readOnly("the team's roles could not be checked; try again in a moment")
+            return (nil, .readOnly("the team's roles could not be checked; try again in a moment"))
         }
     }
 
