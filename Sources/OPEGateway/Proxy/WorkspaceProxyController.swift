@@ -339,9 +339,11 @@ struct WorkspaceProxyController {
                                 guard let (opcode, data) = try assembler.add(frame) else { continue }
                                 if opcode == .text {
                                     let text = String(buffer: data)
-                                    try await outbound.write(.text(text))
-                                    // After the member has it: looking never delays a frame.
+                                    // Looked at before it goes on, so a run is noted even when the
+                                    // member closes the socket on its reply; the look is a parse, and
+                                    // the event is appended on its own (never waited for here).
                                     await inspector?.fromWorkspace(text)
+                                    try await outbound.write(.text(text))
                                 } else {
                                     try await outbound.write(.binary(data))
                                 }
