@@ -1,16 +1,13 @@
 import Foundation
 import OPECLI
-import Synchronization
+import OPECore
 
 /// The `ope serve` a load test runs against, as a child process.
 final class LoadTestServer: Sendable {
     let process: Process
-    private let output = OutputBuffer()
-
-    /// Text a child process printed, collected from its pipe's reader thread.
-    final class OutputBuffer: Sendable {
-        let text = Mutex("")
-    }
+    /// What the server prints, read on a thread of its own (see PipeReader for why not a
+    /// readability handler); set once the process runs.
+    private let output: PipeReader
 
     /// The `ope` binary beside this `ope-bench`, where `swift build` puts both; an error naming the path when it is missing.
     static func siblingOPE() throws -> String {
@@ -45,14 +42,8 @@ final class LoadTestServer: Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.standardError
-        let output = self.output
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            // At the pipe's end the handler takes itself off: Dispatch must not watch a closed pipe.
-            if data.isEmpty { handle.readabilityHandler = nil }
-            if !data.isEmpty { output.text.withLock { $0 += String(decoding: data, as: UTF8.self) } }
-        }
         try process.run()
+        output = try PipeReader(duplicating: pipe.fileHandleForReading.fileDescriptor, limit: 1 << 20)
     }
 
     var pid: Int32 { process.processIdentifier }
@@ -61,7 +52,7 @@ final class LoadTestServer: Sendable {
     func waitForURL() async throws -> String {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
-            let text = output.text.withLock { $0 }
+            let text = String(decoding: output.data, as: UTF8.self)
             if let range = text.range(of: readyLine) {
                 let rest = text[range.upperBound...]
                 return String(rest.prefix { !$0.isWhitespace })

@@ -1,13 +1,13 @@
 import Foundation
 import KubeTestSupport
+import OPECore
 import OPETestSupport
-import Synchronization
 
 /// A real program the tests run (kubectl, the Python client): its output, read as it comes.
 final class ToolProcess: Sendable {
     let process: Process
-    private let output = OutputBuffer()
-    private let errors = OutputBuffer()
+    private let output: PipeReader
+    private let errors: PipeReader
 
     /// Starts `executable` with `arguments`; fails saying so if the tool is not installed.
     init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
@@ -24,35 +24,23 @@ final class ToolProcess: Sendable {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
-        let output = self.output
-        let errors = self.errors
         try process.run()
-        // Each pipe is read on a thread of its own, with plain blocking reads until its end: no
-        // Dispatch source watches it, so none can outlive it (a pipe closed under a live
-        // readability handler crashes the whole test process in _dispatch_event_loop_drain).
-        for (pipe, buffer) in [(out, output), (err, errors)] {
-            let handle = pipe.fileHandleForReading
-            Thread.detachNewThread {
-                while true {
-                    let data = handle.availableData
-                    if data.isEmpty { break }
-                    buffer.data.withLock { $0.append(data) }
-                }
-                buffer.ended.withLock { $0 = true }
-            }
-        }
+        // Each pipe is read by a PipeReader: a thread with its own descriptor that retries a read
+        // a signal interrupted (FileHandle.availableData stops the whole test process on EINTR)
+        // and that no Dispatch source watches (see PipeReader).
+        output = try PipeReader(duplicating: out.fileHandleForReading.fileDescriptor, limit: 64 << 20)
+        errors = try PipeReader(duplicating: err.fileHandleForReading.fileDescriptor, limit: 64 << 20)
     }
 
-    var stdout: String { output.data.withLock { String(decoding: $0, as: UTF8.self) } }
-    var stderr: String { errors.data.withLock { String(decoding: $0, as: UTF8.self) } }
+    var stdout: String { String(decoding: output.data, as: UTF8.self) }
+    var stderr: String { String(decoding: errors.data, as: UTF8.self) }
 
     /// Waits for the program to end (bounded) and returns its exit status.
     func wait(timeout: Duration = .seconds(120)) async throws -> Int32 {
         try await waitUntil("\(process.executableURL?.lastPathComponent ?? "the tool") to finish", timeout: timeout) { !self.process.isRunning }
         // The readers have everything once both pipes reached their end.
-        try await waitUntil("the output to be read", timeout: .seconds(30)) {
-            self.output.ended.withLock { $0 } && self.errors.ended.withLock { $0 }
-        }
+        _ = await output.finish(grace: .seconds(10))
+        _ = await errors.finish(grace: .seconds(10))
         return process.terminationStatus
     }
 
@@ -67,10 +55,4 @@ final class ToolProcess: Sendable {
         let status = try await tool.wait()
         return (status, tool.stdout, tool.stderr)
     }
-}
-
-/// Bytes a pipe delivered so far, and whether it has ended.
-final class OutputBuffer: Sendable {
-    let data = Mutex(Data())
-    let ended = Mutex(false)
 }
