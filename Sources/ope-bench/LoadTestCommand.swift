@@ -34,12 +34,21 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "The ope binary that serves (default: ope in the folder of this ope-bench).") var ope: String?
     @Option(
         help: """
-            Layouts to run the same load against, one after the other, comma-separated: all (one ope serve) and cluster \
-            (--cores cores and --edges edges as separate processes, users spread over the edges).
+            Layouts to run the same load against, one after the other, comma-separated: all (one ope serve), cluster \
+            (--cores cores and --edges edges as separate processes, users spread over the edges) and bad (one ope serve, with \
+            bad input beside the load: a team whose bot plan fails on every step, a client sending 1 MiB frames, and 100 \
+            sockets that never read).
             """)
     var layouts: String = "all"
     @Option(help: "With the cluster layout: runtime cores.") var cores: Int = 2
     @Option(help: "With the cluster layout: edges.") var edges: Int = 2
+    @Flag(
+        name: .customLong("reconnect-storm"),
+        help: """
+            After the chat, restart the all-in-one server (SIGTERM, then the same port and data dir) under every open room, \
+            and time everyone reconnecting as the session page does (full jitter, resuming after the last event seen).
+            """)
+    var reconnectStorm = false
 
     /// One layout's figures, for the comparison at the end.
     struct LayoutResult {
@@ -54,8 +63,8 @@ struct LoadTestCommand: AsyncParsableCommand {
     func run() async throws {
         let executable = try ope ?? LoadTestServer.siblingOPE()
         let chosen = layouts.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard !chosen.isEmpty, chosen.allSatisfy({ $0 == "all" || $0 == "cluster" }) else {
-            throw CLIError("--layouts: all, cluster or both (all,cluster)")
+        guard !chosen.isEmpty, chosen.allSatisfy({ ["all", "cluster", "bad"].contains($0) }) else {
+            throw CLIError("--layouts: all, cluster and bad, comma-separated (e.g. all,cluster)")
         }
         guard cores >= 1, edges >= 1 else { throw CLIError("--cores and --edges must be 1 or more") }
         var results: [LayoutResult] = []
@@ -93,18 +102,38 @@ struct LoadTestCommand: AsyncParsableCommand {
         let root = NSTemporaryDirectory() + "ope-loadtest-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
         // Accounts live in the all-in-one server's data dir, or in core 0's.
-        let dataDirs = layout == "all" ? [root + "/all"] : (0..<cores).map { root + "/core\($0)" }
+        let single = layout != "cluster"
+        let dataDirs = single ? [root + "/all"] : (0..<cores).map { root + "/core\($0)" }
+        let modulesFolder =
+            layout == "bad" ? try BadInputLoad.modulesWithBrokenBot(source: self.modulesFolder, folder: root + "/modules") : self.modulesFolder
         print("provisioning \(users) users with API tokens and \(passwordSignIns) with passwords in \(dataDirs[0])")
         let (tokens, passwords) = try await provision(data: dataDirs[0])
         var servers: [LoadTestServer] = []
-        defer { for server in servers { server.stop() } }
+        // The storm's restarted server, stopped at the end like the others.
+        let restarted = Mutex<LoadTestServer?>(nil)
+        defer {
+            for server in servers { server.stop() }
+            restarted.withLock { $0 }?.stop()
+        }
         var bases: [String] = []
         let name: String
-        if layout == "all" {
-            name = "all-in-one"
-            let server = try LoadTestServer(executable: executable, data: dataDirs[0], modules: modulesFolder)
+        var restart: (@Sendable () async throws -> LoadTestServer)?
+        if single {
+            name = layout == "bad" ? "all-in-one, bad input" : "all-in-one"
+            // A storm restarts the server on the port the clients reconnect to.
+            let server = try LoadTestServer(
+                executable: executable, data: dataDirs[0], modules: modulesFolder, port: reconnectStorm ? try LoopbackPort.free() : 0)
             servers.append(server)
             bases.append(try await server.waitForURL())
+            if reconnectStorm {
+                restart = {
+                    guard server.stop() else { throw CLIError("the server did not stop within 30 s of SIGTERM") }
+                    let again = try server.again()
+                    restarted.withLock { $0 = again }
+                    _ = try await again.waitForURL()
+                    return again
+                }
+            }
         } else {
             name = "\(edges) edges + \(cores) cores"
             let token = SecretToken.password() + SecretToken.password()
@@ -134,16 +163,18 @@ struct LoadTestCommand: AsyncParsableCommand {
         }
         print("\(name): \(bases.joined(separator: ", ")), pids \(servers.map { String($0.pid) }.joined(separator: " "))")
         let sampler = ProcessesSampler(
-            pids: servers.map(\.pid), names: layout == "all" ? ["ope"] : (0..<cores).map { "core \($0)" } + (0..<edges).map { "edge \($0)" })
+            pids: servers.map(\.pid), names: single ? ["ope"] : (0..<cores).map { "core \($0)" } + (0..<edges).map { "edge \($0)" })
 
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(connectionPool: .init(idleTimeout: .seconds(60))))
         do {
             let result = try await measure(
                 bases.map { LoadTestHTTP(http: http, base: $0) }, name: name, data: dataDirs, tokens: tokens, passwords: passwords, sampler: sampler,
-                logger: logger)
+                restart: restart, badInput: layout == "bad", logger: logger)
             try await http.shutdown()
             // Every part stops on SIGTERM in moments, as on a rolling upgrade.
-            let unstopped = servers.enumerated().filter { !$0.element.stop() }.map { sampler.names[$0.offset] }
+            let unstopped =
+                servers.enumerated().filter { !$0.element.stop() }.map { sampler.names[$0.offset] }
+                + (restarted.withLock { $0 }.map { $0.stop() } == false ? ["the restarted server"] : [])
             guard unstopped.isEmpty else { throw CLIError("did not stop within 30 s of SIGTERM: \(unstopped.joined(separator: ", "))") }
             return result
         } catch {
@@ -155,14 +186,18 @@ struct LoadTestCommand: AsyncParsableCommand {
     /// Runs the load through `clients` (user i through client i mod count) and prints the figures.
     func measure(
         _ clients: [LoadTestHTTP], name: String, data: [String], tokens: [(String, String)], passwords: [(String, String)], sampler: ProcessesSampler,
-        logger: Logger
+        restart: (@Sendable () async throws -> LoadTestServer)? = nil, badInput: Bool = false, logger: Logger
     ) async throws -> LayoutResult {
         let client = clients[0]
         // Which front door each user goes through, and which module they join (round robin over --module's list).
         let index = Dictionary(uniqueKeysWithValues: tokens.enumerated().map { ($1.0, $0) })
         let moduleList = module.split(separator: ",").map(String.init)
         @Sendable func door(_ user: String) -> LoadTestHTTP { clients[(index[user] ?? 0) % clients.count] }
-        @Sendable func moduleOf(_ user: String) -> String { moduleList[(index[user] ?? 0) % moduleList.count] }
+        // With bad input, the last two users are the team whose bot fails on every step.
+        let brokenTeam = badInput ? Set(tokens.suffix(2).map(\.0)) : []
+        @Sendable func moduleOf(_ user: String) -> String {
+            brokenTeam.contains(user) ? BadInputLoad.brokenBotModule : moduleList[(index[user] ?? 0) % moduleList.count]
+        }
         // 1. Password sign-ins (scrypt), measured on their own.
         let signInStart = ContinuousClock.now
         let signInErrors = try await forEachConcurrently(passwords, limit: 8) { username, password in
@@ -204,7 +239,11 @@ struct LoadTestCommand: AsyncParsableCommand {
         sampler.sample()
 
         // 4. Everyone opens their room and chats.
-        let room = RoomLoad(users: users, messages: messages, interval: interval, logger: logger) { sampler.cpuPerProcess }
+        let room = RoomLoad(users: users, messages: messages, interval: interval, storm: restart != nil, logger: logger) { sampler.cpuPerProcess }
+        /// The storm: when the server was stopped (and its CPU then), how long its restart took, and
+        /// the new process's CPU from ready until every room was back.
+        let storm = StormClock()
+        let bad = BadInputLoad(logger: logger)
         let bySession = sessions.withLock { $0 }
         let members = Dictionary(grouping: bySession.keys, by: { bySession[$0]! })
         let tokenOf = Dictionary(uniqueKeysWithValues: tokens.map { ($0.0, $0.1) })
@@ -220,14 +259,55 @@ struct LoadTestCommand: AsyncParsableCommand {
                 }
             }
             group.addTask {
-                while !room.finished { sampler.sample(); try await Task.sleep(for: .milliseconds(500)) }
+                while !room.finished, storm.figures == nil { sampler.sample(); try await Task.sleep(for: .milliseconds(500)) }
+            }
+            if badInput {
+                // Beside the load from when everyone is connected until everyone has chatted: one
+                // member sends 1 MiB frames into its room, and 100 members (of different teams) each
+                // hold a second socket that never reads.
+                let members = bySession.keys.sorted().filter { !brokenTeam.contains($0) }
+                let url: @Sendable (String) -> String = { user in
+                    door(user).base.replacingOccurrences(of: "http://", with: "ws://") + "/api/sessions/\(bySession[user]!)/ws"
+                }
+                let done: @Sendable () -> Bool = { room.allChatted || room.finished }
+                if let sender = members.first {
+                    group.addTask {
+                        while !room.chatStarted { try await Task.sleep(for: .milliseconds(100)) }
+                        await bad.sendOversizedFrames(url: url(sender), token: tokenOf[sender]!, done: done)
+                    }
+                }
+                let teams = Dictionary(grouping: members.dropFirst(), by: { bySession[$0]! }).values.compactMap(\.first).sorted().prefix(100)
+                for member in teams {
+                    group.addTask {
+                        while !room.chatStarted { try await Task.sleep(for: .milliseconds(100)) }
+                        await bad.holdWithoutReading(url: url(member), token: tokenOf[member]!, done: done)
+                    }
+                }
+            }
+            if let restart {
+                group.addTask {
+                    while !room.allChatted { try await Task.sleep(for: .milliseconds(100)) }
+                    let stopped = ContinuousClock.now
+                    let cpu = sampler.cpuSeconds
+                    storm.figures = (stopped, cpu, 0, 0, 0)
+                    let server = try await restart()
+                    room.serverIsBack()
+                    let back = ContinuousClock.now
+                    let fresh = RSSSampler(pid: server.pid)
+                    let startCPU = fresh.cpuSeconds
+                    while !room.stormSettled { fresh.sample(); try await Task.sleep(for: .milliseconds(200)) }
+                    fresh.sample()
+                    storm.figures = (stopped, cpu, (back - stopped).timeInterval, fresh.cpuSeconds - startCPU, fresh.peak)
+                }
             }
             try await group.waitForAll()
         }
 
         let report = room.report()
-        let roomSeconds = (ContinuousClock.now - roomStart).timeInterval
-        let serverCores = (sampler.cpuSeconds - roomCPUStart) / roomSeconds
+        let stormFigures = storm.figures
+        // With a storm, the first server's figures end where it was stopped.
+        let roomSeconds = ((stormFigures?.stopped ?? ContinuousClock.now) - roomStart).timeInterval
+        let serverCores = ((stormFigures?.cpu ?? sampler.cpuSeconds) - roomCPUStart) / roomSeconds
         let clientCores = (RSSSampler(pid: getpid()).cpuSeconds - ownCPUStart) / roomSeconds
         print("")
         print("=== ope-bench loadtest: \(name), \(users) users, module \(module), \(messages) messages each ===")
@@ -270,7 +350,40 @@ struct LoadTestCommand: AsyncParsableCommand {
                 ProcessInfo.processInfo.activeProcessorCount
             )
         )
-        let errors = signInErrors + joinErrors + unmatched + report.connectErrors + report.missing + report.errorFrames
+        if badInput {
+            let figures = bad.figures
+            let endings = figures.oversizedEndings.sorted { $0.value > $1.value }.map { "\($0.value)x \($0.key)" }.joined(separator: "; ")
+            print("bad input:         1 MiB frames: \(figures.oversizedSent) sent, ended by: \(endings.isEmpty ? "-" : endings)")
+            print("  never reading:   \(figures.nonReadersOpened) sockets held open through the chat, \(figures.nonReadersFailed) could not open")
+            let brokenSession = brokenTeam.compactMap { bySession[$0] }.first
+            if let brokenSession, let folder = data.first {
+                let store = try Store(dataDirectory: folder)
+                var warnings = 0
+                var runs = 0
+                try await store.reader.forEach(EventFilter(session: brokenSession, types: [.botWarning, .botRun])) { page in
+                    for event in page { if event.type == .botWarning { warnings += 1 } else { runs += 1 } }
+                }
+                print("  failing bot:     session \(brokenSession): \(runs) failed runs and \(warnings) warnings recorded")
+            } else {
+                print("  failing bot:     its team never formed")
+            }
+        }
+        var errors = signInErrors + joinErrors + unmatched + report.connectErrors + report.missing + report.errorFrames
+        if let stormFigures {
+            let figures = room.stormReport
+            print(
+                String(
+                    format:
+                        "reconnect storm:   server stopped (SIGTERM) and ready again in %.1f s; %d of %d rooms back, %d gave up, %d attempts failed while it was away",
+                    stormFigures.restart, figures.reconnected, users - report.connectErrors, figures.lost, figures.failedAttempts))
+            print(String(format: "  each reconnect:  %@ (socket opened -> synced)", Self.summary(figures.connect)))
+            print(String(format: "  since it was back: %@ (includes the clients' jitter)", Self.summary(figures.sinceBack)))
+            print(
+                String(
+                    format: "  server:          %.2f s CPU from ready until every room was back, peak RSS %.0f MiB", stormFigures.stormCPU,
+                    Double(stormFigures.peak) / 1024))
+            errors += figures.lost
+        }
         print("errors:            \(errors)")
         return LayoutResult(
             name: name, fanOut: report.fanOut, match: matchLatencies, cpuPerThousand: cpuPerThousand,
@@ -346,5 +459,17 @@ func forEachConcurrently<T: Sendable>(_ items: [(String, T)], limit: Int, _ body
             if let (key, value) = iterator.next() { group.addTask { (try? await body(key, value)) != nil } }
         }
         return errors
+    }
+}
+
+/// What a reconnect storm's orchestration saw: when the server was stopped (and the CPU it had
+/// used by then), how long its restart took, and the new process's CPU and peak memory from
+/// ready until every room was back.
+final class StormClock: Sendable {
+    typealias Figures = (stopped: ContinuousClock.Instant, cpu: Double, restart: Double, stormCPU: Double, peak: Int)
+    private let value = Mutex<Figures?>(nil)
+    var figures: Figures? {
+        get { value.withLock { $0 } }
+        set { value.withLock { $0 = newValue } }
     }
 }

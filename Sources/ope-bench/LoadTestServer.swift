@@ -23,11 +23,13 @@ final class LoadTestServer: Sendable {
     /// the URL; a core's does not.
     let readyLine: String
 
-    /// Starts `EXECUTABLE serve` on a free loopback port, without workspaces, on the data dir `data`.
-    convenience init(executable: String, data: String, modules: String) throws {
+    /// Starts `EXECUTABLE serve` on `port` (0: a free loopback port), without workspaces, on the data dir `data`.
+    convenience init(executable: String, data: String, modules: String, port: Int = 0) throws {
         try self.init(
             executable: executable,
-            arguments: ["serve", "--port", "0", "--data", data, "--modules", modules, "--workspaces", "none", "--no-demo-users", "--log-level", "warning"],
+            arguments: [
+                "serve", "--port", "\(port)", "--data", data, "--modules", modules, "--workspaces", "none", "--no-demo-users", "--log-level", "warning",
+            ],
             readyLine: "OPE is running at "
         )
     }
@@ -35,6 +37,8 @@ final class LoadTestServer: Sendable {
     /// Starts `EXECUTABLE ARGUMENTS` (with `environment` added to this process's).
     init(executable: String, arguments: [String], readyLine: String, environment: [String: String] = [:]) throws {
         self.readyLine = readyLine
+        self.arguments = arguments
+        self.environment = environment
         process = Process()
         process.executableURL = URL(fileURLWithPath: executable).standardizedFileURL
         process.arguments = arguments
@@ -46,7 +50,15 @@ final class LoadTestServer: Sendable {
         output = try PipeReader(duplicating: pipe.fileHandleForReading.fileDescriptor, limit: 1 << 20)
     }
 
+    let arguments: [String]
+    let environment: [String: String]
+
     var pid: Int32 { process.processIdentifier }
+
+    /// The same server started again (same arguments, so the same port and data dir).
+    func again() throws -> LoadTestServer {
+        try LoadTestServer(executable: process.executableURL!.path, arguments: arguments, readyLine: readyLine, environment: environment)
+    }
 
     /// The server's URL, once it prints that it is running (empty for a core, which prints none).
     func waitForURL() async throws -> String {

@@ -8,6 +8,10 @@ import Synchronization
 
 /// The team-room part of a load test: every participant holds a WebSocket, waits until all are
 /// connected, sends its chat messages, and times how long each takes to reach each teammate.
+///
+/// With a reconnect storm, each participant then keeps its socket until the server goes away and
+/// reconnects as the session page does (full jitter over a window growing from 1 s to 10 s,
+/// resuming after the last event it saw), and the load test restarts the server under them.
 final class RoomLoad: Sendable {
     struct Report {
         var connect: [Double]
@@ -15,6 +19,19 @@ final class RoomLoad: Sendable {
         var connectErrors: Int
         var missing: Int
         var errorFrames: Int
+    }
+
+    /// What the reconnect storm did.
+    struct StormReport {
+        /// Each reconnect's last attempt, from opening the socket to the room's `synced`.
+        var connect: [Double]
+        /// From the server being back (its ready line) to each participant's `synced`.
+        var sinceBack: [Double]
+        /// Attempts that failed (the server still down, or refused) before the one that worked.
+        var failedAttempts: Int
+        var reconnected: Int
+        /// Participants that gave up (no room within the storm's bound).
+        var lost: Int
     }
 
     private struct State {
@@ -30,23 +47,47 @@ final class RoomLoad: Sendable {
         /// was done chatting (before any socket closed): the chat phase between them.
         var chatStart: (time: ContinuousClock.Instant, cpu: [Double])?
         var chatEnd: (time: ContinuousClock.Instant, cpu: [Double])?
+        /// Participants done chatting (still connected when there is a storm to come).
+        var chatted = 0
+        /// The last event id each participant saw, to resume from as the page does.
+        var lastIds: [String: Int] = [:]
+        var serverBack: ContinuousClock.Instant?
+        var storm = StormReport(connect: [], sinceBack: [], failedAttempts: 0, reconnected: 0, lost: 0)
     }
 
     let users: Int
     let messages: Int
     let interval: Double
     let logger: Logger
+    /// Whether participants stay connected after chatting, for a reconnect storm.
+    let storm: Bool
     /// Each server process's CPU seconds so far.
     let cpu: @Sendable () -> [Double]
     private let state = Mutex(State())
 
-    init(users: Int, messages: Int, interval: Double, logger: Logger, cpu: @escaping @Sendable () -> [Double]) {
+    init(users: Int, messages: Int, interval: Double, storm: Bool = false, logger: Logger, cpu: @escaping @Sendable () -> [Double]) {
         self.users = users
         self.messages = messages
         self.interval = interval
+        self.storm = storm
         self.logger = logger
         self.cpu = cpu
     }
+
+    /// Whether every participant that connected has sent all its messages (and, with a storm to
+    /// come, is waiting for the server to go away).
+    var allChatted: Bool { state.withLock { $0.chatted + $0.connectErrors >= users } }
+
+    /// Whether everyone has connected (the chat phase began).
+    var chatStarted: Bool { state.withLock { $0.chatStart != nil } }
+
+    /// The server is answering again after its restart: reconnects are timed from now.
+    func serverIsBack() { state.withLock { $0.serverBack = ContinuousClock.now } }
+
+    var stormReport: StormReport { state.withLock { $0.storm } }
+
+    /// Whether every participant of the storm has its room back or gave up.
+    var stormSettled: Bool { state.withLock { $0.storm.reconnected + $0.storm.lost + $0.connectErrors >= users } }
 
     /// The chat phase: its length and each server process's CPU seconds in it.
     var chatPhase: (seconds: Double, cpu: [Double])? {
@@ -76,14 +117,13 @@ final class RoomLoad: Sendable {
         }
     }
 
-    /// One participant's connection, from open to close.
+    /// One participant's connection, from open to close (and, with a storm, its reconnect).
     func run(user: String, token: String, url: String, teammates: Int) async {
         let started = ContinuousClock.now
         let expectedPerMessage = teammates
+        let chatted = Flag()
         do {
-            var configuration = WebSocketClientConfiguration()
-            configuration.additionalHeaders = [.authorization: "Bearer \(token)"]
-            try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, outbound, _ in
+            try await connect(url: url, token: token) { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for try await message in inbound.messages(maxSize: 1 << 20) {
@@ -107,23 +147,78 @@ final class RoomLoad: Sendable {
                         // Let the last messages arrive before closing.
                         try await Task.sleep(for: .seconds(3))
                         self.mark(\.chatEnd)
+                        self.state.withLock { $0.chatted += 1 }
+                        chatted.set()
+                        // With a storm to come the socket stays open until the server goes away
+                        // (the reader then ends, and the group with it).
+                        if self.storm { try await Task.sleep(for: .seconds(24 * 3600)) }
                     }
                     try await group.next()
                     group.cancelAll()
                 }
             }
         } catch {
-            state.withLock { $0.connectErrors += 1 }
-            logger.warning("connection failed", metadata: ["user": "\(user)", "error": "\(error)"])
+            // A storm's socket ends in an error when the server goes away: that is the storm.
+            if !storm || !chatted.isSet {
+                state.withLock { $0.connectErrors += 1 }
+                logger.warning("connection failed", metadata: ["user": "\(user)", "error": "\(error)"])
+            }
         }
+        if storm, chatted.isSet { await reconnect(user: user, token: token, url: url) }
         state.withLock {
             $0.done += 1
+        }
+    }
+
+    /// Reconnects as the session page does after its socket closed: wait 100 ms plus a random
+    /// part of a window that doubles from 1 s up to 10 s with each failure, then open the room
+    /// again after the last event seen.
+    private func reconnect(user: String, token: String, url: String) async {
+        let deadline = ContinuousClock.now + .seconds(300)
+        var retry = 0
+        while ContinuousClock.now < deadline {
+            retry += 1
+            let window = min(10.0, 0.5 * Double(1 << min(retry, 5)))
+            try? await Task.sleep(for: .seconds(0.1 + Double.random(in: 0..<window)))
+            let after = state.withLock { $0.lastIds[user] ?? 0 }
+            let attempt = ContinuousClock.now
+            let synced = Flag()
+            do {
+                try await connect(url: url + (after > 0 ? "?after=\(after)" : ""), token: token) { inbound, _ in
+                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                        guard case .text(let text) = message, text.contains(#""type":"synced""#) else { continue }
+                        let now = ContinuousClock.now
+                        synced.set()
+                        self.state.withLock { state in
+                            state.storm.reconnected += 1
+                            state.storm.connect.append((now - attempt).timeInterval)
+                            if let back = state.serverBack { state.storm.sinceBack.append(max(0, (now - back).timeInterval)) }
+                        }
+                        return
+                    }
+                }
+            } catch {}
+            if synced.isSet { return }
+            state.withLock { $0.storm.failedAttempts += 1 }
+        }
+        state.withLock { $0.storm.lost += 1 }
+    }
+
+    private func connect(
+        url: String, token: String,
+        _ handler: @escaping @Sendable (WebSocketInboundStream, WebSocketOutboundWriter) async throws -> Void
+    ) async throws {
+        var configuration = WebSocketClientConfiguration()
+        configuration.additionalHeaders = [.authorization: "Bearer \(token)"]
+        try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, outbound, _ in
+            try await handler(inbound, outbound)
         }
     }
 
     private func receive(_ text: String, user: String, started: ContinuousClock.Instant) {
         let now = ContinuousClock.now
         guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], let type = object["type"] as? String else { return }
+        if let id = object["id"] as? Int { state.withLock { $0.lastIds[user] = max($0.lastIds[user] ?? 0, id) } }
         switch type {
         case "synced":
             state.withLock {
@@ -149,4 +244,11 @@ final class RoomLoad: Sendable {
         }
         mark(\.chatStart)
     }
+}
+
+/// A yes/no that tasks share.
+private final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }
