@@ -20,6 +20,7 @@ struct EventsBench: AsyncParsableCommand {
     @Option(help: "Concurrent writers (like rooms appending at once); repeat for several runs.") var writers: [Int] = [500, 1000]
     @Option(name: .customLong("baseline-count"), help: "Events for the one-transaction-per-event baseline.") var baselineCount: Int = 2_000
     @Option(help: "Data dir to hold the runs' stores (default: a temporary one, removed afterwards).") var data: String?
+    @Option(help: "Append this run's figures to this file for `ope-bench table` (make bench's one table).") var summary: String?
     @Flag(help: "A run of a few seconds (baseline, then 500 writers) that exits non-zero on a gross regression.") var smoke = false
 
     /// The smoke run fails below this multiple of the baseline's events/s.
@@ -66,6 +67,16 @@ struct EventsBench: AsyncParsableCommand {
         print(Self.table(runs))
         // Each run checked its own store; the sum is what scripts and tests read.
         print("events in the log: \(runs.map(\.events).reduce(0, +)), every appended event read back")
+        let baselineRate = runs[0].rate
+        try BenchSummary.append(
+            runs.dropFirst().map { run in
+                BenchRow(
+                    measure: "durable events/s, group commit, \(run.label.split(separator: ",").last!.trimmingCharacters(in: .whitespaces))",
+                    ours: "\(Int(run.rate))/s, p99 append \(Self.milliseconds(run.latency(0.99)))",
+                    baseline: String(format: "1 commit per event: %d/s (ours %.0fx)", Int(baselineRate), run.rate / baselineRate),
+                    target: run.label.hasSuffix(" 500 writers") ? "≥ 50,000/s" : "-",
+                    met: run.label.hasSuffix(" 500 writers") ? run.rate >= 50_000 : nil)
+            }, to: summary)
         guard smoke else { return }
         let baseline = runs[0].rate
         let failing = runs.dropFirst().filter { $0.rate < baseline * Self.smokeMinimumRatio }

@@ -42,6 +42,7 @@ struct LoadTestCommand: AsyncParsableCommand {
     var layouts: String = "all"
     @Option(help: "With the cluster layout: runtime cores.") var cores: Int = 2
     @Option(help: "With the cluster layout: edges.") var edges: Int = 2
+    @Option(help: "Append this run's figures to this file for `ope-bench table` (make bench's one table).") var summary: String?
     @Flag(
         name: .customLong("reconnect-storm"),
         help: """
@@ -58,6 +59,67 @@ struct LoadTestCommand: AsyncParsableCommand {
         var cpuPerThousand: Double
         var connectCPUPerThousand: Double
         var errors: Int
+        var connect: [Double] = []
+        var peakKiB = 0
+        /// The storm's rows, already worded (the storm runs in the all-in-one layout only).
+        var rows: [BenchRow] = []
+    }
+
+    /// The value at `quantile` of `values`, in milliseconds.
+    static func milliseconds(_ values: [Double], _ quantile: Double) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        return sorted[min(sorted.count - 1, Int(Double(sorted.count) * quantile))] * 1000
+    }
+
+    /// `make bench`'s rows for the layouts run: chat, connect and memory against the issue's
+    /// targets (at 10,000 users; 25 ms chat at 1,000), bad input against the plain layout, the
+    /// cluster's CPU per message against all-in-one's.
+    func rows(_ results: [LayoutResult]) -> [BenchRow] {
+        var rows: [BenchRow] = []
+        let large = users >= 10_000
+        let chatTarget = large ? 50.0 : 25.0
+        let plain = results.first { $0.name == "all-in-one" }
+        for result in results {
+            let p99 = Self.milliseconds(result.fanOut, 0.99)
+            let who = "\(users) users, \(module)"
+            if result.name == "all-in-one" || result.name.hasPrefix("all-in-one") && plain == nil {
+                rows.append(
+                    BenchRow(
+                        measure: "chat fan-out p99, \(who)", ours: String(format: "%.1f ms (p50 %.1f)", p99, Self.milliseconds(result.fanOut, 0.5)),
+                        baseline: "-", target: String(format: "< %.0f ms", chatTarget), met: p99 < chatTarget))
+                let connect = Self.milliseconds(result.connect, 0.99) / 1000
+                rows.append(
+                    BenchRow(
+                        measure: "room connect p99, \(users) sockets opened together", ours: String(format: "%.2f s", connect), baseline: "-",
+                        target: large ? "< 5 s" : "-", met: large ? connect < 5 : nil))
+                let mib = Double(result.peakKiB) / 1024
+                rows.append(
+                    BenchRow(
+                        measure: "server RSS peak, \(who)", ours: String(format: "%.0f MiB", mib), baseline: "-", target: large ? "< 500 MiB" : "-",
+                        met: large ? mib < 500 : nil))
+            }
+            if result.name.hasSuffix("bad input"), let plain {
+                let moved = p99 - Self.milliseconds(plain.fanOut, 0.99)
+                rows.append(
+                    BenchRow(
+                        measure: "chat p99 with bad input beside it, \(who)", ours: String(format: "%.1f ms (%+.1f ms)", p99, moved),
+                        baseline: String(format: "without: %.1f ms", Self.milliseconds(plain.fanOut, 0.99)), target: "≤ +10 ms", met: moved <= 10))
+            }
+            if result.name.contains("cores"), let plain, plain.cpuPerThousand > 0 {
+                let ratio = result.cpuPerThousand / plain.cpuPerThousand
+                rows.append(
+                    BenchRow(
+                        measure: "CPU per 1,000 chat messages, \(result.name)", ours: String(format: "%.3f s (%.2fx)", result.cpuPerThousand, ratio),
+                        baseline: String(format: "all-in-one: %.3f s", plain.cpuPerThousand), target: "≤ 1.5x", met: ratio <= 1.5))
+                rows.append(
+                    BenchRow(
+                        measure: "chat fan-out p99, \(result.name), \(who)", ours: String(format: "%.1f ms", p99),
+                        baseline: String(format: "all-in-one: %.1f ms", Self.milliseconds(plain.fanOut, 0.99)), target: "< 50 ms", met: p99 < 50))
+            }
+            rows += result.rows
+        }
+        return rows
     }
 
     func run() async throws {
@@ -69,6 +131,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         guard cores >= 1, edges >= 1 else { throw CLIError("--cores and --edges must be 1 or more") }
         var results: [LayoutResult] = []
         for layout in chosen { results.append(try await run(layout: layout, executable: executable)) }
+        try BenchSummary.append(rows(results), to: summary)
         guard results.count > 1 else { return }
         print("")
         print("=== layouts compared (same machine, same run, same load) ===")
@@ -355,6 +418,8 @@ struct LoadTestCommand: AsyncParsableCommand {
             let endings = figures.oversizedEndings.sorted { $0.value > $1.value }.map { "\($0.value)x \($0.key)" }.joined(separator: "; ")
             print("bad input:         1 MiB frames: \(figures.oversizedSent) sent, ended by: \(endings.isEmpty ? "-" : endings)")
             print("  never reading:   \(figures.nonReadersOpened) sockets held open through the chat, \(figures.nonReadersFailed) could not open")
+            let closes = (try? await client.metrics("ope_room_sockets_closed_total")) ?? ["(metrics not readable)"]
+            print("  server counted:  " + (closes.isEmpty ? "no room socket closed for a reason" : closes.joined(separator: ", ")))
             let brokenSession = brokenTeam.compactMap { bySession[$0] }.first
             if let brokenSession, let folder = data.first {
                 let store = try Store(dataDirectory: folder)
@@ -369,8 +434,17 @@ struct LoadTestCommand: AsyncParsableCommand {
             }
         }
         var errors = signInErrors + joinErrors + unmatched + report.connectErrors + report.missing + report.errorFrames
+        var stormRows: [BenchRow] = []
         if let stormFigures {
             let figures = room.stormReport
+            let back = Self.milliseconds(figures.sinceBack, 1) / 1000
+            let reconnect = Self.milliseconds(figures.connect, 0.99) / 1000
+            stormRows.append(
+                BenchRow(
+                    measure: "reconnect storm: \(figures.reconnected + figures.lost) rooms after a restart",
+                    ours: String(format: "all back %.1f s after ready, each p99 %.2f s, %d lost", back, reconnect, figures.lost),
+                    baseline: String(format: "first connect p99 %.2f s", Self.milliseconds(report.connect, 0.99) / 1000),
+                    target: "every room back; p99 < 5 s", met: figures.lost == 0 && reconnect < 5))
             print(
                 String(
                     format:
@@ -388,7 +462,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         return LayoutResult(
             name: name, fanOut: report.fanOut, match: matchLatencies, cpuPerThousand: cpuPerThousand,
             connectCPUPerThousand: connectCPU / (Double(users) / 1000),
-            errors: errors)
+            errors: errors, connect: report.connect, peakKiB: sampler.peak, rows: stormRows)
     }
 
     /// Creates the accounts straight in the data dir, before the server starts.

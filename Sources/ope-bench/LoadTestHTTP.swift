@@ -32,6 +32,13 @@ struct LoadTestHTTP: Sendable {
         return object?["session"] as? String
     }
 
+    /// The server's metric lines whose name starts with `prefix` (served to loopback callers).
+    func metrics(_ prefix: String) async throws -> [String] {
+        let response = try await send("GET", "/metrics", body: nil, token: nil)
+        guard response.status == .ok else { throw Failure(description: "metrics \(response.status)") }
+        return String(buffer: response.body).split(separator: "\n").filter { $0.hasPrefix(prefix) }.map(String.init)
+    }
+
     private func send(_ method: String, _ path: String, body: Data?, token: String?) async throws -> (status: HTTPResponseStatus, body: ByteBuffer) {
         var request = HTTPClientRequest(url: base + path)
         request.method = HTTPMethod(rawValue: method)

@@ -8,7 +8,7 @@ struct OPEBenchCommand: AsyncParsableCommand {
         abstract: "Measure OPE on this machine and drive it in tests: benchmarks, the load test, debug tools.",
         subcommands: [
             EventsBench.self, ProxyBench.self, ActivityBench.self, LoadTestCommand.self, ClusterStreamBench.self, OperatorBench.self, DebugCommand.self,
-            LoadGenerator.self,
+            LoadGenerator.self, TableCommand.self,
         ]
     )
 }

@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// A bare TCP connection to a server under test, to send what an HTTP client library never
 /// would: half a request head, an unknown method, a body that stops, a byte now and then.
@@ -9,12 +10,16 @@ import Foundation
 public final class RawConnection: @unchecked Sendable {
     private let descriptor: Int32
     private var received = Data()
-    private var open = true
+    /// Whether this end still owns its descriptor; taken exactly once, by whoever closes it.
+    private let open = Mutex(true)
 
     /// Connects to 127.0.0.1:`port`.
     public init(port: Int) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard descriptor >= 0 else { throw WaitFailure("socket() failed: errno \(errno)") }
+        guard descriptor >= 0 else {
+            open.withLock { $0 = false }
+            throw WaitFailure("socket() failed: errno \(errno)")
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -23,7 +28,11 @@ public final class RawConnection: @unchecked Sendable {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
         }
         guard connected else {
-            Foundation.close(descriptor)
+            // deinit runs for an initializer that throws once every property is set: close()
+            // takes the descriptor once. (Closing it here and again in deinit closed whatever
+            // another thread had opened under that number meanwhile: a NIO socket, EBADF, and
+            // the test process crashed while tests polled for a server to answer.)
+            close()
             throw WaitFailure("could not connect to 127.0.0.1:\(port)")
         }
         _ = fcntl(descriptor, F_SETFL, fcntl(descriptor, F_GETFL) | O_NONBLOCK)
@@ -33,8 +42,11 @@ public final class RawConnection: @unchecked Sendable {
 
     /// Closes this end.
     public func close() {
-        guard open else { return }
-        open = false
+        guard
+            open.withLock({ state in
+                defer { state = false }; return state
+            })
+        else { return }
         Foundation.close(descriptor)
     }
 

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdWebSocket
 import Logging
+import Metrics
 import NIOWebSocket
 import OPECore
 import OPERuntime
@@ -21,6 +22,8 @@ struct RoomController {
     static let maxChatLength = 4000
     /// Largest frame read at all; larger ones close the connection (1009).
     static let maxFrameSize = 64 * 1024
+    /// Room sockets closed because their client sent a frame over ``maxFrameSize``.
+    static let frameTooLarge = Counter(label: "ope_room_sockets_closed_total", dimensions: [("reason", "frame_too_large")])
 
     /// A frame from a client. Read with JSONSerialization, which is several times faster than
     /// JSONDecoder on Linux for these small objects.
@@ -150,6 +153,7 @@ struct RoomController {
             }
             group.addTask {
                 if try await receive(inbound: inbound, connection: connection, session: id, user: user, logger: logger) == .tooLarge {
+                    Self.frameTooLarge.increment()
                     try? await outbound.close(.messageTooLarge, reason: "frames are limited to \(Self.maxFrameSize / 1024) KiB")
                 }
                 connection.outbox.finish()

@@ -29,8 +29,12 @@ final class RoomHub: Sendable {
         func send(_ text: String, eventID: Int64? = nil) -> Bool {
             switch outbox.yield(Outgoing(eventID: eventID, text: text)) {
             case .enqueued: return true
-            case .dropped, .terminated:
+            case .dropped:
+                // Too far behind: cut off (the socket is closed with the reason) rather than queued.
+                RoomHub.cutOff.increment()
                 outbox.finish()
+                return false
+            case .terminated:
                 return false
             @unknown default: return false
             }
@@ -47,6 +51,9 @@ final class RoomHub: Sendable {
         /// Whether ``signOut()`` ended it.
         var wasSignedOut: Bool { signedOut.withLock { $0 } }
     }
+
+    /// Room sockets cut off because their client did not read what the room sent them.
+    static let cutOff = Counter(label: "ope_room_sockets_closed_total", dimensions: [("reason", "too_slow")])
 
     /// The close code of a room socket whose sign-in ended (an application code, like HTTP's 401).
     static let signedOutCloseCode: UInt16 = 4401
