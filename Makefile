@@ -33,13 +33,21 @@ test: venv tools
 	$(SWIFT) build --build-tests
 	OPE_BIN=$(CURDIR)/$(OPE) OPE_VENV=$(CURDIR)/.venv OPE_TOOLS_VENV=$(CURDIR)/.venv-tools $(SWIFT) test --skip-build
 
-# Benchmarks run on an optimised build of ope-bench, the tools apart from the product; they are not part of `make test`.
+# Benchmarks run on an optimised build of ope-bench, the tools apart from the product; they are not
+# part of `make test`. Each appends its rows to one file, printed at the end as one table.
+BENCH_SUMMARY := .build/bench-summary.jsonl
 bench: venv
 	@scripts/install-deps.sh bench
 	$(SWIFT) build -c release --product ope-bench
-	.build/release/ope-bench events
-	.build/release/ope-bench proxy --venv .venv
-	.build/release/ope-bench activity --venv .venv
+	$(SWIFT) build -c release --product ope
+	rm -f $(BENCH_SUMMARY)
+	.build/release/ope-bench events --summary $(BENCH_SUMMARY)
+	.build/release/ope-bench proxy --venv .venv --summary $(BENCH_SUMMARY)
+	.build/release/ope-bench activity --venv .venv --summary $(BENCH_SUMMARY)
+	ulimit -n "$$(ulimit -Hn)"; .build/release/ope-bench loadtest --users 1000 --summary $(BENCH_SUMMARY)
+	ulimit -n "$$(ulimit -Hn)"; .build/release/ope-bench loadtest --users 10000 --interval 10 --messages 3 \
+		--module python-intro,sql-joins --layouts all,bad,cluster --reconnect-storm --summary $(BENCH_SUMMARY)
+	.build/release/ope-bench table $(BENCH_SUMMARY)
 
 # House style (.swift-format; the toolchain ships swift-format). CI runs `make lint`; `make format` fixes.
 lint:

@@ -46,7 +46,7 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Flag(
         name: .customLong("reconnect-storm"),
         help: """
-            After the chat, restart the all-in-one server (SIGTERM, then the same port and data dir) under every open room, \
+            In the all layout: after the chat, restart the server (SIGTERM, then the same port and data dir) under every open room, \
             and time everyone reconnecting as the session page does (full jitter, resuming after the last event seen).
             """)
     var reconnectStorm = false
@@ -185,10 +185,10 @@ struct LoadTestCommand: AsyncParsableCommand {
             name = layout == "bad" ? "all-in-one, bad input" : "all-in-one"
             // A storm restarts the server on the port the clients reconnect to.
             let server = try LoadTestServer(
-                executable: executable, data: dataDirs[0], modules: modulesFolder, port: reconnectStorm ? try LoopbackPort.free() : 0)
+                executable: executable, data: dataDirs[0], modules: modulesFolder, port: reconnectStorm && layout == "all" ? try LoopbackPort.free() : 0)
             servers.append(server)
             bases.append(try await server.waitForURL())
-            if reconnectStorm {
+            if reconnectStorm, layout == "all" {
                 restart = {
                     guard server.stop() else { throw CLIError("the server did not stop within 30 s of SIGTERM") }
                     let again = try server.again()

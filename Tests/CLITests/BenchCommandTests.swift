@@ -40,4 +40,48 @@ import Testing
         #expect(result.stdout.components(separatedBy: "errors:            0").count == 3, "\(result.stdout)\n\(result.stderr)")
         #expect(result.stdout.contains("cluster CPU per chat message / all-in-one's:"), "\(result.stdout)")
     }
+
+    /// The benchmarks' smoke check, in every CI run: short forms that fail only on a gross
+    /// regression, never on a busy machine's noise.
+    /// - group commit must keep 3x the one-commit-per-event baseline of the same run (`--smoke`);
+    /// - a small load with bad input beside it (a bot failing on every step, 1 MiB frames, sockets
+    ///   that never read) and a reconnect storm: no errors, every oversized frame cut off with its
+    ///   reason, every room back after the restart, and the others' chat p99 at most 3x (plus
+    ///   250 ms of slack for a debug build on a busy machine) of the same load without bad input.
+    @Test func benchmarkSmokeFailsOnlyOnGrossRegressions() async throws {
+        let events = try await OPEProcess.runBench(["events", "--smoke"], timeout: .seconds(600))
+        #expect(events.status == 0, "\(events.stdout)\n\(events.stderr)")
+
+        let summary = NSTemporaryDirectory() + "ope-bench-smoke-\(UUID().uuidString).jsonl"
+        defer { try? FileManager.default.removeItem(atPath: summary) }
+        let load = try await OPEProcess.runBench(
+            [
+                "loadtest", "--users", "40", "--messages", "2", "--interval", "1", "--password-sign-ins", "2", "--concurrency", "8",
+                "--modules", CLICommandTests.examples, "--layouts", "all,bad", "--reconnect-storm", "--summary", summary,
+            ],
+            timeout: .seconds(600)
+        )
+        let output = load.stdout + "\n" + load.stderr
+        #expect(load.status == 0, "\(output)")
+        #expect(load.stdout.components(separatedBy: "errors:            0").count == 3, "\(output)")
+        // The storm: all 40 rooms back, none lost.
+        #expect(load.stdout.contains("40 of 40 rooms back, 0 gave up"), "\(output)")
+        // Bad input: every 1 MiB frame ended by the server with the reason, and the failing bot's
+        // team told about each failure in its record.
+        let oversized = load.stdout.split(separator: "\n").first { $0.contains("1 MiB frames:") }.map(String.init) ?? ""
+        #expect(oversized.contains("messageTooLarge \"frames are limited to 64 KiB\""), "\(output)")
+        #expect(!oversized.contains("error:") && !oversized.contains("without a close frame"), "\(oversized)")
+        #expect(load.stdout.contains("ope_room_sockets_closed_total{reason=\"frame_too_large\"}"), "\(output)")
+        let p99s = load.stdout.split(separator: "\n").filter { $0.hasPrefix("chat fan-out:") }.compactMap { line -> Double? in
+            guard let range = line.range(of: "p99 ") else { return nil }
+            return Double(line[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+        }
+        #expect(p99s.count == 2, "\(output)")
+        if p99s.count == 2 { #expect(p99s[1] <= 3 * p99s[0] + 250, "chat p99 with bad input \(p99s[1]) ms vs \(p99s[0]) ms without") }
+        // The run's rows reach the one table.
+        let table = try await OPEProcess.runBench(["table", summary])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.contains("reconnect storm: 40 rooms after a restart"), "\(table.stdout)")
+        #expect(table.stdout.contains("chat p99 with bad input beside it"), "\(table.stdout)")
+    }
 }
