@@ -9,6 +9,8 @@ public struct APITokenStore: Sendable {
     let database: StoreDatabase
     let events: EventLog
     let revocations: RevocationNotifier
+    /// Uses waiting to be noted in `last_used`, shared by copies of this store.
+    let uses = UseNotes(sql: "UPDATE api_tokens SET last_used = ? WHERE token_hash = ?")
 
     public init(database: StoreDatabase, events: EventLog, revocations: RevocationNotifier = RevocationNotifier()) {
         self.database = database
@@ -51,23 +53,18 @@ public struct APITokenStore: Sendable {
         guard secret.hasPrefix(Self.prefix) else { return nil }
         let hash = SecretToken.hash(secret)
         let found: (user: User, token: APIToken)? = try await database.writer.read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT t.id AS token_id, t.name AS token_name, t.created_at AS token_created, t.expires_at, t.last_used, u.*
-                        FROM api_tokens t JOIN users u ON u.username = t.username WHERE t.token_hash = ?
-                        """,
-                    arguments: [hash]
-                )
-            else { return nil }
+            // A cached statement: compiled once per connection, not on every request.
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT t.id AS token_id, t.name AS token_name, t.created_at AS token_created, t.expires_at, t.last_used, u.*
+                    FROM api_tokens t JOIN users u ON u.username = t.username WHERE t.token_hash = ?
+                    """)
+            guard let row = try Row.fetchOne(statement, arguments: [hash]) else { return nil }
             return (try UserStore.user(row: row), Self.token(row: row, prefix: "token_"))
         }
         guard let found, !found.user.disabled, !found.token.isExpired(at: now) else { return nil }
         if now.timeIntervalSince1970 - (found.token.lastUsed?.timeIntervalSince1970 ?? 0) > 60 {
-            try await database.writer.write { db in
-                try db.execute(sql: "UPDATE api_tokens SET last_used = ? WHERE token_hash = ?", arguments: [now.timeIntervalSince1970, hash])
-            }
+            try await uses.note(hash, at: now.timeIntervalSince1970, in: database)
         }
         return found.user
     }

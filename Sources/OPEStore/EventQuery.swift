@@ -100,8 +100,10 @@ public struct EventReader: Sendable {
             _ = arguments.append(contentsOf: StatementArguments(types.map(\.rawValue)))
         }
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-        let rows = try Row.fetchAll(
-            db, sql: "SELECT * FROM events \(whereClause) ORDER BY id \(newestFirst ? "DESC" : "") LIMIT \(limit)", arguments: arguments)
+        // Cached per connection: a room's history and the pages of an export ask the same few
+        // shapes again and again.
+        let statement = try db.cachedStatement(sql: "SELECT * FROM events \(whereClause) ORDER BY id \(newestFirst ? "DESC" : "") LIMIT \(limit)")
+        let rows = try Row.fetchAll(statement, arguments: arguments)
         return try rows.map(EventCoding.event(row:))
     }
 }

@@ -12,6 +12,8 @@ public struct SignInStore: Sendable {
     /// No sign-in lives longer than this.
     public var absoluteTimeout: TimeInterval = 7 * 24 * 3600
     let revocations: RevocationNotifier
+    /// Uses waiting to be noted in `last_seen`, shared by copies of this store.
+    let uses = UseNotes(sql: "UPDATE auth_sessions SET last_seen = ? WHERE token_hash = ?")
 
     public init(database: StoreDatabase, events: EventLog, revocations: RevocationNotifier = RevocationNotifier()) {
         self.database = database
@@ -38,16 +40,12 @@ public struct SignInStore: Sendable {
     public func find(token: String, now: Date = Date()) async throws -> SignIn? {
         let hash = SecretToken.hash(token)
         let found: (signIn: SignIn, lastSeen: Double)? = try await database.writer.read { db in
-            guard
-                let row = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT s.csrf_token, s.created_at AS session_created, s.last_seen, u.*
-                        FROM auth_sessions s JOIN users u ON u.username = s.username WHERE s.token_hash = ?
-                        """,
-                    arguments: [hash]
-                )
-            else { return nil }
+            let statement = try db.cachedStatement(
+                sql: """
+                    SELECT s.csrf_token, s.created_at AS session_created, s.last_seen, u.*
+                    FROM auth_sessions s JOIN users u ON u.username = s.username WHERE s.token_hash = ?
+                    """)
+            guard let row = try Row.fetchOne(statement, arguments: [hash]) else { return nil }
             let created: Double = row["session_created"]
             let signIn = SignIn(user: try UserStore.user(row: row), csrfToken: row["csrf_token"], createdAt: Date(timeIntervalSince1970: created))
             return (signIn, row["last_seen"])
@@ -60,12 +58,9 @@ public struct SignInStore: Sendable {
             try await database.writer.write { db in try db.execute(sql: "DELETE FROM auth_sessions WHERE token_hash = ?", arguments: [hash]) }
             return nil
         }
-        // Touch at most once a minute: reads stay reads on the hot path.
-        if nowSeconds - lastSeen > 60 {
-            try await database.writer.write { db in
-                try db.execute(sql: "UPDATE auth_sessions SET last_seen = ? WHERE token_hash = ?", arguments: [nowSeconds, hash])
-            }
-        }
+        // Touch at most once a minute: reads stay reads on the hot path, and the touches of a
+        // burst share a transaction.
+        if nowSeconds - lastSeen > 60 { try await uses.note(hash, at: nowSeconds, in: database) }
         return found.signIn
     }
 

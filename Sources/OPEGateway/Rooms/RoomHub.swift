@@ -66,6 +66,9 @@ final class RoomHub: Sendable {
 
     private struct State {
         var rooms: [String: [UUID: Connection]] = [:]
+        /// Open connections in all rooms (counted, not summed: 10,000 sockets connecting at once
+        /// each summed every room).
+        var count = 0
     }
 
     private let state = Mutex(State())
@@ -93,24 +96,25 @@ final class RoomHub: Sendable {
     /// Returns the connection and whether it is the user's first in that room.
     func connect(user: String, session: String) -> (Connection, first: Bool) {
         let connection = Connection(user: user, session: session, capacity: capacity)
-        let first = state.withLock { state in
+        let (first, count) = state.withLock { state in
             let first = !(state.rooms[session]?.values.contains { $0.user == user } ?? false)
             state.rooms[session, default: [:]][connection.id] = connection
-            return first
+            state.count += 1
+            return (first, state.count)
         }
-        connections.record(connectionCount)
+        connections.record(count)
         return (connection, first)
     }
 
     /// Removes a connection; returns whether it was the user's last in that room.
     func disconnect(_ connection: Connection) -> Bool {
         connection.outbox.finish()
-        let last = state.withLock { state in
-            state.rooms[connection.session]?[connection.id] = nil
+        let (last, count) = state.withLock { state in
+            if state.rooms[connection.session]?.removeValue(forKey: connection.id) != nil { state.count -= 1 }
             if state.rooms[connection.session]?.isEmpty == true { state.rooms[connection.session] = nil }
-            return !(state.rooms[connection.session]?.values.contains { $0.user == connection.user } ?? false)
+            return (!(state.rooms[connection.session]?.values.contains { $0.user == connection.user } ?? false), state.count)
         }
-        connections.record(connectionCount)
+        connections.record(count)
         return last
     }
 
@@ -175,5 +179,5 @@ final class RoomHub: Sendable {
     }
 
     /// Total open connections (for metrics).
-    var connectionCount: Int { state.withLock { $0.rooms.values.reduce(0) { $0 + $1.count } } }
+    var connectionCount: Int { state.withLock { $0.count } }
 }
