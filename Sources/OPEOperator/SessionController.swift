@@ -104,6 +104,6 @@ struct SessionController: Sendable {
 
     static func randomToken() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined()
+        return Hex.encode((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 }

@@ -115,7 +115,7 @@ public struct APITokenStore: Sendable {
     /// A short random public id: 12 hex digits.
     static func newID() -> String {
         var generator = SystemRandomNumberGenerator()
-        return (0..<6).map { _ in String(format: "%02x", UInt8.random(in: .min ... .max, using: &generator)) }.joined()
+        return Hex.encode((0..<6).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 
     static func token(row: Row, prefix: String) -> APIToken {

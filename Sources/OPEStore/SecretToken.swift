@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import OPECore
 
 /// Random secrets (session cookies, API tokens, CSRF tokens, generated passwords) and the hashes
 /// under which they are stored: the database never holds a usable secret.
@@ -22,16 +23,6 @@ public enum SecretToken {
 
     /// SHA-256 of a high-entropy token, hex encoded; enough for tokens, unlike for passwords.
     public static func hash(_ token: String) -> String {
-        // Hex by table: every request with a token or cookie hashes it, and `String(format:)` per
-        // byte was a tenth of a reconnect storm's CPU.
-        var hex: [UInt8] = []
-        hex.reserveCapacity(64)
-        for byte in SHA256.hash(data: Data(token.utf8)) {
-            hex.append(hexDigits[Int(byte >> 4)])
-            hex.append(hexDigits[Int(byte & 0x0f)])
-        }
-        return String(decoding: hex, as: UTF8.self)
+        Hex.encode(SHA256.hash(data: Data(token.utf8)))
     }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 }

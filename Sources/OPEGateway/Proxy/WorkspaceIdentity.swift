@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import OPECore
+import Synchronization
 
 /// Who is calling, as the proxy tells the workspace: the member's OPE name and team role in a
 /// header signed with the workspace's own token (`python/ope-workspace`, `ope_workspace.identity`).
@@ -37,8 +38,28 @@ struct WorkspaceIdentity: Sendable, Hashable {
     }
 
     /// The two headers: the identity as URL-safe base64 JSON, and its HMAC-SHA256 keyed with `token`.
+    ///
+    /// Every proxied request carries them, and building and signing them was most of the proxy's
+    /// own work per request: they are kept per identity and workspace token (a new role or name
+    /// is a new identity).
     func headers(token: String) -> [(name: String, value: String)] {
-        // Built for every proxied request: OPE's own JSON writer, no encoder to set up each time.
+        let key = SignedKey(identity: self, token: token)
+        if let known = Self.signed.withLock({ $0[key] }) { return known }
+        let made = makeHeaders(token: token)
+        Self.signed.withLock { signed in
+            if signed.count >= 10_000 { signed.removeAll(keepingCapacity: true) }
+            signed[key] = made
+        }
+        return made
+    }
+
+    private struct SignedKey: Hashable {
+        var identity: WorkspaceIdentity
+        var token: String
+    }
+    private static let signed = Mutex<[SignedKey: [(name: String, value: String)]]>([:])
+
+    private func makeHeaders(token: String) -> [(name: String, value: String)] {
         var fields: [String: JSONValue] = [
             "username": .string(username), "name": .string(name), "display_name": .string(displayName), "initials": .string(initials),
             "color": .string(color),
@@ -53,6 +74,6 @@ struct WorkspaceIdentity: Sendable, Hashable {
 
     static func sign(_ value: String, token: String) -> String {
         let mac = HMAC<SHA256>.authenticationCode(for: Data(value.utf8), using: SymmetricKey(data: Data(token.utf8)))
-        return mac.map { String(format: "%02x", $0) }.joined()
+        return Hex.encode(mac)
     }
 }
