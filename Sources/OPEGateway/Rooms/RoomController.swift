@@ -130,7 +130,7 @@ struct RoomController {
         var lastSent = after
         try await runtime.history(session: id, after: after) { page in
             for event in page {
-                try await outbound.write(.text(RoomMessage(event).json()))
+                try await outbound.write(.text(hub.texts.text(of: event)))
                 lastSent = event.id
             }
         }

@@ -86,6 +86,8 @@ final class RoomHub: Sendable {
     /// How long an admission's session is good for the socket's start.
     static let admissionLifetime: Duration = .seconds(5)
     let capacity: Int
+    /// Each event's room text, made once for live delivery and every socket's history.
+    let texts = EventTexts()
     private let connections = Gauge(label: "ope_room_connections")
 
     init(capacity: Int = 1024) {
@@ -143,7 +145,7 @@ final class RoomHub: Sendable {
         // Encode once per event, outside the lock.
         var encoded: [Int64: String] = [:]
         for (connection, event) in targets {
-            let text = encoded[event.id] ?? RoomMessage(event).json()
+            let text = encoded[event.id] ?? texts.text(of: event)
             encoded[event.id] = text
             connection.send(text, eventID: event.id)
         }
