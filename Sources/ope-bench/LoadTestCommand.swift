@@ -149,7 +149,8 @@ struct LoadTestCommand: AsyncParsableCommand {
                     + String(format: "%.3f", result.cpuPerThousand).padding(toLength: 30, withPad: " ", startingAt: 0)
                     + String(format: "%.3f", result.connectCPUPerThousand).padding(toLength: 29, withPad: " ", startingAt: 0) + "\(result.errors)")
         }
-        if let all = results.first(where: { $0.name == "all-in-one" }), let cluster = results.first(where: { $0.name != "all-in-one" }), all.cpuPerThousand > 0
+        if let all = results.first(where: { $0.name == "all-in-one" }), let cluster = results.first(where: { $0.name.contains("cores") }),
+            all.cpuPerThousand > 0
         {
             print(String(format: "cluster CPU per chat message / all-in-one's: %.2fx", cluster.cpuPerThousand / all.cpuPerThousand))
             if all.connectCPUPerThousand > 0 {
