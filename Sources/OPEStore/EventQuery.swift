@@ -102,7 +102,9 @@ public struct EventReader: Sendable {
         let whereClause = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         // Cached per connection: a room's history and the pages of an export ask the same few
         // shapes again and again.
-        let statement = try db.cachedStatement(sql: "SELECT * FROM events \(whereClause) ORDER BY id \(newestFirst ? "DESC" : "") LIMIT \(limit)")
+        // The limit is an argument too, so each filter's shape is one statement whatever the page size.
+        _ = arguments.append(contentsOf: [limit])
+        let statement = try db.cachedStatement(sql: "SELECT * FROM events \(whereClause) ORDER BY id \(newestFirst ? "DESC" : "") LIMIT ?")
         let rows = try Row.fetchAll(statement, arguments: arguments)
         return try rows.map(EventCoding.event(row:))
     }

@@ -4,7 +4,7 @@ import Synchronization
 
 /// When a credential (an API token, a sign-in) was last used, written without making each use
 /// wait for a commit of its own: the first use of a burst writes, and the uses that arrive while
-/// it commits are written together after it, in one transaction.
+/// it commits are written together after it, in one transaction each round.
 ///
 /// Without this, 10,000 sockets reconnecting after a restart each waited, one after another, for
 /// a transaction (and its fsync) that noted one credential's use.
@@ -20,8 +20,9 @@ final class UseNotes: Sendable {
     init(sql: String) { self.sql = sql }
 
     /// Notes that the credential stored as `hash` was used at `time`. The caller that finds
-    /// nobody writing writes (this use and any that gather meanwhile) before it returns; the
-    /// others return at once, their use in the writer's next transaction.
+    /// nobody writing writes its batch (this use and any that gathered) before it returns, so its
+    /// own use is stored; what gathers while it commits is written after it by a task of its own,
+    /// so no one request keeps writing for a whole storm. The others return at once.
     func note(_ hash: String, at time: Double, in database: StoreDatabase) async throws {
         let writes = state.withLock { state in
             state.pending[hash] = time
@@ -29,17 +30,29 @@ final class UseNotes: Sendable {
             state.writing = true
             return true
         }
-        guard writes else { return }
-        while let batch = take() {
-            do {
-                try await database.writer.write { [sql] db in
-                    let statement = try db.cachedStatement(sql: sql)
-                    for (hash, time) in batch { try statement.execute(arguments: [time, hash]) }
+        guard writes, let batch = take() else { return }
+        try await write(batch, to: database)
+        if let more = take() {
+            Task {
+                var next: [String: Double]? = more
+                while let batch = next {
+                    // A failed write ends this turn; the next use starts another.
+                    guard (try? await write(batch, to: database)) != nil else { return }
+                    next = take()
                 }
-            } catch {
-                state.withLock { $0.writing = false }
-                throw error
             }
+        }
+    }
+
+    private func write(_ batch: [String: Double], to database: StoreDatabase) async throws {
+        do {
+            try await database.writer.write { [sql] db in
+                let statement = try db.cachedStatement(sql: sql)
+                for (hash, time) in batch { try statement.execute(arguments: [time, hash]) }
+            }
+        } catch {
+            state.withLock { $0.writing = false }
+            throw error
         }
     }
 

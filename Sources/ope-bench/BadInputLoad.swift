@@ -30,11 +30,9 @@ final class BadInputLoad: Sendable {
     func sendOversizedFrames(url: String, token: String, done: @escaping @Sendable () -> Bool) async {
         let frame = String(repeating: "x", count: 1 << 20)
         while !done() {
-            var configuration = WebSocketClientConfiguration()
-            configuration.additionalHeaders = [.authorization: "Bearer \(token)"]
             let ending: String
             do {
-                let close = try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, outbound, _ in
+                let close = try await openRoomSocket(url: url, token: token, logger: logger) { inbound, outbound in
                     try await outbound.write(.text(frame))
                     self.report.withLock { $0.oversizedSent += 1 }
                     for try await _ in inbound {}
@@ -51,10 +49,8 @@ final class BadInputLoad: Sendable {
     /// Opens a room socket that never reads (the client's TCP window fills and the server's writes
     /// to it wait) and holds it until `done` says so.
     func holdWithoutReading(url: String, token: String, done: @escaping @Sendable () -> Bool) async {
-        var configuration = WebSocketClientConfiguration()
-        configuration.additionalHeaders = [.authorization: "Bearer \(token)"]
         do {
-            try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { _, _, _ in
+            try await openRoomSocket(url: url, token: token, logger: logger) { _, _ in
                 self.report.withLock { $0.nonReadersOpened += 1 }
                 while !done() { try await Task.sleep(for: .milliseconds(200)) }
             }

@@ -137,11 +137,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         print("=== layouts compared (same machine, same run, same load) ===")
         print("layout                  chat p50    chat p99    match p99   CPU s / 1,000 chat messages   CPU s / 1,000 room sockets   errors")
         for result in results {
-            func ms(_ values: [Double], _ quantile: Double) -> String {
-                let sorted = values.sorted()
-                guard !sorted.isEmpty else { return "-" }
-                return String(format: "%.1f ms", sorted[min(sorted.count - 1, Int(Double(sorted.count) * quantile))] * 1000)
-            }
+            func ms(_ values: [Double], _ quantile: Double) -> String { values.isEmpty ? "-" : String(format: "%.1f ms", Self.milliseconds(values, quantile)) }
             print(
                 result.name.padding(toLength: 24, withPad: " ", startingAt: 0) + ms(result.fanOut, 0.5).padding(toLength: 12, withPad: " ", startingAt: 0)
                     + ms(result.fanOut, 0.99).padding(toLength: 12, withPad: " ", startingAt: 0)
@@ -305,8 +301,8 @@ struct LoadTestCommand: AsyncParsableCommand {
         // 4. Everyone opens their room and chats.
         let room = RoomLoad(users: users, messages: messages, interval: interval, storm: restart != nil, logger: logger) { sampler.cpuPerProcess }
         /// The storm: when the server was stopped (and its CPU then), how long its restart took, and
-        /// the new process's CPU from ready until every room was back.
-        let storm = StormClock()
+        /// the new process's CPU and peak memory from ready until every room was back.
+        let storm = Locked<(stopped: ContinuousClock.Instant, cpu: Double, restart: Double, stormCPU: Double, peak: Int)?>(nil)
         let bad = BadInputLoad(logger: logger)
         let bySession = sessions.withLock { $0 }
         let members = Dictionary(grouping: bySession.keys, by: { bySession[$0]! })
@@ -323,7 +319,7 @@ struct LoadTestCommand: AsyncParsableCommand {
                 }
             }
             group.addTask {
-                while !room.finished, storm.figures == nil { sampler.sample(); try await Task.sleep(for: .milliseconds(500)) }
+                while !room.finished, storm.value == nil { sampler.sample(); try await Task.sleep(for: .milliseconds(500)) }
             }
             if badInput {
                 // Beside the load from when everyone is connected until everyone has chatted: one
@@ -353,7 +349,7 @@ struct LoadTestCommand: AsyncParsableCommand {
                     while !room.allChatted { try await Task.sleep(for: .milliseconds(100)) }
                     let stopped = ContinuousClock.now
                     let cpu = sampler.cpuSeconds
-                    storm.figures = (stopped, cpu, 0, 0, 0)
+                    storm.value = (stopped, cpu, 0, 0, 0)
                     let server = try await restart()
                     room.serverIsBack()
                     let back = ContinuousClock.now
@@ -361,14 +357,14 @@ struct LoadTestCommand: AsyncParsableCommand {
                     let startCPU = fresh.cpuSeconds
                     while !room.stormSettled { fresh.sample(); try await Task.sleep(for: .milliseconds(200)) }
                     fresh.sample()
-                    storm.figures = (stopped, cpu, (back - stopped).timeInterval, fresh.cpuSeconds - startCPU, fresh.peak)
+                    storm.value = (stopped, cpu, (back - stopped).timeInterval, fresh.cpuSeconds - startCPU, fresh.peak)
                 }
             }
             try await group.waitForAll()
         }
 
         let report = room.report()
-        let stormFigures = storm.figures
+        let stormFigures = storm.value
         // With a storm, the first server's figures end where it was stopped.
         let roomSeconds = ((stormFigures?.stopped ?? ContinuousClock.now) - roomStart).timeInterval
         let serverCores = ((stormFigures?.cpu ?? sampler.cpuSeconds) - roomCPUStart) / roomSeconds
@@ -514,9 +510,7 @@ struct LoadTestCommand: AsyncParsableCommand {
 
     static func summary(_ values: [Double]) -> String {
         guard !values.isEmpty else { return "no samples" }
-        let sorted = values.sorted()
-        func at(_ quantile: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * quantile))] * 1000 }
-        return String(format: "p50 %.1f ms, p99 %.1f ms, max %.1f ms", at(0.5), at(0.99), sorted.last! * 1000)
+        return String(format: "p50 %.1f ms, p99 %.1f ms, max %.1f ms", milliseconds(values, 0.5), milliseconds(values, 0.99), milliseconds(values, 1))
     }
 }
 
@@ -534,17 +528,5 @@ func forEachConcurrently<T: Sendable>(_ items: [(String, T)], limit: Int, _ body
             if let (key, value) = iterator.next() { group.addTask { (try? await body(key, value)) != nil } }
         }
         return errors
-    }
-}
-
-/// What a reconnect storm's orchestration saw: when the server was stopped (and the CPU it had
-/// used by then), how long its restart took, and the new process's CPU and peak memory from
-/// ready until every room was back.
-final class StormClock: Sendable {
-    typealias Figures = (stopped: ContinuousClock.Instant, cpu: Double, restart: Double, stormCPU: Double, peak: Int)
-    private let value = Mutex<Figures?>(nil)
-    var figures: Figures? {
-        get { value.withLock { $0 } }
-        set { value.withLock { $0 = newValue } }
     }
 }

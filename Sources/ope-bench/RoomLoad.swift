@@ -121,9 +121,9 @@ final class RoomLoad: Sendable {
     func run(user: String, token: String, url: String, teammates: Int) async {
         let started = ContinuousClock.now
         let expectedPerMessage = teammates
-        let chatted = Flag()
+        let chatted = Locked(false)
         do {
-            try await connect(url: url, token: token) { inbound, outbound in
+            try await openRoomSocket(url: url, token: token, logger: logger) { inbound, outbound in
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for try await message in inbound.messages(maxSize: 1 << 20) {
@@ -148,7 +148,7 @@ final class RoomLoad: Sendable {
                         try await Task.sleep(for: .seconds(3))
                         self.mark(\.chatEnd)
                         self.state.withLock { $0.chatted += 1 }
-                        chatted.set()
+                        chatted.value = true
                         // With a storm to come the socket stays open until the server goes away
                         // (the reader then ends, and the group with it).
                         if self.storm { try await Task.sleep(for: .seconds(24 * 3600)) }
@@ -159,12 +159,12 @@ final class RoomLoad: Sendable {
             }
         } catch {
             // A storm's socket ends in an error when the server goes away: that is the storm.
-            if !storm || !chatted.isSet {
+            if !storm || !chatted.value {
                 state.withLock { $0.connectErrors += 1 }
                 logger.warning("connection failed", metadata: ["user": "\(user)", "error": "\(error)"])
             }
         }
-        if storm, chatted.isSet { await reconnect(user: user, token: token, url: url) }
+        if storm, chatted.value { await reconnect(user: user, token: token, url: url) }
         state.withLock {
             $0.done += 1
         }
@@ -182,13 +182,13 @@ final class RoomLoad: Sendable {
             try? await Task.sleep(for: .seconds(0.1 + Double.random(in: 0..<window)))
             let after = state.withLock { $0.lastIds[user] ?? 0 }
             let attempt = ContinuousClock.now
-            let synced = Flag()
+            let synced = Locked(false)
             do {
-                try await connect(url: url + (after > 0 ? "?after=\(after)" : ""), token: token) { inbound, _ in
+                try await openRoomSocket(url: url + (after > 0 ? "?after=\(after)" : ""), token: token, logger: logger) { inbound, _ in
                     for try await message in inbound.messages(maxSize: 1 << 20) {
-                        guard case .text(let text) = message, text.contains(#""type":"synced""#) else { continue }
+                        guard case .text(let text) = message, Self.stringField("type", in: text) == "synced" else { continue }
                         let now = ContinuousClock.now
-                        synced.set()
+                        synced.value = true
                         self.state.withLock { state in
                             state.storm.reconnected += 1
                             state.storm.connect.append((now - attempt).timeInterval)
@@ -198,21 +198,10 @@ final class RoomLoad: Sendable {
                     }
                 }
             } catch {}
-            if synced.isSet { return }
+            if synced.value { return }
             state.withLock { $0.storm.failedAttempts += 1 }
         }
         state.withLock { $0.storm.lost += 1 }
-    }
-
-    private func connect(
-        url: String, token: String,
-        _ handler: @escaping @Sendable (WebSocketInboundStream, WebSocketOutboundWriter) async throws -> Void
-    ) async throws {
-        var configuration = WebSocketClientConfiguration()
-        configuration.additionalHeaders = [.authorization: "Bearer \(token)"]
-        try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) { inbound, outbound, _ in
-            try await handler(inbound, outbound)
-        }
     }
 
     private func receive(_ text: String, user: String, started: ContinuousClock.Instant) {
@@ -262,11 +251,4 @@ final class RoomLoad: Sendable {
         }
         mark(\.chatStart)
     }
-}
-
-/// A yes/no that tasks share.
-private final class Flag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
 }

@@ -134,20 +134,13 @@ final class RoomHub: Sendable {
 
     /// Fans committed events out to the rooms they belong to (called by the event log, in order).
     func deliver(_ events: [Event]) {
-        let targets: [(Connection, Event)] = state.withLock { state in
-            var targets: [(Connection, Event)] = []
-            for event in events {
-                guard let session = event.session, let room = state.rooms[session] else { continue }
-                for connection in room.values { targets.append((connection, event)) }
-            }
-            return targets
+        let targets: [(Event, [Connection])] = state.withLock { state in
+            events.compactMap { event in event.session.flatMap { state.rooms[$0] }.map { (event, Array($0.values)) } }
         }
-        // Encode once per event, outside the lock.
-        var encoded: [Int64: String] = [:]
-        for (connection, event) in targets {
-            let text = encoded[event.id] ?? texts.text(of: event)
-            encoded[event.id] = text
-            connection.send(text, eventID: event.id)
+        // Each event's text is made once (outside the lock) for all its room's sockets.
+        for (event, connections) in targets {
+            let text = texts.text(of: event)
+            for connection in connections { connection.send(text, eventID: event.id) }
         }
     }
 
@@ -179,7 +172,4 @@ final class RoomHub: Sendable {
         guard let entry = admitted.withLock({ $0.entries.removeValue(forKey: AdmissionKey(user: user, session: id)) }) else { return nil }
         return entry.at.duration(to: .now) < Self.admissionLifetime ? entry.session : nil
     }
-
-    /// Total open connections (for metrics).
-    var connectionCount: Int { state.withLock { $0.count } }
 }
