@@ -1,5 +1,9 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Runs an external program (git, pytest, the MariaDB tools) without blocking a Swift concurrency
 /// thread, and ends it — its whole process group — when it outlives its time limit.
 public struct CommandRunner: Sendable {
@@ -30,94 +34,97 @@ public struct CommandRunner: Sendable {
         _ arguments: [String], in directory: String? = nil, environment: [String: String]? = nil, inheritEnvironment: Bool = true,
         input: String? = nil, separateErrorOutput: Bool = false, timeout: Duration
     ) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        if !inheritEnvironment {
-            process.environment = environment ?? [:]
-        } else if let environment {
-            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        }
-        var inputFile: FileHandle?
-        defer { try? inputFile?.close() }
+        var environment = environment ?? [:]
+        if inheritEnvironment { environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
         if let input {
-            let data = Data(input.utf8)
-            guard data.count <= Self.maxInput else {
-                throw CommandError("input of \(data.count) bytes is more than \(Self.maxInput) for \(arguments.first ?? "")")
+            guard input.utf8.count <= Self.maxInput else {
+                throw CommandError("input of \(input.utf8.count) bytes is more than \(Self.maxInput) for \(arguments.first ?? "")")
             }
-            // A file, not a Pipe: with a Pipe whose write end was closed before the start,
-            // Foundation closed that end a second time (see the note on the output below).
-            let file = NSTemporaryDirectory() + "ope-input-\(UUID().uuidString)"
-            guard FileManager.default.createFile(atPath: file, contents: data, attributes: [.posixPermissions: 0o600]),
-                let handle = FileHandle(forReadingAtPath: file)
-            else { throw CommandError("cannot write the input of \(arguments.first ?? "") to \(file)") }
-            try? FileManager.default.removeItem(atPath: file)  // the open handle keeps it readable
-            inputFile = handle
-            process.standardInput = handle
-        } else {
-            process.standardInput = FileHandle.nullDevice
         }
-        let pipe = Pipe()
-        let errorPipe = separateErrorOutput ? Pipe() : pipe
-        // Two different Pipes, or one pipe's write end given as a FileHandle to both: Foundation
-        // closes a Pipe's write end in this process after the start, once for each stream it was
-        // given as, and closing one descriptor twice closes whatever another thread opened under
-        // that number in between (a NIO socket: EBADF, and the test process crashed).
-        if separateErrorOutput {
-            process.standardOutput = pipe
-            process.standardError = errorPipe
-        } else {
-            process.standardOutput = pipe.fileHandleForWriting
-            process.standardError = pipe.fileHandleForWriting
+        // Standard input: a file holding `input` (so no write can block or meet a closed pipe), or /dev/null.
+        let inputFile = try input.map(Self.inputFile) ?? open("/dev/null", O_RDONLY | O_CLOEXEC)
+        guard inputFile >= 0 else { throw CommandError("cannot open /dev/null: errno \(errno)") }
+        defer { close(inputFile) }
+        // Output: one pipe (standard error interleaved) or two; this process keeps the read ends,
+        // each read by a PipeReader thread with its own duplicate.
+        let outputPipe = try Self.pipe()
+        let errorPipe = separateErrorOutput ? try Self.pipe() : outputPipe
+        let pid: pid_t
+        do {
+            pid = try Spawn.start(
+                "/usr/bin/env", arguments: arguments, environment: environment, directory: directory, input: inputFile, output: outputPipe.write,
+                error: errorPipe.write)
+        } catch {
+            for descriptor in Set([outputPipe.read, outputPipe.write, errorPipe.read, errorPipe.write]) { close(descriptor) }
+            throw error
         }
-        let exited = AsyncStream<Int32>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        process.terminationHandler = { process in
-            exited.continuation.yield(process.terminationStatus)
-            exited.continuation.finish()
+        // The child has its copies of the write ends: ours close, so the pipes end when it does.
+        close(outputPipe.write)
+        if separateErrorOutput { close(errorPipe.write) }
+        defer {
+            close(outputPipe.read)
+            if separateErrorOutput { close(errorPipe.read) }
         }
-        try process.runWithSignalsUnblocked()
-        // Given as a FileHandle, the shared write end is this process's to close (once).
-        if !separateErrorOutput { try? pipe.fileHandleForWriting.close() }
-        // Read by threads that own duplicates of the read ends; Foundation's own handles are
-        // closed now (the child has its copies, and Process closed the write ends).
-        let reader = try PipeReader(duplicating: pipe.fileHandleForReading.fileDescriptor)
-        let errorReader = separateErrorOutput ? try PipeReader(duplicating: errorPipe.fileHandleForReading.fileDescriptor) : nil
-        try? pipe.fileHandleForReading.close()
-        if separateErrorOutput { try? errorPipe.fileHandleForReading.close() }
-        let timedOut = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                for await _ in exited.stream {}
-                return false
-            }
+        let reader = try PipeReader(duplicating: outputPipe.read)
+        let errorReader = separateErrorOutput ? try PipeReader(duplicating: errorPipe.read) : nil
+        let (timedOut, status) = await withTaskGroup(of: Int32?.self) { group in
+            group.addTask { await Spawn.exitStatus(of: pid) }
             group.addTask {
                 try? await Task.sleep(for: timeout)
-                return !Task.isCancelled
+                return nil
             }
-            let first = await group.next() ?? false
-            // Foundation starts the child as leader of its own process group: signal the whole
-            // group, so `sh -c` children (a hanging pytest) go too.
-            let processGroup = -process.processIdentifier
-            if first {
-                kill(processGroup, SIGTERM)
+            var status = await group.next() ?? nil
+            let timedOut = status == nil
+            // The child leads a process group of its own: signal the whole group, so `sh -c`
+            // children (a hanging pytest) go too.
+            if timedOut {
+                kill(-pid, SIGTERM)
                 // Give it a moment, then make sure it is gone.
                 try? await Task.sleep(for: .milliseconds(500))
-                kill(processGroup, SIGKILL)
+                kill(-pid, SIGKILL)
             }
             group.cancelAll()
-            await group.waitForAll()
+            while let next = await group.next() { status = status ?? next }
             // Anything it left running in the background ends with it.
-            kill(processGroup, SIGKILL)
-            return first
+            kill(-pid, SIGKILL)
+            return (timedOut, status ?? -1)
         }
         // What is still in the pipes: a grandchild that left the process group could hold a pipe
         // open for ever, so the readers stop once nothing more comes for a moment.
         let output = await reader.finish()
         let errorOutput = await errorReader?.finish() ?? Data()
-        let status = process.isRunning ? -1 : process.terminationStatus
         return Result(
             status: status, output: String(decoding: output, as: UTF8.self), errorOutput: String(decoding: errorOutput, as: UTF8.self),
             timedOut: timedOut)
+    }
+
+    /// A pipe whose ends are not inherited by programs started later (close-on-exec).
+    private static func pipe() throws -> (read: Int32, write: Int32) {
+        var ends: [Int32] = [0, 0]
+        guard Glibc.pipe(&ends) == 0 else { throw CommandError("cannot make a pipe: errno \(errno)") }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        return (ends[0], ends[1])
+    }
+
+    /// An open, already unlinked temporary file holding `input`, for a program's standard input.
+    private static func inputFile(_ input: String) throws -> Int32 {
+        let path = NSTemporaryDirectory() + "ope-input-\(UUID().uuidString)"
+        let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw CommandError("cannot write a program's input to \(path): errno \(errno)") }
+        unlink(path)  // the open descriptor keeps it readable
+        let bytes = Array(input.utf8)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else {
+                close(descriptor)
+                throw CommandError("cannot write a program's input: errno \(errno)")
+            }
+            written += count
+        }
+        lseek(descriptor, 0, SEEK_SET)
+        return descriptor
     }
 
     /// Largest standard input a program is given.
