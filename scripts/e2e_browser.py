@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_lib import accounts, chromium, wait  # noqa: E402
+from e2e_lib import accounts, chromium, click_in_jupyter, wait  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--base-url", required=True)
@@ -89,20 +89,6 @@ def sign_in(driver, user):
     driver.find_element(By.ID, "password").send_keys(passwords[user])
     driver.find_element(By.ID, "sign-in").click()
     wait(driver, lambda d: "/login" not in d.current_url, f"{user} signed in")
-
-
-def clear_jupyter_dialogs(driver, what, timeout=120):
-    """Inside a JupyterLab frame: answers the dialogs a person would answer before typing — "the
-    document is taking some time to load" (Continue waiting: a busy machine syncs slowly) — and
-    waits until none covers the notebook."""
-    def clear(d):
-        for button in d.find_elements(By.XPATH, "//div[contains(@class,'jp-Dialog')]//button[normalize-space()='Continue waiting']"):
-            try:
-                button.click()
-            except Exception:
-                pass
-        return not d.find_elements(By.CSS_SELECTOR, ".jp-Dialog")
-    wait(driver, clear, f"no JupyterLab dialog over {what}", timeout)
 
 
 def texts(driver, selector):
@@ -311,14 +297,16 @@ try:
             "const f = document.getElementById('workspace'); f.src = new URL('lab/tree/text_stats.ipynb', f.src).href;"
         )
     marker = "# shared edit from alice"
+    # The first code cell (always drawn; later ones may wait for a scroll) alike on both pages: the
+    # shared document has finished its first sync on both.
+    first_cell = "const e = document.querySelector('.jp-Notebook .jp-CodeCell .cm-content'); return e ? e.textContent : null;"
+    bob.switch_to.frame(bob.find_element(By.ID, "workspace"))
+    loaded = wait(bob, lambda d: d.execute_script(first_cell), "the notebook's first cell in bob's JupyterLab", 120)
+    bob.switch_to.default_content()
     alice.switch_to.frame(alice.find_element(By.ID, "workspace"))
-    editor = wait(alice, lambda d: (d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell .cm-content") or [None])[0], "a code cell in alice's JupyterLab", 120)
-    time.sleep(2)  # let the shared document finish its first sync before typing
-    for button in alice.find_elements(By.XPATH, "//button[normalize-space()='No']"):
-        button.click()  # JupyterLab's "news?" toast covers part of the notebook
-    clear_jupyter_dialogs(alice, "alice's notebook")
-    alice.execute_script("arguments[0].scrollIntoView({block: 'center'});", editor)
-    editor.click()
+    wait(alice, lambda d: d.execute_script(first_cell) == loaded, "alice's first cell equal to bob's", 120)
+    editor = click_in_jupyter(alice, lambda d: (d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell .cm-content") or [None])[0],
+                              "a code cell in alice's JupyterLab that takes a click")
     editor.send_keys(Keys.CONTROL, Keys.HOME)
     editor.send_keys(marker + "\n")
     alice.switch_to.default_content()
@@ -449,9 +437,7 @@ try:
     # Keys pressed before the notebook's kernel is up run nothing: wait for it, as a person would.
     wait(carol, lambda d: any("ipykernel) | Idle" in (e.text or "") for e in d.find_elements(By.CSS_SELECTOR, ".jp-StatusBar-Widget")),
          "the notebook's kernel to be idle", 180)
-    clear_jupyter_dialogs(carol, "the SQL console")
-    carol.execute_script("arguments[0].scrollIntoView({block: 'center'});", first_code)
-    first_code.click()
+    click_in_jupyter(carol, lambda d: first_code, "the SQL console's first cell, taking a click")
     # Run the schema cell, step over the text, list the tables, select the students.
     keys = ActionChains(carol)
     for _ in range(4):

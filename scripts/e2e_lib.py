@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -48,3 +48,60 @@ def sign_in(driver, base: str, user: str, password: str) -> None:
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.ID, "sign-in").click()
     wait(driver, lambda d: "/login" not in d.current_url, f"{user} signed in")
+
+
+def answer_jupyter_dialogs(driver) -> str:
+    """Inside a JupyterLab frame: answers the dialog a person would answer before typing — "the
+    document is taking some time to load" (Continue waiting: a busy machine syncs slowly). Returns
+    the text of a dialog still showing ("" when none is)."""
+    for button in driver.find_elements(By.XPATH, "//div[contains(@class,'jp-Dialog')]//button[normalize-space()='Continue waiting']"):
+        try:
+            button.click()
+        except Exception:
+            pass
+    left = driver.find_elements(By.CSS_SELECTOR, ".jp-Dialog")
+    try:
+        return " ".join(left[0].text.split()) if left else ""
+    except StaleElementReferenceException:
+        return "(a dialog closing)"
+
+
+def clear_jupyter_dialogs(driver, what: str, timeout: float = 120) -> None:
+    """Waits until no JupyterLab dialog covers `what`, answering those a person would; when one
+    stays, the error says what it says."""
+    seen = [""]
+
+    def clear(d):
+        seen[0] = answer_jupyter_dialogs(d)
+        return not seen[0]
+    try:
+        wait(driver, clear, f"no JupyterLab dialog over {what}", timeout)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; the dialog says: {seen[0]!r}") from None
+
+
+def click_in_jupyter(driver, find, what: str, timeout: float = 120):
+    """Clicks the element `find(driver)` returns once it is there and no dialog covers it — a
+    JupyterLab dialog may open at any moment on a busy machine (a document slow to load) — and
+    returns it. The error names what took the click instead."""
+    blocked = [""]
+
+    def attempt(d):
+        answer_jupyter_dialogs(d)
+        element = find(d)
+        if not element:
+            return None
+        d.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        try:
+            element.click()
+        except ElementClickInterceptedException as error:
+            blocked[0] = error.msg.split("Other element would receive the click:")[-1].split("\n")[0].strip()
+            covering = answer_jupyter_dialogs(d)
+            if covering:
+                blocked[0] += f" (a dialog: {covering!r})"
+            return None
+        return element
+    try:
+        return wait(driver, attempt, what, timeout)
+    except AssertionError as error:
+        raise AssertionError(f"{error}; the click went to {blocked[0]!r}" if blocked[0] else str(error)) from None

@@ -28,7 +28,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_lib import accounts, chromium, sign_in as lib_sign_in, wait  # noqa: E402
+from e2e_lib import accounts, chromium, clear_jupyter_dialogs, click_in_jupyter, sign_in as lib_sign_in, wait  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--base-url", required=True)
@@ -82,22 +82,9 @@ def cells(driver):
         ".map(e => e.textContent);")
 
 
-def clear_dialogs(driver):
-    def clear(d):
-        for button in d.find_elements(By.XPATH, "//div[contains(@class,'jp-Dialog')]//button[normalize-space()='Continue waiting']"):
-            try:
-                button.click()
-            except Exception:
-                pass
-        return not d.find_elements(By.CSS_SELECTOR, ".jp-Dialog")
-    wait(driver, clear, "no JupyterLab dialog", 120)
-
-
 def type_into_first_cell(driver, text):
-    editor = wait(driver, lambda d: (d.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .cm-content") or [None])[0],
-                  "a code cell", 60)
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", editor)
-    editor.click()
+    editor = click_in_jupyter(driver, lambda d: (d.find_elements(By.CSS_SELECTOR, ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-CodeCell .cm-content") or [None])[0],
+                              "a code cell that takes a click")
     editor.send_keys(Keys.CONTROL, Keys.HOME)
     editor.send_keys(text + "\n")
 
@@ -135,7 +122,7 @@ def main():
         wait(driver, lambda d: any("text_stats.ipynb" in (t.get_attribute("textContent") or "")
                                    for t in d.find_elements(By.CSS_SELECTOR, ".lm-DockPanel-tabBar .lm-TabBar-tab")),
              "text_stats.ipynb open in a tab", 120)
-        clear_dialogs(driver)
+        clear_jupyter_dialogs(driver, "the task notebook")
         wait(driver, lambda d: cells(d), "the notebook's cells", 60)
         assert " - OPE" in driver.title or driver.title.endswith("OPE"), f"the tab's title is {driver.title!r}"
         driver.switch_to.default_content()
@@ -148,7 +135,12 @@ def main():
     wait(alice, lambda d: "You are driving" in bar(d), "alice's driving bar", 30)
 
     step("alice's edit reaches bob live")
-    time.sleep(2)  # the shared document's first sync
+    in_frame(bob)
+    # The first code cell (always drawn; later ones may wait for a scroll) alike on both pages: the
+    # shared document has finished its first sync on both.
+    loaded = wait(bob, lambda d: cells(d)[:1], "bob's copy of the notebook", 60)
+    in_frame(alice)
+    wait(alice, lambda d: cells(d)[:1] == loaded, "alice's first cell equal to bob's", 60)
     type_into_first_cell(alice, "# alice drives")
     in_frame(bob)
     wait(bob, lambda d: any("# alice drives" in c for c in cells(d)), "alice's edit in bob's notebook", 60)
