@@ -279,7 +279,7 @@ let package = Package(
         .target(
             name: "KubeTestSupport",
             dependencies: [
-                "OPEKube", "KubeStandIn", .product(name: "Hummingbird", package: "hummingbird"),
+                "OPECore", "OPEKube", "KubeStandIn", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ],
             path: "Tests/KubeTestSupport",

@@ -47,11 +47,11 @@ public struct CommandRunner: Sendable {
         defer { close(inputFile) }
         // Output: one pipe (standard error interleaved) or two; this process keeps the read ends,
         // each read by a PipeReader thread with its own duplicate.
-        let outputPipe = try Self.pipe()
-        let errorPipe = separateErrorOutput ? try Self.pipe() : outputPipe
-        let pid: pid_t
+        let outputPipe = try Spawn.pipe()
+        let errorPipe = separateErrorOutput ? try Spawn.pipe() : outputPipe
+        let child: ChildProcess
         do {
-            pid = try Spawn.start(
+            child = try ChildProcess(
                 "/usr/bin/env", arguments: arguments, environment: environment, directory: directory, input: inputFile, output: outputPipe.write,
                 error: errorPipe.write)
         } catch {
@@ -68,7 +68,7 @@ public struct CommandRunner: Sendable {
         let reader = try PipeReader(duplicating: outputPipe.read)
         let errorReader = separateErrorOutput ? try PipeReader(duplicating: errorPipe.read) : nil
         let (timedOut, status) = await withTaskGroup(of: Int32?.self) { group in
-            group.addTask { await Spawn.exitStatus(of: pid) }
+            group.addTask { await child.waitForExit() }
             group.addTask {
                 try? await Task.sleep(for: timeout)
                 return nil
@@ -77,6 +77,7 @@ public struct CommandRunner: Sendable {
             let timedOut = status == nil
             // The child leads a process group of its own: signal the whole group, so `sh -c`
             // children (a hanging pytest) go too.
+            let pid = child.pid
             if timedOut {
                 kill(-pid, SIGTERM)
                 // Give it a moment, then make sure it is gone.
@@ -96,14 +97,6 @@ public struct CommandRunner: Sendable {
         return Result(
             status: status, output: String(decoding: output, as: UTF8.self), errorOutput: String(decoding: errorOutput, as: UTF8.self),
             timedOut: timedOut)
-    }
-
-    /// A pipe whose ends are not inherited by programs started later (close-on-exec).
-    private static func pipe() throws -> (read: Int32, write: Int32) {
-        var ends: [Int32] = [0, 0]
-        guard Glibc.pipe(&ends) == 0 else { throw CommandError("cannot make a pipe: errno \(errno)") }
-        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
-        return (ends[0], ends[1])
     }
 
     /// An open, already unlinked temporary file holding `input`, for a program's standard input.

@@ -4,8 +4,8 @@ import Foundation
     import Glibc
 #endif
 
-/// Starts a program with `posix_spawn` and waits for it, for the programs the platform runs most
-/// (task tests, bot runs, git: ``CommandRunner``).
+/// Starts a program with `posix_spawn`: every program the platform runs (``ChildProcess``, and
+/// through it ``CommandRunner``'s task tests, bot runs and git).
 ///
 /// Why not Foundation's `Process`: on Linux its `run()` lists `/proc/self/fd` to close every
 /// other descriptor in the child, and reads each entry's whole 256-byte name field past the end
@@ -58,23 +58,13 @@ public enum Spawn {
         return pid
     }
 
-    /// Waits, on a thread of its own, for process `pid` (a child of this process) to end: its exit
-    /// status, or the number of the signal that ended it.
-    public static func exitStatus(of pid: pid_t) async -> Int32 {
-        await withCheckedContinuation { continuation in
-            let thread = Thread {
-                var status: Int32 = 0
-                var waited: pid_t
-                repeat { waited = waitpid(pid, &status, 0) } while waited == -1 && errno == EINTR
-                // Not ours to wait for (already reaped): its status is unknown.
-                guard waited == pid else { return continuation.resume(returning: -1) }
-                // WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift does not import.
-                let signal = status & 0x7f
-                continuation.resume(returning: signal == 0 ? (status >> 8) & 0xff : signal)
-            }
-            thread.name = "ope.child-wait"
-            thread.start()
-        }
+    /// A pipe whose ends are not inherited by programs started later (close-on-exec): a child
+    /// gets the end it is given as its standard input, output or error, and no other.
+    public static func pipe() throws -> (read: Int32, write: Int32) {
+        var ends: [Int32] = [0, 0]
+        guard Glibc.pipe(&ends) == 0 else { throw CommandError("cannot make a pipe: errno \(errno)") }
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        return (ends[0], ends[1])
     }
 
     private typealias FileAction = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32

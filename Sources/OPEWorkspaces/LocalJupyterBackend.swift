@@ -14,7 +14,7 @@ import OPECore
 /// `/w/{id}/` and its root the session's folder under the data dir — a quota'd volume where the
 /// machine allows (``TeamVolume``). Stopping ends every process of the sandbox, kernels included,
 /// so nothing is left running. A server that ends by itself is reported on ``exits`` at once
-/// (the process's termination handler), so the caller can restart it; a sandbox that hit a limit
+/// (the process's exit handler), so the caller can restart it; a sandbox that hit a limit
 /// is reported on ``notices``.
 ///
 /// With `warmPool > 0` that many servers are kept started in empty folders; a new session takes
@@ -56,7 +56,7 @@ public actor LocalJupyterBackend: WorkspaceBackend {
 
     private struct Running {
         var workspace: Workspace
-        var process: Process
+        var process: ChildProcess
         var logFile: String
         var limits: WorkspaceLimits
         /// Reported on `exits` only once it was ready: a failed start is the starter's to report.
@@ -83,7 +83,7 @@ public actor LocalJupyterBackend: WorkspaceBackend {
     private let exitContinuation: AsyncStream<WorkspaceExit>.Continuation
     public nonisolated let notices: AsyncStream<WorkspaceNotice>
     private let noticeContinuation: AsyncStream<WorkspaceNotice>.Continuation
-    /// Process exits as Foundation reports them (on its own thread), handled by `run()`.
+    /// Process exits as their waiting threads report them, handled by `run()`.
     private nonisolated let terminations: AsyncStream<(pid: Int32, status: Int32)>
     private nonisolated let terminationContinuation: AsyncStream<(pid: Int32, status: Int32)>.Continuation
 
@@ -254,43 +254,40 @@ public actor LocalJupyterBackend: WorkspaceBackend {
                 databaseSocket: extra[DatabaseCredentials.socketVariable], limits: limits
             )
         )
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: launch.executable)
-        process.arguments = launch.arguments
-        process.environment = launch.environment
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
         let logFile = configuration.root + "/\(id).log"
-        FileManager.default.createFile(atPath: logFile, contents: nil)
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logFile))
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
+        let log = open(logFile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard log >= 0 else {
+            sandbox.release(id)
+            throw WorkspaceError("cannot write the workspace's log \(logFile): errno \(errno)")
+        }
+        defer { close(log) }
         let terminations = terminationContinuation
-        process.terminationHandler = { process in terminations.yield((process.processIdentifier, process.terminationStatus)) }
+        let process: ChildProcess
         do {
-            try process.runWithSignalsUnblocked()
+            process = try ChildProcess(
+                launch.executable, arguments: launch.arguments, environment: launch.environment, directory: directory, output: log, error: log
+            ) { pid, status in terminations.yield((pid, status)) }
         } catch {
             sandbox.release(id)
             throw error
         }
-        try? log.close()
         let socketOnHost = view.runtimeOnHost + "/jupyter.sock"
         let workspace = Workspace(
             id: id, session: session, url: Workspace.url(socket: socketOnHost, path: basePath), token: token, directory: directory,
-            processID: process.processIdentifier, socketPath: socketOnHost
+            processID: process.pid, socketPath: socketOnHost
         )
         let folder = URL(fileURLWithPath: directory).resolvingSymlinksInPath().path
         return Running(workspace: workspace, process: process, logFile: logFile, limits: limits, volume: mountedFolders.contains(folder) ? folder : nil)
     }
 
     private func processExited(pid: Int32, status: Int32) {
-        if let index = pool.firstIndex(where: { $0.process.processIdentifier == pid }) {
+        if let index = pool.firstIndex(where: { $0.process.pid == pid }) {
             configuration.sandbox.release(pool[index].workspace.id)
             pool.remove(at: index)
             logger.warning("a warm workspace exited", metadata: ["status": "\(status)"])
             return
         }
-        guard let (session, entry) = running.first(where: { $0.value.process.processIdentifier == pid }), entry.ready else { return }
+        guard let (session, entry) = running.first(where: { $0.value.process.pid == pid }), entry.ready else { return }
         running[session] = nil
         // Its kernels outlive a crashed server; the restarted one starts its own.
         let orphans = configuration.sandbox.release(entry.workspace.id)
@@ -300,7 +297,7 @@ public actor LocalJupyterBackend: WorkspaceBackend {
     }
 
     /// Asks every process of the sandbox to end, then ends what is left after 5 s.
-    private func terminate(_ process: Process, id: String) async {
+    private func terminate(_ process: ChildProcess, id: String) async {
         let sandbox = configuration.sandbox
         await process.terminateGroup(grace: .seconds(5)) { sandbox.signal(id, SIGTERM) }
         // Whatever is left (kernels that ignored SIGTERM, processes in sessions of their own) goes now.
@@ -315,7 +312,7 @@ public actor LocalJupyterBackend: WorkspaceBackend {
         let client = HTTPClient.shared
         while ContinuousClock.now < deadline {
             guard entry.process.isRunning else {
-                throw WorkspaceError("JupyterLab exited at start (status \(entry.process.terminationStatus)):\n\(Self.tail(of: entry.logFile))")
+                throw WorkspaceError("JupyterLab exited at start (status \(entry.process.exitStatus ?? -1)):\n\(Self.tail(of: entry.logFile))")
             }
             if entry.workspace.socketPath.map({ FileManager.default.fileExists(atPath: $0) }) ?? true {
                 var request = HTTPClientRequest(url: entry.workspace.url + "api/status")

@@ -35,7 +35,7 @@ public actor MariaDBServer {
 
     public let configuration: Configuration
     private let logger: Logger
-    private var process: Process?
+    private var process: ChildProcess?
     private var listeningPort: Int?
     private var starting: Task<Void, any Error>?
     private var provisioning: [String: Task<DatabaseCredentials, any Error>] = [:]
@@ -164,11 +164,10 @@ public actor MariaDBServer {
         let logOffset = (try? FileManager.default.attributesOfItem(atPath: errorLog)[.size] as? UInt64) ?? 0
         _ = FileManager.default.createFile(atPath: outputFile, contents: nil)
         try FileManager.default.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)
-        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputFile))
-        defer { try? output.close() }
+        let output = open(outputFile, O_WRONLY | O_APPEND | O_CLOEXEC)
+        guard output >= 0 else { throw MariaDBError("cannot write \(outputFile): errno \(errno)") }
+        defer { close(output) }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tools.server)
         var arguments = [
             "--no-defaults",  // the machine's my.cnf (e.g. Debian's socket in /run/mysqld) must not apply
             "--datadir=\(dataDirectory)", "--tmpdir=\(temporaryDirectory)", "--socket=\(socketPath)", "--pid-file=\(pidFile)", "--log-error=\(errorLog)",
@@ -177,21 +176,17 @@ public actor MariaDBServer {
         ]
         if geteuid() == 0 { arguments.append("--user=root") }
         arguments += Self.serverSizeOptions
-        process.arguments = arguments
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = output
-        // Foundation starts the child as the leader of a new process group, so it is stopped as a
-        // group and is not hit by a Ctrl-C meant for the platform.
-        try process.runWithSignalsUnblocked()
+        // It leads a process group of its own, so it is stopped as a group and is not hit by a
+        // Ctrl-C meant for the platform.
+        let process = try ChildProcess(tools.server, arguments: arguments, output: output, error: output)
         self.process = process
-        logger.info("MariaDB starting", metadata: ["pid": "\(process.processIdentifier)", "port": "\(port)"])
+        logger.info("MariaDB starting", metadata: ["pid": "\(process.pid)", "port": "\(port)"])
 
         let deadline = ContinuousClock.now + configuration.startTimeout
         while true {
             if !process.isRunning {
                 self.process = nil
-                throw MariaDBError("mariadbd exited at start (status \(process.terminationStatus)):\n\(startLog(since: logOffset))")
+                throw MariaDBError("mariadbd exited at start (status \(process.exitStatus ?? -1)):\n\(startLog(since: logOffset))")
             }
             // Only ask once the socket file is there: each ping is a process.
             if FileManager.default.fileExists(atPath: socketPath), await ping(tools) { break }
@@ -203,7 +198,7 @@ public actor MariaDBServer {
             try? await Task.sleep(for: .milliseconds(100))
         }
         listeningPort = port
-        logger.info("MariaDB ready", metadata: ["pid": "\(process.processIdentifier)", "port": "\(port)", "socket": "\(socketPath)"])
+        logger.info("MariaDB ready", metadata: ["pid": "\(process.pid)", "port": "\(port)", "socket": "\(socketPath)"])
     }
 
     /// Whether a server answers on the socket. (`mariadb-admin ping` succeeds even when it may not
@@ -390,7 +385,7 @@ public actor MariaDBServer {
 
     /// Ends a process group: SIGTERM, then SIGKILL once `timeout` has passed; returns once the
     /// process has exited.
-    static func terminate(_ process: Process, within timeout: Duration) async {
+    static func terminate(_ process: ChildProcess, within timeout: Duration) async {
         // (mariadbd starts no children that could outlive it.)
         await process.terminateGroup(grace: timeout)
         _ = await process.waitForExit(within: .seconds(5))

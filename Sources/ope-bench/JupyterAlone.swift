@@ -15,31 +15,24 @@ enum JupyterAlone {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let port = try LoopbackPort.free()
         let token = SecretToken.password()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: venv + "/bin/jupyter-lab")
         var arguments = [
             "--no-browser", "--ip=127.0.0.1", "--port=\(port)", "--ServerApp.root_dir=\(folder)", "--IdentityProvider.token=\(token)",
         ]
         if geteuid() == 0 { arguments.append("--allow-root") }
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["HOME"] = folder
         environment["JUPYTER_RUNTIME_DIR"] = folder + "/.runtime"
-        process.environment = environment
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
         let started = ContinuousClock.now
-        try process.runWithSignalsUnblocked()
+        let process = try ChildProcess(venv + "/bin/jupyter-lab", arguments: arguments, environment: environment)
         defer {
-            kill(-process.processIdentifier, SIGTERM)
-            process.waitUntilExit()
+            process.signal(SIGTERM)
+            process.blockUntilExit(within: .seconds(30))
         }
         var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/api/status")
         request.headers.add(name: "Authorization", value: "token \(token)")
         let deadline = started + .seconds(120)
         while ContinuousClock.now < deadline {
-            guard process.isRunning else { throw CLIError("jupyter-lab of \(venv) exited with status \(process.terminationStatus)") }
+            guard process.isRunning else { throw CLIError("jupyter-lab of \(venv) exited with status \(process.exitStatus ?? -1)") }
             if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(5)), response.status == .ok {
                 return (ContinuousClock.now - started).timeInterval
             }

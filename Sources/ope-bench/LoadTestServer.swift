@@ -4,7 +4,7 @@ import OPECore
 
 /// The `ope serve` a load test runs against, as a child process.
 final class LoadTestServer: Sendable {
-    let process: Process
+    let process: ChildProcess
     /// What the server prints, read on a thread of its own (see PipeReader for why not a
     /// readability handler); set once the process runs.
     private let output: PipeReader
@@ -39,25 +39,25 @@ final class LoadTestServer: Sendable {
         self.readyLine = readyLine
         self.arguments = arguments
         self.environment = environment
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable).standardizedFileURL
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.standardError
-        try process.run()
-        output = try PipeReader(duplicating: pipe.fileHandleForReading.fileDescriptor, limit: 1 << 20)
+        let pipe = try Spawn.pipe()
+        defer { close(pipe.read) }
+        do {
+            defer { close(pipe.write) }  // the child has its own copy
+            process = try ChildProcess(
+                URL(fileURLWithPath: executable).standardizedFileURL.path, arguments: arguments,
+                environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, output: pipe.write, error: 2)
+        }
+        output = try PipeReader(duplicating: pipe.read, limit: 1 << 20)
     }
 
     let arguments: [String]
     let environment: [String: String]
 
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
 
     /// The same server started again (same arguments, so the same port and data dir).
     func again() throws -> LoadTestServer {
-        try LoadTestServer(executable: process.executableURL!.path, arguments: arguments, readyLine: readyLine, environment: environment)
+        try LoadTestServer(executable: process.executable, arguments: arguments, readyLine: readyLine, environment: environment)
     }
 
     /// The server's URL, once it prints that it is running (empty for a core, which prints none).
@@ -81,12 +81,10 @@ final class LoadTestServer: Sendable {
     @discardableResult
     func stop(grace: Duration = .seconds(30)) -> Bool {
         guard process.isRunning else { return true }
-        process.terminate()
-        let deadline = ContinuousClock.now + grace
-        while process.isRunning, ContinuousClock.now < deadline { usleep(20_000) }
-        guard process.isRunning else { return true }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.signal(SIGTERM)
+        if process.blockUntilExit(within: grace) { return true }
+        process.signal(SIGKILL)
+        process.blockUntilExit(within: .seconds(30))
         return false
     }
 }

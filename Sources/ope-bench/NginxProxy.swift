@@ -3,7 +3,7 @@ import OPECore
 
 /// nginx as a plain reverse proxy in front of one JupyterLab.
 struct NginxProxy {
-    let process: Process
+    let process: ChildProcess
 
     /// - Parameter upstream: `host:port` or `unix:/path/to/socket`.
     static func start(binary: String, folder: String, port: Int, upstream: String, token: String) throws -> NginxProxy {
@@ -38,16 +38,12 @@ struct NginxProxy {
             }
             """
         try config.write(toFile: folder + "/nginx.conf", atomically: true, encoding: .utf8)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["-p", folder, "-c", folder + "/nginx.conf", "-g", "daemon off; user root;"]
-        process.standardError = FileHandle.nullDevice
-        try process.runWithSignalsUnblocked()
+        let process = try ChildProcess(binary, arguments: ["-p", folder, "-c", folder + "/nginx.conf", "-g", "daemon off; user root;"])
         return NginxProxy(process: process)
     }
 
     func stop() {
-        kill(-process.processIdentifier, SIGTERM)
-        process.waitUntilExit()
+        kill(-process.pid, SIGTERM)
+        process.blockUntilExit(within: .seconds(30))
     }
 }

@@ -37,16 +37,11 @@ struct OperatorBench: AsyncParsableCommand {
     /// A stand-in in a child process, and a client for it.
     func withStandIn(_ executable: String, _ body: (KubeClient) async throws -> Void) async throws {
         let kubeconfig = NSTemporaryDirectory() + "ope-bench-kube-\(UUID().uuidString).yaml"
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["kube", "standin", "--port", "0", "--apply", crds, "--write-kubeconfig", kubeconfig]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess(executable, arguments: ["kube", "standin", "--port", "0", "--apply", crds, "--write-kubeconfig", kubeconfig])
         defer {
             // Killed: it keeps nothing, and a graceful stop would wait for the watches' connections.
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
+            process.signal(SIGKILL)
+            process.blockUntilExit(within: .seconds(30))
             try? FileManager.default.removeItem(atPath: kubeconfig)
         }
         let deadline = ContinuousClock.now + .seconds(60)

@@ -1,4 +1,5 @@
 import Foundation
+import OPECore
 import OPETestSupport
 import Testing
 
@@ -128,7 +129,7 @@ extension ClusterProcessTests.Cluster {
             let status = try? await process.waitForExit(timeout: .seconds(30))
             if status != 0 {
                 unstopped.append(
-                    "\(process.process.arguments?.prefix(3).joined(separator: " ") ?? "?") (status \(status.map(String.init) ?? "none, killed")):\n\(process.text.suffix(2000))"
+                    "\(process.process.arguments.prefix(3).joined(separator: " ")) (status \(status.map(String.init) ?? "none, killed")):\n\(process.text.suffix(2000))"
                 )
             }
         }

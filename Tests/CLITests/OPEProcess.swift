@@ -45,45 +45,40 @@ struct OPEProcess {
         _ path: String, _ arguments: [String], timeout: Duration = .seconds(60), directory: String? = nil, environment: [String: String] = [:],
         input: String? = nil
     ) async throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new } }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        var inputFile: Int32?
         if let input {
             // A file, not a pipe: nothing to feed while the program runs.
             let file = NSTemporaryDirectory() + "ope-stdin-\(UUID().uuidString)"
             try input.write(toFile: file, atomically: true, encoding: .utf8)
-            defer { try? FileManager.default.removeItem(atPath: file) }
-            process.standardInput = FileHandle(forReadingAtPath: file)
+            inputFile = open(file, O_RDONLY | O_CLOEXEC)
+            try? FileManager.default.removeItem(atPath: file)
         }
-        try process.run()
+        defer { if let inputFile { close(inputFile) } }
+        let out = try Spawn.pipe()
+        let err = try Spawn.pipe()
+        defer { for end in [out.read, err.read] { close(end) } }
+        let process: ChildProcess
+        do {
+            defer { for end in [out.write, err.write] { close(end) } }  // the child has its own
+            process = try ChildProcess(
+                path, arguments: arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new }, directory: directory,
+                input: inputFile, output: out.write, error: err.write)
+        }
         // Collected as it comes by threads of their own (not on the concurrency pool, where a
         // blocking read would starve the test's other tasks on a 2-core machine), each owning a
         // duplicate of its pipe's read end: see PipeReader for why not readabilityHandler.
-        let outReader = try PipeReader(duplicating: out.fileHandleForReading.fileDescriptor, limit: 16 << 20)
-        let errReader = try PipeReader(duplicating: err.fileHandleForReading.fileDescriptor, limit: 16 << 20)
-        try? out.fileHandleForReading.close()
-        try? err.fileHandleForReading.close()
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            if ContinuousClock.now > deadline {
-                process.terminate()
-                outReader.abandon()
-                errReader.abandon()
-                throw ProcessFailure("\(path) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        let outReader = try PipeReader(duplicating: out.read, limit: 16 << 20)
+        let errReader = try PipeReader(duplicating: err.read, limit: 16 << 20)
+        guard await process.waitForExit(within: timeout) else {
+            process.signal(SIGTERM)
+            outReader.abandon()
+            errReader.abandon()
+            throw ProcessFailure("\(path) \(arguments.joined(separator: " ")) did not finish within \(timeout)")
         }
         // What is left, without waiting on grandchildren (a browser) that may hold the pipes open.
         let collected = (stdout: String(decoding: await outReader.finish(), as: UTF8.self), stderr: String(decoding: await errReader.finish(), as: UTF8.self))
         let (stdout, stderr) = collected
-        return Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
+        return Result(status: process.exitStatus ?? -1, stdout: stdout, stderr: stderr)
     }
 
     /// Runs `ope-bench ARGUMENTS` to completion (killed after `timeout`).
@@ -103,58 +98,49 @@ struct OPEProcess {
 }
 
 /// A background `ope` (or `ope-bench`) whose output lines can be awaited.
-final class RunningProcess: @unchecked Sendable {
-    let process = Process()
+final class RunningProcess: Sendable {
+    let process: ChildProcess
     private let reader: PipeReader
 
     init(program: String, arguments: [String], directory: String?) throws {
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let pipe = Pipe()
-        // One pipe's write end as a FileHandle for both streams, closed here once: given the Pipe
-        // twice, Foundation would close its write end twice (see CommandRunner).
-        process.standardOutput = pipe.fileHandleForWriting
-        process.standardError = pipe.fileHandleForWriting
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? pipe.fileHandleForWriting.close()
-        reader = try PipeReader(duplicating: pipe.fileHandleForReading.fileDescriptor, limit: 16 << 20)
-        try? pipe.fileHandleForReading.close()
+        // One pipe for both streams.
+        let pipe = try Spawn.pipe()
+        defer { close(pipe.read) }
+        do {
+            defer { close(pipe.write) }  // the child has its own
+            process = try ChildProcess(program, arguments: arguments, directory: directory, output: pipe.write, error: pipe.write)
+        }
+        reader = try PipeReader(duplicating: pipe.read, limit: 16 << 20)
     }
 
     var text: String { String(decoding: reader.data, as: UTF8.self) }
 
     /// The program's file name, for messages.
-    var name: String { process.executableURL?.lastPathComponent ?? "the program" }
+    var name: String { URL(fileURLWithPath: process.executable).lastPathComponent }
 
     /// Waits until the output contains `needle`, failing if the process exits or time runs out.
     func waitFor(_ needle: String, timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
         while !text.contains(needle) {
-            guard process.isRunning else { throw ProcessFailure("\(name) exited (\(process.terminationStatus)) before printing '\(needle)':\n\(text)") }
+            guard process.isRunning else { throw ProcessFailure("\(name) exited (\(process.exitStatus ?? -1)) before printing '\(needle)':\n\(text)") }
             guard ContinuousClock.now < deadline else { throw ProcessFailure("no '\(needle)' within \(timeout):\n\(text)") }
             try await Task.sleep(for: .milliseconds(20))
         }
     }
 
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+    func signal(_ signal: Int32) { process.signal(signal) }
 
     /// Waits for the process to exit and returns its status.
     func waitForExit(timeout: Duration = .seconds(30)) async throws -> Int32 {
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning {
-            guard ContinuousClock.now < deadline else {
-                kill(process.processIdentifier, SIGKILL)
-                throw ProcessFailure("\(name) did not exit within \(timeout):\n\(text)")
-            }
-            try await Task.sleep(for: .milliseconds(20))
+        guard await process.waitForExit(within: timeout) else {
+            process.signal(SIGKILL)
+            throw ProcessFailure("\(name) did not exit within \(timeout):\n\(text)")
         }
-        return process.terminationStatus
+        return process.exitStatus ?? -1
     }
 
     deinit {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.signal(SIGKILL)
         reader.abandon()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import OPECore
 
 /// A git repository in a temporary folder holding the example module python-intro under `modules/`
 /// (an OPERepository can point at it with a file:// URL).
@@ -15,12 +16,11 @@ public struct GitRepository: Sendable {
     }
 
     public func git(_ arguments: String...) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["git", "-C", folder, "-c", "user.name=Test", "-c", "user.email=test@example.org"] + arguments
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw HarnessError("git \(arguments.joined(separator: " ")) failed") }
+        let process = try ChildProcess(
+            "/usr/bin/env", arguments: ["git", "-C", folder, "-c", "user.name=Test", "-c", "user.email=test@example.org"] + arguments, error: 2)
+        guard process.blockUntilExit(within: .seconds(60)), process.exitStatus == 0 else {
+            throw HarnessError("git \(arguments.joined(separator: " ")) failed (\(process.exitStatus.map { "status \($0)" } ?? "still running after 60 s"))")
+        }
     }
 
     public func commit(_ message: String) throws {

@@ -32,7 +32,7 @@ import Testing
         let venv: String
         let root: String
         let kube: KubeClient
-        let servers = Mutex<[String: (port: Int, process: Process)]>([:])
+        let servers = Mutex<[String: (port: Int, process: ChildProcess)]>([:])
         /// The pods' grading containers: a grading service per session on its own port.
         let graders = Mutex<[String: (port: Int, task: Task<Void, any Error>)]>([:])
 
@@ -57,19 +57,15 @@ import Testing
             }
             try await startGrading(pod, session: session, module: module, home: home)
             let port = try LoopbackPort.free()
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: venv + "/bin/jupyter-lab")
             var arguments = [
                 "--no-browser", "--ip=127.0.0.1", "--port=\(port)", "--ServerApp.base_url=/w/\(session)/", "--ServerApp.root_dir=\(home)",
                 "--IdentityProvider.token=\(token)", "--ServerApp.jpserver_extensions={'jupyter_lsp': False}",
                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             ]
             if geteuid() == 0 { arguments.append("--allow-root") }
-            process.arguments = arguments
-            process.environment = ["PATH": venv + "/bin:/usr/bin:/bin", "HOME": home, "JUPYTER_RUNTIME_DIR": home + "/.runtime"]
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try ChildProcess(
+                venv + "/bin/jupyter-lab", arguments: arguments,
+                environment: ["PATH": venv + "/bin:/usr/bin:/bin", "HOME": home, "JUPYTER_RUNTIME_DIR": home + "/.runtime"])
             servers.withLock { $0[session] = (port, process) }
             try await waitUntil("JupyterLab of \(session) answers", timeout: .seconds(180)) {
                 guard let connection = try? RawConnection(port: port) else { return false }
@@ -122,8 +118,8 @@ import Testing
             for (_, grader) in graders.withLock({ $0 }) { grader.task.cancel() }
             // Killed, as a node would kill a pod's containers past their grace period.
             for (_, server) in servers.withLock({ $0 }) {
-                kill(server.process.processIdentifier, SIGKILL)
-                server.process.waitUntilExit()
+                server.process.signal(SIGKILL)
+                server.process.blockUntilExit(within: .seconds(30))
             }
             try? FileManager.default.removeItem(atPath: root)
         }

@@ -22,31 +22,28 @@ import Testing
         let fixture = try GradingFixture()
         defer { fixture.remove() }
         try fixture.writeStatsTask()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.binary)
-        process.arguments = [
+        let arguments = [
             "grade", "serve", "--files", fixture.files, "--tests", fixture.tests, "--host", "127.0.0.1", "--port", "0", "--scratch", fixture.scratch,
         ]
         var environment = ProcessInfo.processInfo.environment
         environment["OPE_GRADING_TOKEN"] = GradingFixture.token
         environment["PATH"] = fixture.venv + "/bin:" + (environment["PATH"] ?? "/usr/bin:/bin")
-        process.environment = environment
-        let pipe = Pipe()
-        // The write end as a FileHandle for both streams, closed once here (see CommandRunner).
-        process.standardOutput = pipe.fileHandleForWriting
-        process.standardError = pipe.fileHandleForWriting
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        try? pipe.fileHandleForWriting.close()
-        let output = Output(reader: try PipeReader(duplicating: pipe.fileHandleForReading.fileDescriptor))
-        try? pipe.fileHandleForReading.close()
+        // One pipe for both streams.
+        let pipe = try Spawn.pipe()
+        let process: ChildProcess
+        do {
+            defer { close(pipe.write) }  // the child has its own
+            process = try ChildProcess(try Self.binary, arguments: arguments, environment: environment, output: pipe.write, error: pipe.write)
+        }
+        let output = Output(reader: try PipeReader(duplicating: pipe.read))
+        close(pipe.read)
         defer {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.signal(SIGKILL)
             output.reader.abandon()
         }
 
         try await waitUntil("ope grade serve listens", timeout: .seconds(60)) {
-            guard process.isRunning else { throw WaitFailure("ope grade serve exited (\(process.terminationStatus)):\n\(output.text)") }
+            guard process.isRunning else { throw WaitFailure("ope grade serve exited (\(process.exitStatus ?? -1)):\n\(output.text)") }
             return output.port != nil
         }
         let port = try #require(output.port)
@@ -61,9 +58,9 @@ import Testing
         #expect(result.output.contains("token=[] session=s-cli task=mean"), "\(result.output)")
         #expect(result.cases.count == 4)
 
-        kill(process.processIdentifier, SIGTERM)
+        process.signal(SIGTERM)
         try await waitUntil("ope grade serve exits on SIGTERM", timeout: .seconds(30)) { !process.isRunning }
-        #expect(process.terminationStatus == 0, "\(output.text)")
+        #expect(process.exitStatus == 0, "\(output.text)")
     }
 
     @Test func gradeServeWantsAToken() async throws {

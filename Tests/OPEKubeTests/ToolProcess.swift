@@ -5,7 +5,7 @@ import OPETestSupport
 
 /// A real program the tests run (kubectl, the Python client): its output, read as it comes.
 final class ToolProcess: Sendable {
-    let process: Process
+    let process: ChildProcess
     private let output: PipeReader
     private let errors: PipeReader
 
@@ -15,21 +15,20 @@ final class ToolProcess: Sendable {
             throw HarnessError(
                 "\(executable) is not installed (scripts/install-deps.sh installs kubectl; scripts/setup-kube-tools.sh the Python tools; make test runs both)")
         }
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let out = try Spawn.pipe()
+        let err = try Spawn.pipe()
+        defer { for end in [out.read, err.read] { close(end) } }
+        do {
+            defer { for end in [out.write, err.write] { close(end) } }  // the child has its own
+            process = try ChildProcess(
+                executable, arguments: arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, output: out.write,
+                error: err.write)
+        }
         // Each pipe is read by a PipeReader: a thread with its own descriptor that retries a read
         // a signal interrupted (FileHandle.availableData stops the whole test process on EINTR)
         // and that no Dispatch source watches (see PipeReader).
-        output = try PipeReader(duplicating: out.fileHandleForReading.fileDescriptor, limit: 64 << 20)
-        errors = try PipeReader(duplicating: err.fileHandleForReading.fileDescriptor, limit: 64 << 20)
+        output = try PipeReader(duplicating: out.read, limit: 64 << 20)
+        errors = try PipeReader(duplicating: err.read, limit: 64 << 20)
     }
 
     var stdout: String { String(decoding: output.data, as: UTF8.self) }
@@ -37,15 +36,15 @@ final class ToolProcess: Sendable {
 
     /// Waits for the program to end (bounded) and returns its exit status.
     func wait(timeout: Duration = .seconds(120)) async throws -> Int32 {
-        try await waitUntil("\(process.executableURL?.lastPathComponent ?? "the tool") to finish", timeout: timeout) { !self.process.isRunning }
+        try await waitUntil("\(URL(fileURLWithPath: process.executable).lastPathComponent) to finish", timeout: timeout) { !self.process.isRunning }
         // The readers have everything once both pipes reached their end.
         _ = await output.finish(grace: .seconds(10))
         _ = await errors.finish(grace: .seconds(10))
-        return process.terminationStatus
+        return process.exitStatus ?? -1
     }
 
     func stop() {
-        if process.isRunning { process.terminate() }
+        process.signal(SIGTERM)
     }
 
     /// Runs the tool to its end and returns (status, stdout, stderr).
