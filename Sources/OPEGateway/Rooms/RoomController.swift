@@ -85,29 +85,23 @@ struct RoomController {
         let (connection, first) = hub.connect(user: user, session: id)
         let registration = live.register(identity.credential) { connection.signOut() }
         defer { live.unregister(registration) }
-        // The session as the upgrade found it a moment ago: live events from here on are in the outbox.
-        var admitted = hub.takeAdmitted(session: id, user: user)
-        if admitted == nil { admitted = try await runtime.session(id) }
-        guard let session = admitted else {
-            _ = hub.disconnect(connection)
-            return
+        // What happens once per socket (the session looked up, the room opened, history replayed)
+        // goes deep into the runtime and the store, so it runs in a short task of its own.
+        let opening = await Self.briefly { [self] in
+            await open(connection, session: id, user: user, first: first, after: after, outbound: outbound)
         }
-        let isMember = session.member(user) != nil
-        var failure: (any Error)?
-        var opened = false
-        do {
-            // The room's events reach this process from here on (in a cluster, the core is asked to send them).
-            try await runtime.openRoom(id)
-            opened = true
-            if first, isMember { try await runtime.connected(user: user, session: id) }
-            try await serve(connection, session: session, after: after, inbound: inbound, outbound: outbound, user: user, logger: logger)
-        } catch {
-            failure = error
+        var failure = opening.failure
+        if opening.found, failure == nil {
+            do {
+                try await pump(connection, session: id, replayedUpTo: opening.lastSent, inbound: inbound, outbound: outbound, user: user, logger: logger)
+            } catch {
+                failure = error
+            }
         }
-        if hub.disconnect(connection), isMember {
+        if hub.disconnect(connection), opening.isMember {
             try? await runtime.disconnected(user: user, session: id)
         }
-        if opened { await runtime.closeRoom(id) }
+        if opening.opened { await runtime.closeRoom(id) }
         if let failure {
             if let refusal = failure as? RuntimeError, case .unavailable = refusal.kind {
                 // The room's core went away: the page hears why and reconnects with ?after= later.
@@ -120,37 +114,54 @@ struct RoomController {
         }
     }
 
-    private func serve(
-        _ connection: RoomHub.Connection, session: SessionStateMachine, after: Int64, inbound: WebSocketInboundStream,
-        outbound: WebSocketOutboundWriter, user: String, logger: Logger
-    ) async throws {
-        let id = session.id
-        let welcome = RoomMessage.welcome(session: id, user: user, members: session.members.map(\.user), roles: session.roleMap, phase: session.phase)
-        try await outbound.write(.text(welcome.json()))
-        var lastSent = after
-        try await runtime.history(session: id, after: after) { page in
-            for event in page {
-                try await outbound.write(.text(hub.texts.text(of: event)))
-                lastSent = event.id
-            }
-        }
-        try await outbound.write(.text(RoomMessage.synced(lastID: lastSent).json()))
+    /// How far a socket's opening got, for what its end must undo.
+    private struct Opening: Sendable {
+        var found = false
+        var isMember = false
+        var opened = false
+        var lastSent: Int64 = 0
+        var failure: (any Error)?
+    }
 
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            let replayedUpTo = lastSent
-            group.addTask {
-                for await item in connection.stream {
-                    if let eventID = item.eventID, eventID <= replayedUpTo { continue }
-                    try await outbound.write(.text(item.text))
-                }
-                // The outbox ended: the sign-in was revoked, the client was too slow, or the room is closing.
-                if connection.wasSignedOut {
-                    logger.info("room socket closed: its sign-in or token was revoked")
-                    try? await outbound.close(.unknown(RoomHub.signedOutCloseCode), reason: "signed out")
-                } else {
-                    try? await outbound.close(.goingAway, reason: "too far behind; reconnect with ?after= to catch up")
+    /// Once per socket: the session (as the upgrade found it a moment ago, so live events from
+    /// here on are in the outbox), the room opened, and the welcome and history sent.
+    private func open(
+        _ connection: RoomHub.Connection, session id: String, user: String, first: Bool, after: Int64, outbound: WebSocketOutboundWriter
+    ) async -> Opening {
+        var opening = Opening()
+        do {
+            var admitted = hub.takeAdmitted(session: id, user: user)
+            if admitted == nil { admitted = try await runtime.session(id) }
+            guard let session = admitted else { return opening }
+            opening.found = true
+            opening.isMember = session.member(user) != nil
+            // The room's events reach this process from here on (in a cluster, the core is asked to send them).
+            try await runtime.openRoom(id)
+            opening.opened = true
+            if first, opening.isMember { try await runtime.connected(user: user, session: id) }
+            let welcome = RoomMessage.welcome(session: id, user: user, members: session.members.map(\.user), roles: session.roleMap, phase: session.phase)
+            try await outbound.write(.text(welcome.json()))
+            opening.lastSent = after
+            try await runtime.history(session: id, after: after) { page in
+                for event in page {
+                    try await outbound.write(.text(hub.texts.text(of: event)))
+                    opening.lastSent = event.id
                 }
             }
+            try await outbound.write(.text(RoomMessage.synced(lastID: opening.lastSent).json()))
+        } catch {
+            opening.failure = error
+        }
+        return opening
+    }
+
+    /// For the socket's life: the client's frames to the room (in a child task), the outbox to
+    /// the client (in this one: a task per socket fewer).
+    private func pump(
+        _ connection: RoomHub.Connection, session id: String, replayedUpTo: Int64, inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter,
+        user: String, logger: Logger
+    ) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 if try await receive(inbound: inbound, connection: connection, session: id, user: user, logger: logger) == .tooLarge {
                     Self.frameTooLarge.increment()
@@ -158,8 +169,32 @@ struct RoomController {
                 }
                 connection.outbox.finish()
             }
-            try await group.next()
+            for await item in connection.stream {
+                if let eventID = item.eventID, eventID <= replayedUpTo { continue }
+                try await outbound.write(.text(item.text))
+            }
+            // The outbox ended: the client left, the sign-in was revoked, the client was too slow,
+            // or the room is closing.
+            if connection.wasSignedOut {
+                logger.info("room socket closed: its sign-in or token was revoked")
+                try? await outbound.close(.unknown(RoomHub.signedOutCloseCode), reason: "signed out")
+            } else {
+                try? await outbound.close(.goingAway, reason: "too far behind; reconnect with ?after= to catch up")
+            }
             group.cancelAll()
+        }
+    }
+
+    /// Runs `body` in a child task of its own and returns what it returns. A task keeps the stack
+    /// memory of its deepest moment until it ends (Swift's task allocator reuses its slabs and
+    /// never frees them), so one-off deep work (opening a room, recording a chat message) done
+    /// in a socket's long-lived task would be paid for the socket's whole life: with 10,000
+    /// sockets, tens of MiB.
+    static func briefly<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
+        await withTaskGroup(of: T.self) { group in
+            group.addTask(operation: body)
+            // One task added: there is exactly one result.
+            return await group.next()!
         }
     }
 
@@ -195,7 +230,7 @@ struct RoomController {
                     connection.send(Self.rateLimited(wait).json())
                     continue
                 }
-                await chat(frame, connection: connection, session: id, user: user, logger: logger)
+                await Self.briefly { [self] in await chat(frame, connection: connection, session: id, user: user, logger: logger) }
             case "typing":
                 let active = frame.active ?? true
                 hub.broadcast(.typing(user: user, active: active), in: id, except: connection)
