@@ -57,7 +57,12 @@ struct RoomController {
             throw APIError(.forbidden, "cross-origin WebSocket from \(origin) refused")
         }
         let id = try context.parameters.require("id")
-        guard let session = try await runtime.session(id) else { throw APIError(.notFound, "no session '\(id)'") }
+        // An upgrade is decided twice (see UpgradeRefusalHandler): the second time, the session the
+        // first found moments ago stands, instead of asking the runtime again (on an edge, a call
+        // to the core for every socket).
+        var found = context.isUpgradeCheck ? nil : hub.admission(session: id, user: identity.user.username)
+        if found == nil { found = try await runtime.session(id) }
+        guard let session = found else { throw APIError(.notFound, "no session '\(id)'") }
         guard session.admits(identity.user) else {
             throw APIError(.forbidden, "only members of session \(id) and instructors may join its room")
         }
