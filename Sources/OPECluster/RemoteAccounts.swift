@@ -102,7 +102,8 @@ public final class RemoteAccounts: AccountDirectory, Service, Sendable {
         self.clock = clock
         self.logger = logger
         calls = CoreCalls(
-            address: configuration.address, token: configuration.token, deadline: configuration.deadline, retryWindow: configuration.retryWindow)
+            address: configuration.address, token: configuration.token, deadline: configuration.deadline, retryWindow: configuration.retryWindow,
+            gate: CallGate(limit: CoreCalls.maxInFlight))
         let transport = try HTTP2ClientTransport.Posix(
             target: .dns(host: configuration.host, port: configuration.port), transportSecurity: configuration.transportSecurity)
         grpc = GRPCClient(transport: transport)

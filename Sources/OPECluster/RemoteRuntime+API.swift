@@ -222,7 +222,7 @@ extension RemoteRuntime: RuntimeAPI {
         request.filter = try JSONEncoder().encode(filter)
         try await readBatches(
             { [stub, metadata, request] options, read in try await stub.export(request, metadata: metadata, options: options, onResponse: read) },
-            deadline: .seconds(24 * 3600), page: page)
+            deadline: .seconds(24 * 3600), waitsOnCore: true, page: page)
     }
 
     public func events(_ filter: EventFilter, limit: Int) async throws -> [Event] {

@@ -79,7 +79,7 @@ extension RemoteRuntime: WorkspaceAccess {
 
     public func open(session: String) async throws -> Workspace? {
         // The core waits up to 20 s for a start; the call waits a little longer.
-        let message = try await call(idempotent: true, deadline: .seconds(30)) { [stub, metadata] in
+        let message = try await call(idempotent: true, deadline: .seconds(30), waitsOnCore: true) { [stub, metadata] in
             try await stub.openWorkspace(Self.session(session), metadata: metadata, options: $0)
         }
         let workspace = try RuntimeWire.decodeOptional(Workspace.self, message)

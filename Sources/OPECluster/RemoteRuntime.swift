@@ -61,6 +61,8 @@ public final class RemoteRuntime: Service, Sendable {
     }
 
     public let configuration: Configuration
+    /// This client's calls in flight to its core (see ``CallGate``).
+    let gate = CallGate(limit: CoreCalls.maxInFlight)
     let grpc: GRPCClient<HTTP2ClientTransport.Posix>
     let stub: Ope_Runtime_V1_Runtime.Client<HTTP2ClientTransport.Posix>
     /// Workspaces the proxy reached lately, by the id in their path, with when they were learnt.
@@ -122,7 +124,9 @@ public final class RemoteRuntime: Service, Sendable {
 
     /// The deadline, token and retry rules of every call (shared with ``RemoteAccounts``).
     var calls: CoreCalls {
-        CoreCalls(address: configuration.address, token: configuration.token, deadline: configuration.deadline, retryWindow: configuration.retryWindow)
+        CoreCalls(
+            address: configuration.address, token: configuration.token, deadline: configuration.deadline, retryWindow: configuration.retryWindow,
+            gate: gate)
     }
 
     var metadata: Metadata { calls.metadata }
@@ -133,9 +137,9 @@ public final class RemoteRuntime: Service, Sendable {
     /// Runs one call, translating its failure; an idempotent one is tried again while the core
     /// cannot be reached and its deadline allows (``CoreCalls/call(idempotent:deadline:_:)``).
     func call<Answer: Sendable>(
-        idempotent: Bool, deadline: Duration? = nil, _ body: (CallOptions) async throws -> Answer
+        idempotent: Bool, deadline: Duration? = nil, waitsOnCore: Bool = false, _ body: (CallOptions) async throws -> Answer
     ) async throws -> Answer {
-        try await calls.call(idempotent: idempotent, deadline: deadline, body)
+        try await calls.call(idempotent: idempotent, deadline: deadline, waitsOnCore: waitsOnCore, body)
     }
 
     // MARK: Unary helpers
@@ -200,7 +204,7 @@ public final class RemoteRuntime: Service, Sendable {
         _ body:
             @escaping @Sendable (CallOptions, @Sendable @escaping (StreamingClientResponse<Ope_Runtime_V1_EventBatch>) async throws -> Void) async throws ->
             Void,
-        deadline: Duration?, page: ([Event]) async throws -> Void
+        deadline: Duration?, waitsOnCore: Bool = false, page: ([Event]) async throws -> Void
     ) async throws {
         // The stream is read inside the call's closure, which must be @Sendable; pages go out
         // through an AsyncThrowingStream so `page` (not Sendable) runs here, in order.
@@ -208,7 +212,7 @@ public final class RemoteRuntime: Service, Sendable {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 do {
-                    try await self.call(idempotent: false, deadline: deadline) { options in
+                    try await self.call(idempotent: false, deadline: deadline, waitsOnCore: waitsOnCore) { options in
                         try await body(options) { response in
                             for try await batch in response.messages where !batch.events.isEmpty {
                                 continuation.yield(try RuntimeWire.events(batch))
