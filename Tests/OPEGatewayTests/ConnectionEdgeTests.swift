@@ -76,6 +76,32 @@ import Testing
         }
     }
 
+    /// A member whose connection is reset (a laptop closed, a network gone) leaves the room at
+    /// once: the others see them go, rather than a socket that lingers until the room next speaks.
+    @Test func aRoomSocketWhoseConnectionIsResetLeavesTheRoom() async throws {
+        try await TestGateway.run { client, _ in
+            let (alice, bob, session) = try await client.pair()
+            let port = try #require(client.port)
+            let bobRoom = RoomClient()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await bobRoom.run(client, path: "/api/sessions/\(session)/ws", cookie: bob.cookie) }
+                _ = try await bobRoom.inbox.waitFor(type: "synced")
+                let raw = try RawConnection(port: port)
+                try raw.send(Self.upgradeRequest("/api/sessions/\(session)/ws", port: port, ["Cookie: \(alice.cookie)"]))
+                _ = try await raw.waitFor("\"synced\"")
+                _ = try await bobRoom.inbox.waitFor("alice present") { Self.isPresence($0, of: "alice", "join") }
+                raw.reset()
+                _ = try await bobRoom.inbox.waitFor("alice gone", timeout: .seconds(30)) { Self.isPresence($0, of: "alice", "leave") }
+                bobRoom.close()
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    static func isPresence(_ message: [String: Any], of user: String, _ state: String) -> Bool {
+        message["type"] as? String == "presence" && message["user"] as? String == user && message["state"] as? String == state
+    }
+
     @Test func anUnknownMethodIsAnsweredAtOnce() async throws {
         try await Self.run(Self.limits()) { _, port in
             let raw = try RawConnection(port: port)

@@ -50,6 +50,19 @@ public final class RawConnection: @unchecked Sendable {
         Foundation.close(descriptor)
     }
 
+    /// Ends the connection with a TCP reset (a client whose machine or network went away), not a
+    /// close the server could read to its end.
+    public func reset() {
+        guard
+            open.withLock({ state in
+                defer { state = false }; return state
+            })
+        else { return }
+        var linger = Foundation.linger(l_onoff: 1, l_linger: 0)
+        _ = setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Foundation.linger>.size))
+        Foundation.close(descriptor)
+    }
+
     public func send(_ text: String) throws {
         let bytes = Array(text.utf8)
         var sent = 0

@@ -168,11 +168,13 @@ struct RoomController {
     ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
+                // However the client's side ends (closed, too large, a reset that throws), the
+                // outbox ends with it, and so does the loop below.
+                defer { connection.outbox.finish() }
                 if try await receive(inbound: inbound, connection: connection, session: id, user: user, logger: logger) == .tooLarge {
                     Self.frameTooLarge.increment()
                     try? await outbound.close(.messageTooLarge, reason: "frames are limited to \(Self.maxFrameSize / 1024) KiB")
                 }
-                connection.outbox.finish()
             }
             for await item in connection.stream {
                 if let eventID = item.eventID, eventID <= replayedUpTo { continue }
