@@ -287,7 +287,7 @@ let package = Package(
         ),
         .testTarget(
             name: "OPECoreTests",
-            dependencies: ["OPECore", .product(name: "PropertyBased", package: "swift-property-based")],
+            dependencies: ["OPECore", "OPETestSupport", .product(name: "PropertyBased", package: "swift-property-based")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "OPEModulesTests", dependencies: ["OPEModules"], swiftSettings: swiftSettings),

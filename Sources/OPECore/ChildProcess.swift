@@ -27,7 +27,7 @@ public final class ChildProcess: Sendable {
     /// (this process's own when nil); standard input is /dev/null unless `input` is given, and
     /// output and error go to the given descriptors (which the caller keeps and closes), or to
     /// /dev/null. `onExit` is called once, on the waiting thread, with its pid and exit status (or
-    /// the number of the signal that ended it).
+    /// the number of the signal that ended it), before anyone waiting for its end resumes.
     public init(
         _ executable: String, arguments: [String], environment: [String: String]? = nil, directory: String? = nil, input: Int32? = nil,
         output: Int32? = nil, error: Int32? = nil, onExit: (@Sendable (_ pid: pid_t, _ status: Int32) -> Void)? = nil
@@ -62,8 +62,9 @@ public final class ChildProcess: Sendable {
             }
             return (state.waiters, state.onExit)
         }
-        for waiter in waiters { waiter.resume(returning: status) }
+        // The report first: whoever waited for the end finds it made.
         handler?(pid, status)
+        for waiter in waiters { waiter.resume(returning: status) }
     }
 
     /// Whether it has not ended yet.

@@ -41,32 +41,14 @@ public struct CommandRunner: Sendable {
                 throw CommandError("input of \(input.utf8.count) bytes is more than \(Self.maxInput) for \(arguments.first ?? "")")
             }
         }
-        // Standard input: a file holding `input` (so no write can block or meet a closed pipe), or /dev/null.
-        let inputFile = try input.map(Self.inputFile) ?? open("/dev/null", O_RDONLY | O_CLOEXEC)
-        guard inputFile >= 0 else { throw CommandError("cannot open /dev/null: errno \(errno)") }
-        defer { close(inputFile) }
-        // Output: one pipe (standard error interleaved) or two; this process keeps the read ends,
-        // each read by a PipeReader thread with its own duplicate.
-        let outputPipe = try Spawn.pipe()
-        let errorPipe = separateErrorOutput ? try Spawn.pipe() : outputPipe
-        let child: ChildProcess
-        do {
-            child = try ChildProcess(
-                "/usr/bin/env", arguments: arguments, environment: environment, directory: directory, input: inputFile, output: outputPipe.write,
-                error: errorPipe.write)
-        } catch {
-            for descriptor in Set([outputPipe.read, outputPipe.write, errorPipe.read, errorPipe.write]) { close(descriptor) }
-            throw error
-        }
-        // The child has its copies of the write ends: ours close, so the pipes end when it does.
-        close(outputPipe.write)
-        if separateErrorOutput { close(errorPipe.write) }
-        defer {
-            close(outputPipe.read)
-            if separateErrorOutput { close(errorPipe.read) }
-        }
-        let reader = try PipeReader(duplicating: outputPipe.read)
-        let errorReader = separateErrorOutput ? try PipeReader(duplicating: errorPipe.read) : nil
+        // Standard input from a file (so no write can block or meet a closed pipe); output read
+        // as it comes, standard error interleaved or apart.
+        let captured = try ChildProcess.capturing(
+            "/usr/bin/env", arguments: arguments, environment: environment, directory: directory, input: input,
+            errors: separateErrorOutput ? .apart : .merged)
+        let child = captured.process
+        let reader = captured.output
+        let errorReader = captured.errors
         let (timedOut, status) = await withTaskGroup(of: Int32?.self) { group in
             group.addTask { await child.waitForExit() }
             group.addTask {
@@ -97,27 +79,6 @@ public struct CommandRunner: Sendable {
         return Result(
             status: status, output: String(decoding: output, as: UTF8.self), errorOutput: String(decoding: errorOutput, as: UTF8.self),
             timedOut: timedOut)
-    }
-
-    /// An open, already unlinked temporary file holding `input`, for a program's standard input.
-    private static func inputFile(_ input: String) throws -> Int32 {
-        let path = NSTemporaryDirectory() + "ope-input-\(UUID().uuidString)"
-        let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw CommandError("cannot write a program's input to \(path): errno \(errno)") }
-        unlink(path)  // the open descriptor keeps it readable
-        let bytes = Array(input.utf8)
-        var written = 0
-        while written < bytes.count {
-            let count = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            guard count > 0 else {
-                close(descriptor)
-                throw CommandError("cannot write a program's input: errno \(errno)")
-            }
-            written += count
-        }
-        lseek(descriptor, 0, SEEK_SET)
-        return descriptor
     }
 
     /// Largest standard input a program is given.

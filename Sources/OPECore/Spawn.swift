@@ -67,6 +67,27 @@ public enum Spawn {
         return (ends[0], ends[1])
     }
 
+    /// An open, already unlinked temporary file holding `input`, for a program's standard input.
+    public static func inputFile(_ input: String) throws -> Int32 {
+        let path = NSTemporaryDirectory() + "ope-input-\(UUID().uuidString)"
+        let descriptor = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw CommandError("cannot write a program's input to \(path): errno \(errno)") }
+        unlink(path)  // the open descriptor keeps it readable
+        let bytes = Array(input.utf8)
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else {
+                close(descriptor)
+                throw CommandError("cannot write a program's input: errno \(errno)")
+            }
+            written += count
+        }
+        lseek(descriptor, 0, SEEK_SET)
+        return descriptor
+    }
+
     private typealias FileAction = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
     private typealias PathAction = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
 

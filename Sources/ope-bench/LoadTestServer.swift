@@ -39,15 +39,11 @@ final class LoadTestServer: Sendable {
         self.readyLine = readyLine
         self.arguments = arguments
         self.environment = environment
-        let pipe = try Spawn.pipe()
-        defer { close(pipe.read) }
-        do {
-            defer { close(pipe.write) }  // the child has its own copy
-            process = try ChildProcess(
-                URL(fileURLWithPath: executable).standardizedFileURL.path, arguments: arguments,
-                environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, output: pipe.write, error: 2)
-        }
-        output = try PipeReader(duplicating: pipe.read, limit: 1 << 20)
+        let captured = try ChildProcess.capturing(
+            URL(fileURLWithPath: executable).standardizedFileURL.path, arguments: arguments,
+            environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, errors: .inherited, limit: 1 << 20)
+        process = captured.process
+        output = captured.output
     }
 
     let arguments: [String]

@@ -45,30 +45,15 @@ struct OPEProcess {
         _ path: String, _ arguments: [String], timeout: Duration = .seconds(60), directory: String? = nil, environment: [String: String] = [:],
         input: String? = nil
     ) async throws -> Result {
-        var inputFile: Int32?
-        if let input {
-            // A file, not a pipe: nothing to feed while the program runs.
-            let file = NSTemporaryDirectory() + "ope-stdin-\(UUID().uuidString)"
-            try input.write(toFile: file, atomically: true, encoding: .utf8)
-            inputFile = open(file, O_RDONLY | O_CLOEXEC)
-            try? FileManager.default.removeItem(atPath: file)
-        }
-        defer { if let inputFile { close(inputFile) } }
-        let out = try Spawn.pipe()
-        let err = try Spawn.pipe()
-        defer { for end in [out.read, err.read] { close(end) } }
-        let process: ChildProcess
-        do {
-            defer { for end in [out.write, err.write] { close(end) } }  // the child has its own
-            process = try ChildProcess(
-                path, arguments: arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new }, directory: directory,
-                input: inputFile, output: out.write, error: err.write)
-        }
-        // Collected as it comes by threads of their own (not on the concurrency pool, where a
-        // blocking read would starve the test's other tasks on a 2-core machine), each owning a
-        // duplicate of its pipe's read end: see PipeReader for why not readabilityHandler.
-        let outReader = try PipeReader(duplicating: out.read, limit: 16 << 20)
-        let errReader = try PipeReader(duplicating: err.read, limit: 16 << 20)
+        // Input from a file, not a pipe: nothing to feed while the program runs. Output collected as
+        // it comes by threads of their own (not on the concurrency pool, where a blocking read
+        // would starve the test's other tasks on a 2-core machine): see PipeReader.
+        let captured = try ChildProcess.capturing(
+            path, arguments: arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new }, directory: directory,
+            input: input, errors: .apart, limit: 16 << 20)
+        let process = captured.process
+        let outReader = captured.output
+        let errReader = captured.errors!
         guard await process.waitForExit(within: timeout) else {
             process.signal(SIGTERM)
             outReader.abandon()
@@ -103,14 +88,9 @@ final class RunningProcess: Sendable {
     private let reader: PipeReader
 
     init(program: String, arguments: [String], directory: String?) throws {
-        // One pipe for both streams.
-        let pipe = try Spawn.pipe()
-        defer { close(pipe.read) }
-        do {
-            defer { close(pipe.write) }  // the child has its own
-            process = try ChildProcess(program, arguments: arguments, directory: directory, output: pipe.write, error: pipe.write)
-        }
-        reader = try PipeReader(duplicating: pipe.read, limit: 16 << 20)
+        let captured = try ChildProcess.capturing(program, arguments: arguments, directory: directory, errors: .merged, limit: 16 << 20)
+        process = captured.process
+        reader = captured.output
     }
 
     var text: String { String(decoding: reader.data, as: UTF8.self) }

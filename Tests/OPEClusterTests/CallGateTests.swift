@@ -1,3 +1,4 @@
+import OPETestSupport
 import Synchronization
 import Testing
 
@@ -19,15 +20,15 @@ import Testing
                     admitted.list.withLock { $0.append(entered ? index : -1) }
                 }
                 // Each waits before the next is added, so their order is known.
-                try await Self.waitUntil { gate.counts.waiting == index + 1 }
+                try await waitUntil("waiter \(index) in line") { gate.counts.waiting == index + 1 }
             }
             #expect(gate.counts == (inFlight: 2, waiting: 3))
             gate.leave()
-            try await Self.waitUntil { admitted.list.withLock { $0 } == [0] }
+            try await waitUntil("the first waiter let in") { admitted.list.withLock { $0 } == [0] }
             #expect(gate.counts == (inFlight: 2, waiting: 2), "the slot passed on, not freed")
             gate.leave()
             gate.leave()
-            try await Self.waitUntil { admitted.list.withLock { $0 } == [0, 1, 2] }
+            try await waitUntil("every waiter let in, in order") { admitted.list.withLock { $0 } == [0, 1, 2] }
             try await group.waitForAll()
         }
         // Three left (the first two and the first waiter): the last two waiters hold the slots.
@@ -38,10 +39,9 @@ import Testing
     @Test func aWaiterPastItsDeadlineIsToldSoAndHoldsNoSlot() async throws {
         let gate = CallGate(limit: 1)
         #expect(await gate.enter(until: ContinuousClock.now + .seconds(600)))
-        let soon = ContinuousClock.now + .milliseconds(1)
-        async let late = gate.enter(until: soon)
-        try await Self.waitUntil { gate.counts.waiting == 1 }
-        try await Task.sleep(until: soon + .milliseconds(5))
+        // A deadline already past: the gate is full, so it waits, and is told when a slot frees.
+        async let late = gate.enter(until: ContinuousClock.now - .seconds(1))
+        try await waitUntil("the late caller in line") { gate.counts.waiting == 1 }
         gate.leave()
         #expect(await late == false)
         #expect(gate.counts == (inFlight: 0, waiting: 0))
@@ -51,13 +51,5 @@ import Testing
     /// The order waiters were let in (-1: told their deadline had passed).
     private final class Admitted: Sendable {
         let list = Mutex<[Int]>([])
-    }
-
-    private static func waitUntil(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !condition() {
-            try #require(ContinuousClock.now < deadline, "the condition did not hold within 30 s")
-            try await Task.sleep(for: .milliseconds(5))
-        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import OPECore
+import OPETestSupport
 import Synchronization
 import Testing
 
@@ -21,16 +22,9 @@ import Testing
         let opened = (0..<3000).map { _ in open("/dev/null", O_RDONLY) }
         defer { for descriptor in opened { close(descriptor) } }
         #expect(opened.allSatisfy { $0 >= 0 }, "this machine's descriptor limit is below 3000")
-        let pipe = try Spawn.pipe()
-        let child: ChildProcess
-        do {
-            defer { close(pipe.write) }
-            child = try ChildProcess("/bin/ls", arguments: ["/proc/self/fd"], output: pipe.write)
-        }
-        let reader = try PipeReader(duplicating: pipe.read)
-        close(pipe.read)
-        #expect(await child.waitForExit() == 0)
-        let listed = String(decoding: await reader.finish(), as: UTF8.self).split(separator: "\n").compactMap { Int($0) }
+        let listing = try ChildProcess.capturing("/bin/ls", arguments: ["/proc/self/fd"], errors: .inherited)
+        #expect(await listing.process.waitForExit() == 0)
+        let listed = String(decoding: await listing.output.finish(), as: UTF8.self).split(separator: "\n").compactMap { Int($0) }
         // 0, 1, 2, and the descriptor ls reads the folder through.
         #expect(listed.count <= 4, "the child inherited descriptors: \(listed.prefix(20))")
     }
@@ -40,7 +34,8 @@ import Testing
         let child = try ChildProcess("/bin/sh", arguments: ["-c", "exit 7"]) { pid, status in reports.withLock { $0.append((pid, status)) } }
         #expect(await child.waitForExit() == 7)
         #expect(child.exitStatus == 7 && !child.isRunning)
-        try await waitUntil { reports.withLock { $0.count } == 1 }
+        // Reported before the wait above ended.
+        #expect(reports.withLock { $0.count } == 1)
         #expect(reports.withLock { $0.first?.0 } == child.pid)
         // Waiting again answers at once.
         #expect(await child.waitForExit() == 7)
@@ -60,23 +55,14 @@ import Testing
         let child = try ChildProcess(
             "/bin/sh", arguments: ["-c", "sh -c 'trap \"\" TERM; echo $$ > grandchild; sleep 60' & wait"], directory: folder)
         let file = folder + "/grandchild"
-        try await waitUntil { ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").hasSuffix("\n") }
+        try await waitUntil("the grandchild names itself") { ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").hasSuffix("\n") }
         let grandchild = try #require(pid_t(try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
         await child.terminateGroup(grace: .milliseconds(300))
         #expect(!child.isRunning)
         // Gone, or a zombie waiting for init to reap it.
-        try await waitUntil {
+        try await waitUntil("the grandchild ended") {
             let state = (try? String(contentsOfFile: "/proc/\(grandchild)/stat", encoding: .utf8))?.split(separator: " ").dropFirst(2).first
             return state == nil || state == "Z"
-        }
-    }
-
-    /// Polls `condition` (20 ms apart, up to 30 s, for a busy machine).
-    private func waitUntil(_ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !condition() {
-            try #require(ContinuousClock.now < deadline, "the condition did not hold within 30 s")
-            try await Task.sleep(for: .milliseconds(20))
         }
     }
 }

@@ -28,15 +28,9 @@ import Testing
         var environment = ProcessInfo.processInfo.environment
         environment["OPE_GRADING_TOKEN"] = GradingFixture.token
         environment["PATH"] = fixture.venv + "/bin:" + (environment["PATH"] ?? "/usr/bin:/bin")
-        // One pipe for both streams.
-        let pipe = try Spawn.pipe()
-        let process: ChildProcess
-        do {
-            defer { close(pipe.write) }  // the child has its own
-            process = try ChildProcess(try Self.binary, arguments: arguments, environment: environment, output: pipe.write, error: pipe.write)
-        }
-        let output = Output(reader: try PipeReader(duplicating: pipe.read))
-        close(pipe.read)
+        let captured = try ChildProcess.capturing(try Self.binary, arguments: arguments, environment: environment, errors: .merged)
+        let process = captured.process
+        let output = Output(reader: captured.output)
         defer {
             process.signal(SIGKILL)
             output.reader.abandon()

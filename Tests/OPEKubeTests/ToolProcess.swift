@@ -15,20 +15,15 @@ final class ToolProcess: Sendable {
             throw HarnessError(
                 "\(executable) is not installed (scripts/install-deps.sh installs kubectl; scripts/setup-kube-tools.sh the Python tools; make test runs both)")
         }
-        let out = try Spawn.pipe()
-        let err = try Spawn.pipe()
-        defer { for end in [out.read, err.read] { close(end) } }
-        do {
-            defer { for end in [out.write, err.write] { close(end) } }  // the child has its own
-            process = try ChildProcess(
-                executable, arguments: arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, output: out.write,
-                error: err.write)
-        }
-        // Each pipe is read by a PipeReader: a thread with its own descriptor that retries a read
+        // Each stream is read by a PipeReader: a thread with its own descriptor that retries a read
         // a signal interrupted (FileHandle.availableData stops the whole test process on EINTR)
         // and that no Dispatch source watches (see PipeReader).
-        output = try PipeReader(duplicating: out.read, limit: 64 << 20)
-        errors = try PipeReader(duplicating: err.read, limit: 64 << 20)
+        let captured = try ChildProcess.capturing(
+            executable, arguments: arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 }, errors: .apart,
+            limit: 64 << 20)
+        process = captured.process
+        output = captured.output
+        errors = captured.errors!
     }
 
     var stdout: String { String(decoding: output.data, as: UTF8.self) }

@@ -170,13 +170,16 @@ final class RoomHub: Sendable {
     /// The session `user`'s socket was just admitted with, if it is fresh; it stays for
     /// ``takeAdmitted(session:user:)``.
     func admission(session id: String, user: String) -> SessionStateMachine? {
-        guard let entry = admitted.withLock({ $0.entries[AdmissionKey(user: user, session: id)] }) else { return nil }
-        return entry.at.duration(to: .now) < Self.admissionLifetime ? entry.session : nil
+        Self.fresh(admitted.withLock { $0.entries[AdmissionKey(user: user, session: id)] })
     }
 
     /// The session `user`'s socket was just admitted with, if it is fresh.
     func takeAdmitted(session id: String, user: String) -> SessionStateMachine? {
-        guard let entry = admitted.withLock({ $0.entries.removeValue(forKey: AdmissionKey(user: user, session: id)) }) else { return nil }
-        return entry.at.duration(to: .now) < Self.admissionLifetime ? entry.session : nil
+        Self.fresh(admitted.withLock { $0.entries.removeValue(forKey: AdmissionKey(user: user, session: id)) })
+    }
+
+    private static func fresh(_ entry: (session: SessionStateMachine, at: ContinuousClock.Instant)?) -> SessionStateMachine? {
+        guard let entry, entry.at.duration(to: .now) < admissionLifetime else { return nil }
+        return entry.session
     }
 }
