@@ -222,6 +222,9 @@ struct LoadTestCommand: AsyncParsableCommand {
             }
         }
         print("\(name): \(bases.joined(separator: ", ")), pids \(servers.map { String($0.pid) }.joined(separator: " "))")
+        // Out now even when standard output is a file (stdio holds a file's output until the end): a
+        // profiler attaches to these pids while the servers run.
+        fflush(nil)
         let sampler = ProcessesSampler(
             pids: servers.map(\.pid), names: single ? ["ope"] : (0..<cores).map { "core \($0)" } + (0..<edges).map { "edge \($0)" })
 
