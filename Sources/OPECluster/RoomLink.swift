@@ -29,6 +29,33 @@ final class RoomLink: Sendable {
     private struct PendingChat: Sendable {
         var request: Ope_Runtime_V1_RoomChat
         var waiting: Waiting<Event>
+
+        /// How its committed event is known when it arrives (a message with a client id only).
+        var key: ChatKey? {
+            request.clientID.isEmpty ? nil : ChatKey(session: request.session, user: request.user, clientID: request.clientID)
+        }
+    }
+
+    /// A chat message as its event names it: the core commits one event per session, sender and
+    /// client id (a message sent again counts once), so the event that arrives with these is the
+    /// message's answer.
+    private struct ChatKey: Hashable, Sendable {
+        var session: String
+        var user: String
+        var clientID: String
+
+        init(session: String, user: String, clientID: String) {
+            self.session = session
+            self.user = user
+            self.clientID = clientID
+        }
+
+        init?(_ event: Event) {
+            guard event.type == .chatMessage, let session = event.session, let user = event.actor,
+                case .string(let clientID)? = event.payload["clientId"], !clientID.isEmpty
+            else { return nil }
+            self.init(session: session, user: user, clientID: clientID)
+        }
     }
 
     private struct State: Sendable {
@@ -40,6 +67,9 @@ final class RoomLink: Sendable {
         var unconfirmed: [String: Int] = [:]
         var openers: [String: [UUID: Waiting<Void>]] = [:]
         var chats: [UInt64: PendingChat] = [:]
+        /// The waiting chats that have a client id, by what their events will say (a page that
+        /// sends a message again before its answer has two waiting).
+        var chatsByKey: [ChatKey: [UInt64]] = [:]
         var nextRequest: UInt64 = 0
         /// Requests for the current stream's next write.
         var outgoing: [Ope_Runtime_V1_RoomRequest] = []
@@ -55,6 +85,17 @@ final class RoomLink: Sendable {
         var previousEvents: [Int64: Event] = [:]
         var eventHandlers: [UUID: @Sendable ([Event]) -> Void] = [:]
         var typingHandlers: [UUID: @Sendable (TypingNote) -> Void] = [:]
+
+        /// A chat message no longer waits (answered, failed or past its deadline).
+        @discardableResult
+        mutating func removeChat(_ request: UInt64) -> PendingChat? {
+            guard let chat = chats.removeValue(forKey: request) else { return nil }
+            if let key = chat.key {
+                chatsByKey[key]?.removeAll { $0 == request }
+                if chatsByKey[key]?.isEmpty == true { chatsByKey[key] = nil }
+            }
+            return chat
+        }
     }
 
     private let state = Mutex(State())
@@ -152,7 +193,9 @@ final class RoomLink: Sendable {
                     $0.text = text
                     $0.clientID = clientID
                 }
-                state.chats[request.request] = PendingChat(request: request, waiting: Waiting(continuation: continuation, since: .now))
+                let pending = PendingChat(request: request, waiting: Waiting(continuation: continuation, since: .now))
+                state.chats[request.request] = pending
+                if let key = pending.key { state.chatsByKey[key, default: []].append(request.request) }
                 // With no stream now, the next one's first request carries it.
                 guard let wake = state.wake else { return (false, nil) }
                 state.outgoing.append(.with { $0.chat = request })
@@ -247,6 +290,7 @@ final class RoomLink: Sendable {
                 .with {
                     $0.follow = .with {
                         $0.sessions = rooms
+                        $0.answersInEvents = true
                         if let position = state.position { $0.after = position }
                     }
                 }
@@ -296,8 +340,15 @@ final class RoomLink: Sendable {
                 state.opened.insert(session)
                 ready += (state.openers.removeValue(forKey: session) ?? [:]).values.map(\.continuation)
             }
+            // A chat message's event is its answer (the core sends no other for it).
+            for event in events {
+                guard let key = ChatKey(event), let requests = state.chatsByKey[key] else { continue }
+                for request in requests {
+                    if let chat = state.removeChat(request) { answered.append((chat.waiting.continuation, .success(event))) }
+                }
+            }
             for answer in update.answers {
-                guard let chat = state.chats.removeValue(forKey: answer.request) else { continue }
+                guard let chat = state.removeChat(answer.request) else { continue }
                 switch answer.result {
                 case .event(let message):
                     answered.append((chat.waiting.continuation, Result { try RuntimeWire.event(message) }))
@@ -342,7 +393,7 @@ final class RoomLink: Sendable {
                     return waited >= deadline || (down && waited >= retryWindow)
                 }
                 for (id, chat) in state.chats where due(chat.waiting.since) {
-                    state.chats[id] = nil
+                    state.removeChat(id)
                     chats.append(chat.waiting.continuation)
                 }
                 for (session, waiting) in state.openers {
@@ -365,6 +416,7 @@ final class RoomLink: Sendable {
         let (chats, openers) = state.withLock { state in
             defer {
                 state.chats = [:]
+                state.chatsByKey = [:]
                 state.openers = [:]
             }
             return (state.chats.values.map(\.waiting.continuation), state.openers.values.flatMap { $0.values.map(\.continuation) })

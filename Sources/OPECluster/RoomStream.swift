@@ -32,6 +32,9 @@ final class RoomStream: Sendable {
         var batches: [[Committed]] = []
         var opened: [String] = []
         var answers: [Ope_Runtime_V1_RoomChatAnswer] = []
+        /// The answers (by request) to chat messages that had a client id: an edge that takes
+        /// events as answers needs none of these whose event it was sent.
+        var answeredByEvent: Set<UInt64> = []
         var typing: [Ope_Runtime_V1_RoomTyping] = []
 
         var isEmpty: Bool { batches.isEmpty && opened.isEmpty && answers.isEmpty && typing.isEmpty }
@@ -87,7 +90,14 @@ final class RoomStream: Sendable {
         }
     }
 
-    func answer(_ answer: Ope_Runtime_V1_RoomChatAnswer) { enqueue { $0.pending.answers.append(answer) } }
+    /// `byEvent`: the message had a client id, so its event alone can answer it (see
+    /// `RoomFollow.answers_in_events`).
+    func answer(_ answer: Ope_Runtime_V1_RoomChatAnswer, byEvent: Bool) {
+        enqueue { state in
+            state.pending.answers.append(answer)
+            if byEvent { state.pending.answeredByEvent.insert(answer.request) }
+        }
+    }
 
     func typing(_ note: Ope_Runtime_V1_RoomTyping) { enqueue { $0.pending.typing.append(note) } }
 

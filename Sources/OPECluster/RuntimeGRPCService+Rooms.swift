@@ -122,20 +122,25 @@ extension RuntimeGRPCService {
                 guard waiting.count.add(1, ordering: .relaxed).newValue <= Self.chatsInFlight else {
                     waiting.count.subtract(1, ordering: .relaxed)
                     answer.refusal = RuntimeWire.refusalJSON(RuntimeError(.busy(retryAfterSeconds: 1), "too many chat messages waiting; send again"))
-                    stream.answer(answer)
+                    stream.answer(answer, byEvent: false)
                     continue
                 }
                 group.addTask { [answer] in
                     var answer = answer
                     defer { waiting.count.subtract(1, ordering: .relaxed) }
+                    // Only an event committed for this message reaches the edge after it (an earlier
+                    // copy's may have gone before), so only such an event can answer it there.
+                    var byEvent = false
                     do {
-                        answer.event = RuntimeWire.message(
-                            try await committedChat(chat.text, clientID: chat.clientID, session: chat.session, by: chat.user))
+                        let (event, committed) = try await committedChatNoting(
+                            chat.text, clientID: chat.clientID, session: chat.session, by: chat.user)
+                        answer.event = RuntimeWire.message(event)
+                        byEvent = committed && !chat.clientID.isEmpty
                     } catch {
                         if RuntimeWire.Refusal(error) == nil { logger.error("a chat message was not recorded", metadata: ["error": "\(error)"]) }
                         answer.refusal = RuntimeWire.refusalJSON(error)
                     }
-                    stream.answer(answer)
+                    stream.answer(answer, byEvent: byEvent)
                 }
             }
         }
@@ -183,8 +188,11 @@ extension RuntimeGRPCService {
                 if let last = batch.last { position = max(position, last.id) }
             }
             update.opened = pending.opened
-            update.answers = pending.answers.map { answer in
+            // An answer whose event went to this edge is only its id, or nothing at all for an edge
+            // that matches its messages' events itself: then most chat messages cost no answer.
+            update.answers = pending.answers.compactMap { answer in
                 guard case .event(let event) = answer.result, sent.contains(event.id) || sentBefore.contains(event.id) else { return answer }
+                if follow.answersInEvents && pending.answeredByEvent.contains(answer.request) { return nil }
                 var short = answer
                 short.eventID = event.id
                 return short

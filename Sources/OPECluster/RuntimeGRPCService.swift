@@ -63,10 +63,19 @@ struct RuntimeGRPCService: Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
 
     /// Commits a chat message, or answers the event a message with the same client id committed.
     func committedChat(_ text: String, clientID: String, session: String, by user: String) async throws -> Event {
-        guard !clientID.isEmpty else { return try await runtime.chat(text, clientID: clientID, session: session, by: user) }
-        return try await recentChats.answer(RecentChats.Key(session: session, user: user, clientID: clientID)) {
-            try await runtime.chat(text, clientID: clientID, session: session, by: user)
+        try await committedChatNoting(text, clientID: clientID, session: session, by: user).event
+    }
+
+    /// ``committedChat(_:clientID:session:by:)``, and whether this call committed the event
+    /// (rather than finding an earlier copy's).
+    func committedChatNoting(_ text: String, clientID: String, session: String, by user: String) async throws -> (event: Event, committed: Bool) {
+        guard !clientID.isEmpty else { return (try await runtime.chat(text, clientID: clientID, session: session, by: user), true) }
+        var committed = false
+        let event = try await recentChats.answer(RecentChats.Key(session: session, user: user, clientID: clientID)) {
+            committed = true
+            return try await runtime.chat(text, clientID: clientID, session: session, by: user)
         }
+        return (event, committed)
     }
 
     func rotate(request: Ope_Runtime_V1_SessionActorRequest, context: ServerContext) async throws -> Ope_Runtime_V1_Flag {

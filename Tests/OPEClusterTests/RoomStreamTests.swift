@@ -114,4 +114,29 @@ import Testing
             #expect(stored.count == 100)
         }
     }
+
+    @Test func onAnEdgeWithTheRoomOpenEachMessagesEventIsItsAnswerSentAgainOrNot() async throws {
+        try await TestCluster.run { testCluster, edge in
+            let room = try await pair(edge, "sql-joins", ["carol", "dave"])
+            try await edge.openRoom(room)
+            // The core sends no answer for a message whose event reached this edge: each call
+            // returns with the event the edge matched, copies of one message included.
+            let events = try await withThrowingTaskGroup(of: (Int, Event).self) { group in
+                for index in 0..<200 {
+                    group.addTask {
+                        (index % 50, try await edge.chat("message \(index % 50)", clientID: "c-\(index % 50)", session: room, by: "carol"))
+                    }
+                }
+                return try await group.reduce(into: [(Int, Event)]()) { $0.append($1) }
+            }
+            #expect(Set(events.map(\.1.id)).count == 50)
+            #expect(events.allSatisfy { index, event in event.decode(ChatPayload.self)?.text == "message \(index)" })
+            // A message sent again after its event came is answered by the core (the event went before it).
+            let first = try #require(events.first { $0.0 == 7 }?.1)
+            let again = try await edge.chat("message 7", clientID: "c-7", session: room, by: "carol")
+            #expect(again.id == first.id)
+            let stored = try await testCluster.core(1).runtime.store.reader.events(EventFilter(session: room, types: [.chatMessage]))
+            #expect(stored.count == 50)
+        }
+    }
 }

@@ -652,6 +652,12 @@ public nonisolated struct Ope_Runtime_V1_RoomFollow: Sendable {
   /// Clears the value of `after`. Subsequent reads from it will return its default value.
   public mutating func clearAfter() {self._after = nil}
 
+  /// The edge takes a chat message's committed event, when it reaches the edge on this stream, as
+  /// the message's answer (matched by session, sender and client id), so the core sends no
+  /// `RoomChatAnswer` for a message with a client id whose event it sent here. An edge that does
+  /// not say so is sent every answer.
+  public var answersInEvents: Bool = false
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1876,7 +1882,7 @@ nonisolated extension Ope_Runtime_V1_RoomRequest: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Ope_Runtime_V1_RoomFollow: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RoomFollow"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sessions\0\u{1}after\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sessions\0\u{1}after\0\u{3}answers_in_events\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1886,6 +1892,7 @@ nonisolated extension Ope_Runtime_V1_RoomFollow: SwiftProtobuf.Message, SwiftPro
       switch fieldNumber {
       case 1: try { try decoder.decodeRepeatedStringField(value: &self.sessions) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self._after) }()
+      case 3: try { try decoder.decodeSingularBoolField(value: &self.answersInEvents) }()
       default: break
       }
     }
@@ -1902,12 +1909,16 @@ nonisolated extension Ope_Runtime_V1_RoomFollow: SwiftProtobuf.Message, SwiftPro
     try { if let v = self._after {
       try visitor.visitSingularInt64Field(value: v, fieldNumber: 2)
     } }()
+    if self.answersInEvents != false {
+      try visitor.visitSingularBoolField(value: self.answersInEvents, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Ope_Runtime_V1_RoomFollow, rhs: Ope_Runtime_V1_RoomFollow) -> Bool {
     if lhs.sessions != rhs.sessions {return false}
     if lhs._after != rhs._after {return false}
+    if lhs.answersInEvents != rhs.answersInEvents {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
