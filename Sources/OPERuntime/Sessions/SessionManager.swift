@@ -285,16 +285,27 @@ public actor SessionManager {
         let now = clock.now
         var drafts = apply(lobby.tick(now: now, formGroups: canStart), now: now)
         drafts += startWaitingGroups(now: now)
-        for id in sessions.keys.sorted() {
-            guard var session = sessions[id], !session.phase.isOver else { continue }
-            let actions = session.tick(now: now)
-            guard !actions.isEmpty else { continue }
-            sessions[id] = session
+        // Every live session's timers, in place: with thousands of teams, copying each session out
+        // and back, and sorting all their ids, was most of a tick. Those that acted are then
+        // handled in id order, as before.
+        var acted: [(id: String, actions: [SessionStateMachine.Action])] = []
+        var live = 0
+        var index = sessions.startIndex
+        while index != sessions.endIndex {
+            if !sessions.values[index].phase.isOver {
+                let actions = sessions.values[index].tick(now: now)
+                if !actions.isEmpty { acted.append((sessions.keys[index], actions)) }
+                if !sessions.values[index].phase.isOver { live += 1 }
+            }
+            sessions.formIndex(after: &index)
+        }
+        for (id, actions) in acted.sorted(by: { $0.id < $1.id }) {
+            guard let session = sessions[id] else { continue }
             if session.phase.isOver { close(session) }
             drafts += self.drafts(for: actions, session: session, actor: "system", now: now)
         }
         waitingGauge.record(lobby.queues.values.reduce(0) { $0 + $1.count })
-        liveGauge.record(sessions.values.reduce(0) { $0 + ($1.phase.isOver ? 0 : 1) })
+        liveGauge.record(live)
         if !drafts.isEmpty { try await commit(drafts) }
     }
 
