@@ -292,11 +292,9 @@ public actor SessionManager {
         var live = 0
         var index = sessions.startIndex
         while index != sessions.endIndex {
-            if !sessions.values[index].phase.isOver {
-                let actions = sessions.values[index].tick(now: now)
-                if !actions.isEmpty { acted.append((sessions.keys[index], actions)) }
-                if !sessions.values[index].phase.isOver { live += 1 }
-            }
+            let (actions, isLive) = Self.tickIfLive(&sessions.values[index], now: now)
+            if !actions.isEmpty { acted.append((sessions.keys[index], actions)) }
+            if isLive { live += 1 }
             sessions.formIndex(after: &index)
         }
         for (id, actions) in acted.sorted(by: { $0.id < $1.id }) {
@@ -307,6 +305,14 @@ public actor SessionManager {
         waitingGauge.record(lobby.queues.values.reduce(0) { $0 + $1.count })
         liveGauge.record(live)
         if !drafts.isEmpty { try await commit(drafts) }
+    }
+
+    /// One session's timers, changed where it lies (`inout`, so the session is not copied); whether
+    /// it is still live after them.
+    private static func tickIfLive(_ session: inout SessionStateMachine, now: Date) -> (actions: [SessionStateMachine.Action], live: Bool) {
+        guard !session.phase.isOver else { return ([], false) }
+        let actions = session.tick(now: now)
+        return (actions, !session.phase.isOver)
     }
 
     // MARK: Workspaces
