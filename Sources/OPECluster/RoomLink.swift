@@ -30,31 +30,10 @@ final class RoomLink: Sendable {
         var request: Ope_Runtime_V1_RoomChat
         var waiting: Waiting<Event>
 
-        /// How its committed event is known when it arrives (a message with a client id only).
-        var key: ChatKey? {
-            request.clientID.isEmpty ? nil : ChatKey(session: request.session, user: request.user, clientID: request.clientID)
-        }
-    }
-
-    /// A chat message as its event names it: the core commits one event per session, sender and
-    /// client id (a message sent again counts once), so the event that arrives with these is the
-    /// message's answer.
-    private struct ChatKey: Hashable, Sendable {
-        var session: String
-        var user: String
-        var clientID: String
-
-        init(session: String, user: String, clientID: String) {
-            self.session = session
-            self.user = user
-            self.clientID = clientID
-        }
-
-        init?(_ event: Event) {
-            guard event.type == .chatMessage, let session = event.session, let user = event.actor,
-                case .string(let clientID)? = event.payload["clientId"], !clientID.isEmpty
-            else { return nil }
-            self.init(session: session, user: user, clientID: clientID)
+        /// How its committed event is known when it arrives (a message with a client id only): the
+        /// core commits one event per key, so the event with its key is its answer.
+        var key: RecentChats.Key? {
+            request.clientID.isEmpty ? nil : RecentChats.Key(session: request.session, user: request.user, clientID: request.clientID)
         }
     }
 
@@ -69,7 +48,7 @@ final class RoomLink: Sendable {
         var chats: [UInt64: PendingChat] = [:]
         /// The waiting chats that have a client id, by what their events will say (a page that
         /// sends a message again before its answer has two waiting).
-        var chatsByKey: [ChatKey: [UInt64]] = [:]
+        var chatsByKey: [RecentChats.Key: [UInt64]] = [:]
         var nextRequest: UInt64 = 0
         /// Requests for the current stream's next write.
         var outgoing: [Ope_Runtime_V1_RoomRequest] = []
@@ -342,7 +321,7 @@ final class RoomLink: Sendable {
             }
             // A chat message's event is its answer (the core sends no other for it).
             for event in events {
-                guard let key = ChatKey(event), let requests = state.chatsByKey[key] else { continue }
+                guard let key = RecentChats.Key(event), let requests = state.chatsByKey[key] else { continue }
                 for request in requests {
                     if let chat = state.removeChat(request) { answered.append((chat.waiting.continuation, .success(event))) }
                 }

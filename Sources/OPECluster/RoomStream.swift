@@ -27,14 +27,18 @@ final class RoomStream: Sendable {
         }
     }
 
+    /// A chat message's answer, and whether its event alone can answer it instead: the event was
+    /// committed for this message (see `RoomFollow.answers_in_events`).
+    struct Answer: Sendable {
+        var message: Ope_Runtime_V1_RoomChatAnswer
+        var byEvent: Bool
+    }
+
     /// What the writer sends next.
     struct Pending: Sendable {
         var batches: [[Committed]] = []
         var opened: [String] = []
-        var answers: [Ope_Runtime_V1_RoomChatAnswer] = []
-        /// The answers (by request) to chat messages that had a client id: an edge that takes
-        /// events as answers needs none of these whose event it was sent.
-        var answeredByEvent: Set<UInt64> = []
+        var answers: [Answer] = []
         var typing: [Ope_Runtime_V1_RoomTyping] = []
 
         var isEmpty: Bool { batches.isEmpty && opened.isEmpty && answers.isEmpty && typing.isEmpty }
@@ -90,13 +94,8 @@ final class RoomStream: Sendable {
         }
     }
 
-    /// `byEvent`: the message had a client id, so its event alone can answer it (see
-    /// `RoomFollow.answers_in_events`).
     func answer(_ answer: Ope_Runtime_V1_RoomChatAnswer, byEvent: Bool) {
-        enqueue { state in
-            state.pending.answers.append(answer)
-            if byEvent { state.pending.answeredByEvent.insert(answer.request) }
-        }
+        enqueue { $0.pending.answers.append(Answer(message: answer, byEvent: byEvent)) }
     }
 
     func typing(_ note: Ope_Runtime_V1_RoomTyping) { enqueue { $0.pending.typing.append(note) } }

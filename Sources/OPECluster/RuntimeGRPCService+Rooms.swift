@@ -190,9 +190,10 @@ extension RuntimeGRPCService {
             update.opened = pending.opened
             // An answer whose event went to this edge is only its id, or nothing at all for an edge
             // that matches its messages' events itself: then most chat messages cost no answer.
-            update.answers = pending.answers.compactMap { answer in
+            update.answers = pending.answers.compactMap { pendingAnswer in
+                let answer = pendingAnswer.message
                 guard case .event(let event) = answer.result, sent.contains(event.id) || sentBefore.contains(event.id) else { return answer }
-                if follow.answersInEvents && pending.answeredByEvent.contains(answer.request) { return nil }
+                if follow.answersInEvents && pendingAnswer.byEvent { return nil }
                 var short = answer
                 short.eventID = event.id
                 return short

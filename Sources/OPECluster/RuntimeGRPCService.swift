@@ -51,9 +51,7 @@ struct RuntimeGRPCService: Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
         do {
             let recent = try await runtime.store.reader.latest(EventFilter(types: [.chatMessage]), limit: recentChats.capacity)
             for event in recent.reversed() {
-                guard let session = event.session, let user = event.actor, let clientID = event.decode(ChatPayload.self)?.clientId, !clientID.isEmpty
-                else { continue }
-                recentChats.remember(event, for: RecentChats.Key(session: session, user: user, clientID: clientID))
+                if let key = RecentChats.Key(event) { recentChats.remember(event, for: key) }
             }
         } catch {
             logger.warning(
@@ -302,10 +300,26 @@ struct RuntimeGRPCService: Ope_Runtime_V1_Runtime.SimpleServiceProtocol {
 /// also while the first copy is still being committed (an edge re-sends what it sent on a stream
 /// that broke, and the first copy may be on its way to the disk).
 final class RecentChats: Sendable {
+    /// A chat message by what makes copies of it one: its session, sender and client id. An edge
+    /// matches the events it is sent to the messages it waits on by the same key (``RoomLink``).
     struct Key: Hashable, Sendable {
         var session: String
         var user: String
         var clientID: String
+
+        init(session: String, user: String, clientID: String) {
+            self.session = session
+            self.user = user
+            self.clientID = clientID
+        }
+
+        /// The key of a chat message's event; nil for other events and messages without a client id.
+        init?(_ event: Event) {
+            guard event.type == .chatMessage, let session = event.session, let user = event.actor,
+                case .string(let clientID)? = event.payload["clientId"], !clientID.isEmpty
+            else { return nil }
+            self.init(session: session, user: user, clientID: clientID)
+        }
     }
 
     private struct State {

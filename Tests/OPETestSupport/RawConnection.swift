@@ -41,25 +41,23 @@ public final class RawConnection: @unchecked Sendable {
     deinit { close() }
 
     /// Closes this end.
-    public func close() {
-        guard
-            open.withLock({ state in
-                defer { state = false }; return state
-            })
-        else { return }
-        Foundation.close(descriptor)
-    }
+    public func close() { close(resetting: false) }
 
     /// Ends the connection with a TCP reset (a client whose machine or network went away), not a
     /// close the server could read to its end.
-    public func reset() {
+    public func reset() { close(resetting: true) }
+
+    /// Closes the descriptor, once whoever calls first.
+    private func close(resetting: Bool) {
         guard
             open.withLock({ state in
                 defer { state = false }; return state
             })
         else { return }
-        var linger = Foundation.linger(l_onoff: 1, l_linger: 0)
-        _ = setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Foundation.linger>.size))
+        if resetting {
+            var linger = Foundation.linger(l_onoff: 1, l_linger: 0)
+            _ = setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Foundation.linger>.size))
+        }
         Foundation.close(descriptor)
     }
 
