@@ -37,29 +37,34 @@ struct WorkspaceIdentity: Sendable, Hashable {
         return initials.isEmpty ? String(name.prefix(1)).uppercased() : initials
     }
 
-    /// The two headers: the identity as URL-safe base64 JSON, and its HMAC-SHA256 keyed with `token`.
+    /// The two headers for `user` in seat `seat` with team role `role`, as ``headers(token:)``
+    /// makes them.
     ///
     /// Every proxied request carries them, and building and signing them was most of the proxy's
-    /// own work per request: they are kept per identity and workspace token (a new role or name
-    /// is a new identity).
-    func headers(token: String) -> [(name: String, value: String)] {
-        let key = SignedKey(identity: self, token: token)
-        if let known = Self.signed.withLock({ $0[key] }) { return known }
-        let made = makeHeaders(token: token)
-        Self.signed.withLock { signed in
+    /// own work per request: they are kept per caller and workspace token (a new role or name is
+    /// a new caller), and looked up before anything is built.
+    static func headers(for user: User, seat: Int?, role: String?, token: String) -> [(name: String, value: String)] {
+        let key = Caller(username: user.username, displayName: user.displayName, seat: seat, role: role, token: token)
+        if let known = signed.withLock({ $0[key] }) { return known }
+        let made = WorkspaceIdentity(user: user, seat: seat, role: role).headers(token: token)
+        signed.withLock { signed in
             if signed.count >= 10_000 { signed.removeAll(keepingCapacity: true) }
             signed[key] = made
         }
         return made
     }
 
-    private struct SignedKey: Hashable {
-        var identity: WorkspaceIdentity
+    private struct Caller: Hashable {
+        var username: String
+        var displayName: String
+        var seat: Int?
+        var role: String?
         var token: String
     }
-    private static let signed = Mutex<[SignedKey: [(name: String, value: String)]]>([:])
+    private static let signed = Mutex<[Caller: [(name: String, value: String)]]>([:])
 
-    private func makeHeaders(token: String) -> [(name: String, value: String)] {
+    /// The two headers: the identity as URL-safe base64 JSON, and its HMAC-SHA256 keyed with `token`.
+    func headers(token: String) -> [(name: String, value: String)] {
         var fields: [String: JSONValue] = [
             "username": .string(username), "name": .string(name), "display_name": .string(displayName), "initials": .string(initials),
             "color": .string(color),

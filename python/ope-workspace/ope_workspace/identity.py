@@ -58,6 +58,11 @@ class OPEUser(User):
 class OPEIdentityProvider(IdentityProvider):
     """Members as OPE names them, vouched for by OPE's proxy."""
 
+    def __init__(self, **kwargs: t.Any) -> None:
+        super().__init__(**kwargs)
+        # (token, identity header, signature) -> the member's fields and role, once verified.
+        self._verified: dict[tuple[str, str, str], tuple[dict[str, str], str | None]] = {}
+
     async def get_user_token(self, handler: t.Any) -> User | None:
         token = t.cast("str | None", handler.token)
         given = self.get_token(handler)
@@ -68,16 +73,25 @@ class OPEIdentityProvider(IdentityProvider):
         if identity is None:
             # The token alone: OPE itself (its readiness checks and snapshots), not a member.
             return User(username="ope", name="OPE", display_name="OPE", initials="OPE")
-        if not hmac.compare_digest(sign(token, identity).encode(), signature.encode()):
-            self.log.warning("Refusing a request whose OPE identity is not signed with this workspace's token")
-            return None
-        member = decode_identity(identity)
-        if member is None:
-            self.log.warning("Refusing a request whose OPE identity cannot be read")
-            return None
-        fields = {name: str(member[name]) for name in _USER_FIELDS if isinstance(member.get(name), str)}
+        known = self._verified.get((token, identity, signature))
+        if known is None:
+            if not hmac.compare_digest(sign(token, identity).encode(), signature.encode()):
+                self.log.warning("Refusing a request whose OPE identity is not signed with this workspace's token")
+                return None
+            member = decode_identity(identity)
+            if member is None:
+                self.log.warning("Refusing a request whose OPE identity cannot be read")
+                return None
+            fields = {name: str(member[name]) for name in _USER_FIELDS if isinstance(member.get(name), str)}
+            role = member.get("role")
+            known = (fields, role if isinstance(role, str) else None)
+            # Every request carries the pair, and a team has a handful of them: each is checked
+            # and read once (a pair that was signed right stays so for the same token).
+            if len(self._verified) >= 1024:
+                self._verified.clear()
+            self._verified[(token, identity, signature)] = known
+        fields, role = known
         user = OPEUser(**fields)
-        role = member.get("role")
-        user.role = role if isinstance(role, str) else None
+        user.role = role
         return user
 
