@@ -109,7 +109,7 @@ func buildFrontDoor(
         proxyRouter.add(middleware: ErrorMiddleware())
         proxyRouter.add(middleware: MethodNotAllowedMiddleware(routes: proxyRoutes))
         WorkspaceProxyController(
-            workspaces: workspaces, runtime: parts.runtime, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins,
+            workspaces: workspaces, runtime: parts.runtime, allowedOrigins: configuration.allowedOrigins,
             accounts: parts.accounts, frameAncestors: (["'self'"] + configuration.platformOrigins.sorted()).joined(separator: " "),
             live: live, clock: clock, inspects: configuration.inspectsWorkspaceSockets
         ).addRoutes(to: proxyRouter)
@@ -172,7 +172,7 @@ func buildRouter(
         }
     } else if let workspaces = parts.workspaces {
         WorkspaceProxyController(
-            workspaces: workspaces, runtime: parts.runtime, client: WorkspaceProxyController.sharedClient, allowedOrigins: configuration.allowedOrigins,
+            workspaces: workspaces, runtime: parts.runtime, allowedOrigins: configuration.allowedOrigins,
             accounts: accounts, live: live, clock: clock, inspects: configuration.inspectsWorkspaceSockets
         ).addRoutes(to: router)
     }

@@ -42,6 +42,18 @@ struct NginxProxy {
         return NginxProxy(process: process)
     }
 
+    /// CPU seconds of nginx so far: its master and its workers.
+    var cpuSeconds: Double {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        let workers = entries.compactMap(Int32.init).filter { pid in
+            // The parent's pid is the field after the state, after the name's closing parenthesis.
+            guard let stat = ProcFile.text("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == process.pid
+        }
+        return ([process.pid] + workers).map { RSSSampler(pid: $0).cpuSeconds }.reduce(0, +)
+    }
+
     func stop() {
         kill(-process.pid, SIGTERM)
         process.blockUntilExit(within: .seconds(30))

@@ -131,11 +131,18 @@ struct ProxyBench: AsyncParsableCommand {
             "\nHTTP GET \(workspace.path)api/status, \(requests) requests, \(concurrency) in flight, from a separate load process (\(rounds) rounds, targets taking turns, medians):"
         )
         var rounds: [String: [HTTPLoad.Result]] = [:]
+        // The proxy's own CPU per request: this process serves the OPE gateway (the load runs in
+        // a child of its own); nginx is its master and workers.
+        var cpu: [String: Double] = [:]
+        let own = RSSSampler(pid: getpid())
         for _ in 0..<self.rounds {
             for target in targets {
+                let before = (own.cpuSeconds, nginx.cpuSeconds)
                 let result = try await HTTPLoad.inChild(
                     url: target.base + workspace.path + "api/status", authorization: target.authorization, requests: requests, concurrency: concurrency
                 )
+                let after = (own.cpuSeconds, nginx.cpuSeconds)
+                cpu[target.name, default: 0] += target.name == "nginx" ? after.1 - before.1 : after.0 - before.0
                 rounds[target.name, default: []].append(result)
             }
         }
@@ -144,6 +151,11 @@ struct ProxyBench: AsyncParsableCommand {
         let ours = results["OPE proxy"]!
         let theirs = results["nginx"]!
         print(String(format: "  OPE/nginx: throughput %.2fx (target ≥ 0.95x), p99 %.2fx (target ≤ 1.1x)", ours.rate / theirs.rate, ours.p99 / theirs.p99))
+        let perRequest = { (name: String) in 1000 * (cpu[name] ?? 0) / Double(requests * self.rounds) }
+        print(
+            String(
+                format: "  proxy CPU per request: OPE %.3f ms, nginx %.3f ms (%.1fx)",
+                perRequest("OPE proxy"), perRequest("nginx"), perRequest("OPE proxy") / perRequest("nginx")))
 
         let kernel = try await HTTPLoad.startKernel(base: workspace.url, token: workspace.token)
 
@@ -165,6 +177,10 @@ struct ProxyBench: AsyncParsableCommand {
             BenchRow(
                 measure: "proxy GET api/status p99", ours: String(format: "%.2f ms (%.2fx)", ours.p99, ours.p99 / theirs.p99),
                 baseline: String(format: "nginx: %.2f ms", theirs.p99), target: "≤ 1.1x nginx", met: ours.p99 <= 1.1 * theirs.p99),
+            BenchRow(
+                measure: "proxy CPU per request (api/status)",
+                ours: String(format: "%.3f ms (%.1fx)", perRequest("OPE proxy"), perRequest("OPE proxy") / perRequest("nginx")),
+                baseline: String(format: "nginx: %.3f ms", perRequest("nginx")), target: "-", met: nil),
             BenchRow(
                 measure: "proxy WebSocket round trip p99 (kernel_info)",
                 ours: String(format: "%.2f ms (%.2fx)", p99("OPE proxy"), p99("OPE proxy") / p99("nginx")),

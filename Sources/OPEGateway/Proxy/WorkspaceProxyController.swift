@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -25,25 +24,12 @@ struct WorkspaceProxyController {
     /// Where workspaces run, starting them, noting their use: this process's, or a cluster's cores'.
     let workspaces: any WorkspaceAccess
     let runtime: any RuntimeAPI
-    let client: HTTPClient
+    /// Keep-alive connections to the workspaces.
+    var upstream = UpstreamHTTP.shared
     let allowedOrigins: Set<String>
-    /// One connection pool for all proxied HTTP: never follows redirects (the browser must see
-    /// them), many connections per workspace, lives as long as the process.
-    static let sharedClient: HTTPClient = {
-        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow)
-        configuration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 16)
-        configuration.decompression = .disabled
-        // No spans: with the default no-op tracer the client still parsed every request's URL
-        // again for span attributes (7% of the proxy's CPU per request).
-        configuration.tracing.tracer = nil
-        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
-    }()
-
     /// Request bodies up to this size (a notebook being saved) are read whole before they go on.
     static let bufferedUpload: Int64 = 16 << 20
 
-    /// Answers up to this size with a known length are sent in one piece.
-    static let smallBody = 16 * 1024
     /// HTML pages up to this size are read whole to take JupyterLab's token out.
     static let pageLimit = 8 << 20
 
@@ -202,88 +188,103 @@ struct WorkspaceProxyController {
                 throw APIError(.forbidden, "read-only: \(reason)")
             }
         }
-        var upstream = HTTPClientRequest(url: workspace.origin + path)
-        upstream.method = HTTPMethod(rawValue: request.method.rawValue)
+        var upstream = HTTPHeaders()
         for field in request.headers where !Self.dropRequestHeaders.contains(field.name.canonicalName) {
             // The identity headers are the proxy's to set: a browser's own never reach JupyterLab.
             guard !field.name.canonicalName.hasPrefix("x-ope-") else { continue }
-            upstream.headers.add(name: field.name.rawName, value: field.value)
+            upstream.add(name: field.name.rawName, value: field.value)
         }
-        upstream.headers.add(name: "Authorization", value: "token \(workspace.token)")
-        for header in identityHeaders(identity.user, workspace: workspace) { upstream.headers.add(name: header.name, value: header.value) }
+        upstream.add(name: "Authorization", value: "token \(workspace.token)")
+        for header in identityHeaders(identity.user, workspace: workspace) { upstream.add(name: header.name, value: header.value) }
         // A unix socket has no host name of its own; JupyterLab refuses a request without one.
-        if workspace.socketPath != nil { upstream.headers.add(name: "Host", value: "localhost") }
-        if let address = context.remoteAddress { upstream.headers.add(name: "X-Forwarded-For", value: address) }
-        if let host = request.head.authority { upstream.headers.add(name: "X-Forwarded-Host", value: host) }
+        upstream.add(name: "Host", value: workspace.socketPath != nil ? "localhost" : Self.host(of: workspace.origin))
+        if let address = context.remoteAddress { upstream.add(name: "X-Forwarded-For", value: address) }
+        if let host = request.head.authority { upstream.add(name: "X-Forwarded-Host", value: host) }
         var requestBody: ByteBuffer?
-        if request.method != .get, request.method != .head {
-            let length = request.headers[.contentLength].flatMap { Int64($0) }
+        var body = UpstreamHTTP.RequestBody.none
+        let length = request.headers[.contentLength].flatMap { Int64($0) }
+        if request.method != .get, request.method != .head, length != nil || request.headers[.transferEncoding] != nil {
             if let length, length <= Self.bufferedUpload {
-                // Read whole: AsyncHTTPClient sends a request again on a pooled connection that
-                // JupyterLab had just closed, and a streamed body can be read only once (the
-                // second read stopped the server with a fatal error).
-                let body = try await request.body.collect(upTo: Int(length))
-                requestBody = body
-                upstream.body = .bytes(body)
+                // Read whole, so a request on a kept connection that JupyterLab had just closed
+                // can be sent again (a streamed body can be read only once).
+                let whole = try await request.body.collect(upTo: Int(length))
+                requestBody = whole
+                body = .whole(whole)
+                upstream.add(name: "Content-Length", value: String(whole.readableBytes))
             } else {
-                upstream.body = .stream(request.body, length: length.map { .known($0) } ?? .unknown)
+                body = .stream(request.body)
+                if let length { upstream.add(name: "Content-Length", value: String(length)) } else { upstream.add(name: "Transfer-Encoding", value: "chunked") }
             }
         }
-        let response: HTTPClientResponse
+        let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method.rawValue), uri: path, headers: upstream)
+        let response: UpstreamHTTP.Response
         do {
-            response = try await client.execute(upstream, timeout: .seconds(300), logger: context.logger)
+            response = try await self.upstream.send(head, body: body, to: workspace)
         } catch {
             context.logger.warning("workspace did not answer", metadata: ["workspace": "\(workspace.id)", "error": "\(error)"])
             throw APIError(.badGateway, "the workspace did not answer; it may be restarting")
         }
-        let isPage = response.headers.first(name: "content-type")?.lowercased().hasPrefix("text/html") ?? false
+        let isPage = response.head.headers.first(name: "content-type")?.lowercased().hasPrefix("text/html") ?? false
         var headers = HTTPFields()
-        for header in response.headers where !Self.dropResponseHeaders.contains(header.name.lowercased()) {
+        for header in response.head.headers where !Self.dropResponseHeaders.contains(header.name.lowercased()) {
             guard let name = HTTPField.Name(header.name), name != .contentSecurityPolicy else { continue }
             headers.append(HTTPField(name: name, value: header.value))
         }
-        let upstreamPolicy = response.headers.first(name: "content-security-policy")
+        let upstreamPolicy = response.head.headers.first(name: "content-security-policy")
         if isPage || upstreamPolicy != nil {
             headers[.contentSecurityPolicy] = Self.workspacePolicy(upstream: upstreamPolicy, frameAncestors: frameAncestors, page: isPage)
         }
-        let length = response.headers.first(name: "content-length").flatMap(Int.init)
-        let body = response.body
-        let status = HTTPResponse.Status(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase)
+        let answerLength = response.head.headers.first(name: "content-length").flatMap(Int.init)
+        let status = HTTPResponse.Status(code: Int(response.head.status.code), reasonPhrase: response.head.status.reasonPhrase)
         // What the member did (a file created, a kernel restarted) is known once JupyterLab did it;
         // its answer (a small JSON model) says which file.
         if let action, action.isRecorded || action.opensDocument, (200..<300).contains(status.code), request.method != .head {
-            let answer = try await body.collect(upTo: Self.pageLimit)
+            let answer = try await collect(response, upTo: Self.pageLimit)
             await noted(
                 action, request: requestBody, answer: answer, user: identity.user.username, session: workspace.session, logger: context.logger)
             return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: answer))
         }
         // JupyterLab writes its token into the pages it serves (page config, error pages). Pages
         // are read whole (up to 8 MiB) and the token is taken out, so it never reaches a browser.
-        if isPage, request.method != .head, length.map({ $0 <= Self.pageLimit }) ?? true {
-            let page: ByteBuffer
-            do {
-                page = try await body.collect(upTo: Self.pageLimit)
-            } catch {
-                throw APIError(.badGateway, "the workspace sent a page larger than \(Self.pageLimit >> 20) MiB without saying its length")
-            }
+        if isPage, request.method != .head, answerLength.map({ $0 <= Self.pageLimit }) ?? true {
+            let page = try await collect(response, upTo: Self.pageLimit)
             let text = String(buffer: page)
             let scrubbed = text.contains(workspace.token) ? ByteBuffer(string: text.replacingOccurrences(of: workspace.token, with: "")) : page
             return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: scrubbed))
         }
-        // Small answers of known length (most API calls) go out in one write, like nginx's proxy
-        // buffer; anything larger or of unknown length streams chunk by chunk.
-        if let length, length <= Self.smallBody, request.method != .head {
-            let whole = try await body.collect(upTo: Self.smallBody)
+        // Small answers of known length (most API calls) came whole and go out in one write,
+        // like nginx's proxy buffer; anything larger or of unknown length streams chunk by chunk.
+        if case .whole(let whole) = response.body, request.method != .head {
             return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: whole))
         }
         return Response(
             status: status,
             headers: headers,
-            body: ResponseBody(contentLength: request.method == .head ? nil : length) { writer in
-                for try await chunk in body { try await writer.write(chunk) }
+            body: ResponseBody(contentLength: request.method == .head ? nil : answerLength) { writer in
+                switch response.body {
+                case .whole(let whole): if request.method != .head { try await writer.write(whole) }
+                case .stream(let chunks): for try await chunk in chunks { try await writer.write(chunk) }
+                }
                 try await writer.finish(nil)
             }
         )
+    }
+
+    /// The whole of a workspace's answer, up to `limit` (a 502 past it).
+    private func collect(_ response: UpstreamHTTP.Response, upTo limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await response.collect(upTo: limit)
+        } catch UpstreamHTTP.Failure.tooLarge {
+            throw APIError(.badGateway, "the workspace sent an answer larger than \(limit >> 20) MiB to read whole")
+        } catch {
+            throw APIError(.badGateway, "the workspace stopped answering: \(error)")
+        }
+    }
+
+    /// `host[:port]` of an `http://host:port` origin, for the Host header.
+    static func host(of origin: String) -> String {
+        guard let start = origin.range(of: "://")?.upperBound else { return origin }
+        return String(origin[start...])
     }
 
     // MARK: WebSocket

@@ -1,0 +1,133 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import OPEWorkspaces
+import ServiceLifecycle
+import Testing
+
+@testable import OPEGateway
+
+/// The proxy's own keep-alive HTTP/1.1 client, against a real server on a loopback port: every
+/// answer names the client's port, so the tests see which connection carried it.
+@Suite struct UpstreamHTTPTests {
+    /// Knows which connection a request came on.
+    struct PeerContext: RequestContext {
+        var coreContext: CoreRequestContextStorage
+        let port: Int
+        init(source: ApplicationRequestContextSource) {
+            coreContext = .init(source: source)
+            port = source.channel.remoteAddress?.port ?? -1
+        }
+    }
+
+    static let bigSize = 1 << 20
+
+    static func serve(_ body: @Sendable (Workspace) async throws -> Void) async throws {
+        let router = Router(context: PeerContext.self)
+        router.get("peer") { _, context in peer(context) }
+        router.on("peer", method: .head) { _, context in peer(context) }
+        router.get("big") { _, context in
+            var headers = HTTPFields()
+            headers[HTTPField.Name("X-Peer")!] = peer(context)
+            // No length: chunked, streamed to the proxy piece by piece.
+            return Response(
+                status: .ok, headers: headers,
+                body: ResponseBody { writer in
+                    for index in 0..<(bigSize / 16_384) { try await writer.write(ByteBuffer(repeating: UInt8(index % 251), count: 16_384)) }
+                    try await writer.finish(nil)
+                })
+        }
+        router.put("echo") { request, _ in
+            var count = 0
+            var sum = 0
+            for try await chunk in request.body {
+                count += chunk.readableBytes
+                sum = chunk.readableBytesView.reduce(sum) { ($0 &+ Int($1)) % 1_000_003 }
+            }
+            return "\(count) \(sum)"
+        }
+        router.get("close") { _, context in
+            Response(status: .ok, headers: [.connection: "close"], body: ResponseBody(byteBuffer: ByteBuffer(string: peer(context))))
+        }
+        let (ports, port) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in port.yield(channel.localAddress?.port ?? 0) }, logger: Logger(label: "upstream")
+        )
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await ServiceGroup(configuration: .init(services: [app], logger: Logger(label: "upstream"))).run() }
+            var iterator = ports.makeAsyncIterator()
+            let bound = await iterator.next() ?? 0
+            try await body(Workspace(id: "w", session: "s", url: "http://127.0.0.1:\(bound)/", token: "t", directory: ""))
+            group.cancelAll()
+        }
+    }
+
+    static func peer(_ context: PeerContext) -> String { "\(context.port)" }
+
+    static func get(_ upstream: UpstreamHTTP, _ path: String, method: HTTPMethod = .GET, on workspace: Workspace) async throws -> (
+        head: HTTPResponseHead, body: ByteBuffer
+    ) {
+        let head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: ["Host": "127.0.0.1"])
+        let response = try await upstream.send(head, body: .none, to: workspace)
+        return (response.head, try await response.collect(upTo: 4 << 20))
+    }
+
+    @Test func connectionsAreKeptAndEachAnswerArrivesWhole() async throws {
+        let upstream = UpstreamHTTP()
+        try await Self.serve { workspace in
+            let first = try await Self.get(upstream, "/peer", on: workspace)
+            let second = try await Self.get(upstream, "/peer", on: workspace)
+            #expect(first.head.status == .ok)
+            #expect(String(buffer: first.body) == String(buffer: second.body), "the second request did not reuse the kept connection")
+
+            // A long answer of unknown length streams, byte for byte.
+            let big = try await Self.get(upstream, "/big", on: workspace)
+            #expect(big.body.readableBytes == Self.bigSize)
+            #expect(big.body.getInteger(at: 16_384 * 7, as: UInt8.self) == 7)
+            #expect(big.body.getInteger(at: Self.bigSize - 1, as: UInt8.self) == UInt8((Self.bigSize / 16_384 - 1) % 251))
+
+            // HEAD: the head only, and the connection goes on.
+            let head = try await Self.get(upstream, "/peer", method: .HEAD, on: workspace)
+            #expect(head.head.status == .ok && head.body.readableBytes == 0)
+            #expect(try await Self.get(upstream, "/peer", on: workspace).body.readableBytes > 0)
+
+            // An upload of unknown length goes chunked, whole.
+            let chunks = (0..<40).map { ByteBuffer(repeating: UInt8($0), count: 50_000) }
+            let expected = chunks.reduce(0) { sum, chunk in chunk.readableBytesView.reduce(sum) { ($0 &+ Int($1)) % 1_000_003 } }
+            let put = HTTPRequestHead(version: .http1_1, method: .PUT, uri: "/echo", headers: ["Host": "127.0.0.1", "Transfer-Encoding": "chunked"])
+            let (sent, sending) = AsyncStream.makeStream(of: ByteBuffer.self)
+            for chunk in chunks { sending.yield(chunk) }
+            sending.finish()
+            let body = Hummingbird.RequestBody(asyncSequence: sent)
+            let echoed = try await upstream.send(put, body: .stream(body), to: workspace).collect(upTo: 1024)
+            #expect(String(buffer: echoed) == "\(2_000_000) \(expected)")
+        }
+    }
+
+    @Test func aClosingAnswerOrAnAbandonedStreamIsNotKept() async throws {
+        let upstream = UpstreamHTTP()
+        try await Self.serve { workspace in
+            let closing = String(buffer: try await Self.get(upstream, "/close", on: workspace).body)
+            let after = String(buffer: try await Self.get(upstream, "/peer", on: workspace).body)
+            #expect(closing != after, "a connection the server closed was used again")
+
+            // A reader that stops halfway: that connection cannot carry the next answer.
+            let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/big", headers: ["Host": "127.0.0.1"])
+            let response = try await upstream.send(head, body: .none, to: workspace)
+            let streamedOn = response.head.headers.first(name: "X-Peer")
+            guard case .stream(let chunks) = response.body else {
+                Issue.record("a long answer of unknown length did not stream")
+                return
+            }
+            var iterator = chunks.makeAsyncIterator()
+            #expect(try await iterator.next() != nil)
+            _ = consume iterator
+            let next = String(buffer: try await Self.get(upstream, "/peer", on: workspace).body)
+            #expect(next != streamedOn)
+        }
+    }
+}
