@@ -97,11 +97,7 @@ public struct Workspace: Sendable, Hashable, Codable {
 
     /// Scheme, host and port of `url`: where the proxy sends requests (their paths are kept).
     public var origin: String {
-        // Read per proxied request: bytes, not Foundation's string search.
-        let bytes = url.utf8
-        guard let schemeEnd = bytes.firstRange(of: "://".utf8), let pathStart = bytes[schemeEnd.upperBound...].firstIndex(of: UInt8(ascii: "/")) else {
-            return url
-        }
+        guard let schemeEnd = url.range(of: "://"), let pathStart = url[schemeEnd.upperBound...].firstIndex(of: "/") else { return url }
         return String(url[..<pathStart])
     }
 
