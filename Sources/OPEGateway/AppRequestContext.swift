@@ -39,6 +39,8 @@ public struct AppRequestContext: RequestContext, WebSocketRequestContext {
     public var identity: Identity?
     /// The peer's IP address, for rate limiting and the sign-in record.
     public let remoteAddress: String?
+    /// The event loop of the browser's connection.
+    public let eventLoop: any EventLoop
     /// A WebSocket upgrade request being checked before the upgrade (``UpgradeRefusalHandler``);
     /// it is decided again for real, so it is not counted in the request metrics.
     var isUpgradeCheck = false
@@ -49,6 +51,7 @@ public struct AppRequestContext: RequestContext, WebSocketRequestContext {
         coreContext = .init(source: source)
         webSocket = .init()
         remoteAddress = source.channel.remoteAddress?.ipAddress
+        eventLoop = source.channel.eventLoop
     }
 
     /// The signed-in user, or a 401.

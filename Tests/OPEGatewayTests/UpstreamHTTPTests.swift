@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 import OPEWorkspaces
 import ServiceLifecycle
 import Testing
@@ -24,6 +25,8 @@ import Testing
     }
 
     static let bigSize = 1 << 20
+    /// Connections are kept per event loop: these tests use one.
+    static let loop = MultiThreadedEventLoopGroup.singleton.next()
 
     static func serve(_ body: @Sendable (Workspace) async throws -> Void) async throws {
         let router = Router(context: PeerContext.self)
@@ -72,7 +75,7 @@ import Testing
         head: HTTPResponseHead, body: ByteBuffer
     ) {
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: ["Host": "127.0.0.1"])
-        let response = try await upstream.send(head, body: .none, to: workspace)
+        let response = try await upstream.send(head, body: .none, to: workspace, on: Self.loop)
         return (response.head, try await response.collect(upTo: 4 << 20))
     }
 
@@ -103,7 +106,7 @@ import Testing
             for chunk in chunks { sending.yield(chunk) }
             sending.finish()
             let body = Hummingbird.RequestBody(asyncSequence: sent)
-            let echoed = try await upstream.send(put, body: .stream(body), to: workspace).collect(upTo: 1024)
+            let echoed = try await upstream.send(put, body: .stream(body), to: workspace, on: Self.loop).collect(upTo: 1024)
             #expect(String(buffer: echoed) == "\(2_000_000) \(expected)")
         }
     }
@@ -117,7 +120,7 @@ import Testing
 
             // A reader that stops halfway: that connection cannot carry the next answer.
             let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/big", headers: ["Host": "127.0.0.1"])
-            let response = try await upstream.send(head, body: .none, to: workspace)
+            let response = try await upstream.send(head, body: .none, to: workspace, on: Self.loop)
             let streamedOn = response.head.headers.first(name: "X-Peer")
             guard case .stream(let chunks) = response.body else {
                 Issue.record("a long answer of unknown length did not stream")

@@ -8,7 +8,8 @@ import Synchronization
 
 /// The proxy's HTTP connections to workspaces: keep-alive HTTP/1.1 over each JupyterLab's unix
 /// socket (local workspaces) or TCP (a workspace URL with a host and port), one request at a time
-/// on each connection.
+/// on each connection. The proxy keeps connections per event loop and sends each request on the
+/// loop its browser's connection is on, so one thread carries both sides of it.
 ///
 /// Written by hand for the proxy's hot path instead of AsyncHTTPClient. Here a request costs one
 /// hop to its connection's event loop and one back, because a small answer arrives whole with its
@@ -99,17 +100,23 @@ final class UpstreamHTTP: Sendable {
         }
     }
 
-    private let idle = Mutex<[Address: [Connection]]>([:])
+    /// Kept connections by workspace and event loop.
+    fileprivate struct Key: Hashable {
+        var address: Address
+        var loop: ObjectIdentifier
+    }
+    private let idle = Mutex<[Key: [Connection]]>([:])
 
-    /// Sends `head` (and `body`) to `workspace` and waits for the answer's head.
+    /// Sends `head` (and `body`) to `workspace` over a connection on `loop` (the browser's own
+    /// connection's) and waits for the answer's head.
     ///
     /// A request on a kept connection that the workspace had closed meanwhile is sent once more
     /// on a new one, if nothing of the answer came and the body can be sent again.
-    func send(_ head: HTTPRequestHead, body: RequestBody, to workspace: Workspace) async throws -> Response {
-        let address = try Address(workspace)
+    func send(_ head: HTTPRequestHead, body: RequestBody, to workspace: Workspace, on loop: any EventLoop) async throws -> Response {
+        let key = Key(address: try Address(workspace), loop: ObjectIdentifier(loop))
         var retried = false
         while true {
-            let (connection, reused) = try await acquire(address)
+            let (connection, reused) = try await acquire(key, on: loop)
             do {
                 return try await connection.exchange(head, body: body)
             } catch Failure.closed(answered: false) where reused && !retried {
@@ -119,24 +126,24 @@ final class UpstreamHTTP: Sendable {
         }
     }
 
-    private func acquire(_ address: Address) async throws -> (Connection, reused: Bool) {
-        while let kept = idle.withLock({ $0[address]?.popLast() }) {
+    private func acquire(_ key: Key, on loop: any EventLoop) async throws -> (Connection, reused: Bool) {
+        while let kept = idle.withLock({ $0[key]?.popLast() }) {
             if kept.channel.isActive { return (kept, true) }
         }
-        return (try await connect(address), false)
+        return (try await connect(key, on: loop), false)
     }
 
     private func release(_ connection: Connection) {
         let kept = idle.withLock { idle -> Bool in
-            guard idle[connection.address, default: []].count < Self.idleLimit else { return false }
-            idle[connection.address, default: []].append(connection)
+            guard idle[connection.key, default: []].count < Self.idleLimit else { return false }
+            idle[connection.key, default: []].append(connection)
             return true
         }
         if !kept { connection.channel.close(promise: nil) }
     }
 
-    private func connect(_ address: Address) async throws -> Connection {
-        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    private func connect(_ key: Key, on loop: any EventLoop) async throws -> Connection {
+        let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -145,13 +152,13 @@ final class UpstreamHTTP: Sendable {
                 }
             }
         let channel =
-            switch address {
+            switch key.address {
             case .unix(let path): try await bootstrap.connect(unixDomainSocketPath: path).get()
             case .tcp(let host, let port): try await bootstrap.connect(host: host, port: port).get()
             }
         return try await channel.eventLoop.submit {
             let handler = try channel.pipeline.syncOperations.handler(type: ExchangeHandler.self)
-            let connection = Connection(address: address, channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+            let connection = Connection(key: key, channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
             handler.demand = Demand(channel: channel, handler: connection.handler)
             handler.onIdle = { [weak self] in self?.release(connection) }
             return connection
@@ -160,7 +167,7 @@ final class UpstreamHTTP: Sendable {
 
     /// One kept connection.
     struct Connection: Sendable {
-        let address: Address
+        fileprivate let key: Key
         let channel: any Channel
         let handler: NIOLoopBound<ExchangeHandler>
 

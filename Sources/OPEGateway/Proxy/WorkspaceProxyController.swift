@@ -219,7 +219,7 @@ struct WorkspaceProxyController {
         let head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: request.method.rawValue), uri: path, headers: upstream)
         let response: UpstreamHTTP.Response
         do {
-            response = try await self.upstream.send(head, body: body, to: workspace)
+            response = try await self.upstream.send(head, body: body, to: workspace, on: context.eventLoop)
         } catch {
             context.logger.warning("workspace did not answer", metadata: ["workspace": "\(workspace.id)", "error": "\(error)"])
             throw APIError(.badGateway, "the workspace did not answer; it may be restarting")
