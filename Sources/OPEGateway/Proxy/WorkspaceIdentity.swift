@@ -9,7 +9,7 @@ import Synchronization
 /// Only the proxy and the workspace know the token, and the proxy drops any `X-OPE-*` header a
 /// browser sends, so the workspace can trust the pair: JupyterLab then shows each member under
 /// their name (collaborators' cursors, the collaborators panel, `/api/me`).
-struct WorkspaceIdentity: Sendable, Hashable {
+struct WorkspaceIdentity: Sendable {
     static let header = "X-OPE-Identity"
     static let signatureHeader = "X-OPE-Identity-Signature"
 
