@@ -189,6 +189,7 @@ struct WorkspaceProxyController {
             }
         }
         var upstream = HTTPHeaders()
+        upstream.reserveCapacity(request.headers.count + 8)
         for field in request.headers where !Self.dropRequestHeaders.contains(field.name.canonicalName) {
             // The identity headers are the proxy's to set: a browser's own never reach JupyterLab.
             guard !field.name.canonicalName.hasPrefix("x-ope-") else { continue }
@@ -226,8 +227,10 @@ struct WorkspaceProxyController {
         }
         let isPage = response.head.headers.first(name: "content-type")?.lowercased().hasPrefix("text/html") ?? false
         var headers = HTTPFields()
-        for header in response.head.headers where !Self.dropResponseHeaders.contains(header.name.lowercased()) {
-            guard let name = HTTPField.Name(header.name), name != .contentSecurityPolicy else { continue }
+        for header in response.head.headers {
+            guard let name = HTTPField.Name(header.name), !Self.dropResponseHeaders.contains(name.canonicalName), name != .contentSecurityPolicy else {
+                continue
+            }
             headers.append(HTTPField(name: name, value: header.value))
         }
         let upstreamPolicy = response.head.headers.first(name: "content-security-policy")
