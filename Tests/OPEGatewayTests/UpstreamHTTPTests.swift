@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import OPETestSupport
 import OPEWorkspaces
 import ServiceLifecycle
 import Testing
@@ -28,7 +29,7 @@ import Testing
     /// Connections are kept per event loop: these tests use one.
     static let loop = MultiThreadedEventLoopGroup.singleton.next()
 
-    static func serve(_ body: @Sendable (Workspace) async throws -> Void) async throws {
+    static func serve(idleTimeout: TimeAmount? = nil, _ body: @Sendable (Workspace) async throws -> Void) async throws {
         let router = Router(context: PeerContext.self)
         router.get("peer") { _, context in peer(context) }
         router.on("peer", method: .head) { _, context in peer(context) }
@@ -57,7 +58,7 @@ import Testing
         }
         let (ports, port) = AsyncStream.makeStream(of: Int.self)
         let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            router: router, server: .http1(configuration: .init(idleTimeout: idleTimeout)), configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in port.yield(channel.localAddress?.port ?? 0) }, logger: Logger(label: "upstream")
         )
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -131,6 +132,18 @@ import Testing
             _ = consume iterator
             let next = String(buffer: try await Self.get(upstream, "/peer", on: workspace).body)
             #expect(next != streamedOn)
+        }
+    }
+
+    @Test func aKeptConnectionTheWorkspaceClosesLeavesThePool() async throws {
+        let upstream = UpstreamHTTP()
+        try await Self.serve(idleTimeout: .milliseconds(300)) { workspace in
+            _ = try await Self.get(upstream, "/peer", on: workspace)
+            #expect(try upstream.keptCount(to: workspace, on: Self.loop) == 1)
+            // The server closes it when idle; the pool must not keep it (an ended workspace's
+            // connections would otherwise stay for good).
+            try await waitUntil("the closed connection to leave the pool") { try upstream.keptCount(to: workspace, on: Self.loop) == 0 }
+            #expect(try await Self.get(upstream, "/peer", on: workspace).head.status == .ok)
         }
     }
 }

@@ -142,6 +142,21 @@ final class UpstreamHTTP: Sendable {
         if !kept { connection.channel.close(promise: nil) }
     }
 
+    /// A kept connection the workspace closed (an idle timeout, the workspace stopped) leaves the
+    /// pool at once: otherwise the connections of ended workspaces would stay in it for good.
+    private func forget(_ connection: Connection) {
+        idle.withLock { idle in
+            idle[connection.key]?.removeAll { $0.channel === connection.channel }
+            if idle[connection.key]?.isEmpty == true { idle[connection.key] = nil }
+        }
+    }
+
+    /// Kept connections to `workspace` on `loop` (for tests).
+    func keptCount(to workspace: Workspace, on loop: any EventLoop) throws -> Int {
+        let key = Key(address: try Address(workspace), loop: ObjectIdentifier(loop))
+        return idle.withLock { $0[key]?.count ?? 0 }
+    }
+
     private func connect(_ key: Key, on loop: any EventLoop) async throws -> Connection {
         let bootstrap = ClientBootstrap(group: loop)
             .connectTimeout(.seconds(10))
@@ -161,6 +176,7 @@ final class UpstreamHTTP: Sendable {
             let connection = Connection(key: key, channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
             handler.demand = Demand(channel: channel, handler: connection.handler)
             handler.onIdle = { [weak self] in self?.release(connection) }
+            handler.onClose = { [weak self] in self?.forget(connection) }
             return connection
         }.get()
     }
@@ -225,13 +241,15 @@ final class UpstreamHTTP: Sendable {
         private var heldRead = false
         var demand: Demand?
         var onIdle: (() -> Void)?
+        var onClose: (() -> Void)?
 
         func handlerAdded(context: ChannelHandlerContext) { self.context = context }
         func handlerRemoved(context: ChannelHandlerContext) {
-            // Both hold this handler: let go of them with the connection.
+            // They hold this handler: let go of them with the connection.
             self.context = nil
             demand = nil
             onIdle = nil
+            onClose = nil
         }
 
         func start(_ promise: EventLoopPromise<Response>, head: HTTPRequestHead, body: ByteBuffer?, ends: Bool) {
@@ -330,6 +348,7 @@ final class UpstreamHTTP: Sendable {
 
         func channelInactive(context: ChannelHandlerContext) {
             fail(nil)
+            onClose?()
             context.fireChannelInactive()
         }
 
