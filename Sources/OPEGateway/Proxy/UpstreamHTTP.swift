@@ -98,6 +98,23 @@ final class UpstreamHTTP: Sendable {
             }
             self = .tcp(host: host, port: url.port ?? 80)
         }
+
+        /// The `Host` header for it: a unix socket has no host name of its own, and JupyterLab
+        /// refuses a request without one.
+        var hostHeader: String {
+            switch self {
+            case .unix: "localhost"
+            case .tcp(let host, let port): port == 80 ? host : "\(host):\(port)"
+            }
+        }
+
+        /// Connects `bootstrap` to it.
+        func connect(_ bootstrap: ClientBootstrap) async throws -> any Channel {
+            switch self {
+            case .unix(let path): try await bootstrap.connect(unixDomainSocketPath: path).get()
+            case .tcp(let host, let port): try await bootstrap.connect(host: host, port: port).get()
+            }
+        }
     }
 
     /// Kept connections by workspace and event loop.
@@ -108,12 +125,14 @@ final class UpstreamHTTP: Sendable {
     private let idle = Mutex<[Key: [Connection]]>([:])
 
     /// Sends `head` (and `body`) to `workspace` over a connection on `loop` (the browser's own
-    /// connection's) and waits for the answer's head.
+    /// connection's) and waits for the answer's head. The `Host` header is the workspace's.
     ///
     /// A request on a kept connection that the workspace had closed meanwhile is sent once more
     /// on a new one, if nothing of the answer came and the body can be sent again.
     func send(_ head: HTTPRequestHead, body: RequestBody, to workspace: Workspace, on loop: any EventLoop) async throws -> Response {
         let key = Key(address: try Address(workspace), loop: ObjectIdentifier(loop))
+        var head = head
+        head.headers.replaceOrAdd(name: "Host", value: key.address.hostHeader)
         var retried = false
         while true {
             let (connection, reused) = try await acquire(key, on: loop)
@@ -166,11 +185,7 @@ final class UpstreamHTTP: Sendable {
                     try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(readTimeout: Self.silence), ExchangeHandler()])
                 }
             }
-        let channel =
-            switch key.address {
-            case .unix(let path): try await bootstrap.connect(unixDomainSocketPath: path).get()
-            case .tcp(let host, let port): try await bootstrap.connect(host: host, port: port).get()
-            }
+        let channel = try await key.address.connect(bootstrap)
         return try await channel.eventLoop.submit {
             let handler = try channel.pipeline.syncOperations.handler(type: ExchangeHandler.self)
             let connection = Connection(key: key, channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))

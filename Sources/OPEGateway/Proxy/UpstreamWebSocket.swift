@@ -56,13 +56,11 @@ struct UpstreamWebSocket {
                 )
             }
         }
-        let upgrade: EventLoopFuture<Upgrade>
-        if let socket = workspace.socketPath {
-            upgrade = try await bootstrap.connect(unixDomainSocketPath: socket, channelInitializer: initializer)
-        } else {
-            let url = URL(string: workspace.origin)
-            upgrade = try await bootstrap.connect(host: url?.host ?? "127.0.0.1", port: url?.port ?? 80, channelInitializer: initializer)
-        }
+        let upgrade: EventLoopFuture<Upgrade> =
+            switch try UpstreamHTTP.Address(workspace) {
+            case .unix(let socket): try await bootstrap.connect(unixDomainSocketPath: socket, channelInitializer: initializer)
+            case .tcp(let host, let port): try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
+            }
         switch try await upgrade.get() {
         case .websocket(let channel): return channel
         case .notUpgraded: throw Failure.notUpgraded

@@ -197,8 +197,6 @@ struct WorkspaceProxyController {
         }
         upstream.add(name: "Authorization", value: "token \(workspace.token)")
         for header in identityHeaders(identity.user, workspace: workspace) { upstream.add(name: header.name, value: header.value) }
-        // A unix socket has no host name of its own; JupyterLab refuses a request without one.
-        upstream.add(name: "Host", value: workspace.socketPath != nil ? "localhost" : Self.host(of: workspace.origin))
         if let address = context.remoteAddress { upstream.add(name: "X-Forwarded-For", value: address) }
         if let host = request.head.authority { upstream.add(name: "X-Forwarded-Host", value: host) }
         var requestBody: ByteBuffer?
@@ -282,12 +280,6 @@ struct WorkspaceProxyController {
         } catch {
             throw APIError(.badGateway, "the workspace stopped answering: \(error)")
         }
-    }
-
-    /// `host[:port]` of an `http://host:port` origin, for the Host header.
-    static func host(of origin: String) -> String {
-        guard let start = origin.range(of: "://")?.upperBound else { return origin }
-        return String(origin[start...])
     }
 
     // MARK: WebSocket
