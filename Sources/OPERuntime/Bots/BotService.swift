@@ -102,7 +102,7 @@ public actor BotService: Service {
     public func run() async throws {
         await withEventFeed(from: store.events, into: enqueue, clock: clock, tick: tickInterval, events: Work.events, tick: .tick) { group in
             await restore()
-            for await work in queue.cancelOnGracefulShutdown() {
+            for await work in queue {
                 await process(work, group: &group)
                 // Everything the bots decided in this pass, in one commit.
                 do {

@@ -93,7 +93,7 @@ public actor ExternalBotService: Service {
     public func run() async throws {
         await withEventFeed(from: store.events, into: enqueue, clock: clock, tick: tickInterval, events: Work.events, tick: .tick) { group in
             await restore()
-            for await work in queue.cancelOnGracefulShutdown() {
+            for await work in queue {
                 switch work {
                 case .events(let events): await received(events)
                 case .tick: dispatch(group: &group)

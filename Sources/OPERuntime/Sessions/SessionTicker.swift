@@ -23,13 +23,16 @@ struct SessionTicker: Service {
 
     func run() async throws {
         let (queue, enqueue) = AsyncStream.makeStream(of: Work.self, bufferingPolicy: .unbounded)
-        // Only what the manager acts on is queued; a batch without any becomes an empty one, skipped.
-        let relevant: @Sendable ([Event]) -> Work = { .events($0.filter(SessionManager.observes)) }
+        // Only what the manager acts on is queued: a batch without any (most of them: chat) wakes nothing.
+        let relevant: @Sendable ([Event]) -> Work? = { batch in
+            let observed = batch.filter(SessionManager.observes)
+            return observed.isEmpty ? nil : .events(observed)
+        }
         await withEventFeed(from: events, into: enqueue, clock: clock, tick: interval, events: relevant, tick: .tick) { _ in
-            for await work in queue.cancelOnGracefulShutdown() {
+            for await work in queue {
                 do {
                     switch work {
-                    case .events(let batch): if !batch.isEmpty { try await sessions.observe(batch) }
+                    case .events(let batch): try await sessions.observe(batch)
                     case .tick: try await sessions.tick(canStart: canStart())
                     }
                 } catch {
