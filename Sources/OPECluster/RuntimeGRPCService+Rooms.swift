@@ -19,23 +19,19 @@ extension RuntimeGRPCService {
         context: ServerContext
     ) async throws {
         // Live first, then (when resuming) the log: whatever commits meanwhile is in both and sent once.
-        let stream = RoomStream(backlog: Self.subscriberBacklog)
+        let stream = RoomStream(backlog: Self.subscriberBacklog, positionInterval: Self.positionInterval)
         roomStreams.add(stream)
         defer { roomStreams.remove(stream) }
         // The first request says where the edge is; the writer waits for it.
         let (follows, followed) = AsyncStream<Ope_Runtime_V1_RoomFollow>.makeStream()
-        let (chats, chat) = AsyncStream<Ope_Runtime_V1_RoomChat>.makeStream()
         // The edge's requests are read beside the call, not in its task group: when the stream
         // ends from this side (a shutdown), the call returns without waiting for the edge's next
         // request, which may never come (a core stopping waited on its edges' open streams).
         let readFailure = FailureBox()
         let reader = Task {
-            defer {
-                followed.finish()
-                chat.finish()
-            }
+            defer { followed.finish() }
             do {
-                try await readRooms(request, stream: stream, followed: followed, chat: chat)
+                try await readRooms(request, stream: stream, followed: followed)
             } catch {
                 // A broken request ends the stream with its error.
                 readFailure.error.withLock { $0 = error }
@@ -44,25 +40,17 @@ extension RuntimeGRPCService {
         }
         var failure: (any Error)?
         do {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await answerChats(chats, stream: stream) }
-                group.addTask {
-                    var first: Ope_Runtime_V1_RoomFollow?
-                    for await follow in follows {
-                        first = follow
-                        break
-                    }
-                    guard let follow = first else { return }
-                    try await writeRooms(from: follow, stream: stream, response: response)
-                }
-                // The stream ends when the writer does (shutdown, overflow, the edge went away).
-                try await group.next()
-                stream.finish()
-                group.cancelAll()
+            var first: Ope_Runtime_V1_RoomFollow?
+            for await follow in follows {
+                first = follow
+                break
             }
+            // The stream ends when the writer does (shutdown, overflow, the edge went away).
+            if let follow = first { try await writeRooms(from: follow, stream: stream, response: response) }
         } catch {
             failure = error
         }
+        stream.finish()
         reader.cancel()
         if failure == nil { failure = readFailure.error.withLock { $0 } }
         if let failure { throw RuntimeWire.rpcError(failure) }
@@ -72,77 +60,77 @@ extension RuntimeGRPCService {
         }
     }
 
-    /// Reads the edge's requests until it closes its side.
+    /// Reads the edge's requests until it closes its side. Each chat message is committed in a task
+    /// of its own, started right here: side by side, since one at a time would wait a disk flush
+    /// each, and with no queue between the reader and the commit, which would wake one more thread
+    /// per message.
     private func readRooms(
         _ request: RPCAsyncSequence<Ope_Runtime_V1_RoomRequests, any Error>, stream: RoomStream,
-        followed: AsyncStream<Ope_Runtime_V1_RoomFollow>.Continuation, chat: AsyncStream<Ope_Runtime_V1_RoomChat>.Continuation
+        followed: AsyncStream<Ope_Runtime_V1_RoomFollow>.Continuation
     ) async throws {
-        var started = false
-        for try await message in request {
-            for item in message.requests {
-                switch item.kind {
-                case .follow(let follow):
-                    guard !started else { throw RPCError(code: .invalidArgument, message: "a room stream is followed once, by its first request") }
-                    started = true
-                    stream.follow(follow.sessions)
-                    followed.yield(follow)
-                case .open(let session):
-                    try requireStarted(started)
-                    stream.open(session)
-                case .close(let session):
-                    try requireStarted(started)
-                    stream.close(session)
-                case .chat(let message):
-                    try requireStarted(started)
-                    chat.yield(message)
-                case .typing(let note):
-                    try requireStarted(started)
-                    roomStreams.relay(note, from: stream)
-                case nil:
-                    throw RPCError(code: .invalidArgument, message: "a room request without a kind (newer edge than core?)")
+        let waiting = InFlight()
+        try await withThrowingDiscardingTaskGroup { group in
+            var started = false
+            for try await message in request {
+                for item in message.requests {
+                    switch item.kind {
+                    case .follow(let follow):
+                        guard !started else { throw RPCError(code: .invalidArgument, message: "a room stream is followed once, by its first request") }
+                        started = true
+                        stream.follow(follow)
+                        followed.yield(follow)
+                    case .open(let session):
+                        try requireStarted(started)
+                        stream.open(session)
+                    case .close(let session):
+                        try requireStarted(started)
+                        stream.close(session)
+                    case .chat(let chat):
+                        try requireStarted(started)
+                        answer(chat, on: stream, waiting: waiting, in: &group)
+                    case .typing(let note):
+                        try requireStarted(started)
+                        roomStreams.relay(note, from: stream)
+                    case nil:
+                        throw RPCError(code: .invalidArgument, message: "a room request without a kind (newer edge than core?)")
+                    }
                 }
             }
+            // The edge closed its side: its stream ends (chats still committing are answered to nobody).
+            stream.finish()
         }
-        // The edge closed its side: its stream ends.
-        stream.finish()
     }
 
     private func requireStarted(_ started: Bool) throws {
         guard started else { throw RPCError(code: .invalidArgument, message: "a room stream starts with a follow request") }
     }
 
-    /// Commits the edge's chat messages side by side (one at a time would wait a disk flush each)
-    /// and queues each answer.
-    private func answerChats(_ chats: AsyncStream<Ope_Runtime_V1_RoomChat>, stream: RoomStream) async {
-        let waiting = InFlight()
-        await withDiscardingTaskGroup { group in
-            for await chat in chats {
-                var answer = Ope_Runtime_V1_RoomChatAnswer()
-                answer.request = chat.request
-                guard waiting.count.add(1, ordering: .relaxed).newValue <= Self.chatsInFlight else {
-                    waiting.count.subtract(1, ordering: .relaxed)
-                    answer.refusal = RuntimeWire.refusalJSON(RuntimeError(.busy(retryAfterSeconds: 1), "too many chat messages waiting; send again"))
-                    stream.answer(answer, byEvent: false)
-                    continue
-                }
-                group.addTask { [answer] in
-                    var answer = answer
-                    defer { waiting.count.subtract(1, ordering: .relaxed) }
-                    // Only an event committed for this message reaches the edge after it (an earlier
-                    // copy's may have gone before), so only such an event can answer it there.
-                    var byEvent = false
-                    do {
-                        let (event, committed) = try await committedChatNoting(
-                            chat.text, clientID: chat.clientID, session: chat.session, by: chat.user)
-                        answer.event = RuntimeWire.message(event)
-                        byEvent = committed && !chat.clientID.isEmpty
-                    } catch {
-                        if RuntimeWire.Refusal(error) == nil { logger.error("a chat message was not recorded", metadata: ["error": "\(error)"]) }
-                        answer.refusal = RuntimeWire.refusalJSON(error)
-                    }
-                    stream.answer(answer, byEvent: byEvent)
-                }
+    /// Commits one of the edge's chat messages and queues its answer; past `chatsInFlight` waiting
+    /// at once, it is answered "busy" instead.
+    private func answer(_ chat: Ope_Runtime_V1_RoomChat, on stream: RoomStream, waiting: InFlight, in group: inout ThrowingDiscardingTaskGroup<any Error>) {
+        var answer = Ope_Runtime_V1_RoomChatAnswer()
+        answer.request = chat.request
+        guard waiting.count.add(1, ordering: .relaxed).newValue <= Self.chatsInFlight else {
+            waiting.count.subtract(1, ordering: .relaxed)
+            answer.refusal = RuntimeWire.refusalJSON(RuntimeError(.busy(retryAfterSeconds: 1), "too many chat messages waiting; send again"))
+            stream.answer(answer, byEvent: false)
+            return
+        }
+        group.addTask { [answer] in
+            var answer = answer
+            defer { waiting.count.subtract(1, ordering: .relaxed) }
+            // Only an event committed for this message reaches the edge after it (an earlier
+            // copy's may have gone before), so only such an event can answer it there.
+            var byEvent = false
+            do {
+                let (event, committed) = try await committedChatNoting(chat.text, clientID: chat.clientID, session: chat.session, by: chat.user)
+                answer.event = RuntimeWire.message(event)
+                byEvent = committed && !chat.clientID.isEmpty
+            } catch {
+                if RuntimeWire.Refusal(error) == nil { logger.error("a chat message was not recorded", metadata: ["error": "\(error)"]) }
+                answer.refusal = RuntimeWire.refusalJSON(error)
             }
+            stream.answer(answer, byEvent: byEvent)
         }
     }
 
@@ -175,7 +163,7 @@ extension RuntimeGRPCService {
         // among them carries only its id.
         var sentBefore: Set<Int64> = []
         for await _ in stream.wakes {
-            guard let (pending, rooms) = stream.take() else { break }
+            guard let (pending, rooms, delivered) = stream.take() else { break }
             var update = Ope_Runtime_V1_RoomUpdates()
             var sent: Set<Int64> = []
             for batch in pending.batches {
@@ -185,8 +173,8 @@ extension RuntimeGRPCService {
                         sent.insert(event.id)
                     }
                 }
-                if let last = batch.last { position = max(position, last.id) }
             }
+            position = max(position, delivered)
             update.opened = pending.opened
             // An answer whose event went to this edge is only its id, or nothing at all for an edge
             // that matches its messages' events itself: then most chat messages cost no answer.
