@@ -15,7 +15,8 @@ import Synchronization
 /// The same chat messages are sent at a fixed rate twice: straight to the runtime with its own
 /// subscription (the all-in-one path), and through `RemoteRuntime` over the room stream (the edge's
 /// path: edge → core → edge). The time from send to delivery of the committed event is
-/// measured on both, in the same run.
+/// measured on both, in the same run, and so is what a message costs this process (the core and
+/// the edge together): CPU time and context switches, each hop between threads being one.
 struct ClusterStreamBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster-stream",
@@ -54,14 +55,20 @@ struct ClusterStreamBench: AsyncParsableCommand {
         _ = try await runtime.join(user: "bench-b", module: "python-intro", leaving: nil)
         guard case .matched(let session) = await runtime.committedStatus(of: "bench-a") else { throw CLIError("the bench team did not form") }
 
-        print("rate (msg/s)   path                       sent     p50        p99        max")
+        print("rate (msg/s)   path                       sent     p50        p99        max        CPU/msg    switches/msg")
         for rate in rateList {
             for (name, api) in [("in process", runtime as any RuntimeAPI), ("edge -> core -> edge", remote as any RuntimeAPI)] {
+                let own = RSSSampler(pid: getpid())
+                let before = (own.cpuSeconds, own.contextSwitches)
                 let result = try await measure(api, session: session, rate: rate)
+                let cost = String(format: "%.0f µs", (own.cpuSeconds - before.0) / Double(result.count) * 1e6).padding(
+                    toLength: 11, withPad: " ", startingAt: 0)
+                let switches = String(format: "%.1f", Double(own.contextSwitches - before.1) / Double(result.count))
                 print(
                     String(rate).padding(toLength: 15, withPad: " ", startingAt: 0) + name.padding(toLength: 27, withPad: " ", startingAt: 0)
                         + String(result.count).padding(toLength: 9, withPad: " ", startingAt: 0)
-                        + Self.figures(result.latencies) + (result.lost > 0 ? "   \(result.lost) not delivered" : ""))
+                        + Self.figures(result.latencies).padding(toLength: 33, withPad: " ", startingAt: 0) + cost + switches
+                        + (result.lost > 0 ? "   \(result.lost) not delivered" : ""))
             }
         }
         await group.triggerGracefulShutdown()

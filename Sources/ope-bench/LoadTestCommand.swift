@@ -302,7 +302,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         sampler.sample()
 
         // 4. Everyone opens their room and chats.
-        let room = RoomLoad(users: users, messages: messages, interval: interval, storm: restart != nil, logger: logger) { sampler.cpuPerProcess }
+        let room = RoomLoad(users: users, messages: messages, interval: interval, storm: restart != nil, logger: logger) { sampler.usagePerProcess }
         /// The storm: when the server was stopped (and its CPU then), how long its restart took, and
         /// the new process's CPU and peak memory from ready until every room was back.
         let storm = Locked<(stopped: ContinuousClock.Instant, cpu: Double, restart: Double, stormCPU: Double, peak: Int)?>(nil)
@@ -403,8 +403,16 @@ struct LoadTestCommand: AsyncParsableCommand {
                 format: "  connecting:      %.2f s, %.3f s per 1,000 room sockets (token check, history, presence)", connectCPU,
                 connectCPU / (Double(users) / 1000)))
         print(String(format: "  chatting:        %.2f s over %.1f s, %.3f s per 1,000 chat messages", chat.cpu, chat.seconds, cpuPerThousand))
+        if let phase {
+            // How often work crossed threads: each hop wakes a thread, and costs the kernel's
+            // switch and the futex beside whatever the hop carried.
+            print(String(format: "  context switches: %.1f per chat message", Double(phase.switches.reduce(0, +)) / Double(users * messages)))
+        }
         if let phase, phase.cpu.count > 1 {
-            let parts = zip(sampler.names, phase.cpu).map { String(format: "%@ %.2f s", $0, $1) }
+            let messages = Double(users * messages)
+            let parts = zip(sampler.names, zip(phase.cpu, phase.switches)).map {
+                String(format: "%@ %.2f s (%.1f switches/msg)", $0, $1.0, Double($1.1) / messages)
+            }
             print("    by process:    " + parts.joined(separator: ", "))
         }
         print(

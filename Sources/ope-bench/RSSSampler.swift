@@ -22,6 +22,20 @@ final class RSSSampler: Sendable {
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// Times the process's threads were switched out so far, waiting or preempted: how often work
+    /// crossed threads (each hop between a network thread, a task and the commit thread is one).
+    var contextSwitches: Int {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        return tasks.reduce(0) { total, task in
+            guard let status = ProcFile.text("/proc/\(pid)/task/\(task)/status") else { return total }
+            return total
+                + status.split(separator: "\n").reduce(0) { sum, line in
+                    guard line.hasPrefix("voluntary_ctxt_switches:") || line.hasPrefix("nonvoluntary_ctxt_switches:") else { return sum }
+                    return sum + (Int(line.split(separator: "\t").last?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0)
+                }
+        }
+    }
+
     func sample() {
         guard let status = ProcFile.text("/proc/\(pid)/status"),
             let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
@@ -42,11 +56,17 @@ final class ProcessesSampler: Sendable {
         self.names = names ?? pids.map { "pid \($0)" }
     }
 
-    /// Each process's CPU seconds so far, in the order of the pids.
-    var cpuPerProcess: [Double] { samplers.map(\.cpuSeconds) }
+    /// Each process's CPU seconds and context switches so far, in the order of the pids.
+    var usagePerProcess: [ProcessUsage] { samplers.map { ProcessUsage(cpu: $0.cpuSeconds, switches: $0.contextSwitches) } }
 
     /// The sum of the processes' peaks (each sampled at the same moments).
     var peak: Int { samplers.map(\.peak).reduce(0, +) }
     var cpuSeconds: Double { samplers.map(\.cpuSeconds).reduce(0, +) }
     func sample() { for sampler in samplers { sampler.sample() } }
+}
+
+/// What a process has used so far: CPU seconds, and how often its threads were switched out.
+struct ProcessUsage: Sendable {
+    var cpu: Double
+    var switches: Int
 }

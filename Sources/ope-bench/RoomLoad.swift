@@ -45,8 +45,8 @@ final class RoomLoad: Sendable {
         var errorFrames = 0
         /// The servers' CPU seconds when everyone was connected and when the first participant
         /// was done chatting (before any socket closed): the chat phase between them.
-        var chatStart: (time: ContinuousClock.Instant, cpu: [Double])?
-        var chatEnd: (time: ContinuousClock.Instant, cpu: [Double])?
+        var chatStart: (time: ContinuousClock.Instant, usage: [ProcessUsage])?
+        var chatEnd: (time: ContinuousClock.Instant, usage: [ProcessUsage])?
         /// Participants done chatting (still connected when there is a storm to come).
         var chatted = 0
         /// The last event id each participant saw, to resume from as the page does.
@@ -61,17 +61,17 @@ final class RoomLoad: Sendable {
     let logger: Logger
     /// Whether participants stay connected after chatting, for a reconnect storm.
     let storm: Bool
-    /// Each server process's CPU seconds so far.
-    let cpu: @Sendable () -> [Double]
+    /// Each server process's CPU seconds and context switches so far.
+    let usage: @Sendable () -> [ProcessUsage]
     private let state = Mutex(State())
 
-    init(users: Int, messages: Int, interval: Double, storm: Bool = false, logger: Logger, cpu: @escaping @Sendable () -> [Double]) {
+    init(users: Int, messages: Int, interval: Double, storm: Bool = false, logger: Logger, usage: @escaping @Sendable () -> [ProcessUsage]) {
         self.users = users
         self.messages = messages
         self.interval = interval
         self.storm = storm
         self.logger = logger
-        self.cpu = cpu
+        self.usage = usage
     }
 
     /// Whether every participant that connected has sent all its messages (and, with a storm to
@@ -90,19 +90,22 @@ final class RoomLoad: Sendable {
     var stormSettled: Bool { state.withLock { $0.storm.reconnected + $0.storm.lost + $0.connectErrors >= users } }
 
     /// The chat phase: its length and each server process's CPU seconds in it.
-    var chatPhase: (seconds: Double, cpu: [Double])? {
+    var chatPhase: (seconds: Double, cpu: [Double], switches: [Int])? {
         state.withLock { state in
             guard let start = state.chatStart, let end = state.chatEnd else { return nil }
-            return ((end.time - start.time).timeInterval, zip(end.cpu, start.cpu).map { $0 - $1 })
+            return (
+                (end.time - start.time).timeInterval, zip(end.usage, start.usage).map { $0.cpu - $1.cpu },
+                zip(end.usage, start.usage).map { $0.switches - $1.switches }
+            )
         }
     }
 
     /// CPU seconds when everyone had connected (the connect phase's end), all processes together.
-    var connectedCPU: Double? { state.withLock { $0.chatStart?.cpu.reduce(0, +) } }
+    var connectedCPU: Double? { state.withLock { $0.chatStart?.usage.map(\.cpu).reduce(0, +) } }
 
-    private func mark(_ phase: WritableKeyPath<State, (time: ContinuousClock.Instant, cpu: [Double])?>) {
+    private func mark(_ phase: WritableKeyPath<State, (time: ContinuousClock.Instant, usage: [ProcessUsage])?>) {
         guard state.withLock({ $0[keyPath: phase] == nil }) else { return }
-        let reading = (ContinuousClock.now, cpu())
+        let reading = (ContinuousClock.now, usage())
         state.withLock { if $0[keyPath: phase] == nil { $0[keyPath: phase] = reading } }
     }
 
