@@ -216,9 +216,12 @@ public actor WorkspaceService: Service {
             return nil
         }
         // Whichever comes first: the start, or the end of the wait (the start goes on regardless).
+        // The wait is registered before this actor lets anything else in, so a start that ends
+        // before the waiting task runs is not missed.
         let waiters = self.waiters
-        return await withTaskGroup(of: Workspace?.self) { group in
-            group.addTask { await waiters.wait(for: session) }
+        let ticket = waiters.register(session)
+        let started = await withTaskGroup(of: Workspace?.self) { group in
+            group.addTask { await waiters.wait(ticket) }
             group.addTask {
                 try? await Task.sleep(for: wait)
                 return nil
@@ -227,6 +230,9 @@ public actor WorkspaceService: Service {
             group.cancelAll()
             return first
         }
+        // A start that ended as the wait ran out: the caller gets the workspace, not a 503.
+        if started == nil, case .ready(let workspace)? = lifecycle.state(of: session) { return workspace }
+        return started
     }
 
     /// Asks for the workspace to be started again (instructor command or a member coming back).
@@ -333,57 +339,5 @@ public actor WorkspaceService: Service {
         } catch {
             logger.error("could not record a workspace event", metadata: ["session": "\(session)", "type": "\(type)", "error": "\(error)"])
         }
-    }
-}
-
-/// Callers waiting for a session's start to finish; a waiter that is cancelled (its wait ran out)
-/// gets nil at once. Kept outside the actor so cancellation can answer without hopping to it.
-private final class StartWaiters: Sendable {
-    private enum Entry {
-        case waiting(String, CheckedContinuation<Workspace?, Never>)
-        case cancelled
-    }
-
-    private let entries = Mutex<[UUID: Entry]>([:])
-
-    func wait(for session: String) async -> Workspace? {
-        let id = UUID()
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                let cancelled = entries.withLock { entries -> Bool in
-                    if case .cancelled? = entries[id] {
-                        entries[id] = nil
-                        return true
-                    }
-                    entries[id] = .waiting(session, continuation)
-                    return false
-                }
-                if cancelled { continuation.resume(returning: nil) }
-            }
-        } onCancel: {
-            let waiting = entries.withLock { entries -> CheckedContinuation<Workspace?, Never>? in
-                if case .waiting(_, let continuation)? = entries[id] {
-                    entries[id] = nil
-                    return continuation
-                }
-                entries[id] = .cancelled
-                return nil
-            }
-            waiting?.resume(returning: nil)
-        }
-    }
-
-    /// The start of `session` is over: its waiters get the workspace (nil if it failed).
-    func finish(_ session: String, with workspace: Workspace?) {
-        let done = entries.withLock { entries -> [CheckedContinuation<Workspace?, Never>] in
-            var done: [CheckedContinuation<Workspace?, Never>] = []
-            for (id, entry) in entries {
-                guard case .waiting(let waiting, let continuation) = entry, waiting == session else { continue }
-                entries[id] = nil
-                done.append(continuation)
-            }
-            return done
-        }
-        for continuation in done { continuation.resume(returning: workspace) }
     }
 }
