@@ -57,6 +57,9 @@ public struct Module: Sendable, Hashable, Codable, Identifiable {
         WorkspaceLimits.defaults(for: kit).applying(server).applying(limits)
     }
 
+    /// Whether any of its sessions can have a plan bot: its own plan, or an experiment condition's.
+    public var hasBotPlan: Bool { botPlan != nil || (experiment?.conditions.contains { $0.plan != nil } ?? false) }
+
     /// The bot a session in `condition` gets: the condition's plan and external bot, else the module's.
     public func bot(condition name: String?) -> (plan: BotPlan?, externalBot: ExternalBot?) {
         guard let name, let condition = experiment?.conditions.first(where: { $0.name == name }) else { return (botPlan, externalBot) }

@@ -371,7 +371,12 @@ public actor BotService: Service {
     /// Rebuilds the bots of live sessions by replaying their events into fresh engines (same seed,
     /// same inputs, same decisions); what they decided before the restart is not done again.
     func restore() async {
+        var hasPlan: [String: Bool] = [:]
         for session in await sessions.liveSessions() {
+            // Only a session that can have a plan bot has its log read (a restart with thousands of
+            // live teams of a module without one read each team's whole log for nothing).
+            if hasPlan[session.module] == nil { hasPlan[session.module] = await sessions.module(named: session.module)?.hasBotPlan ?? false }
+            guard hasPlan[session.module] == true else { continue }
             do {
                 var formed: Event?
                 var history: [Event] = []
