@@ -19,7 +19,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from e2e_lib import accounts, chromium, click_in_jupyter, wait  # noqa: E402
+from e2e_lib import accounts, chromium, click_in_jupyter, type_in_jupyter, wait  # noqa: E402
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--base-url", required=True)
@@ -305,10 +305,8 @@ try:
     bob.switch_to.default_content()
     alice.switch_to.frame(alice.find_element(By.ID, "workspace"))
     wait(alice, lambda d: d.execute_script(first_cell) == loaded, "alice's first cell equal to bob's", 120)
-    editor = click_in_jupyter(alice, lambda d: (d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell .cm-content") or [None])[0],
-                              "a code cell in alice's JupyterLab that takes a click")
-    editor.send_keys(Keys.CONTROL, Keys.HOME)
-    editor.send_keys(marker + "\n")
+    type_in_jupyter(alice, lambda d: (d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell .cm-content") or [None])[0],
+                    "a code cell in alice's JupyterLab that takes a click", (Keys.CONTROL, Keys.HOME), (marker + "\n",))
     alice.switch_to.default_content()
     bob.switch_to.frame(bob.find_element(By.ID, "workspace"))
     wait(bob, lambda d: any(marker in (e.get_attribute("textContent") or "") for e in d.find_elements(By.CSS_SELECTOR, ".jp-Notebook .jp-CodeCell .cm-content")), "alice's edit in bob's notebook", 60)

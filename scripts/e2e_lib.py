@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 from selenium import webdriver
-from selenium.common.exceptions import ElementClickInterceptedException, StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    ElementNotInteractableException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -105,3 +112,21 @@ def click_in_jupyter(driver, find, what: str, timeout: float = 120):
         return wait(driver, attempt, what, timeout)
     except AssertionError as error:
         raise AssertionError(f"{error}; the click went to {blocked[0]!r}" if blocked[0] else str(error)) from None
+
+
+def type_in_jupyter(driver, find, what: str, *keys, timeout: float = 120):
+    """Clicks the element `find(driver)` returns (as `click_in_jupyter`) and types `keys` into it,
+    one `send_keys` each. JupyterLab may draw a cell again between the click and the keys (its
+    shared document syncing on a busy machine): the element then takes no keys, and the click and
+    the typing are tried again on the cell as it is drawn now. Returns the element typed into."""
+    deadline = time.monotonic() + timeout
+
+    def attempt(d):
+        element = click_in_jupyter(d, find, what, max(1.0, deadline - time.monotonic()))
+        try:
+            for key in keys:
+                element.send_keys(*key)
+        except (ElementNotInteractableException, StaleElementReferenceException):
+            return None
+        return element
+    return wait(driver, attempt, what + " (typed into)", timeout)
