@@ -39,10 +39,7 @@ final class FrameInspector: Sendable {
         document = socket == .collaboration ? proxy.documents.document(session: session, roomPath: path) : nil
         if case .kernel(let id) = socket { kernel = KernelActivity(kernel: id) } else { kernel = nil }
         if case .terminal(let name) = socket {
-            Task { [proxy, member, session, logger] in
-                let payload = TerminalPayload(action: "opened", terminal: name, role: proxy.role(of: member, in: session))
-                recordLater(.workspaceTerminal, payload)
-            }
+            recordLater(.workspaceTerminal, TerminalPayload(action: "opened", terminal: name, role: proxy.role(of: member, in: session)))
         }
     }
 
