@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import OPECLI
 import OPECore
 import OPEStore
 
@@ -40,7 +41,10 @@ struct FirstRun {
                         + password)
             }
             let text = lines.joined(separator: "\n") + "\n"
-            FileManager.default.createFile(atPath: credentialsFile, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+            guard FileManager.default.createFile(atPath: credentialsFile, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
+                // The accounts exist now; without the file nobody would know their passwords.
+                throw CLIError("could not write \(credentialsFile), which would say how to sign in: is the data folder writable?")
+            }
             summary =
                 demoUsers
                 ? "First run: created the admin account and the demo accounts teacher, alice and bob."
