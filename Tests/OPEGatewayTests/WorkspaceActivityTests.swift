@@ -75,14 +75,26 @@ import Testing
             #"{"header": {"msg_type": "\#(type)", "msg_id": "x"}, "parent_header": {"msg_id": "m1"}, "content": \#(content)}"#
         }
         #expect(kernel.fromKernel(reply("stream", #"{"name": "stdout", "text": "hello\n"}"#), at: start) == nil)
+        // The reply (shell) may reach the proxy before the run's last outputs (iopub): the run ends
+        // when the kernel goes idle after it, with everything it printed.
+        #expect(kernel.fromKernel(reply("execute_reply", #"{"status": "error", "execution_count": 3}"#), at: start.addingTimeInterval(0.25)) == nil)
         #expect(kernel.fromKernel(reply("error", #"{"ename": "ZeroDivisionError", "evalue": "division by zero"}"#), at: start) == nil)
         let done = try #require(
-            kernel.fromKernel(reply("execute_reply", #"{"status": "error", "execution_count": 3}"#), at: start.addingTimeInterval(0.25)))
+            kernel.fromKernel(reply("status", #"{"execution_state": "idle"}"#), at: start.addingTimeInterval(0.3)))
         #expect(done.outcome == "error" && done.executionCount == 3 && done.durationMs == 250)
         #expect(done.run.errorName == "ZeroDivisionError" && done.run.errorValue == "division by zero")
         #expect(done.run.output == "hello\nZeroDivisionError: division by zero\n")
-        // Another run's messages, or this one's after its reply, are not this run's.
+        // Another run's messages, or this one's after it ended, are not this run's.
         #expect(kernel.fromKernel(reply("execute_reply", #"{"status": "ok"}"#), at: start) == nil)
+        #expect(kernel.fromKernel(reply("status", #"{"execution_state": "idle"}"#), at: start) == nil)
+
+        // In the usual order (outputs, idle, reply) the reply ends it.
+        kernel.started("m1", code: "print(2)", cell: nil, at: start)
+        #expect(kernel.fromKernel(reply("stream", #"{"name": "stdout", "text": "2\n"}"#), at: start) == nil)
+        #expect(kernel.fromKernel(reply("status", #"{"execution_state": "busy"}"#), at: start) == nil)
+        #expect(kernel.fromKernel(reply("status", #"{"execution_state": "idle"}"#), at: start) == nil)
+        let second = try #require(kernel.fromKernel(reply("execute_reply", #"{"status": "ok", "execution_count": 4}"#), at: start.addingTimeInterval(0.1)))
+        #expect(second.outcome == "ok" && second.run.output == "2\n" && second.executionCount == 4)
     }
 
     @Test func aRefusedRunEndsInTheMembersNotebook() throws {

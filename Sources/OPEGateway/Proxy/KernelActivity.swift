@@ -21,6 +21,10 @@ final class KernelActivity: Sendable {
         var output = ""
         var errorName: String?
         var errorValue: String?
+        /// The reply (shell channel): its outcome, execution count and the run's duration.
+        var reply: (outcome: String, count: Int?, durationMs: Int)?
+        /// Whether the kernel went idle after it (iopub): every output of the run was sent before.
+        var idle = false
     }
 
     private let pending = Mutex<[String: Run]>([:])
@@ -54,7 +58,10 @@ final class KernelActivity: Sendable {
         pending.withLock { $0[id] = Run(code: code, cell: cell, started: time) }
     }
 
-    /// A message from the kernel: a finished run (its reply) if this message ends one.
+    /// A message from the kernel: a finished run if this message ends one. A run ends with its
+    /// reply and the kernel going idle after it, whichever comes last: the reply is on the shell
+    /// channel and the outputs on iopub, and jupyter_server relays the two in the order they reach
+    /// it, so an output may come after the reply; only `idle` says that none is left.
     func fromKernel(_ text: String, at time: Date) -> (run: Run, outcome: String, executionCount: Int?, durationMs: Int)? {
         guard pending.withLock({ !$0.isEmpty }) else { return nil }
         guard let message = try? JSONValue.parse(text) else {
@@ -79,7 +86,6 @@ final class KernelActivity: Sendable {
                 if case .string(let value)? = content["evalue"] { run.errorValue = value }
                 run.output += "\(run.errorName ?? "Error"): \(run.errorValue ?? "")\n"
             case "execute_reply":
-                pending[id] = nil
                 var outcome = "ok"
                 if case .string(let status)? = content["status"] { outcome = status }
                 if outcome == "error" {
@@ -88,12 +94,18 @@ final class KernelActivity: Sendable {
                 }
                 var count: Int?
                 if case .number(let number)? = content["execution_count"] { count = Int(number) }
-                run.output = Self.clipped(run.output)
-                return (run, outcome, count, max(0, Int(time.timeIntervalSince(run.started) * 1000)))
+                run.reply = (outcome, count, max(0, Int(time.timeIntervalSince(run.started) * 1000)))
+            case "status":
+                if content["execution_state"] == .string("idle") { run.idle = true }
             default: break
             }
-            pending[id] = run
-            return nil
+            guard run.idle, let reply = run.reply else {
+                pending[id] = run
+                return nil
+            }
+            pending[id] = nil
+            run.output = Self.clipped(run.output)
+            return (run, reply.outcome, reply.count, reply.durationMs)
         }
     }
 
