@@ -395,7 +395,8 @@ struct LoadTestCommand: AsyncParsableCommand {
         // closes), so the connects (measured apart) do not count as messages.
         let phase = room.chatPhase
         let chat = (seconds: phase?.seconds ?? roomSeconds, cpu: phase.map { $0.cpu.reduce(0, +) } ?? serverCPU)
-        let cpuPerThousand = chat.cpu / (Double(users * messages) / 1000)
+        let chatMessages = Double(users * messages)
+        let cpuPerThousand = chat.cpu / (chatMessages / 1000)
         let connectCPU = (room.connectedCPU ?? roomCPUStart) - roomCPUStart
         print(String(format: "server CPU:        %.2f s while rooms were open", serverCPU))
         print(
@@ -406,14 +407,13 @@ struct LoadTestCommand: AsyncParsableCommand {
         if let phase {
             // How often work crossed threads: each hop wakes a thread, and costs the kernel's
             // switch and the futex beside whatever the hop carried.
-            print(String(format: "  context switches: %.1f per chat message", Double(phase.switches.reduce(0, +)) / Double(users * messages)))
-        }
-        if let phase, phase.cpu.count > 1 {
-            let messages = Double(users * messages)
-            let parts = zip(sampler.names, zip(phase.cpu, phase.switches)).map {
-                String(format: "%@ %.2f s (%.1f switches/msg)", $0, $1.0, Double($1.1) / messages)
+            print(String(format: "  context switches: %.1f per chat message", Double(phase.switches.reduce(0, +)) / chatMessages))
+            if phase.cpu.count > 1 {
+                let parts = zip(sampler.names, zip(phase.cpu, phase.switches)).map {
+                    String(format: "%@ %.2f s (%.1f switches/msg)", $0, $1.0, Double($1.1) / chatMessages)
+                }
+                print("    by process:    " + parts.joined(separator: ", "))
             }
-            print("    by process:    " + parts.joined(separator: ", "))
         }
         print(
             String(

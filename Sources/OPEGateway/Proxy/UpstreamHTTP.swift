@@ -108,11 +108,13 @@ final class UpstreamHTTP: Sendable {
             }
         }
 
-        /// Connects `bootstrap` to it.
-        func connect(_ bootstrap: ClientBootstrap) async throws -> any Channel {
+        /// Connects `bootstrap` to it; `initializer` sets the new channel up on its event loop.
+        func connect<Output: Sendable>(
+            _ bootstrap: ClientBootstrap, initializer: @escaping @Sendable (any Channel) -> EventLoopFuture<Output>
+        ) async throws -> Output {
             switch self {
-            case .unix(let path): try await bootstrap.connect(unixDomainSocketPath: path).get()
-            case .tcp(let host, let port): try await bootstrap.connect(host: host, port: port).get()
+            case .unix(let path): try await bootstrap.connect(unixDomainSocketPath: path, channelInitializer: initializer)
+            case .tcp(let host, let port): try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
             }
         }
     }
@@ -177,23 +179,19 @@ final class UpstreamHTTP: Sendable {
     }
 
     private func connect(_ key: Key, on loop: any EventLoop) async throws -> Connection {
-        let bootstrap = ClientBootstrap(group: loop)
-            .connectTimeout(.seconds(10))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(readTimeout: Self.silence), ExchangeHandler()])
-                }
+        let bootstrap = ClientBootstrap(group: loop).connectTimeout(.seconds(10))
+        return try await key.address.connect(bootstrap) { [weak self] channel in
+            channel.eventLoop.makeCompletedFuture {
+                let handler = ExchangeHandler()
+                try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(readTimeout: Self.silence), handler])
+                let connection = Connection(key: key, channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+                handler.demand = Demand(channel: channel, handler: connection.handler)
+                handler.onIdle = { self?.release(connection) }
+                handler.onClose = { self?.forget(connection) }
+                return connection
             }
-        let channel = try await key.address.connect(bootstrap)
-        return try await channel.eventLoop.submit {
-            let handler = try channel.pipeline.syncOperations.handler(type: ExchangeHandler.self)
-            let connection = Connection(key: key, channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
-            handler.demand = Demand(channel: channel, handler: connection.handler)
-            handler.onIdle = { [weak self] in self?.release(connection) }
-            handler.onClose = { [weak self] in self?.forget(connection) }
-            return connection
-        }.get()
+        }
     }
 
     /// One kept connection.

@@ -56,11 +56,7 @@ struct UpstreamWebSocket {
                 )
             }
         }
-        let upgrade: EventLoopFuture<Upgrade> =
-            switch try UpstreamHTTP.Address(workspace) {
-            case .unix(let socket): try await bootstrap.connect(unixDomainSocketPath: socket, channelInitializer: initializer)
-            case .tcp(let host, let port): try await bootstrap.connect(host: host, port: port, channelInitializer: initializer)
-            }
+        let upgrade = try await UpstreamHTTP.Address(workspace).connect(bootstrap, initializer: initializer)
         switch try await upgrade.get() {
         case .websocket(let channel): return channel
         case .notUpgraded: throw Failure.notUpgraded
