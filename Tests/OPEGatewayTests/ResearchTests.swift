@@ -3,6 +3,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import OPECore
+import OPEGateway
+import OPERuntime
 import OPEStore
 import OPETestSupport
 import Testing
@@ -211,12 +213,15 @@ import Testing
 @Suite struct NotebookSnapshotWorkspaceTests {
     @Test func anEditedNotebookIsSnapshottedFromTheRunningWorkspace() async throws {
         let clock = ManualClock()
-        try await TestGateway.runWithWorkspaces(clock: clock) { client, store, _ in
+        try await TestGateway.runWithWorkspaces(clock: clock) { client, store, gateway in
             let (_, _, session) = try await client.pair()
             try await waitUntil("the workspace to start", timeout: .seconds(180)) {
                 try await !store.reader.events(EventFilter(session: session, types: [.workspaceStarted])).isEmpty
             }
             @Sendable func edit() async throws {
+                // Her edits reach the workspace through the proxy, which keeps it from being
+                // stopped as idle: 180 steps of the clock here, a few seconds on a busy machine.
+                gateway.runtime.workspaces?.touch(session: session)
                 _ = try await store.events.append(
                     EventDraft(
                         time: clock.now, type: .workspaceEdited, actor: "alice", session: session,
