@@ -117,7 +117,12 @@ func buildFrontDoor(
         app.addServices(
             Application(
                 router: proxyRouter,
-                server: .guarded(webSocketRouter: proxyRouter, maxFrameSize: WorkspaceProxyController.maxMessageSize, limits: configuration.connections),
+                server: .guarded(
+                    webSocketRouter: proxyRouter, maxFrameSize: WorkspaceProxyController.maxMessageSize, limits: configuration.connections,
+                    // Its requests only relay (the proxy's answers come from its own connections
+                    // on the same loops): no thread hops. The platform's port carries the rooms,
+                    // whose history reads and presence measured slower and larger this way.
+                    onEventLoop: true),
                 configuration: .init(address: .hostname(configuration.host, port: workspacePort), serverName: "ope-workspaces"),
                 logger: logger
             )

@@ -47,7 +47,7 @@ struct ActivityBench: AsyncParsableCommand {
             let targets: [(name: String, base: String, header: String)] = [
                 ("nginx", "http://127.0.0.1:\(nginxPort)" + workspace.path, "X-Bench: nginx"),
                 (
-                    inspects ? "proxy, inspection on" : "proxy, inspection off", "http://127.0.0.1:\(gateway.port)" + workspace.path,
+                    inspects ? "proxy, inspection on" : "proxy, inspection off", "http://127.0.0.1:\(gateway.workspacePort)" + workspace.path,
                     "Authorization: Bearer \(gateway.tokens[0])"
                 ),
             ]

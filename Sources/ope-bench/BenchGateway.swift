@@ -17,6 +17,8 @@ struct BenchGateway {
     let gateway: Gateway
     let store: Store
     let port: Int
+    /// The workspaces' own origin, where `ope serve` puts the proxy by default.
+    let workspacePort: Int
     let tokens: [String]
     let http: LoadTestHTTP
 
@@ -34,6 +36,8 @@ struct BenchGateway {
         }
         var configuration = GatewayConfiguration(host: "127.0.0.1", port: 0, dataDirectory: folder, moduleFolders: [modules])
         configuration.runtime.venv = venv
+        let workspacePort = try LoopbackPort.free()
+        configuration.workspacePort = workspacePort
         configuration.inspectsWorkspaceSockets = inspects
         let tag = Sandbox.tag(for: folder)
         let sandboxSettings = Sandbox.Configuration(runtimeRoot: Sandbox.defaultRuntimeRoot(tag: tag))
@@ -53,7 +57,7 @@ struct BenchGateway {
         var iterator = bound.stream.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CLIError("the benchmark gateway did not start") }
         return BenchGateway(
-            group: group, running: running, gateway: gateway, store: store, port: port, tokens: tokens,
+            group: group, running: running, gateway: gateway, store: store, port: port, workspacePort: workspacePort, tokens: tokens,
             http: LoadTestHTTP(http: HTTPClient.shared, base: "http://127.0.0.1:\(port)")
         )
     }

@@ -60,7 +60,7 @@ struct ProxyBench: AsyncParsableCommand {
             let workspace = try await cold.workspace(sessions[0])
             for session in sessions.dropFirst() { try await cold.end(session) }
             let memory = try await Self.memory(of: workspace)
-            if sandboxed { benchRows += try await compare(workspace: workspace, gatewayPort: cold.port, token: cold.tokens[0], folder: folder) }
+            if sandboxed { benchRows += try await compare(workspace: workspace, gatewayPort: cold.workspacePort, token: cold.tokens[0], folder: folder) }
             try await cold.stop()
 
             let warm = try await BenchGateway.start(

@@ -13,6 +13,8 @@ struct GuardedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
     let limits: ConnectionLimits
     let counter: ConnectionCounter?
     let upgradeCheck: UpgradeRefusalHandler.Check?
+    /// Runs each connection's task on its socket's event loop (see ``EventLoopTaskExecutor``).
+    var onEventLoop = false
 
     /// How much each connection reads at once: from 1 KiB (NIO's default starts at 2 KiB), growing
     /// for large requests and frames and shrinking again. Each connection keeps its last read
@@ -41,6 +43,10 @@ struct GuardedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
     }
 
     func handle(value: Value, logger: Logger) async {
-        await base.handle(value: value, logger: logger)
+        if onEventLoop {
+            await withTaskExecutorPreference(EventLoopTaskExecutor(value.channel.eventLoop)) { await base.handle(value: value, logger: logger) }
+        } else {
+            await base.handle(value: value, logger: logger)
+        }
     }
 }

@@ -11,7 +11,7 @@ extension HTTPServerBuilder {
     /// idle timeout), a per-address connection limit, a bounded shutdown, answers to requests that
     /// cannot be parsed, and refused upgrades answered by the routes in JSON.
     static func guarded(
-        webSocketRouter: Router<AppRequestContext>, maxFrameSize: Int, limits: ConnectionLimits
+        webSocketRouter: Router<AppRequestContext>, maxFrameSize: Int, limits: ConnectionLimits, onEventLoop: Bool = false
     ) -> HTTPServerBuilder {
         let webSocketResponder = webSocketRouter.buildResponder()
         let counter = limits.perAddress.map { ConnectionCounter(limit: $0) }
@@ -28,7 +28,7 @@ extension HTTPServerBuilder {
         return HTTPServerBuilder { responder in
             GuardedChildChannel(
                 base: HTTP1WebSocketUpgradeChannel(responder: responder, webSocketResponder: webSocketResponder, configuration: configuration),
-                limits: limits, counter: counter, upgradeCheck: check
+                limits: limits, counter: counter, upgradeCheck: check, onEventLoop: onEventLoop
             )
         }
     }
