@@ -8,6 +8,7 @@ import NIOPosix
 import OPETestSupport
 import OPEWorkspaces
 import ServiceLifecycle
+import Synchronization
 import Testing
 
 @testable import OPEGateway
@@ -26,6 +27,8 @@ import Testing
     }
 
     static let bigSize = 1 << 20
+    /// The `Host` of each request to `/upgrade`.
+    static let upgradeHosts = Mutex<[String]>([])
     /// Connections are kept per event loop: these tests use one.
     static let loop = MultiThreadedEventLoopGroup.singleton.next()
 
@@ -53,6 +56,10 @@ import Testing
             }
             return "\(count) \(sum)"
         }
+        router.get("upgrade") { request, _ -> Response in
+            upgradeHosts.withLock { $0.append(request.head.authority ?? "") }
+            return Response(status: .notFound)
+        }
         router.get("close") { _, context in
             Response(status: .ok, headers: [.connection: "close"], body: ResponseBody(byteBuffer: ByteBuffer(string: peer(context))))
         }
@@ -78,6 +85,17 @@ import Testing
         let head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: ["Host": "127.0.0.1"])
         let response = try await upstream.send(head, body: .none, to: workspace, on: Self.loop)
         return (response.head, try await response.collect(upTo: 4 << 20))
+    }
+
+    /// A WebSocket to a workspace on TCP (a pod) names it as its HTTP requests do, not "localhost".
+    @Test func aWebSocketUpgradeNamesTheWorkspacesHost() async throws {
+        try await Self.serve { workspace in
+            await #expect(throws: (any Error).self) {
+                try await UpstreamWebSocket.connect(to: workspace, path: "/upgrade", maxFrameSize: 1 << 16)
+            }
+            let port = try #require(URL(string: workspace.url)?.port)
+            #expect(Self.upgradeHosts.withLock { $0 } == ["127.0.0.1:\(port)"])
+        }
     }
 
     @Test func connectionsAreKeptAndEachAnswerArrivesWhole() async throws {

@@ -36,13 +36,16 @@ struct UpstreamWebSocket {
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .connectTimeout(.seconds(10))
+        let address = try UpstreamHTTP.Address(workspace)
         let initializer: @Sendable (any NIOCore.Channel) -> EventLoopFuture<EventLoopFuture<Upgrade>> = { channel in
             channel.eventLoop.makeCompletedFuture {
                 let upgrader = NIOTypedWebSocketClientUpgrader<Upgrade>(maxFrameSize: maxFrameSize) { channel, _ in
                     channel.eventLoop.makeCompletedFuture { .websocket(try Channel(wrappingChannelSynchronously: channel)) }
                 }
                 var headers = HTTPHeaders()
-                headers.add(name: "Host", value: "localhost")
+                // The workspace's own, as the HTTP requests to it carry (a pod's name and port,
+                // not "localhost").
+                headers.add(name: "Host", value: address.hostHeader)
                 headers.add(name: "Authorization", value: "token \(workspace.token)")
                 headers.add(name: "Content-Length", value: "0")
                 for header in extra { headers.add(name: header.name, value: header.value) }
@@ -56,7 +59,7 @@ struct UpstreamWebSocket {
                 )
             }
         }
-        let upgrade = try await UpstreamHTTP.Address(workspace).connect(bootstrap, initializer: initializer)
+        let upgrade = try await address.connect(bootstrap, initializer: initializer)
         switch try await upgrade.get() {
         case .websocket(let channel): return channel
         case .notUpgraded: throw Failure.notUpgraded
