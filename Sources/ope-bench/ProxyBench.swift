@@ -161,15 +161,25 @@ struct ProxyBench: AsyncParsableCommand {
 
         print("\nWebSocket round trips (kernel_info_request → reply on the kernel channel), \(roundTrips) each:")
         var trips: [String: [Double]] = [:]
+        var relayCPU: [String: Double] = [:]
         for target in targets {
+            let before = (own.cpuSeconds, nginx.cpuSeconds)
             // Each connection names its own client session, as JupyterLab does; without one they
             // share a key and the server may drop one connection for the next.
             let url = "ws" + target.base.dropFirst("http".count) + workspace.path + "api/kernels/\(kernel)/channels?session_id=\(UUID().uuidString)"
             trips[target.name] = try await HTTPLoad.roundTripsInChild(url: url, authorization: target.authorization, count: roundTrips)
+            let after = (own.cpuSeconds, nginx.cpuSeconds)
+            relayCPU[target.name] = target.name == "nginx" ? after.1 - before.1 : after.0 - before.0
             print("  \(target.name.padding(toLength: 10, withPad: " ", startingAt: 0)) " + Self.summary(trips[target.name]!))
         }
         let p99 = { (name: String) in trips[name]!.sorted()[Int(Double(trips[name]!.count) * 0.99)] }
         print(String(format: "  OPE/nginx p99: %.2fx", p99("OPE proxy") / p99("nginx")))
+        // A round trip relays the request, its reply and the kernel's busy and idle statuses.
+        let perTrip = { (name: String) in 1_000_000 * (relayCPU[name] ?? 0) / Double(roundTrips) }
+        print(
+            String(
+                format: "  proxy CPU per round trip: OPE %.0f µs, nginx %.0f µs (%.1fx)", perTrip("OPE proxy"), perTrip("nginx"),
+                perTrip("OPE proxy") / perTrip("nginx")))
         return [
             BenchRow(
                 measure: "proxy GET api/status, \(concurrency) in flight", ours: String(format: "%.0f req/s (%.2fx)", ours.rate, ours.rate / theirs.rate),

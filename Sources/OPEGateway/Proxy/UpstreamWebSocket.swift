@@ -29,11 +29,12 @@ struct UpstreamWebSocket {
         case notUpgraded
     }
 
-    /// Opens a WebSocket to `path` on `workspace` with JupyterLab's token (and `headers`: who is calling).
+    /// Opens a WebSocket to `path` on `workspace` with JupyterLab's token (and `headers`: who is
+    /// calling), on `loop` if given.
     static func connect(
-        to workspace: Workspace, path: String, headers extra: [(name: String, value: String)] = [], maxFrameSize: Int
+        to workspace: Workspace, path: String, headers extra: [(name: String, value: String)] = [], maxFrameSize: Int, on loop: (any EventLoop)? = nil
     ) async throws -> Channel {
-        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let bootstrap = ClientBootstrap(group: loop ?? MultiThreadedEventLoopGroup.singleton.next())
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .connectTimeout(.seconds(10))
         let address = try UpstreamHTTP.Address(workspace)

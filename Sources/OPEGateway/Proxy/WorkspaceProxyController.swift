@@ -307,7 +307,7 @@ struct WorkspaceProxyController {
             let member = socket == .other || !inspects ? nil : identity.user.username
             try await relay(
                 inbound: inbound, outbound: outbound, to: workspace, path: path, member: member, socket: socket,
-                headers: identityHeaders(identity.user, workspace: workspace), logger: wsContext.logger, revoked: revoked)
+                headers: identityHeaders(identity.user, workspace: workspace), on: context.eventLoop, logger: wsContext.logger, revoked: revoked)
         }
         return try await upgrader.handle(request, context: context) { _, _ in Response(status: .notFound) }
     }
@@ -317,14 +317,16 @@ struct WorkspaceProxyController {
     /// enforced and they are not driving, keeps their edits, runs and typing from the workspace.
     func relay(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, to workspace: Workspace, path: String, member: String? = nil,
-        socket: WorkspaceSocket = .other, headers: [(name: String, value: String)] = [], logger: Logger,
+        socket: WorkspaceSocket = .other, headers: [(name: String, value: String)] = [], on loop: (any EventLoop)? = nil, logger: Logger,
         revoked: AsyncStream<Void> = AsyncStream { $0.finish() }
     ) async throws {
         let session = workspace.session
         let workspaces = self.workspaces
         let inspector = member.map { FrameInspector(proxy: self, member: $0, session: session, socket: socket, path: path, logger: logger) }
         do {
-            let upstream = try await UpstreamWebSocket.connect(to: workspace, path: path, headers: headers, maxFrameSize: Self.maxMessageSize)
+            // On the browser's connection's loop, as the proxy's HTTP requests are: a frame then
+            // crosses no thread between the two sockets.
+            let upstream = try await UpstreamWebSocket.connect(to: workspace, path: path, headers: headers, maxFrameSize: Self.maxMessageSize, on: loop)
             let closeCode = try await upstream.executeThenClose { upstreamIn, upstreamOut -> WebSocketErrorCode in
                 try await withThrowingTaskGroup(of: WebSocketErrorCode.self) { group in
                     group.addTask {
