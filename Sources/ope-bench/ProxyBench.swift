@@ -135,14 +135,14 @@ struct ProxyBench: AsyncParsableCommand {
         // a child of its own); nginx is its master and workers.
         var cpu: [String: Double] = [:]
         let own = RSSSampler(pid: getpid())
+        let cpuSeconds = { (target: String) in target == "nginx" ? nginx.cpuSeconds : own.cpuSeconds }
         for _ in 0..<self.rounds {
             for target in targets {
-                let before = (own.cpuSeconds, nginx.cpuSeconds)
+                let before = cpuSeconds(target.name)
                 let result = try await HTTPLoad.inChild(
                     url: target.base + workspace.path + "api/status", authorization: target.authorization, requests: requests, concurrency: concurrency
                 )
-                let after = (own.cpuSeconds, nginx.cpuSeconds)
-                cpu[target.name, default: 0] += target.name == "nginx" ? after.1 - before.1 : after.0 - before.0
+                cpu[target.name, default: 0] += cpuSeconds(target.name) - before
                 rounds[target.name, default: []].append(result)
             }
         }
@@ -163,13 +163,12 @@ struct ProxyBench: AsyncParsableCommand {
         var trips: [String: [Double]] = [:]
         var relayCPU: [String: Double] = [:]
         for target in targets {
-            let before = (own.cpuSeconds, nginx.cpuSeconds)
+            let before = cpuSeconds(target.name)
             // Each connection names its own client session, as JupyterLab does; without one they
             // share a key and the server may drop one connection for the next.
             let url = "ws" + target.base.dropFirst("http".count) + workspace.path + "api/kernels/\(kernel)/channels?session_id=\(UUID().uuidString)"
             trips[target.name] = try await HTTPLoad.roundTripsInChild(url: url, authorization: target.authorization, count: roundTrips)
-            let after = (own.cpuSeconds, nginx.cpuSeconds)
-            relayCPU[target.name] = target.name == "nginx" ? after.1 - before.1 : after.0 - before.0
+            relayCPU[target.name] = cpuSeconds(target.name) - before
             print("  \(target.name.padding(toLength: 10, withPad: " ", startingAt: 0)) " + Self.summary(trips[target.name]!))
         }
         let p99 = { (name: String) in trips[name]!.sorted()[Int(Double(trips[name]!.count) * 0.99)] }

@@ -91,7 +91,7 @@ import Testing
     @Test func aWebSocketUpgradeNamesTheWorkspacesHost() async throws {
         try await Self.serve { workspace in
             await #expect(throws: (any Error).self) {
-                try await UpstreamWebSocket.connect(to: workspace, path: "/upgrade", maxFrameSize: 1 << 16)
+                try await UpstreamWebSocket.connect(to: workspace, path: "/upgrade", maxFrameSize: 1 << 16, on: Self.loop)
             }
             let port = try #require(URL(string: workspace.url)?.port)
             #expect(Self.upgradeHosts.withLock { $0 } == ["127.0.0.1:\(port)"])

@@ -43,10 +43,8 @@ struct GuardedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
     }
 
     func handle(value: Value, logger: Logger) async {
-        if onEventLoop {
-            await withTaskExecutorPreference(EventLoopTaskExecutor(value.channel.eventLoop)) { await base.handle(value: value, logger: logger) }
-        } else {
-            await base.handle(value: value, logger: logger)
-        }
+        // No preference (nil) leaves the task where it is: on the concurrency pool.
+        let executor = onEventLoop ? EventLoopTaskExecutor(value.channel.eventLoop) : nil
+        await withTaskExecutorPreference(executor) { await base.handle(value: value, logger: logger) }
     }
 }

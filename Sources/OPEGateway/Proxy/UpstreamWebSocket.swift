@@ -30,11 +30,11 @@ struct UpstreamWebSocket {
     }
 
     /// Opens a WebSocket to `path` on `workspace` with JupyterLab's token (and `headers`: who is
-    /// calling), on `loop` if given.
+    /// calling), on `loop`.
     static func connect(
-        to workspace: Workspace, path: String, headers extra: [(name: String, value: String)] = [], maxFrameSize: Int, on loop: (any EventLoop)? = nil
+        to workspace: Workspace, path: String, headers extra: [(name: String, value: String)] = [], maxFrameSize: Int, on loop: any EventLoop
     ) async throws -> Channel {
-        let bootstrap = ClientBootstrap(group: loop ?? MultiThreadedEventLoopGroup.singleton.next())
+        let bootstrap = ClientBootstrap(group: loop)
             .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .connectTimeout(.seconds(10))
         let address = try UpstreamHTTP.Address(workspace)

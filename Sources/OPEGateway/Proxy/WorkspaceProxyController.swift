@@ -317,7 +317,7 @@ struct WorkspaceProxyController {
     /// enforced and they are not driving, keeps their edits, runs and typing from the workspace.
     func relay(
         inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, to workspace: Workspace, path: String, member: String? = nil,
-        socket: WorkspaceSocket = .other, headers: [(name: String, value: String)] = [], on loop: (any EventLoop)? = nil, logger: Logger,
+        socket: WorkspaceSocket = .other, headers: [(name: String, value: String)] = [], on loop: any EventLoop, logger: Logger,
         revoked: AsyncStream<Void> = AsyncStream { $0.finish() }
     ) async throws {
         let session = workspace.session
