@@ -90,6 +90,7 @@ public struct Runtime: Sendable {
             NotebookSnapshots(workspaces: $0, sessions: sessions, events: store.events, clock: configuration.clock, logger: logger)
         }
         self.snapshots = snapshots
+        if let workspaces, let snapshots { workspaces.beforeFinishing { session in await snapshots.lastLook(at: session) } }
         var services: [any Service] = [
             StoreService(store: store, logger: logger),
             SessionTicker(

@@ -220,7 +220,7 @@ import Testing
             }
             @Sendable func edit() async throws {
                 // Her edits reach the workspace through the proxy, which keeps it from being
-                // stopped as idle: 180 steps of the clock here, a few seconds on a busy machine.
+                // stopped as idle.
                 gateway.runtime.workspaces?.touch(session: session)
                 _ = try await store.events.append(
                     EventDraft(
@@ -230,19 +230,46 @@ import Testing
             @Sendable func snapshots() async throws -> [Event] {
                 try await store.reader.events(EventFilter(session: session, types: [.workspaceSnapshot]))
             }
-            try await edit()
-            try await clock.advance(by: .seconds(10), until: "a snapshot of the edited notebook") {
-                if try await snapshots().contains(where: { $0.decode(SnapshotPayload.self)?.document == "text_stats.ipynb" }) { return true }
-                // alice goes on editing, as a team at work does. A session counts as edited for two
-                // minutes of the clock, twelve steps here: on a busy machine the snapshot pass could
-                // come after that and find the session cold, and the test waited in vain.
+            let writer = try #require(gateway.runtime.snapshots)
+            // One step of the clock per pass, and the next step only once that pass has read the
+            // workspace: a pass reads over real sockets, and a clock racing ahead of it would end
+            // the session (the plan's tasks last 50 minutes of it) before a busy machine's first read.
+            for _ in 0..<30 {
+                // alice goes on editing, as a team at work does: a session counts as edited for two
+                // minutes of the clock.
                 try await edit()
-                return false
+                let before = await writer.passes
+                clock.advance(by: .seconds(10))
+                try await waitUntil("a snapshot pass", timeout: .seconds(60)) { await writer.passes > before }
+                if try await snapshots().contains(where: { $0.decode(SnapshotPayload.self)?.document == "text_stats.ipynb" }) { break }
             }
             let snapshot = try #require(try await snapshots().compactMap { $0.decode(SnapshotPayload.self) }.first { $0.document == "text_stats.ipynb" })
             #expect(snapshot.cells.map(\.type) == ["markdown", "code", "code", "markdown", "code"])
             #expect(snapshot.cells.first?.source.hasPrefix("# Text statistics") == true)
             #expect(try await snapshots().allSatisfy { $0.actor == "system" })
+
+            // alice saves a last change and the instructor ends the session at once, with no pass
+            // of the clock between: the record still has the notebook as she left it, read before
+            // her workspace went away.
+            let alice = try await client.login("alice")
+            let path = "/w/\(session)/api/contents/text_stats.ipynb"
+            let model = try await client.get(path + "?content=1", headers: alice.headers).json()
+            var notebook = try #require(model["content"] as? [String: Any])
+            var cells = try #require(notebook["cells"] as? [[String: Any]])
+            cells[1]["source"] = "text = 'the last words'"
+            notebook["cells"] = cells
+            var headers = alice.headers
+            headers[.contentType] = "application/json"
+            let body = try JSONSerialization.data(withJSONObject: ["type": "notebook", "format": "json", "content": notebook])
+            let saved = try await client.execute(uri: path, method: .put, headers: headers, body: ByteBuffer(bytes: body))
+            #expect(saved.status == .ok, "\(String(buffer: saved.body))")
+            let teacher = try await client.login("teacher")
+            #expect(try await client.post("/api/sessions/\(session)/end", json: [String: String](), headers: teacher.writeHeaders).status == .ok)
+            try await waitUntil("the last snapshot, at the session's end") {
+                try await snapshots().compactMap { $0.decode(SnapshotPayload.self) }.contains {
+                    $0.cells.dropFirst().first?.source == "text = 'the last words'"
+                }
+            }
         }
     }
 }

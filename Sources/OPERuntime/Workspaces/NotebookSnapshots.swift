@@ -16,8 +16,8 @@ import ServiceLifecycle
 /// event) in the last `hotFor`, every `interval` at most, and records a notebook only when its
 /// cells' hash changed since its last snapshot. The notebooks are those the edits name plus the
 /// module's task notebooks (`*.ipynb` starter files). When a session ends it takes a last look
-/// (from the files on disk if the workspace is already gone and they are on this machine), and
-/// another at shutdown for teams still editing.
+/// before the workspace goes away (``lastLook(at:)``; from the files on disk if the workspace was
+/// stopped as idle and they are on this machine), and another at shutdown for teams still editing.
 public actor NotebookSnapshots: Service {
     /// Where a session's notebooks can be read now.
     public struct Place: Sendable {
@@ -115,15 +115,21 @@ public actor NotebookSnapshots: Service {
                         editors[session, default: [:]][document, default: []].append(editor)
                     }
                 }
-            } else if let change = event.decode(PhaseChangedPayload.self), change.phase.isOver, hot[session] != nil || hashes[session] != nil {
-                await snapshot(session, final: true)
-                hot[session] = nil
-                edited[session] = nil
-                hashes[session] = nil
-                lastCells[session] = nil
-                editors[session] = nil
             }
         }
+    }
+
+    /// The session is ending: records its notebooks as they are now, if the team edited, and
+    /// forgets it. Run before its workspace goes away (``WorkspaceService/beforeFinishing(_:)``):
+    /// waiting for the phase change to reach this actor lost that race to the workspace's stop.
+    public func lastLook(at session: String) async {
+        guard hot[session] != nil || hashes[session] != nil else { return }
+        await snapshot(session, final: true)
+        hot[session] = nil
+        edited[session] = nil
+        hashes[session] = nil
+        lastCells[session] = nil
+        editors[session] = nil
     }
 
     /// One pass: every session edited within `hotFor`.

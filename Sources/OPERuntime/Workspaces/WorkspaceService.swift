@@ -51,6 +51,8 @@ public actor WorkspaceService: Service {
     private var places: [String: Place] = [:]
     /// Read by the lobby and the proxy without waiting on this actor.
     private nonisolated let shared = Mutex(Shared())
+    /// Run at a session's end before its workspace goes away (see ``beforeFinishing(_:)``).
+    private nonisolated let lastLooks = Mutex<[@Sendable (String) async -> Void]>([])
     private let startTimer = Metrics.Timer(label: "ope_workspace_start_duration")
     private let readyGauge = Gauge(label: "ope_workspaces_ready")
     private let waitingGauge = Gauge(label: "ope_workspace_starts_waiting")
@@ -142,6 +144,13 @@ public actor WorkspaceService: Service {
         shared.withLock { $0.lastActivity[session] }
     }
 
+    /// Has `look` run with the session's id when the session ends, before its workspace is
+    /// stopped and its files put away: the workspace still answers (or, stopped as idle, its files
+    /// are still there). The snapshot writer takes its last look here.
+    public nonisolated func beforeFinishing(_ look: @escaping @Sendable (String) async -> Void) {
+        lastLooks.withLock { $0.append(look) }
+    }
+
     // MARK: Running
 
     public func run() async throws {
@@ -192,6 +201,7 @@ public actor WorkspaceService: Service {
                     $0.lastActivity[session] = nil
                     $0.edited.remove(session)
                 }
+                for look in lastLooks.withLock({ $0 }) { await look(session) }
                 await carryOut(lifecycle.sessionEnded(session: session, now: clock.now))
             default: break
             }
