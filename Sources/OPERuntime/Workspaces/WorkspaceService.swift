@@ -192,19 +192,30 @@ public actor WorkspaceService: Service {
     }
 
     private func observe(_ batch: [Event]) async {
+        var ended: [String] = []
         for event in batch {
             guard let session = event.session, let change = event.decode(PhaseChangedPayload.self) else { continue }
             switch change.phase {
             case .starting: await carryOut(lifecycle.startWanted(session: session, restart: false, now: clock.now))
-            case .completed, .abandoned:
-                shared.withLock {
-                    $0.lastActivity[session] = nil
-                    $0.edited.remove(session)
-                }
-                for look in lastLooks.withLock({ $0 }) { await look(session) }
-                await carryOut(lifecycle.sessionEnded(session: session, now: clock.now))
+            case .completed, .abandoned: ended.append(session)
             default: break
             }
+        }
+        guard !ended.isEmpty else { return }
+        // The last looks first, while the workspaces still run; those of a class ending together
+        // side by side, so one workspace that does not answer holds up none of the others.
+        let looks = lastLooks.withLock { $0 }
+        await withDiscardingTaskGroup { group in
+            for session in ended {
+                for look in looks { group.addTask { await look(session) } }
+            }
+        }
+        for session in ended {
+            shared.withLock {
+                $0.lastActivity[session] = nil
+                $0.edited.remove(session)
+            }
+            await carryOut(lifecycle.sessionEnded(session: session, now: clock.now))
         }
     }
 
