@@ -43,7 +43,7 @@ public actor WorkspaceService: Service {
     /// Ready workspaces by id (the `/w/{id}/` segment), read by the proxy on every request: the
     /// lifecycle's ready workspaces, copied after every change.
     private nonisolated let routes = Mutex<[String: Workspace]>([:])
-    /// Attempts and backoffs are run by `run()`'s task group, so shutdown cancels them.
+    /// Attempts, backoffs and ends are run by `run()`'s task group, so shutdown cancels them.
     private nonisolated let jobs: AsyncStream<Job>
     private nonisolated let jobContinuation: AsyncStream<Job>.Continuation
     private nonisolated let waiters = StartWaiters()
@@ -71,6 +71,8 @@ public actor WorkspaceService: Service {
     private enum Job {
         case attempt(session: String, number: Int)
         case retry(session: String, after: Duration)
+        /// The session ended: the last looks, then its workspace finished.
+        case end(session: String)
     }
 
     public init(
@@ -192,30 +194,20 @@ public actor WorkspaceService: Service {
     }
 
     private func observe(_ batch: [Event]) async {
-        var ended: [String] = []
         for event in batch {
             guard let session = event.session, let change = event.decode(PhaseChangedPayload.self) else { continue }
             switch change.phase {
             case .starting: await carryOut(lifecycle.startWanted(session: session, restart: false, now: clock.now))
-            case .completed, .abandoned: ended.append(session)
+            case .completed, .abandoned:
+                shared.withLock {
+                    $0.lastActivity[session] = nil
+                    $0.edited.remove(session)
+                }
+                // A job of its own: the last looks read the running workspace, and one that does
+                // not answer must hold up neither the other teams' ends nor new teams' starts.
+                jobContinuation.yield(.end(session: session))
             default: break
             }
-        }
-        guard !ended.isEmpty else { return }
-        // The last looks first, while the workspaces still run; those of a class ending together
-        // side by side, so one workspace that does not answer holds up none of the others.
-        let looks = lastLooks.withLock { $0 }
-        await withDiscardingTaskGroup { group in
-            for session in ended {
-                for look in looks { group.addTask { await look(session) } }
-            }
-        }
-        for session in ended {
-            shared.withLock {
-                $0.lastActivity[session] = nil
-                $0.edited.remove(session)
-            }
-            await carryOut(lifecycle.sessionEnded(session: session, now: clock.now))
         }
     }
 
@@ -275,6 +267,10 @@ public actor WorkspaceService: Service {
             try? await Task.sleep(for: delay)
             guard !Task.isCancelled else { return await carryOut(lifecycle.startInterrupted(session: session, now: clock.now)) }
             await carryOut(lifecycle.retryDue(session: session, now: clock.now))
+        case .end(let session):
+            // While the workspace still runs (or, stopped as idle, its files are still there).
+            for look in lastLooks.withLock({ $0 }) { await look(session) }
+            await carryOut(lifecycle.sessionEnded(session: session, now: clock.now))
         }
     }
 
