@@ -96,7 +96,7 @@ import Testing
 
             // 1. Every way out of the sandbox.
             let probe = try String(contentsOfFile: WorkspaceTests.packageRoot + "/scripts/escape_probe.py", encoding: .utf8)
-            #expect(try await WorkspaceTests().put(client, "/w/\(teamA)/api/contents/escape_probe.py", text: probe, headers: alice.headers).status == .created)
+            #expect(try await client.putText("/w/\(teamA)/api/contents/escape_probe.py", probe, headers: alice.headers).status == .created)
             let targets: [String: Any] = [
                 "dataDir": store.dataDirectory, "serverPid": Int(getpid()), "serverPort": port, "otherTeamDir": workspaceB.directory,
                 "otherSocket": workspaceB.socketPath ?? "", "otherToken": workspaceB.token, "hiddenTest": modules + "/escape/tests/test_secret.py",

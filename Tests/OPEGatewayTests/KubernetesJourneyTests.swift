@@ -213,11 +213,7 @@ import Testing
                     #expect(failing.status == .ok, "\(String(buffer: failing.body))")
                     #expect(try failing.json()["passed"] as? Bool == false)
                     let solution = try String(contentsOfFile: TestGateway.examples + "/python-intro/solution/rle.py", encoding: .utf8)
-                    let body = try JSONSerialization.data(withJSONObject: ["type": "file", "format": "text", "content": solution])
-                    var headers = alice.headers
-                    headers[.contentType] = "application/json"
-                    let saved = try await client.execute(
-                        uri: "/w/\(session)/api/contents/rle.py", method: .put, headers: headers, body: ByteBuffer(bytes: body))
+                    let saved = try await client.putText("/w/\(session)/api/contents/rle.py", solution, headers: alice.headers)
                     #expect(saved.status == .ok)
                     let passing = try await client.postWaiting("/api/sessions/\(session)/tests", json: ["task": "run-length"], headers: alice.writeHeaders)
                         .json()

@@ -214,7 +214,7 @@ import Testing
     @Test func anEditedNotebookIsSnapshottedFromTheRunningWorkspace() async throws {
         let clock = ManualClock()
         try await TestGateway.runWithWorkspaces(clock: clock) { client, store, gateway in
-            let (_, _, session) = try await client.pair()
+            let (alice, _, session) = try await client.pair()
             try await waitUntil("the workspace to start", timeout: .seconds(180)) {
                 try await !store.reader.events(EventFilter(session: session, types: [.workspaceStarted])).isEmpty
             }
@@ -251,17 +251,13 @@ import Testing
             // alice saves a last change and the instructor ends the session at once, with no pass
             // of the clock between: the record still has the notebook as she left it, read before
             // her workspace went away.
-            let alice = try await client.login("alice")
             let path = "/w/\(session)/api/contents/text_stats.ipynb"
             let model = try await client.get(path + "?content=1", headers: alice.headers).json()
             var notebook = try #require(model["content"] as? [String: Any])
             var cells = try #require(notebook["cells"] as? [[String: Any]])
             cells[1]["source"] = "text = 'the last words'"
             notebook["cells"] = cells
-            var headers = alice.headers
-            headers[.contentType] = "application/json"
-            let body = try JSONSerialization.data(withJSONObject: ["type": "notebook", "format": "json", "content": notebook])
-            let saved = try await client.execute(uri: path, method: .put, headers: headers, body: ByteBuffer(bytes: body))
+            let saved = try await client.putContents(path, ["type": "notebook", "format": "json", "content": notebook], headers: alice.headers)
             #expect(saved.status == .ok, "\(String(buffer: saved.body))")
             let teacher = try await client.login("teacher")
             #expect(try await client.post("/api/sessions/\(session)/end", json: [String: String](), headers: teacher.writeHeaders).status == .ok)

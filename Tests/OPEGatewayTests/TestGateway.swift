@@ -180,6 +180,19 @@ extension TestClientProtocol {
         try await execute(uri: uri, method: .get, headers: headers)
     }
 
+    /// Saves a file through a workspace's contents API (`/w/{id}/api/contents/…`); `model` is
+    /// JupyterLab's: its `type`, `format` and `content`.
+    func putContents(_ uri: String, _ model: [String: Any], headers: HTTPFields) async throws -> TestResponse {
+        var headers = headers
+        headers[.contentType] = "application/json"
+        return try await execute(uri: uri, method: .put, headers: headers, body: ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: model)))
+    }
+
+    /// Saves a text file through a workspace's contents API.
+    func putText(_ uri: String, _ text: String, headers: HTTPFields) async throws -> TestResponse {
+        try await putContents(uri, ["type": "file", "format": "text", "content": text], headers: headers)
+    }
+
     /// A POST that may take long (a task-test run starts pytest, which on a busy machine takes
     /// longer than the live test client's fixed 20 s read timeout): sent to the live server's
     /// port with a generous bound.

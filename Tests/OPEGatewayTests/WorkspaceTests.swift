@@ -49,13 +49,6 @@ import Testing
         return workspace
     }
 
-    func put(_ client: any TestClientProtocol, _ path: String, text: String, headers: HTTPFields) async throws -> TestResponse {
-        let body = try JSONSerialization.data(withJSONObject: ["type": "file", "format": "text", "content": text])
-        var headers = headers
-        headers[.contentType] = "application/json"
-        return try await client.execute(uri: path, method: .put, headers: headers, body: ByteBuffer(bytes: body))
-    }
-
     @Test func aSessionGetsItsOwnJupyterLabBehindTheProxy() async throws {
         try await TestGateway.runWithWorkspaces { client, store, gateway in
             let (alice, bob, session) = try await client.pair()
@@ -103,9 +96,9 @@ import Testing
             // Writes stream through; other sites cannot make them.
             var foreign = alice.headers
             foreign[.origin] = "https://evil.example"
-            #expect(try await put(client, "/w/\(session)/api/contents/notes.txt", text: "x", headers: foreign).status == .forbidden)
+            #expect(try await client.putText("/w/\(session)/api/contents/notes.txt", "x", headers: foreign).status == .forbidden)
             let big = String(repeating: "0123456789abcdef\n", count: 200_000)  // 3.4 MB
-            let saved = try await put(client, "/w/\(session)/api/contents/notes.txt", text: big, headers: alice.headers)
+            let saved = try await client.putText("/w/\(session)/api/contents/notes.txt", big, headers: alice.headers)
             #expect(saved.status == .created || saved.status == .ok, "\(String(buffer: saved.body))")
             let back = try await client.get("/w/\(session)/api/contents/notes.txt?content=1&format=text", headers: bob.headers)
             #expect(try back.json()["content"] as? String == big)
@@ -162,7 +155,7 @@ import Testing
 
             // The group writes the solution in JupyterLab (through the proxy), then passes.
             let solution = try String(contentsOfFile: TestGateway.examples + "/python-intro/solution/rle.py", encoding: .utf8)
-            #expect(try await put(client, "/w/\(session)/api/contents/rle.py", text: solution, headers: alice.headers).status == .ok)
+            #expect(try await client.putText("/w/\(session)/api/contents/rle.py", solution, headers: alice.headers).status == .ok)
             let passing = try await client.postWaiting("/api/sessions/\(session)/tests", json: ["task": "run-length"], headers: alice.writeHeaders).json()
             #expect(passing["passed"] as? Bool == true, "\(passing["output"] ?? "")")
             // The hidden test files never land in the group's folder.
@@ -222,7 +215,7 @@ import Testing
                 cases.contains { ($0["name"] as? String)?.hasPrefix("test_") == true && ($0["message"] as? String)?.contains("still empty") == true },
                 "\(cases)")
             let solution = try String(contentsOfFile: TestGateway.examples + "/sql-joins/solution/inner_joins.py", encoding: .utf8)
-            #expect(try await put(client, "/w/\(session)/api/contents/inner_joins.py", text: solution, headers: bob.headers).status == .ok)
+            #expect(try await client.putText("/w/\(session)/api/contents/inner_joins.py", solution, headers: bob.headers).status == .ok)
             let passing = try await client.postWaiting("/api/sessions/\(session)/tests", json: ["task": "inner-join"], headers: bob.writeHeaders).json()
             #expect(passing["passed"] as? Bool == true, "\(passing["output"] ?? "")")
 
@@ -285,7 +278,7 @@ import Testing
         try await TestGateway.runWithWorkspaces { client, store, gateway in
             let (alice, _, session) = try await client.pair()
             let first = try await waitForEvent(store, session: session, .workspaceStarted)
-            #expect(try await put(client, "/w/\(session)/api/contents/ours.txt", text: "keep me", headers: alice.headers).status == .created)
+            #expect(try await client.putText("/w/\(session)/api/contents/ours.txt", "keep me", headers: alice.headers).status == .created)
             let pid = try #require(try await readyWorkspace(gateway, session).processID)
             let kernel = try await client.execute(
                 uri: "/w/\(session)/api/kernels", method: .post, headers: alice.headers.merging([.contentType: "application/json"]),
@@ -314,7 +307,7 @@ import Testing
             try await TestGateway.runWithWorkspaces(folder: folder) { client, store, _ in
                 let (alice, _, session) = try await client.pair()
                 try await waitForEvent(store, session: session, .workspaceStarted)
-                #expect(try await put(client, "/w/\(session)/api/contents/ours.txt", text: "still here", headers: alice.headers).status == .created)
+                #expect(try await client.putText("/w/\(session)/api/contents/ours.txt", "still here", headers: alice.headers).status == .created)
                 capture.set(session)
             }
         }

@@ -199,10 +199,6 @@ public actor WorkspaceService: Service {
             switch change.phase {
             case .starting: await carryOut(lifecycle.startWanted(session: session, restart: false, now: clock.now))
             case .completed, .abandoned:
-                shared.withLock {
-                    $0.lastActivity[session] = nil
-                    $0.edited.remove(session)
-                }
                 // A job of its own: the last looks read the running workspace, and one that does
                 // not answer must hold up neither the other teams' ends nor new teams' starts.
                 jobContinuation.yield(.end(session: session))
@@ -268,6 +264,10 @@ public actor WorkspaceService: Service {
             guard !Task.isCancelled else { return await carryOut(lifecycle.startInterrupted(session: session, now: clock.now)) }
             await carryOut(lifecycle.retryDue(session: session, now: clock.now))
         case .end(let session):
+            shared.withLock {
+                $0.lastActivity[session] = nil
+                $0.edited.remove(session)
+            }
             // While the workspace still runs (or, stopped as idle, its files are still there).
             for look in lastLooks.withLock({ $0 }) { await look(session) }
             await carryOut(lifecycle.sessionEnded(session: session, now: clock.now))
