@@ -385,6 +385,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             String(
                 format: "chat fan-out:      %@ over %d deliveries; %d missing, %d error frames", Self.summary(report.fanOut), report.fanOut.count,
                 report.missing, report.errorFrames))
+        if !report.slow.isEmpty { print("  over 100 ms:     " + Self.slowSeconds(report.slow)) }
         print(String(format: "server RSS:        peak %.0f MiB (all its processes together)", Double(sampler.peak) / 1024))
         if sampler.samplers.count > 1 {
             let parts = zip(sampler.names, sampler.samplers).map { String(format: "%@ %.0f MiB", $0, Double($1.peak) / 1024) }
@@ -517,6 +518,16 @@ struct LoadTestCommand: AsyncParsableCommand {
             }
         }
         return latencies
+    }
+
+    /// The seconds of the chat phase whose messages were slow to arrive, busiest first: one
+    /// stall shows as one or two seconds, a slow phase as many.
+    static func slowSeconds(_ slow: [(sentAt: Double, latency: Double)]) -> String {
+        let bySecond = Dictionary(grouping: slow) { Int($0.sentAt.rounded(.down)) }
+        let busiest = bySecond.sorted { $0.value.count > $1.value.count }.prefix(5).map { second, deliveries in
+            String(format: "%d sent at +%ds (worst %.0f ms)", deliveries.count, second, (deliveries.map(\.latency).max() ?? 0) * 1000)
+        }
+        return "\(slow.count) deliveries; " + busiest.joined(separator: ", ")
     }
 
     static func summary(_ values: [Double]) -> String {

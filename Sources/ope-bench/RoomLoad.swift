@@ -16,6 +16,9 @@ final class RoomLoad: Sendable {
     struct Report {
         var connect: [Double]
         var fanOut: [Double]
+        /// Deliveries over 100 ms: when the message was sent (seconds into the chat phase) and
+        /// how long it took, to tell one stall from a slow phase.
+        var slow: [(sentAt: Double, latency: Double)]
         var connectErrors: Int
         var missing: Int
         var errorFrames: Int
@@ -39,6 +42,7 @@ final class RoomLoad: Sendable {
         var done = 0
         var connect: [Double] = []
         var fanOut: [Double] = []
+        var slow: [(sentAt: Double, latency: Double)] = []
         var sent: [String: ContinuousClock.Instant] = [:]
         var expected = 0
         var connectErrors = 0
@@ -118,7 +122,7 @@ final class RoomLoad: Sendable {
     func report() -> Report {
         state.withLock { state in
             Report(
-                connect: state.connect, fanOut: state.fanOut, connectErrors: state.connectErrors,
+                connect: state.connect, fanOut: state.fanOut, slow: state.slow, connectErrors: state.connectErrors,
                 missing: max(0, state.expected - state.fanOut.count), errorFrames: state.errorFrames
             )
         }
@@ -230,7 +234,10 @@ final class RoomLoad: Sendable {
                 let from = object["from"] as? String, from != user, let clientId = object["clientId"] as? String
             else { return }
             state.withLock { state in
-                if let sent = state.sent[clientId] { state.fanOut.append((now - sent).timeInterval) }
+                guard let sent = state.sent[clientId] else { return }
+                let latency = (now - sent).timeInterval
+                state.fanOut.append(latency)
+                if latency > 0.1, let start = state.chatStart?.time { state.slow.append(((sent - start).timeInterval, latency)) }
             }
         case "error":
             state.withLock { $0.errorFrames += 1 }
