@@ -97,6 +97,7 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        Self.allocateTaskFramesWithMalloc()
         Self.limitMallocArenas()
         guard let level = Logger.Level(rawValue: logLevel) else {
             throw CLIError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
