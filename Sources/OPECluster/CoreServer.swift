@@ -54,7 +54,7 @@ public final class CoreServer: Service, Sendable {
             configuration.host.contains(":")
             ? .ipv6(host: configuration.host, port: configuration.port) : .ipv4(host: configuration.host, port: configuration.port)
         server = GRPCServer(
-            transport: .http2NIOPosix(address: address, transportSecurity: configuration.transportSecurity),
+            transport: .http2NIOPosix(address: address, transportSecurity: configuration.transportSecurity, config: ClusterTransport.server),
             services: services,
             interceptors: [BearerTokenCheck(token: configuration.token, logger: logger)]
         )

@@ -105,7 +105,8 @@ public final class RemoteAccounts: AccountDirectory, Service, Sendable {
             address: configuration.address, token: configuration.token, deadline: configuration.deadline, retryWindow: configuration.retryWindow,
             gate: CallGate(limit: CoreCalls.maxInFlight))
         let transport = try HTTP2ClientTransport.Posix(
-            target: .dns(host: configuration.host, port: configuration.port), transportSecurity: configuration.transportSecurity)
+            target: .dns(host: configuration.host, port: configuration.port), transportSecurity: configuration.transportSecurity,
+            config: ClusterTransport.client)
         grpc = GRPCClient(transport: transport)
         stub = Ope_Runtime_V1_Accounts.Client(wrapping: grpc)
         signIns = CredentialCache(kind: .signIn, capacity: configuration.cacheCapacity)

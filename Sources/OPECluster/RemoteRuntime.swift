@@ -80,7 +80,8 @@ public final class RemoteRuntime: Service, Sendable {
     public init(configuration: Configuration) throws {
         self.configuration = configuration
         let transport = try HTTP2ClientTransport.Posix(
-            target: .dns(host: configuration.host, port: configuration.port), transportSecurity: configuration.transportSecurity)
+            target: .dns(host: configuration.host, port: configuration.port), transportSecurity: configuration.transportSecurity,
+            config: ClusterTransport.client)
         grpc = GRPCClient(transport: transport)
         stub = Ope_Runtime_V1_Runtime.Client(wrapping: grpc)
         rooms = RoomLink(address: configuration.address, deadline: configuration.deadline, retryWindow: configuration.retryWindow)
