@@ -264,7 +264,17 @@ try:
     tallest = bob.execute_script("return Math.max(...Array.from(document.querySelectorAll('#messages li.chat')).map(e => e.getBoundingClientRect().height))")
     assert tallest < 90, f"a short chat message is {tallest:.0f}px tall"
     bob.find_element(By.ID, "chat-input").send_keys("sure")
-    wait(alice, lambda d: "is typing" in d.find_element(By.ID, "typing").text, "bob's typing indicator")
+
+    def sees_bob_typing(d):
+        # The page shows a teammate typing for 5-10 s after their last keystroke, as long as they
+        # keep typing. On a busy machine one poll can take longer than that, so bob keeps typing
+        # (spaces, which the room trims off his message) until alice has seen it.
+        if "is typing" in d.find_element(By.ID, "typing").text:
+            return True
+        bob.find_element(By.ID, "chat-input").send_keys(" ")
+        return False
+
+    wait(alice, sees_bob_typing, "bob's typing indicator")
     bob.find_element(By.ID, "chat-input").send_keys(Keys.ENTER)
     message_with(alice, "chat", "sure")
     shot(bob, "bob-chat")
