@@ -385,7 +385,9 @@ struct LoadTestCommand: AsyncParsableCommand {
             String(
                 format: "chat fan-out:      %@ over %d deliveries; %d missing, %d error frames", Self.summary(report.fanOut), report.fanOut.count,
                 report.missing, report.errorFrames))
-        if !report.slow.isEmpty { print("  over 100 ms:     " + Self.slowSeconds(report.slow)) }
+        if !report.slow.isEmpty {
+            print(String(format: "  over %.0f ms:     ", RoomLoad.slowDelivery * 1000) + Self.slowSeconds(report.slow))
+        }
         print(String(format: "server RSS:        peak %.0f MiB (all its processes together)", Double(sampler.peak) / 1024))
         if sampler.samplers.count > 1 {
             let parts = zip(sampler.names, sampler.samplers).map { String(format: "%@ %.0f MiB", $0, Double($1.peak) / 1024) }

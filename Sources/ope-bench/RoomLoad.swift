@@ -16,8 +16,8 @@ final class RoomLoad: Sendable {
     struct Report {
         var connect: [Double]
         var fanOut: [Double]
-        /// Deliveries over 100 ms: when the message was sent (seconds into the chat phase) and
-        /// how long it took, to tell one stall from a slow phase.
+        /// Deliveries over ``RoomLoad/slowDelivery``: when the message was sent (seconds into the
+        /// chat phase) and how long it took, to tell one stall from a slow phase.
         var slow: [(sentAt: Double, latency: Double)]
         var connectErrors: Int
         var missing: Int
@@ -62,6 +62,9 @@ final class RoomLoad: Sendable {
         var everyoneIn = false
         var deadlineArmed = false
     }
+
+    /// A delivery slower than this (seconds) is listed with when it was sent.
+    static let slowDelivery = 0.1
 
     let users: Int
     let messages: Int
@@ -237,7 +240,7 @@ final class RoomLoad: Sendable {
                 guard let sent = state.sent[clientId] else { return }
                 let latency = (now - sent).timeInterval
                 state.fanOut.append(latency)
-                if latency > 0.1, let start = state.chatStart?.time { state.slow.append(((sent - start).timeInterval, latency)) }
+                if latency > Self.slowDelivery, let start = state.chatStart?.time { state.slow.append(((sent - start).timeInterval, latency)) }
             }
         case "error":
             state.withLock { $0.errorFrames += 1 }
