@@ -82,7 +82,8 @@ func buildFrontDoor(
     _ = await parts.runtime.subscribe { events in hub.deliver(events) }
     _ = await parts.runtime.followTyping { note in hub.broadcast(.typing(user: note.user, active: note.active), in: note.session) }
     let live = LiveConnections(revocations: parts.accounts.revocations)
-    let router = buildRouter(configuration, parts: parts, hub: hub, live: live, pages: try await WebController.loadLibrary())
+    let handoff = UpgradeHandoff()
+    let router = buildRouter(configuration, parts: parts, hub: hub, handoff: handoff, live: live, pages: try await WebController.loadLibrary())
     var app = Application(
         router: router,
         // Frames up to the proxy's limit; the team room enforces its own, smaller one.
@@ -90,7 +91,7 @@ func buildFrontDoor(
         server: .guarded(
             webSocketRouter: router,
             maxFrameSize: configuration.workspaceOrigin == nil ? WorkspaceProxyController.maxMessageSize : RoomController.maxFrameSize,
-            limits: configuration.connections
+            limits: configuration.connections, handoff: handoff
         ),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "ope"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? configuration.port) },
@@ -132,7 +133,7 @@ func buildFrontDoor(
 }
 
 func buildRouter(
-    _ configuration: GatewayConfiguration, parts: GatewayParts, hub: RoomHub, live: LiveConnections, pages: MustacheLibrary
+    _ configuration: GatewayConfiguration, parts: GatewayParts, hub: RoomHub, handoff: UpgradeHandoff, live: LiveConnections, pages: MustacheLibrary
 ) -> Router<AppRequestContext> {
     let accounts = parts.accounts
     let clock = configuration.runtime.clock
@@ -156,7 +157,7 @@ func buildRouter(
     _ = OpenAPIDocument.json  // read now: a build without it stops at start, not at the first request
     SystemController(registry: OPEMetrics.registry, metricsToken: configuration.metricsToken).addRoutes(to: router)
     let api = router.group("api")
-        .add(middleware: AuthenticationMiddleware(accounts: accounts, clock: clock))
+        .add(middleware: AuthenticationMiddleware(accounts: accounts, clock: clock, handoff: handoff))
         .add(middleware: CSRFMiddleware(allowedOrigins: configuration.allowedOrigins))
     AuthController(accounts: accounts, runtime: parts.runtime, throttle: throttle, secureCookies: configuration.secureCookies, clock: clock)
         .addRoutes(to: api)
@@ -165,7 +166,7 @@ func buildRouter(
     SessionsController(
         hub: hub, accounts: accounts, runtime: parts.runtime, workspaceOrigin: configuration.workspaceOrigin
     ).addRoutes(to: api)
-    RoomController(runtime: parts.runtime, hub: hub, live: live, allowedOrigins: configuration.allowedOrigins, clock: clock)
+    RoomController(runtime: parts.runtime, hub: hub, handoff: handoff, live: live, allowedOrigins: configuration.allowedOrigins, clock: clock)
         .addRoutes(to: api)
     UsersController(accounts: accounts).addRoutes(to: api)
     EventsController(runtime: parts.runtime).addRoutes(to: api)
@@ -189,7 +190,8 @@ func buildRouter(
 /// (`**` is `{path}`): what `Web/openapi.json` must describe, and nothing more (`OpenAPIRouteTests`).
 public func platformRoutes(_ configuration: GatewayConfiguration, gateway: Gateway) async throws -> [(method: String, path: String)] {
     let parts = GatewayParts(runtime: gateway.runtime, accounts: gateway.accounts, workspaces: gateway.runtime.workspaceAccess, services: [])
-    let router = buildRouter(configuration, parts: parts, hub: RoomHub(), live: gateway.connections, pages: try await WebController.loadLibrary())
+    let router = buildRouter(
+        configuration, parts: parts, hub: RoomHub(), handoff: UpgradeHandoff(), live: gateway.connections, pages: try await WebController.loadLibrary())
     return router.routes.map { route in
         let path = "\(route.path)".split(separator: "/").map { component -> String in
             if component == "**" { return "{path}" }

@@ -41,6 +41,8 @@ public struct AppRequestContext: RequestContext, WebSocketRequestContext {
     public let remoteAddress: String?
     /// The event loop of the browser's connection.
     public let eventLoop: any EventLoop
+    /// The browser's connection, as ``UpgradeHandoff`` knows it.
+    let connection: ObjectIdentifier
     /// A WebSocket upgrade request being checked before the upgrade (``UpgradeRefusalHandler``);
     /// it is decided again for real, so it is not counted in the request metrics.
     var isUpgradeCheck = false
@@ -52,6 +54,7 @@ public struct AppRequestContext: RequestContext, WebSocketRequestContext {
         webSocket = .init()
         remoteAddress = source.channel.remoteAddress?.ipAddress
         eventLoop = source.channel.eventLoop
+        connection = ObjectIdentifier(source.channel)
     }
 
     /// The signed-in user, or a 401.

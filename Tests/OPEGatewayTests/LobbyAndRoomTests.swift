@@ -126,6 +126,32 @@ import Testing
         }
     }
 
+    /// A room socket's upgrade is decided twice (its check, then the upgrade itself): the caller's
+    /// cookie is looked up in the check, and the upgrade takes that answer on the same connection.
+    @Test func aRoomSocketsUpgradeReusesItsChecksCredentialLookup() async throws {
+        try await TestGateway.runWithGateway(metricsToken: "scrape-secret") { client, _, _ in
+            let (alice, _, session) = try await client.pair()
+            func reused() async throws -> Double {
+                let text = String(buffer: try await client.get("/metrics", headers: [.authorization: "Bearer scrape-secret"]).body)
+                let line = text.split(separator: "\n").first { $0.hasPrefix("ope_upgrade_credentials_reused_total ") }
+                return line.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+            }
+            let before = try await reused()
+            let room = RoomClient()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await room.run(client, path: "/api/sessions/\(session)/ws", cookie: alice.cookie) }
+                let welcome = try await room.inbox.waitFor(type: "welcome")
+                #expect(welcome["user"] as? String == "alice")
+                _ = try await room.inbox.waitFor(type: "synced")
+                room.close()
+                try await group.waitForAll()
+            }
+            // Counted across the test process (other tests' sockets add to it too), so: at least this one.
+            let after = try await reused()
+            #expect(after >= before + 1, "before \(before), after \(after)")
+        }
+    }
+
     @Test func reconnectReplaysFromTheLastSeenIdWithoutGapOrDuplicate() async throws {
         try await TestGateway.run { client, _ in
             let (alice, bob, session) = try await client.pair()

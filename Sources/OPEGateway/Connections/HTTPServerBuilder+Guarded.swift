@@ -9,9 +9,10 @@ extension HTTPServerBuilder {
     /// HTTP/1.1 with WebSocket upgrades, as `http1WebSocketUpgrade(webSocketRouter:)`, plus OPE's
     /// connection guards (``ConnectionLimits``): a request-head timeout, a read timeout (Hummingbird's
     /// idle timeout), a per-address connection limit, a bounded shutdown, answers to requests that
-    /// cannot be parsed, and refused upgrades answered by the routes in JSON.
+    /// cannot be parsed, and refused upgrades answered by the routes in JSON. What a refused
+    /// upgrade's check found is dropped from `handoff`: no socket will start to take it.
     static func guarded(
-        webSocketRouter: Router<AppRequestContext>, maxFrameSize: Int, limits: ConnectionLimits, onEventLoop: Bool = false
+        webSocketRouter: Router<AppRequestContext>, maxFrameSize: Int, limits: ConnectionLimits, handoff: UpgradeHandoff? = nil, onEventLoop: Bool = false
     ) -> HTTPServerBuilder {
         let webSocketResponder = webSocketRouter.buildResponder()
         let counter = limits.perAddress.map { ConnectionCounter(limit: $0) }
@@ -19,8 +20,12 @@ extension HTTPServerBuilder {
             var context = AppRequestContext(source: .init(channel: channel, logger: logger))
             context.isUpgradeCheck = true
             let request = Request(head: head, body: .init(buffer: ByteBuffer()))
-            guard let response = try? await webSocketResponder.respond(to: request, context: context) else { return false }
-            return response.status == .ok
+            let response = try? await webSocketResponder.respond(to: request, context: context)
+            guard response?.status == .ok else {
+                handoff?.forget(connection: context.connection)
+                return false
+            }
+            return true
         }
         let configuration = HTTP1WebSocketUpgradeChannel.Configuration(
             http1: .init(idleTimeout: TimeAmount(limits.readTimeout)), ws: .init(maxFrameSize: maxFrameSize)

@@ -12,14 +12,29 @@ struct AuthenticationMiddleware: RouterMiddleware {
     let accounts: any AccountDirectory
     /// Decides whether an API token has expired (the gateway's clock, so tests can move it on).
     var clock: any PlatformClock = SystemClock()
+    /// Carries who a WebSocket upgrade's check found the caller to be to the upgrade itself.
+    var handoff: UpgradeHandoff?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.identity = try await identity(for: request)
+        context.identity = try await identity(for: request, context: context)
         if let identity = context.identity {
             context.logger[metadataKey: "user"] = "\(identity.user.username)"
         }
         return try await next(request, context)
+    }
+
+    /// Who sent `request`; a WebSocket upgrade is asked once, in its check (see ``UpgradeHandoff``).
+    private func identity(for request: Request, context: Context) async throws -> Identity? {
+        guard let handoff, request.headers[.upgrade] != nil, let credential = Self.credential(of: request) else {
+            return try await identity(for: request)
+        }
+        if !context.isUpgradeCheck, let identity = handoff.identity(credential: credential, connection: context.connection) {
+            return identity
+        }
+        let identity = try await identity(for: request)
+        if context.isUpgradeCheck, let identity { handoff.keep(identity, credential: credential, connection: context.connection) }
+        return identity
     }
 
     /// Who sent `request`: nil without credentials (or with an expired cookie), 401 for a bad token.

@@ -13,6 +13,8 @@ struct RoomController {
     /// Chat and history go through the runtime's commands.
     let runtime: any RuntimeAPI
     let hub: RoomHub
+    /// What the upgrade's check found (the session), for the upgrade and the socket's start.
+    let handoff: UpgradeHandoff
     /// Closes the socket when the sign-in or token it was opened with is revoked.
     let live: LiveConnections
     let allowedOrigins: Set<String>
@@ -60,13 +62,15 @@ struct RoomController {
         // An upgrade is decided twice (see UpgradeRefusalHandler): the second time, the session the
         // first found moments ago stands, instead of asking the runtime again (on an edge, a call
         // to the core for every socket).
-        var found = context.isUpgradeCheck ? nil : hub.admission(session: id, user: identity.user.username)
-        if found == nil { found = try await runtime.session(id) }
+        var found = context.isUpgradeCheck ? nil : handoff.session(id, connection: context.connection)
+        if found == nil {
+            found = try await runtime.session(id)
+            if let found { handoff.keep(found, connection: context.connection) }
+        }
         guard let session = found else { throw APIError(.notFound, "no session '\(id)'") }
         guard session.admits(identity.user) else {
             throw APIError(.forbidden, "only members of session \(id) and instructors may join its room")
         }
-        hub.admit(session, user: identity.user.username)
         if let after = request.uri.queryParameters["after"], Int64(String(after)) == nil {
             throw APIError(.badRequest, "after must be an event id (a number)")
         }
@@ -92,8 +96,9 @@ struct RoomController {
         defer { live.unregister(registration) }
         // What happens once per socket (the session looked up, the room opened, history replayed)
         // goes deep into the runtime and the store, so it runs in a short task of its own.
+        let socket = context.requestContext.connection
         let opening = await Self.briefly { [self] in
-            await open(connection, session: id, user: user, first: first, after: after, outbound: outbound)
+            await open(connection, session: id, user: user, first: first, after: after, socket: socket, outbound: outbound)
         }
         var failure = opening.failure
         if opening.found, failure == nil {
@@ -131,11 +136,12 @@ struct RoomController {
     /// Once per socket: the session (as the upgrade found it a moment ago, so live events from
     /// here on are in the outbox), the room opened, and the welcome and history sent.
     private func open(
-        _ connection: RoomHub.Connection, session id: String, user: String, first: Bool, after: Int64, outbound: WebSocketOutboundWriter
+        _ connection: RoomHub.Connection, session id: String, user: String, first: Bool, after: Int64, socket: ObjectIdentifier,
+        outbound: WebSocketOutboundWriter
     ) async -> Opening {
         var opening = Opening()
         do {
-            var admitted = hub.takeAdmitted(session: id, user: user)
+            var admitted = handoff.take(session: id, connection: socket)
             if admitted == nil { admitted = try await runtime.session(id) }
             guard let session = admitted else { return opening }
             opening.found = true

@@ -72,19 +72,6 @@ final class RoomHub: Sendable {
     }
 
     private let state = Mutex(State())
-    /// Sessions looked up to admit a socket, kept for the socket's start so it does not ask the
-    /// runtime again (in a cluster, a call to a core), by user and session.
-    private let admitted = Mutex(Admissions())
-    private struct Admissions {
-        var entries: [AdmissionKey: (session: SessionStateMachine, at: ContinuousClock.Instant)] = [:]
-        var lastSweep = ContinuousClock.now
-    }
-    private struct AdmissionKey: Hashable {
-        var user: String
-        var session: String
-    }
-    /// How long an admission's session is good for the socket's start.
-    static let admissionLifetime: Duration = .seconds(5)
     let capacity: Int
     /// Each event's room text, made once for live delivery and every socket's history.
     let texts = EventTexts()
@@ -150,36 +137,5 @@ final class RoomHub: Sendable {
         guard room.contains(where: { $0.id != sender?.id }) else { return }
         let text = message.json()
         for connection in room where connection.id != sender?.id { connection.send(text) }
-    }
-
-    /// Keeps the session `user`'s socket was admitted with, for ``takeAdmitted(session:user:)``.
-    func admit(_ session: SessionStateMachine, user: String) {
-        let now = ContinuousClock.now
-        admitted.withLock { admitted in
-            // Upgrades that never started (the client went away) leave entries: dropped once stale,
-            // in a sweep at most once per lifetime (thousands of sockets opening together are all
-            // fresh, and sweeping them on every admission cost a fifth of a connect storm's CPU).
-            if admitted.entries.count > 1000, admitted.lastSweep.duration(to: now) >= Self.admissionLifetime {
-                admitted.entries = admitted.entries.filter { $0.value.at.duration(to: now) < Self.admissionLifetime }
-                admitted.lastSweep = now
-            }
-            admitted.entries[AdmissionKey(user: user, session: session.id)] = (session, now)
-        }
-    }
-
-    /// The session `user`'s socket was just admitted with, if it is fresh; it stays for
-    /// ``takeAdmitted(session:user:)``.
-    func admission(session id: String, user: String) -> SessionStateMachine? {
-        Self.fresh(admitted.withLock { $0.entries[AdmissionKey(user: user, session: id)] })
-    }
-
-    /// The session `user`'s socket was just admitted with, if it is fresh.
-    func takeAdmitted(session id: String, user: String) -> SessionStateMachine? {
-        Self.fresh(admitted.withLock { $0.entries.removeValue(forKey: AdmissionKey(user: user, session: id)) })
-    }
-
-    private static func fresh(_ entry: (session: SessionStateMachine, at: ContinuousClock.Instant)?) -> SessionStateMachine? {
-        guard let entry, entry.at.duration(to: .now) < admissionLifetime else { return nil }
-        return entry.session
     }
 }
