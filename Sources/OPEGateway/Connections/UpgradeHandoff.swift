@@ -13,8 +13,9 @@ import Synchronization
 /// - the caller's identity only for the same connection and the very credential it was found
 ///   for (the same request, decided again), for up to ``identityLifetime``: on a machine busy
 ///   with thousands of sockets opening, the upgrade can come seconds after its check. A token
-///   revoked meanwhile is no different from one revoked just after the socket opened: the
-///   gateway's periodic credential check closes the socket;
+///   revoked between the check and the socket's start (when it registers for revocations) is
+///   caught by the gateway's periodic credential check (`CredentialSweeper`), as one revoked
+///   between a lookup and that registration always was;
 /// - the session for ``sessionLifetime``, until the socket takes it at its start: its welcome
 ///   shows the room as the check found it, and the history that follows brings any change since.
 ///
