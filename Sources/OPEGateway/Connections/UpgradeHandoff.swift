@@ -5,11 +5,11 @@ import Synchronization
 /// What a WebSocket upgrade's check found, handed to the upgrade itself and to the socket's
 /// start on the same connection moments later, so they do not ask again.
 ///
-/// An upgrade is decided twice (``UpgradeRefusalHandler``), then the socket starts. Before, each
-/// of the three looked up the caller's credential or the room's session for itself: two token or
-/// sign-in checks (a hash and a database read each) and up to three session lookups per socket
-/// (on an edge, calls to a core). Now the check keeps who the caller is and the session it
-/// found, per connection, and the rest use them:
+/// An upgrade is decided twice (``UpgradeRefusalHandler``), then the socket starts. Both
+/// decisions looked up the caller's token or sign-in (a hash and a database read each); the
+/// session the check found already went on to the upgrade and the socket's start (on an edge, a
+/// call to a core fewer each), through the hub, by user and room. Now the check keeps both, per
+/// connection, and the rest use them:
 /// - the caller's identity only for the same connection and the very credential it was found
 ///   for (the same request, decided again), for up to ``identityLifetime``: on a machine busy
 ///   with thousands of sockets opening, the upgrade can come seconds after its check. A token
