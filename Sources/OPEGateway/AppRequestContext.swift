@@ -41,8 +41,8 @@ public struct AppRequestContext: RequestContext, WebSocketRequestContext {
     public let remoteAddress: String?
     /// The event loop of the browser's connection.
     public let eventLoop: any EventLoop
-    /// The browser's connection, as ``UpgradeHandoff`` knows it.
-    let connection: ObjectIdentifier
+    /// The browser's connection (``UpgradeHandoff`` tells upgrades apart by it).
+    let connection: any Channel
     /// A WebSocket upgrade request being checked before the upgrade (``UpgradeRefusalHandler``);
     /// it is decided again for real, so it is not counted in the request metrics.
     var isUpgradeCheck = false
@@ -54,7 +54,7 @@ public struct AppRequestContext: RequestContext, WebSocketRequestContext {
         webSocket = .init()
         remoteAddress = source.channel.remoteAddress?.ipAddress
         eventLoop = source.channel.eventLoop
-        connection = ObjectIdentifier(source.channel)
+        connection = source.channel
     }
 
     /// The signed-in user, or a 401.

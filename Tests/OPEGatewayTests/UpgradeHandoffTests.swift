@@ -8,7 +8,7 @@ import Testing
 /// credential, for the same room, and only for a few seconds.
 @Suite struct UpgradeHandoffTests {
     /// Two connections, as the handoff tells them apart.
-    final class Connection {}
+    final class Connection: Sendable {}
     let first = Connection()
     let second = Connection()
     let alice = Identity(user: User(username: "alice", displayName: "Alice", role: .participant), method: .bearer(token: "secret-a"))
@@ -22,20 +22,20 @@ import Testing
     @Test func theCallerIsHandedOnlyToTheSameConnectionAndCredentialWhileFresh() {
         let handoff = UpgradeHandoff()
         let start = ContinuousClock.now
-        handoff.keep(alice, credential: "Bearer secret-a", connection: ObjectIdentifier(first), now: start)
+        handoff.keep(alice, credential: "Bearer secret-a", connection: first, now: start)
 
-        #expect(handoff.identity(credential: "Bearer secret-a", connection: ObjectIdentifier(first), now: start)?.user.username == "alice")
+        #expect(handoff.identity(credential: "Bearer secret-a", connection: first, now: start)?.user.username == "alice")
         // Another credential on the same connection, or the same one on another connection: asked again.
-        #expect(handoff.identity(credential: "Bearer secret-b", connection: ObjectIdentifier(first), now: start) == nil)
-        #expect(handoff.identity(credential: "Bearer secret-a", connection: ObjectIdentifier(second), now: start) == nil)
+        #expect(handoff.identity(credential: "Bearer secret-b", connection: first, now: start) == nil)
+        #expect(handoff.identity(credential: "Bearer secret-a", connection: second, now: start) == nil)
         // Past its lifetime, nothing.
-        #expect(handoff.identity(credential: "Bearer secret-a", connection: ObjectIdentifier(first), now: start + UpgradeHandoff.identityLifetime) == nil)
+        #expect(handoff.identity(credential: "Bearer secret-a", connection: first, now: start + UpgradeHandoff.identityLifetime) == nil)
     }
 
     @Test func theRoomsSessionStaysForTheUpgradeAndIsTakenOnceByTheSocket() {
         let handoff = UpgradeHandoff()
         let start = ContinuousClock.now
-        let connection = ObjectIdentifier(first)
+        let connection = first
         handoff.keep(alice, credential: "Bearer secret-a", connection: connection, now: start)
         handoff.keep(session("s-1"), connection: connection, now: start)
 
@@ -53,20 +53,39 @@ import Testing
         #expect(handoff.count == 0)
     }
 
+    /// A connection that closed before its upgrade leaves its entry until the sweep; a new
+    /// connection that the allocator puts where it was must not find it.
+    @Test func aNewConnectionInAClosedOnesPlaceFindsNothing() throws {
+        let handoff = UpgradeHandoff()
+        let start = ContinuousClock.now
+        var gone: Connection? = Connection()
+        let place = ObjectIdentifier(try #require(gone))
+        handoff.keep(alice, credential: "Bearer secret-a", connection: try #require(gone), now: start)
+        handoff.keep(session("s-1"), connection: try #require(gone), now: start)
+        gone = nil
+        // glibc hands a freed block of this size straight back; try a few times to land on it.
+        var successors: [Connection] = []
+        while successors.count < 100, !successors.contains(where: { ObjectIdentifier($0) == place }) { successors.append(Connection()) }
+        let successor = try #require(successors.first { ObjectIdentifier($0) == place }, "no new connection landed on the closed one's memory")
+        #expect(handoff.identity(credential: "Bearer secret-a", connection: successor, now: start) == nil)
+        #expect(handoff.session("s-1", connection: successor, now: start) == nil)
+        #expect(handoff.take(session: "s-1", connection: successor, now: start) == nil)
+    }
+
     @Test func aRefusedUpgradeLeavesNothingAndStaleEntriesAreSwept() {
         let handoff = UpgradeHandoff()
         let start = ContinuousClock.now
-        handoff.keep(alice, credential: "Bearer secret-a", connection: ObjectIdentifier(first), now: start)
-        handoff.forget(connection: ObjectIdentifier(first))
+        handoff.keep(alice, credential: "Bearer secret-a", connection: first, now: start)
+        handoff.forget(connection: first)
         #expect(handoff.count == 0)
 
         // Upgrades whose clients went away between check and upgrade: dropped once stale, by the
         // first keep after their lifetime (once there are enough of them to be worth a sweep).
         let gone = (0...1000).map { _ in Connection() }
-        for connection in gone { handoff.keep(session("s-1"), connection: ObjectIdentifier(connection), now: start) }
+        for connection in gone { handoff.keep(session("s-1"), connection: connection, now: start) }
         #expect(handoff.count == gone.count)
-        handoff.keep(session("s-2"), connection: ObjectIdentifier(second), now: start + UpgradeHandoff.identityLifetime)
+        handoff.keep(session("s-2"), connection: second, now: start + UpgradeHandoff.identityLifetime)
         #expect(handoff.count == 1)
-        #expect(handoff.session("s-2", connection: ObjectIdentifier(second), now: start + UpgradeHandoff.identityLifetime)?.id == "s-2")
+        #expect(handoff.session("s-2", connection: second, now: start + UpgradeHandoff.identityLifetime)?.id == "s-2")
     }
 }

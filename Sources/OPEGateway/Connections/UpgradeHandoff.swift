@@ -19,10 +19,13 @@ import Synchronization
 /// - the session for ``sessionLifetime``, until the socket takes it at its start: its welcome
 ///   shows the room as the check found it, and the history that follows brings any change since.
 ///
-/// Entries of upgrades that never start (the client went away between check and upgrade) are
-/// dropped once stale, in a sweep at most once per ``identityLifetime``.
+/// An entry holds its connection weakly and answers only that connection: a new connection that
+/// happens to reuse a closed one's memory finds nothing. Entries of upgrades that never start
+/// (the client went away between check and upgrade) are dropped once stale, in a sweep at most
+/// once per ``identityLifetime``.
 final class UpgradeHandoff: Sendable {
     private struct Entry {
+        weak var connection: (any AnyObject & Sendable)?
         var credential: String?
         var identity: Identity?
         var identityAt: ContinuousClock.Instant
@@ -47,7 +50,7 @@ final class UpgradeHandoff: Sendable {
     private let state = Mutex(State())
 
     /// Keeps who the caller of an upgrade check on `connection` is, found from `credential`.
-    func keep(_ identity: Identity, credential: String, connection: ObjectIdentifier, now: ContinuousClock.Instant = .now) {
+    func keep(_ identity: Identity, credential: String, connection: any AnyObject & Sendable, now: ContinuousClock.Instant = .now) {
         update(connection, now: now) { entry in
             entry.credential = credential
             entry.identity = identity
@@ -56,7 +59,7 @@ final class UpgradeHandoff: Sendable {
     }
 
     /// Keeps the session an upgrade check on `connection` found for its room.
-    func keep(_ session: SessionStateMachine, connection: ObjectIdentifier, now: ContinuousClock.Instant = .now) {
+    func keep(_ session: SessionStateMachine, connection: any AnyObject & Sendable, now: ContinuousClock.Instant = .now) {
         update(connection, now: now) { entry in
             entry.session = session
             entry.sessionAt = now
@@ -64,48 +67,54 @@ final class UpgradeHandoff: Sendable {
     }
 
     /// Who the check on `connection` found `credential` to belong to, if it did so within ``identityLifetime``.
-    func identity(credential: String, connection: ObjectIdentifier, now: ContinuousClock.Instant = .now) -> Identity? {
-        let entry = state.withLock { $0.entries[connection] }
-        guard let entry, entry.identityAt.duration(to: now) < Self.identityLifetime, entry.credential == credential, let identity = entry.identity
+    func identity(credential: String, connection: any AnyObject & Sendable, now: ContinuousClock.Instant = .now) -> Identity? {
+        let entry = state.withLock { $0.entries[ObjectIdentifier(connection)] }
+        guard let entry, entry.connection === connection, entry.identityAt.duration(to: now) < Self.identityLifetime, entry.credential == credential,
+            let identity = entry.identity
         else { return nil }
         reused.increment()
         return identity
     }
 
     /// The session the check on `connection` found for room `id`, if fresh; it stays for ``take(session:connection:now:)``.
-    func session(_ id: String, connection: ObjectIdentifier, now: ContinuousClock.Instant = .now) -> SessionStateMachine? {
-        Self.fresh(state.withLock { $0.entries[connection] }, session: id, now: now)
+    func session(_ id: String, connection: any AnyObject & Sendable, now: ContinuousClock.Instant = .now) -> SessionStateMachine? {
+        Self.fresh(state.withLock { $0.entries[ObjectIdentifier(connection)] }, of: connection, session: id, now: now)
     }
 
     /// The same, and the connection's entry is done with (the socket has started).
-    func take(session id: String, connection: ObjectIdentifier, now: ContinuousClock.Instant = .now) -> SessionStateMachine? {
-        Self.fresh(state.withLock { $0.entries.removeValue(forKey: connection) }, session: id, now: now)
+    func take(session id: String, connection: any AnyObject & Sendable, now: ContinuousClock.Instant = .now) -> SessionStateMachine? {
+        Self.fresh(state.withLock { $0.entries.removeValue(forKey: ObjectIdentifier(connection)) }, of: connection, session: id, now: now)
     }
 
     /// Drops what a check on `connection` found (the upgrade was refused: no socket will start).
-    func forget(connection: ObjectIdentifier) {
-        _ = state.withLock { $0.entries.removeValue(forKey: connection) }
+    func forget(connection: any AnyObject & Sendable) {
+        _ = state.withLock { $0.entries.removeValue(forKey: ObjectIdentifier(connection)) }
     }
 
     /// Entries held (for tests).
     var count: Int { state.withLock { $0.entries.count } }
 
-    private func update(_ connection: ObjectIdentifier, now: ContinuousClock.Instant, _ change: (inout Entry) -> Void) {
+    private func update(_ connection: any AnyObject & Sendable, now: ContinuousClock.Instant, _ change: (inout Entry) -> Void) {
         state.withLock { state in
             // Thousands of sockets opening together are all fresh: sweeping them on every
             // admission once cost a fifth of a connect storm's CPU, so at most once per lifetime.
             if state.entries.count > 1000, state.lastSweep.duration(to: now) >= Self.identityLifetime {
-                state.entries = state.entries.filter { $0.value.identityAt.duration(to: now) < Self.identityLifetime }
+                state.entries = state.entries.filter { $0.value.connection != nil && $0.value.identityAt.duration(to: now) < Self.identityLifetime }
                 state.lastSweep = now
             }
-            var entry = state.entries[connection] ?? Entry(identityAt: now, sessionAt: now)
+            let key = ObjectIdentifier(connection)
+            var entry = state.entries[key].flatMap { $0.connection === connection ? $0 : nil } ?? Entry(identityAt: now, sessionAt: now)
+            entry.connection = connection
             change(&entry)
-            state.entries[connection] = entry
+            state.entries[key] = entry
         }
     }
 
-    private static func fresh(_ entry: Entry?, session id: String, now: ContinuousClock.Instant) -> SessionStateMachine? {
-        guard let entry, entry.sessionAt.duration(to: now) < sessionLifetime, let session = entry.session, session.id == id else { return nil }
+    private static func fresh(_ entry: Entry?, of connection: any AnyObject & Sendable, session id: String, now: ContinuousClock.Instant)
+        -> SessionStateMachine?
+    {
+        guard let entry, entry.connection === connection, entry.sessionAt.duration(to: now) < sessionLifetime, let session = entry.session, session.id == id
+        else { return nil }
         return session
     }
 }

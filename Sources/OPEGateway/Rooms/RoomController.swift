@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import Metrics
+import NIOCore
 import NIOWebSocket
 import OPECore
 import OPERuntime
@@ -136,7 +137,7 @@ struct RoomController {
     /// Once per socket: the session (as the upgrade found it a moment ago, so live events from
     /// here on are in the outbox), the room opened, and the welcome and history sent.
     private func open(
-        _ connection: RoomHub.Connection, session id: String, user: String, first: Bool, after: Int64, socket: ObjectIdentifier,
+        _ connection: RoomHub.Connection, session id: String, user: String, first: Bool, after: Int64, socket: any Channel,
         outbound: WebSocketOutboundWriter
     ) async -> Opening {
         var opening = Opening()
