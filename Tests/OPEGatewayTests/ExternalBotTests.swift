@@ -162,6 +162,35 @@ import Testing
         }
     }
 
+    /// An answer that comes after the timeout: the delivery is tried again with the same
+    /// idempotency key, the endpoint answers it as it did, and the reply is recorded once.
+    @Test func aLateAnswerIsDeliveredAgainAndItsReplyRecordedOnce() async throws {
+        try await FakeExternalBot.serve(mode: .slowForChat) { fake, url in
+            let folder = try Self.module(webhook: url, name: "Slowpoke")
+            defer { try? FileManager.default.removeItem(atPath: folder) }
+            let clock = ManualClock()
+            try await TestGateway.run(moduleFolders: [folder], clock: clock) { client, store in
+                let (alice, _, session) = try await client.pair()
+                let room = RoomClient()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await room.run(client, path: "/api/sessions/\(session)/ws", cookie: alice.cookie) }
+                    _ = try await room.inbox.waitFor(type: "synced")
+                    try room.send(["type": "chat", "text": "are you there", "clientId": "s1"])
+                    try await clock.advance(by: .milliseconds(200), until: "the echo") {
+                        await Self.received(room) { $0["type"] as? String == "bot" && $0["text"] as? String == "echo: are you there" }
+                    }
+                    room.close()
+                    try await group.waitForAll()
+                }
+                #expect(await fake.redeliveries >= 1, "the late answer was not waited for: the delivery was tried again")
+                let chats = await fake.accepted.filter { $0.type == "chat.message" }
+                #expect(chats.count == 1)
+                let replies = try await store.reader.events(EventFilter(session: session, types: [.botMessage])).filter { $0.actor == ExternalBotService.actor }
+                #expect(replies.compactMap { $0.payload["text"]?.stringValue } == ["echo: are you there"])
+            }
+        }
+    }
+
     @Test func aChatCompletionsPersonaAnswersWhenAddressedWithRecentChatAsContext() async throws {
         try await FakeExternalBot.serve(mode: .working) { fake, url in
             let endpoint = url.replacingOccurrences(of: "/hook", with: "/v1/chat/completions")
