@@ -103,7 +103,10 @@ import Testing
         }
     }
 
-    @Test func signingOutEverywhereClosesTheOtherWindowsRoomSocketWithinSeconds() async throws {
+    /// The socket closes because the sign-out is pushed to it, not because the periodic credential
+    /// check found it: the test's clock stands still, so that check never runs here. (How soon is
+    /// not measured in real time: on a busy machine the sign-out request itself can take seconds.)
+    @Test func signingOutEverywhereClosesTheOtherWindowsRoomSocketAtOnce() async throws {
         try await TestGateway.run { client, _ in
             let (alice, _, session) = try await client.pair()
             let room = RoomClient()
@@ -112,12 +115,10 @@ import Testing
                 _ = try await room.inbox.waitFor(type: "synced")
                 // Another window of alice's signs out everywhere.
                 let elsewhere = try await client.login("alice")
-                let started = ContinuousClock.now
                 #expect(try await client.post("/api/auth/logout", json: ["everywhere": true], headers: elsewhere.writeHeaders).status == .noContent)
-                let notice = try await room.inbox.waitFor(type: "signed_out", timeout: .seconds(5))
+                let notice = try await room.inbox.waitFor(type: "signed_out")
                 #expect((notice["message"] as? String)?.contains("sign in again") == true)
-                try await waitUntil("the room socket closed", timeout: .seconds(5)) { await room.inbox.closed }
-                #expect(ContinuousClock.now - started < .seconds(5))
+                try await waitUntil("the room socket closed") { await room.inbox.closed }
                 try await group.waitForAll()
             }
             // Chat sent after that would need a new socket, which the ended sign-in cannot open.
