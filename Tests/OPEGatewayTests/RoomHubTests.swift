@@ -32,4 +32,28 @@ import Testing
         for await _ in elsewhere.stream { other += 1 }
         #expect(other == 0)
     }
+
+    /// On an edge of a cluster one hub takes every core's events, and each core numbers its log
+    /// from 1: two teams on two cores both have an event 7. Each team must be sent its own.
+    @Test func eachCoresEventWithTheSameIdReachesItsOwnRoomAsItself() async {
+        let hub = RoomHub()
+        let (onCore0, _) = hub.connect(user: "alice", session: "s0-team")
+        let (onCore1, _) = hub.connect(user: "bob", session: "s1-team")
+        func chat(_ text: String, in session: String) -> Event {
+            Event(id: 7, time: Date(), type: .chatMessage, actor: "carol", session: session, payload: ["text": .string(text)])
+        }
+        hub.deliver([chat("for team 0 only", in: "s0-team")])
+        hub.deliver([chat("for team 1 only", in: "s1-team")])
+        // A socket opening later reads its history through the same texts.
+        let history = hub.texts.text(of: chat("for team 1 only", in: "s1-team"))
+        _ = hub.disconnect(onCore0)
+        _ = hub.disconnect(onCore1)
+        var team0: [String] = []
+        for await item in onCore0.stream { team0.append(item.text) }
+        var team1: [String] = []
+        for await item in onCore1.stream { team1.append(item.text) }
+        #expect(team0.count == 1 && team0.allSatisfy { $0.contains("for team 0 only") })
+        #expect(team1.count == 1 && team1.allSatisfy { $0.contains("for team 1 only") })
+        #expect(history.contains("for team 1 only"))
+    }
 }
