@@ -383,8 +383,8 @@ struct LoadTestCommand: AsyncParsableCommand {
         print(String(format: "room connect:      %@, %d errors", Self.summary(report.connect), report.connectErrors))
         print(
             String(
-                format: "chat fan-out:      %@ over %d deliveries; %d missing, %d error frames", Self.summary(report.fanOut), report.fanOut.count,
-                report.missing, report.errorFrames))
+                format: "chat fan-out:      %@ over %d deliveries; %d missing, %d error frames, %d from other teams", Self.summary(report.fanOut),
+                report.fanOut.count, report.missing, report.errorFrames, report.strays))
         if !report.slow.isEmpty {
             print(String(format: "  over %.0f ms:     ", RoomLoad.slowDelivery * 1000) + Self.slowSeconds(report.slow))
         }
@@ -444,7 +444,7 @@ struct LoadTestCommand: AsyncParsableCommand {
                 print("  failing bot:     its team never formed")
             }
         }
-        var errors = signInErrors + joinErrors + unmatched + report.connectErrors + report.missing + report.errorFrames
+        var errors = signInErrors + joinErrors + unmatched + report.connectErrors + report.missing + report.errorFrames + report.strays
         var stormRows: [BenchRow] = []
         if let stormFigures {
             let figures = room.stormReport

@@ -22,6 +22,9 @@ final class RoomLoad: Sendable {
         var connectErrors: Int
         var missing: Int
         var errorFrames: Int
+        /// Chat messages that reached someone outside the sender's team: a room shown another
+        /// room's traffic (counted as errors, and not as deliveries).
+        var strays: Int
     }
 
     /// What the reconnect storm did.
@@ -43,10 +46,12 @@ final class RoomLoad: Sendable {
         var connect: [Double] = []
         var fanOut: [Double] = []
         var slow: [(sentAt: Double, latency: Double)] = []
-        var sent: [String: ContinuousClock.Instant] = [:]
+        /// Each chat message by client id: when it was sent, and to which room (its socket's URL).
+        var sent: [String: (at: ContinuousClock.Instant, room: String)] = [:]
         var expected = 0
         var connectErrors = 0
         var errorFrames = 0
+        var strays = 0
         /// The servers' CPU seconds when everyone was connected and when the first participant
         /// was done chatting (before any socket closed): the chat phase between them.
         var chatStart: (time: ContinuousClock.Instant, usage: [ProcessUsage])?
@@ -126,7 +131,7 @@ final class RoomLoad: Sendable {
         state.withLock { state in
             Report(
                 connect: state.connect, fanOut: state.fanOut, slow: state.slow, connectErrors: state.connectErrors,
-                missing: max(0, state.expected - state.fanOut.count), errorFrames: state.errorFrames
+                missing: max(0, state.expected - state.fanOut.count), errorFrames: state.errorFrames, strays: state.strays
             )
         }
     }
@@ -142,7 +147,7 @@ final class RoomLoad: Sendable {
                     group.addTask {
                         for try await message in inbound.messages(maxSize: 1 << 20) {
                             guard case .text(let text) = message else { continue }
-                            self.receive(text, user: user, started: started)
+                            self.receive(text, user: user, room: url, started: started)
                         }
                     }
                     group.addTask {
@@ -152,7 +157,7 @@ final class RoomLoad: Sendable {
                         for index in 0..<self.messages {
                             let clientId = "\(user)-\(index)"
                             self.state.withLock {
-                                $0.sent[clientId] = ContinuousClock.now
+                                $0.sent[clientId] = (ContinuousClock.now, url)
                                 $0.expected += expectedPerMessage
                             }
                             try await outbound.write(.text(#"{"type":"chat","clientId":"\#(clientId)","text":"load test message \#(index)"}"#))
@@ -219,7 +224,7 @@ final class RoomLoad: Sendable {
         state.withLock { $0.storm.lost += 1 }
     }
 
-    private func receive(_ text: String, user: String, started: ContinuousClock.Instant) {
+    private func receive(_ text: String, user: String, room: String, started: ContinuousClock.Instant) {
         let now = ContinuousClock.now
         // The load generator shares the machine with the server it measures, so it reads only
         // what it needs: the type and id by a scan, and the whole JSON of chat messages alone.
@@ -237,7 +242,11 @@ final class RoomLoad: Sendable {
                 let from = object["from"] as? String, from != user, let clientId = object["clientId"] as? String
             else { return }
             state.withLock { state in
-                guard let sent = state.sent[clientId] else { return }
+                guard let (sent, sentTo) = state.sent[clientId] else { return }
+                guard sentTo == room else {
+                    state.strays += 1
+                    return
+                }
                 let latency = (now - sent).timeInterval
                 state.fanOut.append(latency)
                 if latency > Self.slowDelivery, let start = state.chatStart?.time { state.slow.append(((sent - start).timeInterval, latency)) }
