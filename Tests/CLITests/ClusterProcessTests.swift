@@ -195,6 +195,10 @@ final class RoomSocket: Sendable {
         #expect(aliceAgain.all { ($0["id"] as? Int).map { $0 <= lastSeen } ?? false }.isEmpty, "alice was sent what she had already seen")
         alice = HTTPUser(base: cluster.edge(1), cookie: alice.cookie, csrf: alice.csrf)
 
+        // Dave's room on edge B, opened while core 0 (where sign-ins live) can still check him.
+        let daveRoom = RoomSocket(url: cluster.room(1, other), cookie: dave.cookie)
+        try await daveRoom.waitFor("dave's room in sync") { $0["type"] as? String == "synced" }
+
         // kill -9 the team's core: edges answer its team 503 with Retry-After; core 1's team goes on.
         let botLinesBefore = bobRoom.all { ($0["from"] as? String) == "OPE_Bot" }.count
         cluster.cores[0].signal(SIGKILL)
@@ -206,6 +210,19 @@ final class RoomSocket: Sendable {
         try await carolRoom.waitFor("carol's room in sync") { $0["type"] as? String == "synced" }
         carolRoom.chat("core 1 still works", clientId: "c-1")
         try await carolRoom.waitFor("carol's ack while core 0 is down") { $0["type"] as? String == "ack" && $0["clientId"] as? String == "c-1" }
+        // Edge B holds every event of bob's room, and each core numbers its log from 1: core 1's
+        // next events take ids that core 0's events in bob's room have. Carol and dave (whose
+        // socket is on edge B too) send nine messages each, as many as a socket may send at once.
+        let more = (1...9).flatMap { ["c-more-\($0)", "d-more-\($0)"] }
+        for clientId in more { (clientId.hasPrefix("c") ? carolRoom : daveRoom).chat("core 1 message", clientId: clientId) }
+        for clientId in more {
+            try await carolRoom.waitFor("\(clientId), as itself in carol's room") { $0["type"] as? String == "chat" && $0["clientId"] as? String == clientId }
+        }
+        let strays = carolRoom.all { message in ["alice", "bob", "OPE_Bot"].contains { "\(message)".contains($0) } }
+        #expect(strays.isEmpty, "carol's room on core 1 was sent events of bob's room on core 0: \(strays)")
+        // The check means something only if the two cores' ids met.
+        let core1IDs = Set(carolRoom.all { ($0["clientId"] as? String).map(more.contains) ?? false }.compactMap { $0["id"] as? Int })
+        #expect(!core1IDs.isDisjoint(with: bobRoom.messages.compactMap { $0["id"] as? Int }), "core 1's ids never met those of bob's room")
 
         // Back on the same data dir: the team resumes, every acknowledged message is there, the bot does not start over.
         try await cluster.startCore(0)
@@ -222,6 +239,6 @@ final class RoomSocket: Sendable {
         let greetings = resumed.all { ($0["from"] as? String) == "OPE_Bot" && ($0["text"] as? String)?.hasPrefix("Hi ") == true }
         #expect(greetings.count == 1, "the bot greeted the team again after its core restarted: \(greetings)")
         #expect(botLinesBefore >= 1)
-        for socket in [aliceRoom, bobRoom, aliceAgain, carolRoom, resumed] { socket.close() }
+        for socket in [aliceRoom, bobRoom, aliceAgain, carolRoom, daveRoom, resumed] { socket.close() }
     }
 }
