@@ -58,7 +58,7 @@ import Testing
                 // CPython 3.11's "AST constructor recursion depth mismatch" and end the run.
                 "--workers", "1",
             ],
-            timeout: .seconds(300), directory: data, environment: ["OPE_TOKEN": try await token("admin"), "OPE_SESSION": session]
+            timeout: .seconds(900), directory: data, environment: ["OPE_TOKEN": try await token("admin"), "OPE_SESSION": session]
         )
         #expect(result.status == 0, "schemathesis found problems:\n\(result.stdout.suffix(12000))\n\(result.stderr.suffix(3000))")
     }

@@ -202,8 +202,10 @@ import Testing
             let pageTime = try await clock.measure { page = try await client.get("/research/sessions/s-big", headers: teacher.headers) }
             #expect(page?.status == .ok)
             print("replay of 5,008 events: data \(dataTime) (\(data?.body.readableBytes ?? 0) bytes), page \(pageTime)")
-            // A bound for a hang, not a benchmark: the figure printed above is the measurement.
-            #expect(dataTime < .seconds(15))
+            // A bound for a hang, not a benchmark: the figure printed above is the measurement. (A
+            // full `make test` on this 2-core machine runs at a load average above 20; there the
+            // replay took 16 s, alone well under one.)
+            #expect(dataTime < .seconds(60))
         }
     }
 }

@@ -90,7 +90,10 @@ import Testing
             try await withGradingClient(GradingFixture.client(port: port)) { client in
                 try await client.runTests(
                     GradingRequest(
-                        session: "s-slow", task: "loop", command: "echo started; python -c 'import time; time.sleep(3600)' \(marker)", timeout: .seconds(1)))
+                        session: "s-slow", task: "loop", command: "echo started; python -c 'import time; time.sleep(3600)' \(marker)", timeout: .seconds(1)),
+                    // The run stops after 1 s; the call waits longer, as a full `make test` can
+                    // hold the stop and its answer up by more than the usual 30 s margin.
+                    deadline: .seconds(120))
             }
         }
         #expect(result.timedOut)
