@@ -12,10 +12,11 @@ import Testing
 /// in `scripts/schemathesis.toml`; the tool comes from the tools virtualenv (`make test` makes it).
 @Suite struct SchemathesisTests {
     static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    /// Test cases per operation and phase: about half a minute for the whole API on a quiet machine.
+    /// Test cases per operation and phase: 30–70 s for the whole API on a quiet machine. In a full
+    /// `make test` (load average above 20 on 2 cores) it has taken more than 6 minutes.
     static let examples = 30
 
-    @Test(.timeLimit(.minutes(6))) func theAPIDoesWhatItsSchemaSays() async throws {
+    @Test(.timeLimit(.minutes(15))) func theAPIDoesWhatItsSchemaSays() async throws {
         let tools = ProcessInfo.processInfo.environment["OPE_TOOLS_VENV"] ?? Self.repository + "/.venv-tools"
         let schemathesis = tools + "/bin/schemathesis"
         try #require(
@@ -58,7 +59,7 @@ import Testing
                 // CPython 3.11's "AST constructor recursion depth mismatch" and end the run.
                 "--workers", "1",
             ],
-            timeout: .seconds(900), directory: data, environment: ["OPE_TOKEN": try await token("admin"), "OPE_SESSION": session]
+            timeout: .seconds(840), directory: data, environment: ["OPE_TOKEN": try await token("admin"), "OPE_SESSION": session]
         )
         #expect(result.status == 0, "schemathesis found problems:\n\(result.stdout.suffix(12000))\n\(result.stderr.suffix(3000))")
     }
