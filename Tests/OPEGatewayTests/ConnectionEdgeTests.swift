@@ -27,7 +27,7 @@ import Testing
         configuration.runtime.clock = ManualClock()
         configuration.connections = limits
         let (app, _) = try await buildApplication(configuration, store: store)
-        try await app.test(.live) { client in try await body(client, try #require(client.port)) }
+        try await app.testLive { client in try await body(client, try #require(client.port)) }
     }
 
     static func limits(header: Duration = .seconds(20), read: Duration = .seconds(60)) -> ConnectionLimits {

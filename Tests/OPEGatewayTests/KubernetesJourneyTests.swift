@@ -177,7 +177,7 @@ import Testing
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await op.run() }
                 group.addTask { try? await kubelet.run() }
-                try await app.test(.live) { client in
+                try await app.testLive { client in
                     // Accounts and the module arrive from their objects.
                     try await waitUntil("the accounts and their password hashes") {
                         try await store.users.passwordHash("bob")?.hasPrefix("$scrypt$") == true

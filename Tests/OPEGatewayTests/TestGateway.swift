@@ -62,7 +62,7 @@ struct TestGateway {
         configuration.runtime.clock = clock
         configuration.metricsToken = metricsToken
         let (app, gateway) = try await buildApplication(configuration, store: store)
-        try await app.test(.live) { client in try await body(client, store, gateway) }
+        try await app.testLive { client in try await body(client, store, gateway) }
     }
 
     /// Like ``run(moduleFolders:folder:createUsers:_:)``, returning the body's result (restart tests run twice on one folder).
@@ -133,7 +133,7 @@ struct TestGateway {
             configuration.runtime.useDatabases(MariaDBServer(configuration: .init(directory: databaseFolder)))
         }
         let (app, gateway) = try await buildApplication(configuration, store: store)
-        try await app.test(.live) { client in try await body(client, store, gateway) }
+        try await app.testLive { client in try await body(client, store, gateway) }
     }
 }
 
